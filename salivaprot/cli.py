@@ -1,0 +1,266 @@
+"""The ``salivaprot`` command line: a thin layer over the library.
+
+Every command turns salivaprot errors into a clean message on stderr and a
+non-zero exit code (1: the input has problems; 2: the command line is wrong;
+3: an internal error, with the traceback only under ``--debug``).
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+
+from salivaprot.errors import SalivaprotError
+
+logger = logging.getLogger("salivaprot")
+
+_KEY_DEPENDENCIES = (
+    "numpy", "pandas", "scipy", "statsmodels", "pyteomics", "click", "matplotlib",
+)  # fmt: skip
+EXIT_PROBLEMS = 1
+EXIT_INTERNAL = 3
+
+
+def _version_text() -> str:
+    from salivaprot import __version__
+
+    parts = []
+    for name in _KEY_DEPENDENCIES:
+        try:
+            parts.append(f"{name} {version(name)}")
+        except PackageNotFoundError:  # pragma: no cover - a broken install
+            parts.append(f"{name} missing")
+    return f"salivaprot {__version__} (Python {platform.python_version()}; {', '.join(parts)})"
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(_version_text())
+        ctx.exit(0)
+
+
+def _report_problems(problems: Sequence[str]) -> None:
+    for problem in problems:
+        click.echo(f"error: {problem}", err=True)
+    if len(problems) > 1:
+        click.echo(f"{len(problems)} problems found.", err=True)
+
+
+class _Group(click.Group):
+    """A group that shows salivaprot errors as messages, never as tracebacks."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SalivaprotError as err:
+            _report_problems(err.problems)
+            ctx.exit(EXIT_PROBLEMS)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except OSError as err:
+            where = f"{err.filename}: " if err.filename else ""
+            click.echo(f"error: {where}{err.strerror or err}", err=True)
+            ctx.exit(EXIT_PROBLEMS)
+        except Exception as err:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(
+                f"internal error: {type(err).__name__}: {err}\n"
+                "This is a bug in salivaprot; rerun with --debug for the traceback and report it.",
+                err=True,
+            )
+            ctx.exit(EXIT_INTERNAL)
+
+
+def _setup_logging(quiet: bool, verbose: bool) -> None:
+    level = logging.ERROR if quiet else logging.INFO if verbose else logging.WARNING
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    logger.handlers[:] = [handler]
+    logger.setLevel(level)
+    logger.propagate = False
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        if not quiet:
+            click.echo(f"warning: {message}", err=True)
+
+    warnings.showwarning = show
+
+
+def _comma_list(_ctx: click.Context, _param: click.Parameter, value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    if not items:
+        raise click.BadParameter("give a comma-separated list, e.g. baseline,month1,month4")
+    return items
+
+
+def _design_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--samples", "-s", "samples", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Sample sheet (CSV or TSV): sample_id, subject_id, arm, visit, ..."),
+        click.option("--visits", callback=_comma_list, metavar="V1,V2,...",
+                     help="Visit order, baseline first (default: from a visit_day column)."),
+        click.option("--reference-arm", metavar="ARM",
+                     help="Control arm (default: placebo when present)."),
+        click.option("--format", "input_format", type=click.Choice(["auto", "mztab"]),
+                     default="auto", show_default=True, help="Input format."),
+        click.option("--keep-zeros", is_flag=True,
+                     help="Keep zero abundances as values (default: read them as missing)."),
+        click.option("--drop-unlisted", is_flag=True,
+                     help="Leave out data columns that no sample sheet row names."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=_print_version, help="Show versions of salivaprot and its key dependencies.")
+@click.option("--quiet", "-q", is_flag=True, help="Only errors on stderr; no progress bars.")
+@click.option("--verbose", "-v", is_flag=True, help="Explain each decision on stderr.")
+@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+@click.pass_context
+def main(ctx: click.Context, quiet: bool, verbose: bool, debug: bool) -> None:  # fmt: skip
+    """salivaprot: salivary proteomics for clinical trials."""
+    ctx.ensure_object(dict)
+    ctx.obj.update(quiet=quiet, debug=debug)
+    _setup_logging(quiet, verbose)
+
+
+@main.command()
+@click.argument("data", type=click.Path(path_type=Path))
+@_design_options
+@click.option("--species", default="9606", show_default=True, metavar="TAXID|all",
+              help="Organism studied, for the 'other species' count.")
+def validate(
+    data: Path,
+    samples: Path | None,
+    visits: list[str] | None,
+    reference_arm: str | None,
+    input_format: str,
+    keep_zeros: bool,
+    drop_unlisted: bool,
+    species: str,
+) -> None:  # fmt: skip
+    """Check that DATA (mzTab) and the sample sheet fit together, and summarize them.
+
+    Exits 0 when the study is usable; otherwise lists every problem found and
+    exits 1.
+    """
+    from salivaprot.io.study import load_study
+    from salivaprot.summary import summarize
+
+    taxid = _parse_species(species)
+    study = load_study(
+        data,
+        samples,
+        format=input_format,  # type: ignore[arg-type]
+        visits=visits,
+        reference_arm=reference_arm,
+        zero_as_missing=not keep_zeros,
+        drop_unlisted=drop_unlisted,
+    )
+    click.echo(summarize(study.data, species=taxid, notes=study.notes).to_text())
+    click.echo("OK: usable study.")
+
+
+def _parse_species(value: str) -> int | None:
+    if value.lower() == "all":
+        return None
+    if not value.isdigit():
+        raise click.BadParameter(f"expected an NCBI taxonomy ID or 'all', not {value!r}",
+                                 param_hint="--species")  # fmt: skip
+    return int(value)
+
+
+@main.command()
+@click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write study.mzTab, samples.csv and truth.csv into.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--proteins", "n_proteins", default=500, show_default=True,
+              type=click.IntRange(min=5))
+@click.option("--subjects-per-arm", default=10, show_default=True, type=click.IntRange(min=1))
+@click.option("--visits", callback=_comma_list, default="baseline,month1,month4",
+              show_default=True, metavar="V1,V2,...")
+@click.option("--arms", callback=_comma_list, default="placebo,aMSC", show_default=True,
+              metavar="REFERENCE,TREATED", help="Arm names; blinded codes such as A,B work too.")
+@click.option("--dropout", default=0.1, show_default=True, type=click.FloatRange(0, 1),
+              help="Fraction of subjects who miss visits.")
+@click.option("--missing", "missing_fraction", default=0.25, show_default=True,
+              type=click.FloatRange(0, 0.9), help="Target fraction of undetected values.")
+def simulate(
+    out: Path,
+    seed: int,
+    n_proteins: int,
+    subjects_per_arm: int,
+    visits: list[str],
+    arms: list[str],
+    dropout: float,
+    missing_fraction: float,
+) -> None:  # fmt: skip
+    """Write a seeded, realistic simulated trial (same seed, identical files)."""
+    from salivaprot.simulate import simulate_trial
+
+    trial = simulate_trial(
+        seed=seed,
+        n_proteins=n_proteins,
+        subjects_per_arm=subjects_per_arm,
+        visits=visits,
+        arms=arms,
+        dropout=dropout,
+        missing_fraction=missing_fraction,
+    )
+    files = trial.write(out)
+    data = trial.data
+    click.echo(
+        f"wrote {', '.join(str(p) for p in files.values())}: {data.n_samples} samples, "
+        f"{data.n_proteins} proteins, {100 * data.missing_fraction:.1f}% missing"
+    )
+
+
+@main.command()
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("test_data"), show_default=True,
+              help="Folder with the bundled study (regenerated by the simulator when absent).")
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("salivaprot-demo"), show_default=True)
+def demo(data_dir: Path, out: Path) -> None:
+    """Run the main job on the bundled simulated study and write its outputs to OUT."""
+    from salivaprot.io._files import atomic_write
+    from salivaprot.io.study import load_study
+    from salivaprot.simulate import DEMO_SETTINGS, simulate_trial
+    from salivaprot.summary import summarize
+
+    mztab, sheet = data_dir / "study.mzTab", data_dir / "samples.csv"
+    if not (mztab.exists() and sheet.exists()):
+        click.echo(f"{data_dir} has no bundled study; simulating it into {out / 'data'}", err=True)
+        simulate_trial(**DEMO_SETTINGS).write(out / "data")
+        mztab, sheet = out / "data" / "study.mzTab", out / "data" / "samples.csv"
+    study = load_study(mztab, sheet)
+    text = summarize(study.data, notes=study.notes).to_text()
+    with atomic_write(out / "summary.txt") as handle:
+        handle.write(text + "\n")  # type: ignore[attr-defined]
+    click.echo(text)
+    click.echo(f"wrote {out / 'summary.txt'}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

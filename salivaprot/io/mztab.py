@@ -1,0 +1,674 @@
+"""mzTab 1.0 (proteomics) reading and writing.
+
+The reader is strict about structure and lenient about the quirks real
+exporters have (see DOMAIN.md section 3): it parses every section by header
+name, reports problems with their line numbers, keeps text cells as text
+(descriptions that start with ``[`` or contain ``|`` are not split), keeps CV
+accessions, and refuses files that are not quantitative proteomics mzTab 1.0
+with a message saying what the file is.
+
+Why not ``pyteomics.mztab.MzTab``: it type-casts every cell (splitting some
+descriptions into lists, dropping CV accessions), indexes proteins by a
+non-unique accession, loads metabolomics and pre-1.0 files as proteomics, and
+gives no line numbers for malformed rows (measured on the files in
+``shared/real``; see its README). The section grammar itself is simple enough
+that a direct reader is shorter than the checks needed around pyteomics.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import re
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from salivaprot.data import ProteinData
+from salivaprot.errors import InputFormatError, InputFormatWarning
+from salivaprot.io._files import PathLike, atomic_write, file_stem, read_text
+from salivaprot.io.quant import QuantTable, annotate_proteins, join
+from salivaprot.io.sheets import SampleSheet
+
+__all__ = ["MzTab", "Param", "parse_param", "read_mztab", "write_mztab"]
+
+logger = logging.getLogger(__name__)
+
+_SECTIONS: dict[str, tuple[str, str]] = {
+    "PRH": ("PRT", "proteins"),
+    "PEH": ("PEP", "peptides"),
+    "PSH": ("PSM", "psms"),
+    "SMH": ("SML", "small_molecules"),
+}
+_ROW_TO_HEADER = {row: header for header, (row, _) in _SECTIONS.items()}
+_MZTAB_M_PREFIXES = {"SFH", "SMF", "SEH", "SME"}
+#: Cell values read as missing. ``null`` is the standard; the rest were written by older tools.
+MISSING_TOKENS = frozenset({"null", "NaN", "nan", "NA", "1.#QNAN", "-1.#IND", "--dummy--", "-", ""})
+_INF_TOKENS = frozenset({"INF", "-INF", "inf", "-inf", "Infinity", "-Infinity"})
+_INDEXED_KEY = re.compile(r"^((?:ms_run|assay|study_variable|sample)\[\d+\])_")
+_REF = re.compile(r"(ms_run|assay|study_variable|sample)\[(\d+)\]")
+_ABUNDANCE = re.compile(r"^protein_abundance_(assay|study_variable)\[(\d+)\]$")
+_NUMERIC_COLUMNS = re.compile(
+    r"^(taxid|charge|calc_mass_to_charge|exp_mass_to_charge|mass_to_charge|retention_time"
+    r"|protein_coverage|best_search_engine_score\[\d+\]|search_engine_score\[\d+\].*"
+    r"|num_psms_.*|num_peptides_.*|.*_abundance_.*)$"
+)
+_DECOY_COLUMNS = ("opt_global_cv_PRIDE:0000303_decoy_hit", "opt_global_cv_MS:1002217_decoy_peptide")
+_MAX_LISTED = 20
+
+
+@dataclass(frozen=True)
+class Param:
+    """A controlled-vocabulary parameter ``[CV, accession, name, value]``.
+
+    Match on ``accession``: names change between CV releases.
+    """
+
+    cv: str
+    accession: str
+    name: str
+    value: str
+
+
+def parse_param(text: str) -> Param | None:
+    """Parse an mzTab parameter cell; ``None`` when the cell is not a parameter.
+
+    Examples
+    --------
+    >>> parse_param('[MS, MS:1002038, "unlabeled sample, label free", ]')
+    Param(cv='MS', accession='MS:1002038', name='unlabeled sample, label free', value='')
+    >>> parse_param("[, , OMSSA, 2.1.4]").name
+    'OMSSA'
+    >>> parse_param("null") is None
+    True
+    """
+    stripped = text.strip()
+    if len(stripped) < 2 or stripped[0] != "[" or stripped[-1] != "]":
+        return None
+    fields = [f.strip() for f in next(csv.reader([stripped[1:-1]], skipinitialspace=True))]
+    if len(fields) > 4:  # an unquoted comma inside the name
+        fields = [fields[0], fields[1], ",".join(fields[2:-1]), fields[-1]]
+    fields += [""] * (4 - len(fields))
+    return Param(*fields[:4])
+
+
+@dataclass(frozen=True)
+class MzTab:
+    """A parsed mzTab 1.0 file.
+
+    Section tables keep the file's column names and are indexed by the line
+    number each row came from; ``null`` cells are NaN, standard numeric
+    columns are numbers, everything else is text as written.
+
+    Attributes
+    ----------
+    path : str
+        The file.
+    version, mode, type : str or None
+        ``mzTab-version``, ``mzTab-mode`` (Summary/Complete) and ``mzTab-type``
+        (Identification/Quantification).
+    metadata : dict of str to str
+        Every ``MTD`` key and value (keys normalized: ``ms_run[1]_location`` is
+        stored as ``ms_run[1]-location``).
+    proteins, peptides, psms, small_molecules : pandas.DataFrame or None
+        The sections present.
+    comments : tuple of str
+        ``COM`` lines.
+    """
+
+    path: str
+    version: str | None
+    mode: str | None
+    type: str | None
+    metadata: dict[str, str]
+    proteins: pd.DataFrame | None = None
+    peptides: pd.DataFrame | None = None
+    psms: pd.DataFrame | None = None
+    small_molecules: pd.DataFrame | None = None
+    comments: tuple[str, ...] = field(default=())
+
+    # ------------------------------------------------------------- metadata
+    @property
+    def ms_runs(self) -> pd.DataFrame:
+        """One row per ``ms_run[n]``: ``location`` and file ``stem``."""
+        rows = {}
+        for ref in self._refs("ms_run"):
+            location = self.metadata.get(f"{ref}-location", "")
+            rows[ref] = {"location": location, "stem": file_stem(location) if location else ""}
+        return pd.DataFrame.from_dict(rows, orient="index", columns=["location", "stem"])
+
+    @property
+    def assays(self) -> pd.DataFrame:
+        """One row per ``assay[n]``: ``ms_runs`` (tuple), ``reagent``, ``sample_ref``, ``study_variable``."""
+        variables: dict[str, str] = {}
+        for ref in self._refs("study_variable"):
+            for assay in _split_refs(self.metadata.get(f"{ref}-assay_refs", "")):
+                variables.setdefault(assay, ref)
+        assays = set(self._refs("assay"))
+        if self.proteins is not None:
+            assays |= {
+                f"assay[{m.group(2)}]"
+                for c in self.proteins.columns
+                if (m := _ABUNDANCE.match(c)) and m.group(1) == "assay"
+            }
+        rows = {}
+        for ref in sorted(assays, key=_ref_number):
+            reagent = parse_param(self.metadata.get(f"{ref}-quantification_reagent", ""))
+            rows[ref] = {
+                "ms_runs": tuple(_split_refs(self.metadata.get(f"{ref}-ms_run_ref", ""))),
+                "reagent": reagent.name if reagent else "",
+                "sample_ref": self.metadata.get(f"{ref}-sample_ref", ""),
+                "study_variable": variables.get(ref, ""),
+            }
+        return pd.DataFrame.from_dict(
+            rows, orient="index", columns=["ms_runs", "reagent", "sample_ref", "study_variable"]
+        )
+
+    @property
+    def study_variables(self) -> pd.DataFrame:
+        """One row per ``study_variable[n]``: ``description`` and ``assays`` (tuple)."""
+        rows = {
+            ref: {
+                "description": self.metadata.get(f"{ref}-description", ""),
+                "assays": tuple(_split_refs(self.metadata.get(f"{ref}-assay_refs", ""))),
+            }
+            for ref in self._refs("study_variable")
+        }
+        return pd.DataFrame.from_dict(rows, orient="index", columns=["description", "assays"])
+
+    @property
+    def software(self) -> str:
+        """Name and version of ``software[1]``, or ``""``."""
+        param = parse_param(self.metadata.get("software[1]", ""))
+        return " ".join(p for p in (param.name, param.value) if p) if param else ""
+
+    def _refs(self, kind: str) -> list[str]:
+        found = {m.group(0) for key in self.metadata if (m := _REF.match(key)) and m.group(1) == kind}
+        return sorted(found, key=_ref_number)
+
+    # ---------------------------------------------------------------- quant
+    def quant(self, *, zero_as_missing: bool = True) -> QuantTable:
+        """Protein abundances per assay (or per study variable in Summary files).
+
+        OpenMS ``protein_details`` rows (per-member dummies) are dropped.
+
+        Parameters
+        ----------
+        zero_as_missing : bool
+            Read ``0`` as "not quantified here" (OpenMS writes 0.0 for proteins
+            quantified in other runs), the default, or keep it as a value.
+
+        Returns
+        -------
+        QuantTable
+
+        Raises
+        ------
+        InputFormatError
+            The file has no protein section, no abundance columns (an
+            identification file), only missing abundances, or repeated
+            protein accessions.
+        """
+        what = f"mzTab-type {self.type or 'unknown'}, mode {self.mode or 'unknown'}"
+        if self.proteins is None:
+            present = [n for n in ("peptides", "psms", "small_molecules") if getattr(self, n) is not None]
+            raise InputFormatError(
+                f"no protein (PRH/PRT) section ({what}; sections present: "
+                f"{', '.join(present) or 'none'}); protein quantification needs one",
+                path=self.path,
+            )
+        table = self.proteins
+        notes: list[str] = []
+        if "opt_global_result_type" in table.columns:
+            details = table["opt_global_result_type"] == "protein_details"
+            if details.any():
+                notes.append(f"dropped {int(details.sum())} OpenMS protein_details rows")
+                table = table[~details]
+        by_level: dict[str, list[str]] = {"assay": [], "study_variable": []}
+        for column in table.columns:
+            if m := _ABUNDANCE.match(column):
+                by_level[m.group(1)].append(column)
+        level = "assay" if by_level["assay"] else "study_variable"
+        columns = by_level[level]
+        if not columns:
+            kind = "an identification-only file" if self.type == "Identification" else "a file"
+            raise InputFormatError(
+                f"{kind} without protein abundances ({what}): no protein_abundance_assay[n] or "
+                "protein_abundance_study_variable[n] column. Protein quantification needs a "
+                "Quantification mzTab (e.g. from OpenMS ProteomicsLFQ) or the pipeline's own "
+                "protein table",
+                path=self.path,
+            )
+        if level == "study_variable":
+            notes.append(
+                "no assay-level abundances: using study-variable abundances "
+                "(one value per study variable, not per sample)"
+            )
+        abundance = table[columns].astype("float64")
+        if abundance.isna().all(axis=None):
+            raise InputFormatError(
+                f"every protein abundance is null ({len(columns)} columns x {len(table)} "
+                "proteins): the file carries no quantities",
+                path=self.path,
+            )
+        if zero_as_missing:
+            zeros = int((abundance == 0).sum(axis=None))
+            if zeros:
+                notes.append(f"read {zeros} zero abundances as missing")
+                abundance = abundance.mask(abundance == 0)
+        accession = table["accession"]
+        repeated = accession[accession.duplicated(keep=False)]
+        if len(repeated):
+            listed = [f"{acc} (lines {', '.join(map(str, rows))})"
+                      for acc, rows in repeated.groupby(repeated, sort=True).groups.items()]
+            raise InputFormatError(
+                [f"protein accession repeated: {item}" for item in listed[:_MAX_LISTED]],
+                path=self.path,
+            )
+        flags: pd.Series | None = None
+        for column in _DECOY_COLUMNS:
+            if column in table.columns:
+                flag = pd.to_numeric(table[column], errors="coerce").fillna(0) > 0
+                flags = flag if flags is None else flags | flag
+        extras = table.drop(columns=["accession", "description", "taxid", "species", *columns])
+        extras = extras.drop(columns=[c for c in extras.columns if "abundance" in c])
+        extras.insert(0, "line", extras.index.to_numpy())
+        proteins = annotate_proteins(
+            extras,
+            accession=accession,
+            description=table.get("description"),
+            taxid=table.get("taxid"),
+            species=table.get("species"),
+            is_decoy=flags,
+        )
+        abundance.index = proteins.index
+        ids = [_ABUNDANCE.match(c).group(0).removeprefix("protein_abundance_") for c in columns]  # type: ignore[union-attr]
+        abundance.columns = pd.Index(ids)
+        return QuantTable(
+            abundance=abundance,
+            proteins=proteins,
+            columns=self._column_keys(ids, level),
+            path=self.path,
+            source=f"mzTab {self.version}" + (f" ({self.software})" if self.software else ""),
+            notes=tuple(notes),
+        )
+
+    def _column_keys(self, ids: list[str], level: str) -> pd.DataFrame:
+        rows: dict[str, dict[str, object]] = {}
+        if level == "study_variable":
+            variables = self.study_variables
+            for ref in ids:
+                description = variables.at[ref, "description"] if ref in variables.index else ""
+                keys = (ref, description) if description else (ref,)
+                rows[ref] = {"name": ref, "keys": keys}
+            return pd.DataFrame.from_dict(rows, orient="index", columns=["name", "keys"])
+        runs = self.ms_runs
+        assays = self.assays
+        run_users: dict[str, int] = {}
+        for run_refs in assays["ms_runs"]:
+            for run in run_refs:
+                run_users[run] = run_users.get(run, 0) + 1
+        for ref in ids:
+            run_refs = assays.at[ref, "ms_runs"] if ref in assays.index else ()
+            stems = [
+                str(runs.at[r, "stem"])
+                for r in run_refs
+                if r in runs.index and runs.at[r, "stem"] and run_users.get(r) == 1
+            ]
+            keys = [ref, *stems]
+            sample_ref = assays.at[ref, "sample_ref"] if ref in assays.index else ""
+            if sample_ref:
+                keys.append(str(sample_ref))
+                description = self.metadata.get(f"{sample_ref}-description", "")
+                if description:
+                    keys.append(description)
+            name = stems[0] if len(stems) == 1 and len(run_refs) == 1 else ref
+            rows[ref] = {"name": name, "keys": tuple(dict.fromkeys(keys))}
+        frame = pd.DataFrame.from_dict(rows, orient="index", columns=["name", "keys"])
+        repeated = frame["name"].duplicated(keep=False)
+        frame.loc[repeated, "name"] = frame.index[repeated]
+        return frame
+
+    def to_protein_data(
+        self,
+        samples: SampleSheet | None = None,
+        *,
+        zero_as_missing: bool = True,
+        drop_unlisted: bool = False,
+    ) -> ProteinData:
+        """Protein abundances joined to a sample sheet (see :func:`salivaprot.io.join`).
+
+        Parameters
+        ----------
+        samples : SampleSheet, optional
+            Without it, samples are named after their runs and carry no design.
+        zero_as_missing : bool
+            As for :meth:`quant`.
+        drop_unlisted : bool
+            Leave out data columns no sheet row names.
+
+        Returns
+        -------
+        ProteinData
+        """
+        return join(self.quant(zero_as_missing=zero_as_missing), samples, drop_unlisted=drop_unlisted)
+
+
+def read_mztab(path: PathLike) -> MzTab:
+    """Read an mzTab 1.0 proteomics file: metadata and every section.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file; gzip-compressed files, a UTF-8 byte-order mark and CRLF line
+        endings are handled.
+
+    Returns
+    -------
+    MzTab
+        Use :meth:`MzTab.to_protein_data` (or :meth:`MzTab.quant`) for
+        abundances; ``peptides`` and ``psms`` are tables.
+
+    Raises
+    ------
+    InputFormatError
+        For a file that is not mzTab, mzTab-M 2.0 (metabolomics), a pre-1.0
+        draft, a small-molecule-only file, or malformed lines (all reported,
+        with line numbers).
+
+    Warns
+    -----
+    InputFormatWarning
+        For a pre-release version string such as ``1.0 rc5``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from salivaprot.simulate import simulate_trial
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = simulate_trial(seed=3, n_proteins=30, subjects_per_arm=2).write(folder)
+    >>> mztab = read_mztab(folder / "study.mzTab")
+    >>> mztab.version, mztab.type, len(mztab.assays)
+    ('1.0.0', 'Quantification', 18)
+    >>> mztab.to_protein_data().shape
+    (18, 30)
+    """
+    text = read_text(path, what="mzTab file")
+    lines = text.splitlines()
+    metadata: dict[str, str] = {}
+    comments: list[str] = []
+    headers: dict[str, tuple[int, list[str]]] = {}
+    rows: dict[str, list[tuple[int, list[str]]]] = {h: [] for h in _SECTIONS}
+    problems: list[str] = []
+    first_content = True
+    mztab_m = False
+
+    def problem(line_no: int, message: str) -> None:
+        problems.append(f"line {line_no}: {message}")
+
+    for line_no, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        prefix, _, rest = line.partition("\t")
+        prefix = prefix.strip()
+        if first_content:
+            first_content = False
+            if prefix not in {"MTD", "COM", *_SECTIONS, *_ROW_TO_HEADER, *_MZTAB_M_PREFIXES}:
+                raise InputFormatError(
+                    f"not an mzTab file: line {line_no} starts with {prefix[:30]!r}; mzTab "
+                    "lines start with MTD, COM, PRH/PRT, PEH/PEP, PSH/PSM or SMH/SML",
+                    path=path,
+                )
+        if prefix == "MTD":
+            key, _, value = rest.partition("\t")
+            key = _INDEXED_KEY.sub(r"\1-", key.strip()).replace("colunit_", "colunit-")
+            metadata[key] = value.rstrip("\t").strip()
+        elif prefix == "COM":
+            comments.append(rest)
+        elif prefix in _SECTIONS:
+            if prefix in headers:
+                problem(line_no, f"second {prefix} header (first at line {headers[prefix][0]}); "
+                        "each section appears once")
+                continue
+            header = _trim(rest.split("\t"))
+            seen: set[str] = set()
+            repeated = sorted({c for c in header if c in seen or seen.add(c)})  # type: ignore[func-returns-value]
+            if repeated:
+                problem(line_no, f"{prefix} header repeats column(s) {', '.join(repeated)}")
+            headers[prefix] = (line_no, header)
+        elif prefix in _ROW_TO_HEADER:
+            header_prefix = _ROW_TO_HEADER[prefix]
+            if header_prefix not in headers:
+                problem(line_no, f"{prefix} row before its {header_prefix} header")
+                continue
+            fields = rest.split("\t")
+            expected = len(headers[header_prefix][1])
+            if len(fields) > expected:
+                fields = _trim(fields, keep=expected)
+            if len(fields) != expected:
+                hint = ""
+                if line_no == len(lines) and not text.endswith(("\n", "\r")):
+                    hint = " (the file seems truncated)"
+                problem(line_no, f"{prefix} row has {len(fields)} fields, its {header_prefix} "
+                        f"header (line {headers[header_prefix][0]}) has {expected}{hint}")
+                continue
+            rows[header_prefix].append((line_no, fields))
+        elif prefix in _MZTAB_M_PREFIXES:
+            mztab_m = True
+        else:
+            problem(line_no, f"unknown line prefix {prefix[:30]!r}")
+
+    version = metadata.get("mzTab-version")
+    if mztab_m or (version or "").startswith("2") or (version or "").endswith("-M"):
+        raise InputFormatError(
+            f"this is mzTab-M {version or '2.x'} (metabolomics); salivaprot reads mzTab 1.0 "
+            "proteomics files",
+            path=path,
+        )
+    if version is None:
+        draft = ", ".join(k for k in list(metadata)[:3]) or "no metadata"
+        raise InputFormatError(
+            f"no mzTab-version in the metadata ({draft}): a pre-1.0 draft mzTab (e.g. old "
+            "OpenMS ProteinQuantifier output). Re-export it as mzTab 1.0.0",
+            path=path,
+        )
+    has_proteomics = any(headers.get(h) for h in ("PRH", "PEH", "PSH"))
+    if not has_proteomics and "SMH" in headers:
+        raise InputFormatError(
+            f"a small-molecule (metabolomics) mzTab {version}: it has no protein, peptide or "
+            "PSM section",
+            path=path,
+        )
+    if problems:
+        shown = problems[:_MAX_LISTED]
+        if len(problems) > _MAX_LISTED:
+            shown.append(f"... and {len(problems) - _MAX_LISTED} more problems")
+        raise InputFormatError(shown, path=path)
+    if version != "1.0.0":
+        if not version.startswith("1."):
+            raise InputFormatError(f"unsupported mzTab-version {version!r}; expected 1.0.0", path=path)
+        warnings.warn(
+            f"{path}: mzTab-version {version!r} is not 1.0.0; read as 1.0.0",
+            InputFormatWarning,
+            stacklevel=2,
+        )
+    sections: dict[str, pd.DataFrame | None] = {}
+    for header_prefix, (_row_prefix, name) in _SECTIONS.items():
+        if header_prefix not in headers:
+            sections[name] = None
+            continue
+        sections[name] = _section_table(
+            headers[header_prefix][1], rows[header_prefix], path=path, section=name
+        )
+    if sections["proteins"] is not None and "accession" not in sections["proteins"].columns:
+        raise InputFormatError(
+            f"the PRH header (line {headers['PRH'][0]}) has no 'accession' column", path=path
+        )
+    return MzTab(
+        path=str(path),
+        version=version,
+        mode=metadata.get("mzTab-mode"),
+        type=metadata.get("mzTab-type"),
+        metadata=metadata,
+        comments=tuple(comments),
+        **sections,
+    )
+
+
+def _trim(fields: list[str], keep: int = 0) -> list[str]:
+    """Drop trailing empty fields (tab padding), never below ``keep`` fields."""
+    end = len(fields)
+    while end > keep and fields[end - 1].strip() == "":
+        end -= 1
+    return fields[:end]
+
+
+def _section_table(
+    header: list[str], rows: list[tuple[int, list[str]]], *, path: PathLike, section: str
+) -> pd.DataFrame:
+    line_numbers = pd.Index([n for n, _ in rows], name="line")
+    raw = pd.DataFrame([fields for _, fields in rows], columns=header, index=line_numbers, dtype=object)
+    problems: list[str] = []
+    table = raw.mask(raw.isin(["null"]))
+    for column in header:
+        if not _NUMERIC_COLUMNS.match(column):
+            continue
+        cells = raw[column]
+        strict = "_abundance_" in column
+        missing = cells.isin(MISSING_TOKENS)
+        infinite = cells.isin(_INF_TOKENS)
+        values = pd.to_numeric(cells.where(~(missing | infinite)), errors="coerce")
+        bad = values.isna() & ~(missing | infinite)
+        if bad.any():
+            if not strict:
+                continue  # leave a non-standard column as text
+            for line_no, value in cells[bad].head(_MAX_LISTED).items():
+                problems.append(
+                    f"line {line_no}, column '{column}': expected a number or null, found {value!r}"
+                )
+            continue
+        if infinite.any() and strict:
+            warnings.warn(
+                f"{path}: {int(infinite.sum())} infinite value(s) in {section} column "
+                f"'{column}' read as missing",
+                InputFormatWarning,
+                stacklevel=3,
+            )
+            values = values.mask(infinite)
+        elif infinite.any():
+            values = values.mask(infinite & cells.str.startswith("-"), -np.inf).mask(
+                infinite & ~cells.str.startswith("-"), np.inf
+            )
+        table[column] = values.astype("float64")
+    if problems:
+        raise InputFormatError(problems[:_MAX_LISTED], path=path)
+    return table
+
+
+def _split_refs(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _ref_number(ref: str) -> int:
+    m = _REF.search(ref)
+    return int(m.group(2)) if m else 0
+
+
+def write_mztab(
+    data: ProteinData,
+    path: PathLike,
+    *,
+    title: str = "salivaprot export",
+    extra_metadata: Iterable[tuple[str, str]] = (),
+) -> Path:
+    """Write protein abundances as an mzTab 1.0.0 Summary Quantification file.
+
+    One ``ms_run`` and one label-free ``assay`` per sample (the run location
+    is ``file:///<run or sample_id>.mzML``); the file is written atomically
+    and byte-identically for identical input (fixed number format, no
+    timestamp).
+
+    Parameters
+    ----------
+    data : ProteinData
+        Abundances on the raw scale.
+    path : str or path-like
+        Output file.
+    title : str
+        ``MTD title``.
+    extra_metadata : iterable of (key, value)
+        More ``MTD`` lines, written after the standard ones.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
+    runs = data.samples["run"] if "run" in data.samples.columns else data.samples.index.to_series()
+    lines = [
+        "MTD\tmzTab-version\t1.0.0",
+        "MTD\tmzTab-mode\tSummary",
+        "MTD\tmzTab-type\tQuantification",
+        f"MTD\ttitle\t{title}",
+        "MTD\tdescription\tProtein abundances written by salivaprot",
+        "MTD\tsoftware[1]\t[, , salivaprot, ]",
+        "MTD\tprotein_search_engine_score[1]\t[MS, MS:1001171, Mascot:score, ]",
+        "MTD\tquantification_method\t[MS, MS:1001834, LC-MS label-free quantitation analysis, ]",
+        "MTD\tprotein-quantification_unit\t[PRIDE, PRIDE:0000393, Relative quantification unit, ]",
+    ]
+    for i, run in enumerate(runs, start=1):
+        lines.append(f"MTD\tms_run[{i}]-location\tfile:///{run}.mzML")
+    for i in range(1, len(runs) + 1):
+        lines.append(
+            f"MTD\tassay[{i}]-quantification_reagent\t[MS, MS:1002038, unlabeled sample, ]"
+        )
+        lines.append(f"MTD\tassay[{i}]-ms_run_ref\tms_run[{i}]")
+    refs = ", ".join(f"assay[{i}]" for i in range(1, len(runs) + 1))
+    lines.append(f"MTD\tstudy_variable[1]-assay_refs\t{refs}")
+    lines.append("MTD\tstudy_variable[1]-description\tall samples")
+    lines.extend(f"MTD\t{key}\t{value}" for key, value in extra_metadata)
+    lines.append("")
+    columns = [
+        "accession", "description", "taxid", "species", "database", "database_version",
+        "search_engine", "best_search_engine_score[1]", "ambiguity_members", "modifications",
+        *(f"protein_abundance_assay[{i}]" for i in range(1, len(runs) + 1)),
+        "opt_global_cv_PRIDE:0000303_decoy_hit",
+    ]  # fmt: skip
+    lines.append("PRH\t" + "\t".join(columns))
+    proteins = data.proteins
+    matrix = data.abundance.to_numpy(dtype="float64").T
+    for j, protein_id in enumerate(proteins.index):
+        row = proteins.iloc[j]
+        taxid = row.get("taxid")
+        cells = [
+            protein_id,
+            _text_cell(row.get("description")),
+            "null" if taxid is None or pd.isna(taxid) else str(int(taxid)),
+            _text_cell(row.get("species")),
+            "null",
+            "null",
+            "[MS, MS:1001207, Mascot, ]",
+            "null",
+            "null",
+            "null",
+            *(_number_cell(v) for v in matrix[j]),
+            "1" if bool(row.get("is_decoy", False)) else "0",
+        ]
+        lines.append("PRT\t" + "\t".join(cells))
+    with atomic_write(path) as handle:
+        handle.write("\n".join(lines) + "\n")  # type: ignore[attr-defined]
+    return Path(path)
+
+
+def _text_cell(value: object) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "null"
+    return str(value).replace("\t", " ")
+
+
+def _number_cell(value: float) -> str:
+    return "null" if np.isnan(value) else format(value, ".7g")

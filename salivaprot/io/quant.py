@@ -1,0 +1,267 @@
+"""What every reader produces (:class:`QuantTable`) and how it meets a sample sheet (:func:`join`)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from salivaprot.data import PROTEIN_COLUMNS, ProteinData
+from salivaprot.errors import SampleSheetError
+from salivaprot.io.sheets import SampleSheet
+
+__all__ = [
+    "CONTAMINANT_PREFIXES",
+    "DECOY_PREFIXES",
+    "QuantTable",
+    "annotate_proteins",
+    "join",
+]
+
+#: Accession prefixes that mark decoys (matched case-insensitively).
+DECOY_PREFIXES: tuple[str, ...] = ("DECOY_", "REV__", "REV_", "XXX_", "rev_", "decoy_")
+#: Accession prefixes that mark contaminants (matched case-insensitively).
+CONTAMINANT_PREFIXES: tuple[str, ...] = ("CON__", "CONTAM_", "CONT_", "contaminant_")
+
+# UniProt mnemonic species codes of the organisms most often seen in saliva runs and
+# contaminant databases; used only when a file gives neither taxid nor OX=.
+_MNEMONIC_TAXID: dict[str, int] = {
+    "HUMAN": 9606,
+    "BOVIN": 9913,
+    "PIG": 9823,
+    "MOUSE": 10090,
+    "RAT": 10116,
+    "CANFA": 9615,
+    "SHEEP": 9940,
+    "CHICK": 9031,
+    "RABIT": 9986,
+    "YEAST": 559292,
+    "ECOLI": 83333,
+    "LYSEN": 1304,  # Lysobacter enzymogenes (Lys-C)
+}
+_OX = re.compile(r"\bOX=(\d+)")
+_OS = re.compile(r"\bOS=(.+?)(?:\s+[A-Z]{2}=|$)")
+_GN = re.compile(r"\bGN=(\S+)")
+_MNEMONIC = re.compile(r"[A-Z0-9]_([A-Z0-9]{3,5})(?=$|[\s|;,])")
+
+
+@dataclass(frozen=True)
+class QuantTable:
+    """Protein abundances of one file, per data column, before a sample sheet is joined.
+
+    Attributes
+    ----------
+    abundance : pandas.DataFrame
+        Proteins x data columns, float, NaN = missing.
+    proteins : pandas.DataFrame
+        Indexed by ``protein_id``, with :data:`salivaprot.data.PROTEIN_COLUMNS`
+        and reader-specific extras.
+    columns : pandas.DataFrame
+        Indexed like ``abundance.columns``: ``name`` (the sample name used when no
+        sample sheet is given) and ``keys`` (tuple of every string a sample
+        sheet's ``run`` may use for it, e.g. ``assay[3]`` and the raw-file stem).
+    path : str or None
+        The file read.
+    source : str
+        The format and the software that wrote it.
+    notes : tuple of str
+        What the reader decided (quantity used, rows dropped, ...).
+    """
+
+    abundance: pd.DataFrame
+    proteins: pd.DataFrame
+    columns: pd.DataFrame
+    path: str | None = None
+    source: str = ""
+    notes: tuple[str, ...] = field(default=())
+
+
+def annotate_proteins(
+    table: pd.DataFrame,
+    *,
+    accession: pd.Series,
+    description: pd.Series | None = None,
+    gene: pd.Series | None = None,
+    taxid: pd.Series | None = None,
+    species: pd.Series | None = None,
+    is_contaminant: pd.Series | None = None,
+    is_decoy: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Fill the standard protein columns, deriving what a file leaves out.
+
+    Gene names come from ``GN=`` in UniProt-style descriptions, taxonomy from
+    ``OX=``/``OS=`` or the entry-name mnemonic (``ALBU_BOVIN``), and decoy or
+    contaminant flags from accession prefixes (:data:`DECOY_PREFIXES`,
+    :data:`CONTAMINANT_PREFIXES`) in addition to any flags given.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Extra columns to keep, indexed like ``accession``.
+    accession, description, gene, taxid, species, is_contaminant, is_decoy : pandas.Series
+        What the file gives; missing values are allowed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``protein_id`` (the accession), standard columns first.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> acc = pd.Series(["sp|P04745|AMY1_HUMAN", "CON__P02769", "REV__Q9XYZ1"])
+    >>> desc = pd.Series(["Alpha-amylase 1 OS=Homo sapiens OX=9606 GN=AMY1A PE=1 SV=2",
+    ...                   "Serum albumin OS=Bos taurus OX=9913 GN=ALB", None])
+    >>> out = annotate_proteins(pd.DataFrame(index=acc.index), accession=acc, description=desc)
+    >>> out[["gene", "taxid", "is_contaminant", "is_decoy"]].to_dict("list")
+    {'gene': ['AMY1A', 'ALB', nan], 'taxid': [9606.0, 9913.0, nan], 'is_contaminant': [False, True, False], 'is_decoy': [False, False, True]}
+    """
+    index = accession.index
+    acc = accession.astype(object)
+
+    def given(series: pd.Series | None) -> pd.Series:
+        if series is None:
+            return pd.Series(np.nan, index=index, dtype=object)
+        return series.reindex(index).astype(object)
+
+    desc = given(description)
+    text_desc = desc.where(desc.map(lambda v: isinstance(v, str)), "")
+    genes = given(gene)
+    genes = genes.where(genes.notna(), text_desc.str.extract(_GN, expand=False))
+    tax = pd.to_numeric(given(taxid), errors="coerce")
+    from_ox = pd.to_numeric(text_desc.str.extract(_OX, expand=False), errors="coerce")
+    tax = tax.where(tax.notna(), from_ox)
+    mnemonic = acc.astype(str).str.extract(_MNEMONIC, expand=False)
+    tax = tax.where(tax.notna(), mnemonic.map(_MNEMONIC_TAXID))
+    spec = given(species)
+    spec = spec.where(spec.notna(), text_desc.str.extract(_OS, expand=False))
+    upper = acc.astype(str).str.upper()
+    decoy = upper.str.startswith(tuple(p.upper() for p in DECOY_PREFIXES))
+    contaminant = upper.str.startswith(tuple(p.upper() for p in CONTAMINANT_PREFIXES))
+    if is_decoy is not None:
+        decoy = decoy | is_decoy.reindex(index).fillna(False).astype(bool)
+    if is_contaminant is not None:
+        contaminant = contaminant | is_contaminant.reindex(index).fillna(False).astype(bool)
+    standard = pd.DataFrame(
+        {
+            "gene": genes,
+            "description": desc,
+            "taxid": tax.astype("float64"),
+            "species": spec,
+            "is_contaminant": contaminant.astype(bool),
+            "is_decoy": decoy.astype(bool),
+        },
+        index=index,
+    )
+    extras = table.drop(columns=[c for c in PROTEIN_COLUMNS if c in table.columns])
+    out = pd.concat([standard, extras], axis=1)
+    out.index = pd.Index(acc.astype(str), name="protein_id")
+    return out
+
+
+def join(
+    quant: QuantTable,
+    samples: SampleSheet | None = None,
+    *,
+    drop_unlisted: bool = False,
+) -> ProteinData:
+    """Attach a sample sheet to a file's abundances.
+
+    Each sheet row names its data column through ``run`` (or, without a
+    ``run`` column, through ``sample_id``), matched against every key of the
+    column (``assay[n]``, raw-file stem, ...). Every problem is reported at
+    once: sheet samples without a data column, data columns without a sheet
+    row, and two samples claiming one column.
+
+    Parameters
+    ----------
+    quant : QuantTable
+        What a reader returned.
+    samples : SampleSheet, optional
+        Without it, samples are named after their data columns and carry no
+        design (column ``run`` only).
+    drop_unlisted : bool
+        Leave out data columns that no sheet row names (QC pools, blanks)
+        instead of reporting them as a problem.
+
+    Returns
+    -------
+    ProteinData
+        Samples in sheet order; the sample table gains ``data_column``.
+
+    Raises
+    ------
+    SampleSheetError
+        When the sheet and the file do not fit together.
+    """
+    columns = quant.columns
+    if samples is None:
+        names = columns["name"].astype(str)
+        table = pd.DataFrame({"run": list(columns.index)}, index=pd.Index(names, name="sample_id"))
+        abundance = quant.abundance.T
+        abundance.index = table.index
+        return ProteinData(abundance, table, quant.proteins)
+
+    owners: dict[str, list[str]] = {}
+    for column, keys in columns["keys"].items():
+        for key in dict.fromkeys(keys):
+            owners.setdefault(str(key), []).append(str(column))
+    problems: list[str] = []
+    chosen: dict[str, str] = {}
+    unmatched: list[str] = []
+    ambiguous: list[str] = []
+    for sample_id, key in samples.run_keys.items():
+        hit = owners.get(str(key), [])
+        if len(hit) == 1:
+            chosen[str(sample_id)] = hit[0]
+        elif len(hit) > 1:
+            ambiguous.append(f"'{sample_id}' ({key!s} -> {', '.join(hit)})")
+        else:
+            unmatched.append(str(sample_id) if str(key) == str(sample_id) else f"{sample_id} (run {key})")
+    how = "run" if "run" in samples.table.columns else "sample_id"
+    available = ", ".join(_describe_column(c, columns) for c in columns.index[:12])
+    if len(columns) > 12:
+        available += f", ... ({len(columns)} in all)"
+    if unmatched:
+        problems.append(
+            f"{len(unmatched)} sheet sample(s) have no data column (matched on '{how}'): "
+            f"{_listing(unmatched)}. Data columns: {available}"
+        )
+    if ambiguous:
+        problems.append(
+            f"sheet sample(s) match more than one data column: {_listing(ambiguous)}; "
+            "use a 'run' column with the assay names"
+        )
+    claimed: dict[str, list[str]] = {}
+    for sample_id, column in chosen.items():
+        claimed.setdefault(column, []).append(sample_id)
+    for column, ids in claimed.items():
+        if len(ids) > 1:
+            problems.append(f"data column {column} is claimed by several samples: {', '.join(ids)}")
+    unlisted = [c for c in columns.index if c not in claimed]
+    if unlisted and not drop_unlisted:
+        problems.append(
+            f"{len(unlisted)} data column(s) have no sample sheet row: "
+            f"{_listing([_describe_column(c, columns) for c in unlisted])} "
+            "(add them to the sheet, or leave them out with --drop-unlisted)"
+        )
+    if problems:
+        raise SampleSheetError(problems, path=samples.path)
+    sample_ids = list(chosen)
+    table = samples.table.loc[sample_ids].copy()
+    table["data_column"] = [chosen[s] for s in sample_ids]
+    abundance = quant.abundance[[chosen[s] for s in sample_ids]].T
+    abundance.index = pd.Index(sample_ids, name="sample_id")
+    return ProteinData(abundance, table, quant.proteins)
+
+
+def _describe_column(column: str, columns: pd.DataFrame) -> str:
+    name = str(columns.at[column, "name"])
+    return column if name == column else f"{column} ({name})"
+
+
+def _listing(items: list[str], limit: int = 15) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f", ... ({len(items)} in all)" if len(items) > limit else "")

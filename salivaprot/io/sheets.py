@@ -1,0 +1,432 @@
+"""Sample sheets: one row per collected sample, with the trial design and covariates."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from salivaprot.errors import SampleSheetError
+from salivaprot.io._files import PathLike, read_text
+
+__all__ = [
+    "COLUMN_ALIASES",
+    "NUMERIC_COVARIATES",
+    "SALIVA_TYPES",
+    "SampleSheet",
+    "read_samples",
+    "sample_sheet",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Accepted spellings of the required columns (lower-cased, spaces as ``_``).
+COLUMN_ALIASES: dict[str, str] = {
+    "sample": "sample_id",
+    "sample_name": "sample_id",
+    "patient": "subject_id",
+    "patient_id": "subject_id",
+    "subject": "subject_id",
+    "group": "arm",
+    "treatment": "arm",
+    "timepoint": "visit",
+}
+_REQUIRED = ("sample_id", "subject_id", "arm", "visit")
+
+#: Covariates that must be numeric when present (empty cells are missing).
+NUMERIC_COVARIATES: tuple[str, ...] = (
+    "flow_ml_min",
+    "total_protein_mg_ml",
+    "injection_order",
+    "visit_day",
+)
+
+#: Accepted values of the ``saliva`` column, mapped to their canonical names.
+SALIVA_TYPES: dict[str, str] = {
+    "unstimulated": "unstimulated",
+    "uws": "unstimulated",
+    "unstim": "unstimulated",
+    "stimulated": "stimulated",
+    "sws": "stimulated",
+    "stim": "stimulated",
+}
+
+_DEFAULT_REFERENCE = "placebo"
+
+
+@dataclass(frozen=True)
+class SampleSheet:
+    """A checked sample sheet.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        Indexed by ``sample_id``: ``subject_id``; ``arm`` (categorical, the
+        reference arm first); ``visit`` (ordered categorical, the baseline
+        first); optional ``run`` and covariates.
+    path : str or None
+        The file it was read from.
+    aliases : dict
+        Column renames applied, original name -> canonical name.
+    notes : tuple of str
+        How the visit order and the reference arm were determined.
+    """
+
+    table: pd.DataFrame
+    path: str | None = None
+    aliases: dict[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def visits(self) -> list[str]:
+        """Visits in trial order; the first is the baseline."""
+        return [str(v) for v in self.table["visit"].cat.categories]
+
+    @property
+    def arms(self) -> list[str]:
+        """Arms, the reference arm first."""
+        return [str(a) for a in self.table["arm"].cat.categories]
+
+    @property
+    def baseline(self) -> str:
+        """The baseline visit."""
+        return self.visits[0]
+
+    @property
+    def reference_arm(self) -> str:
+        """The reference (control) arm."""
+        return self.arms[0]
+
+    @property
+    def run_keys(self) -> pd.Series:
+        """What links each sample to a data column: ``run`` when given, else ``sample_id``."""
+        if "run" in self.table.columns:
+            return self.table["run"].astype(str)
+        return pd.Series(self.table.index, index=self.table.index, name="run")
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+
+def read_samples(
+    path: PathLike,
+    *,
+    visits: Sequence[str] | None = None,
+    reference_arm: str | None = None,
+) -> SampleSheet:
+    """Read and check a sample sheet (CSV or TSV).
+
+    Required columns are ``sample_id``, ``subject_id``, ``arm`` and ``visit``
+    (aliases: ``sample``, ``patient``, ``patient_id``, ``subject``, ...; the
+    renames applied are kept in :attr:`SampleSheet.aliases`). Optional: ``run``
+    (the data column a sample is in, when it is not the ``sample_id``) and
+    covariates; ``flow_ml_min``, ``total_protein_mg_ml``, ``injection_order``
+    and ``visit_day`` must be numeric, ``saliva`` is ``unstimulated`` or
+    ``stimulated``. The delimiter (comma, tab or semicolon) is read from the
+    header line; a UTF-8 byte-order mark and CRLF line endings are fine.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The sample sheet.
+    visits : sequence of str, optional
+        Visit order, baseline first. When omitted, visits are ordered by the
+        median of a numeric ``visit_day`` column.
+    reference_arm : str, optional
+        The control arm. Default: ``placebo`` when present, else the first arm
+        in sorted order (blinded codes such as ``A``/``B`` work the same way).
+
+    Returns
+    -------
+    SampleSheet
+
+    Raises
+    ------
+    SampleSheetError
+        Listing every problem found, each with its line or column.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "samples.csv"
+    >>> _ = path.write_text("sample,patient,arm,visit\\n"
+    ...                     "s1,P1,placebo,baseline\\ns2,P1,placebo,month4\\n"
+    ...                     "s3,P2,aMSC,baseline\\n")
+    >>> sheet = read_samples(path, visits=["baseline", "month4"])
+    >>> sheet.arms, sheet.visits
+    (['placebo', 'aMSC'], ['baseline', 'month4'])
+    >>> sheet.aliases
+    {'sample': 'sample_id', 'patient': 'subject_id'}
+    """
+    text = read_text(path, what="sample sheet")
+    frame = _parse_table(text, path)
+    return sample_sheet(frame, visits=visits, reference_arm=reference_arm, path=path)
+
+
+def _parse_table(text: str, path: PathLike) -> pd.DataFrame:
+    lines = text.splitlines()
+    header = next((line for line in lines if line.strip()), "")
+    counts = {sep: header.count(sep) for sep in ("\t", ",", ";")}
+    sep = max(counts, key=lambda s: counts[s])
+    if counts[sep] == 0:
+        raise SampleSheetError(
+            "the header has a single column; expected comma-, tab- or semicolon-separated "
+            "columns sample_id, subject_id, arm, visit",
+            path=path,
+            line=1,
+        )
+    try:
+        frame = pd.read_csv(
+            io.StringIO("\n".join(lines)),
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=False,
+        )
+    except (pd.errors.ParserError, ValueError) as err:
+        raise SampleSheetError(f"cannot be read as a table: {err}", path=path) from err
+    frame.index = pd.RangeIndex(2, len(frame) + 2, name="line")
+    blank = frame.apply(lambda row: all(not str(v).strip() for v in row), axis=1)
+    return frame[~blank]
+
+
+def _clean_cell(value: object) -> object:
+    if isinstance(value, str):
+        value = value.strip()
+        return value if value else np.nan
+    return value
+
+
+def sample_sheet(
+    frame: pd.DataFrame,
+    *,
+    visits: Sequence[str] | None = None,
+    reference_arm: str | None = None,
+    path: PathLike | None = None,
+) -> SampleSheet:
+    """Check a sample table given as a DataFrame and return a :class:`SampleSheet`.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per sample; column names as for :func:`read_samples`. When its
+        index is named ``line`` it is taken as file line numbers for messages.
+    visits, reference_arm
+        As for :func:`read_samples`.
+    path : str or path-like, optional
+        The file it came from, for messages.
+
+    Returns
+    -------
+    SampleSheet
+
+    Raises
+    ------
+    SampleSheetError
+        Listing every problem found.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"sample_id": ["a", "b", "c", "d"],
+    ...                       "subject_id": ["P1", "P1", "P2", "P2"],
+    ...                       "arm": ["B", "B", "A", "A"],
+    ...                       "visit": ["V1", "V2", "V1", "V2"],
+    ...                       "visit_day": [0, 30, 0, 31]})
+    >>> sheet = sample_sheet(table)
+    >>> sheet.reference_arm, sheet.baseline
+    ('A', 'V1')
+    """
+    problems: list[str] = []
+    notes: list[str] = []
+    table = frame.copy()
+    if table.index.name != "line":
+        table.index = pd.RangeIndex(2, len(table) + 2, name="line")
+    lines_known = path is not None
+
+    def at(rows: pd.Index) -> str:
+        label = "line" if lines_known else "row"
+        listed = ", ".join(str(r if lines_known else r - 1) for r in rows[:10])
+        more = f" and {len(rows) - 10} more" if len(rows) > 10 else ""
+        return f"{label}{'s' if len(rows) > 1 else ''} {listed}{more}"
+
+    # ---- columns: canonical names and aliases
+    table.columns = [str(c).strip() for c in table.columns]
+    aliases: dict[str, str] = {}
+    rename: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for column in table.columns:
+        key = column.lower().replace(" ", "_")
+        canonical = COLUMN_ALIASES.get(key, key)
+        if canonical in seen:
+            problems.append(
+                f"columns '{seen[canonical]}' and '{column}' both mean '{canonical}'; keep one"
+            )
+            continue
+        seen[canonical] = column
+        rename[column] = canonical
+        if canonical != column:
+            aliases[column] = canonical
+    if problems:
+        raise SampleSheetError(problems, path=path)
+    table = table.rename(columns=rename)
+    missing = [c for c in _REQUIRED if c not in table.columns]
+    if missing:
+        raise SampleSheetError(
+            f"missing required column{'s' if len(missing) > 1 else ''} {', '.join(missing)}; "
+            f"found {', '.join(map(str, frame.columns))} (aliases understood: "
+            f"{', '.join(f'{k}->{v}' for k, v in COLUMN_ALIASES.items())})",
+            path=path,
+        )
+
+    # ---- text cells: strip, empty -> missing
+    for column in table.columns:
+        table[column] = table[column].astype(object).map(_clean_cell)
+    if table.empty:
+        raise SampleSheetError("the sample sheet has a header but no samples", path=path)
+
+    for column in (*_REQUIRED, *(["run"] if "run" in table.columns else [])):
+        empty = table.index[table[column].isna()]
+        if len(empty):
+            problems.append(f"empty '{column}' at {at(empty)}")
+
+    duplicated = table["sample_id"].dropna()
+    duplicated = duplicated[duplicated.duplicated(keep=False)]
+    for sample_id, rows in duplicated.groupby(duplicated, sort=True).groups.items():
+        problems.append(f"duplicate sample_id '{sample_id}' at {at(pd.Index(rows))}")
+    if "run" in table.columns:
+        runs = table["run"].dropna()
+        runs = runs[runs.duplicated(keep=False)]
+        for run, rows in runs.groupby(runs, sort=True).groups.items():
+            problems.append(f"run '{run}' is given for more than one sample, at {at(pd.Index(rows))}")
+
+    # ---- numeric covariates
+    for column in NUMERIC_COVARIATES:
+        if column not in table.columns:
+            continue
+        values = pd.to_numeric(table[column], errors="coerce")
+        bad = table.index[values.isna() & table[column].notna()]
+        if len(bad):
+            shown = ", ".join(repr(str(v)) for v in table.loc[bad[:3], column])
+            problems.append(
+                f"column '{column}' must be numeric; found {shown} at {at(bad)}"
+            )
+        table[column] = values.astype("float64")
+    if "saliva" in table.columns:
+        canonical_saliva = table["saliva"].map(
+            lambda v: SALIVA_TYPES.get(v.lower(), np.nan) if isinstance(v, str) else np.nan
+        )
+        bad = table.index[canonical_saliva.isna() & table["saliva"].notna()]
+        if len(bad):
+            shown = sorted({str(v) for v in table.loc[bad, "saliva"]})
+            problems.append(
+                f"column 'saliva' must be 'unstimulated' or 'stimulated'; found {shown} at {at(bad)}"
+            )
+        table["saliva"] = canonical_saliva
+
+    # ---- subjects: one arm each, one sample per visit (and saliva type)
+    complete = table.dropna(subset=["subject_id", "arm"])
+    arms_per_subject = complete.groupby("subject_id", sort=True)["arm"].unique()
+    for subject, arms in arms_per_subject.items():
+        if len(arms) > 1:
+            problems.append(
+                f"subject '{subject}' appears in more than one arm: {', '.join(sorted(arms))}"
+            )
+    keys = ["subject_id", "visit", *(["saliva"] if "saliva" in table.columns else [])]
+    repeats = table.dropna(subset=keys[:2])
+    repeats = repeats[repeats.duplicated(subset=keys, keep=False)]
+    for key, group in repeats.groupby(keys, sort=True, dropna=False):
+        subject, visit = key[0], key[1]
+        problems.append(
+            f"subject '{subject}' has {len(group)} samples at visit '{visit}' "
+            f"({', '.join(group['sample_id'].astype(str))}); a repeated-measures design needs "
+            "one per visit (average technical replicates first, or tell saliva types apart "
+            "with a 'saliva' column)"
+        )
+
+    # ---- visit order
+    present_visits = list(pd.unique(table["visit"].dropna().astype(str)))
+    order: list[str] = []
+    if visits is not None:
+        order = [str(v).strip() for v in visits if str(v).strip()]
+        dup = sorted({v for v in order if order.count(v) > 1})
+        if dup:
+            problems.append(f"--visits lists {', '.join(dup)} more than once")
+        unknown = [v for v in order if v not in present_visits]
+        if unknown:
+            problems.append(
+                f"--visits names {', '.join(repr(v) for v in unknown)}, not in the sample sheet. "
+                f"Visits in the sheet: {sorted(present_visits)}"
+            )
+        unlisted = [v for v in present_visits if v not in order]
+        if unlisted:
+            problems.append(
+                f"visits {sorted(unlisted)} are in the sample sheet but not in --visits "
+                f"({','.join(order)}); list every visit, baseline first"
+            )
+        notes.append(f"visit order from --visits: {', '.join(order)}")
+    elif "visit_day" in table.columns:
+        days = table.dropna(subset=["visit"]).groupby("visit")["visit_day"].median()
+        if days.isna().any():
+            problems.append(
+                "visit_day is missing for every sample of visit(s) "
+                f"{sorted(map(str, days.index[days.isna()]))}; cannot order visits"
+            )
+        else:
+            tied = days[days.duplicated(keep=False)]
+            if len(tied):
+                problems.append(
+                    f"visits {sorted(map(str, tied.index))} have the same median visit_day; "
+                    "give the order with --visits"
+                )
+            order = [str(v) for v in days.sort_values(kind="stable").index]
+            notes.append(f"visit order from median visit_day: {', '.join(order)}")
+    else:
+        problems.append(
+            f"the visit order is not known: give it with --visits (e.g. --visits "
+            f"{','.join(sorted(present_visits)[:3]) or 'baseline,month1,month4'}, baseline first) "
+            "or add a numeric 'visit_day' column"
+        )
+
+    # ---- reference arm
+    present_arms = sorted(map(str, pd.unique(table["arm"].dropna().astype(str))))
+    reference: str | None = None
+    if reference_arm is not None:
+        if reference_arm not in present_arms:
+            problems.append(
+                f"--reference-arm '{reference_arm}' is not an arm of the sample sheet. "
+                f"Arms: {present_arms}"
+            )
+        else:
+            reference = reference_arm
+            notes.append(f"reference arm from --reference-arm: {reference}")
+    elif _DEFAULT_REFERENCE in present_arms:
+        reference = _DEFAULT_REFERENCE
+        notes.append(f"reference arm: {reference} (default)")
+    elif present_arms:
+        reference = present_arms[0]
+        notes.append(
+            f"reference arm: {reference} (first in sorted order; choose with --reference-arm)"
+        )
+
+    if problems or reference is None:
+        raise SampleSheetError(problems or ["no arm is given for any sample"], path=path)
+
+    arm_order = [reference, *[a for a in present_arms if a != reference]]
+    table["arm"] = pd.Categorical(table["arm"].astype(str), categories=arm_order)
+    table["visit"] = pd.Categorical(table["visit"].astype(str), categories=order, ordered=True)
+    table["subject_id"] = table["subject_id"].astype(str)
+    table = table.set_index(table["sample_id"].astype(str).rename("sample_id"))
+    table = table.drop(columns="sample_id")
+    if aliases:
+        logger.info("sample sheet columns renamed: %s", aliases)
+    return SampleSheet(
+        table=table,
+        path=None if path is None else str(path),
+        aliases=aliases,
+        notes=tuple(notes),
+    )
