@@ -112,9 +112,7 @@ class ProteinData:
         abundance.index = abundance.index.astype(str)
         abundance.columns = abundance.columns.astype(str)
         if not abundance.index.equals(samples.index):
-            problems.append(
-                "abundance rows must be the samples, in the order of the sample table"
-            )
+            problems.append("abundance rows must be the samples, in the order of the sample table")
         if not abundance.columns.equals(proteins.index):
             problems.append(
                 "abundance columns must be the proteins, in the order of the protein table"
@@ -208,9 +206,9 @@ class ProteinData:
         Examples
         --------
         >>> from salivaprot.simulate import simulate_trial
-        >>> data = simulate_trial(seed=1, n_proteins=50, subjects_per_arm=3).data
+        >>> data = simulate_trial(seed=1, n_proteins=50, subjects_per_arm=3, dropout=0.0).data
         >>> data.subset(proteins=data.proteins.index[:5]).shape
-        (27, 5)
+        (18, 5)
         """
         sample_idx = self.samples.index if samples is None else _select(self.samples, samples)
         protein_idx = self.proteins.index if proteins is None else _select(self.proteins, proteins)
@@ -221,7 +219,9 @@ class ProteinData:
             proteins=self.proteins.loc[protein_idx],
         )
 
-    def with_abundance(self, abundance: pd.DataFrame, *, step: str, scale: Scale | None = None) -> ProteinData:
+    def with_abundance(
+        self, abundance: pd.DataFrame, *, step: str, scale: Scale | None = None
+    ) -> ProteinData:
         """Return a copy with a new abundance matrix and one more provenance step.
 
         Parameters
@@ -269,8 +269,14 @@ class ProteinData:
         >>> list(long.columns[:5])
         ['sample_id', 'protein_id', 'abundance', 'subject_id', 'arm']
         """
-        stacked = self.abundance.stack(future_stack=True).rename("abundance")
-        long = stacked.reset_index()
+        n_samples, n_proteins = self.shape
+        long = pd.DataFrame(
+            {
+                "sample_id": np.repeat(self.abundance.index.to_numpy(), n_proteins),
+                "protein_id": np.tile(self.abundance.columns.to_numpy(), n_samples),
+                "abundance": self.abundance.to_numpy().ravel(),
+            }
+        )
         if dropna:
             long = long[long["abundance"].notna()]
         long = long.merge(self.samples, left_on="sample_id", right_index=True, how="left")

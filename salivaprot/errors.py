@@ -30,9 +30,7 @@ __all__ = [
 ]
 
 
-def _where(
-    path: str | PathLike[str] | None, line: int | None, column: str | None
-) -> str:
+def _where(path: str | PathLike[str] | None, line: int | None, column: str | None) -> str:
     parts = []
     if path is not None:
         parts.append(str(path))

@@ -38,7 +38,7 @@ from salivaprot.data import ProteinData
 from salivaprot.errors import DesignError
 from salivaprot.io._files import PathLike, staged_folder
 
-__all__ = ["DEMO_SETTINGS", "SimulatedTrial", "simulate_trial"]
+__all__ = ["SimulatedTrial", "demo_trial", "simulate_trial"]
 
 logger = logging.getLogger(__name__)
 
@@ -85,14 +85,6 @@ _BACTERIA: tuple[tuple[int, str], ...] = (
     (43675, "Rothia mucilaginosa"),
     (729, "Haemophilus parainfluenzae"),
 )
-#: Settings of the study bundled in ``test_data/`` (``salivaprot demo`` regenerates it
-#: from these when the folder is absent; a test checks the files match).
-DEMO_SETTINGS: dict[str, int | float] = {
-    "seed": 2026,
-    "n_proteins": 300,
-    "subjects_per_arm": 8,
-    "dropout": 0.15,
-}
 _MCAR = 0.02
 _DILUTION_SD = 0.6
 
@@ -151,8 +143,12 @@ class SimulatedTrial:
             sheet = self.data.samples.reset_index()
             sheet["arm"] = sheet["arm"].astype(str)
             sheet["visit"] = sheet["visit"].astype(str)
-            sheet.to_csv(stage / names["samples"], index=False, lineterminator="\n", float_format="%.6g")
-            self.truth.to_csv(stage / names["truth"], index=False, lineterminator="\n", float_format="%.6g")
+            sheet.to_csv(
+                stage / names["samples"], index=False, lineterminator="\n", float_format="%.6g"
+            )
+            self.truth.to_csv(
+                stage / names["truth"], index=False, lineterminator="\n", float_format="%.6g"
+            )
         return {role: Path(out) / name for role, name in names.items()}
 
 
@@ -211,7 +207,9 @@ def simulate_trial(
     >>> bool(0.15 < trial.data.missing_fraction < 0.35)
     True
     """
-    _check_settings(n_proteins, subjects_per_arm, visits, arms, dropout, missing_fraction, changed_fraction)
+    _check_settings(
+        n_proteins, subjects_per_arm, visits, arms, dropout, missing_fraction, changed_fraction
+    )
     rng = np.random.default_rng(seed)
     visits = [str(v) for v in visits]
     arms = [str(a) for a in arms]
@@ -225,10 +223,12 @@ def simulate_trial(
     named = direction != 0
     full_effect[named] = direction[named] * rng.uniform(0.8, 1.6, named.sum())
     candidates = np.flatnonzero(human.to_numpy() & ~named & (np.arange(n_p) >= len(_SALIVARY)))
-    n_changed = int(round(changed_fraction * human.sum())) - int(named.sum())
+    n_changed = round(changed_fraction * float(human.sum())) - int(named.sum())
     if n_changed > 0 and len(candidates):
         chosen = rng.choice(candidates, size=min(n_changed, len(candidates)), replace=False)
-        full_effect[chosen] = rng.choice([-1.0, 1.0], len(chosen)) * rng.uniform(0.7, 2.0, len(chosen))
+        full_effect[chosen] = rng.choice([-1.0, 1.0], len(chosen)) * rng.uniform(
+            0.7, 2.0, len(chosen)
+        )
     ramp = np.arange(len(visits)) / (len(visits) - 1)
     effect = np.outer(ramp, full_effect)  # visits x proteins
     time = rng.normal(0.0, 0.1, size=(len(visits), n_p))
@@ -241,7 +241,7 @@ def simulate_trial(
     arm_of = np.repeat([0, 1], subjects_per_arm)
     rng.shuffle(arm_of)
     attended = np.ones((n_subjects, len(visits)), dtype=bool)
-    n_dropout = int(round(dropout * n_subjects))
+    n_dropout = round(dropout * n_subjects)
     if n_dropout:
         who = rng.choice(n_subjects, size=n_dropout, replace=False)
         for k, subject in enumerate(who):
@@ -263,14 +263,14 @@ def simulate_trial(
         treated = arm_of[i] == 1
         for v, visit in enumerate(visits):
             noise = rng.normal(0.0, 1.0, n_p) * sd_residual
-            dilution = rng.normal(0.0, _DILUTION_SD)
+            offset = rng.normal(0.0, _DILUTION_SD)
             flow_gain = (0.35 if treated else 0.05) * ramp[v]
             flow = baseline_flow[i] * np.exp(flow_gain + rng.normal(0.0, 0.15))
             total_protein = baseline_protein[i] * np.exp(rng.normal(0.0, 0.1))
             day = _visit_day(visit, v) + (int(rng.integers(-3, 4)) if v else 0)
             if not attended[i, v]:
                 continue
-            y = mu + subject_effect[i] + time[v] + (effect[v] if treated else 0.0) + noise + dilution
+            y = mu + subject_effect[i] + time[v] + (effect[v] if treated else 0.0) + noise + offset
             values.append(y)
             rows.append(
                 {
@@ -282,7 +282,7 @@ def simulate_trial(
                     "flow_ml_min": round(float(flow), 4),
                     "total_protein_mg_ml": round(float(total_protein), 3),
                     "saliva": "unstimulated",
-                    "dilution": dilution,
+                    "dilution": offset,
                 }
             )
     samples = pd.DataFrame(rows).set_index("sample_id")
@@ -340,6 +340,21 @@ def simulate_trial(
     return SimulatedTrial(data=data, truth=truth, dilution=dilution, seed=seed)
 
 
+def demo_trial() -> SimulatedTrial:
+    """The study bundled in ``test_data/``.
+
+    ``salivaprot demo`` regenerates it when the folder is absent, and a test
+    checks that the bundled files are exactly what this returns. The same as
+    ``salivaprot simulate --seed 2026 --proteins 300 --subjects-per-arm 8
+    --dropout 0.15``.
+
+    Returns
+    -------
+    SimulatedTrial
+    """
+    return simulate_trial(seed=2026, n_proteins=300, subjects_per_arm=8, dropout=0.15)
+
+
 def _check_settings(
     n_proteins: int,
     subjects_per_arm: int,
@@ -374,7 +389,7 @@ def _proteins(n: int, rng: np.random.Generator) -> tuple[pd.DataFrame, np.ndarra
     n_decoys = max(1, round(0.02 * n))
     n_bacteria = round(0.15 * n)
     n_human = n - n_contaminants - n_decoys - n_bacteria
-    records = []
+    records: list[tuple[str, str, str, float, str, bool, bool]] = []
     means = []
     directions = []
     for k in range(n_human):

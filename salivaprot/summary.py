@@ -12,13 +12,16 @@ from salivaprot.data import ProteinData
 __all__ = ["StudySummary", "protein_categories", "summarize"]
 
 HUMAN_TAXID = 9606
+#: Scientific names of organisms, to place proteins that give a species name but no taxid.
+SPECIES_NAMES: dict[int, str] = {9606: "Homo sapiens"}
 
 
 def protein_categories(proteins: pd.DataFrame, *, species: int | None = HUMAN_TAXID) -> pd.Series:
     """Label each protein ``decoy``, ``contaminant``, ``other_species`` or ``target``.
 
     Decoy wins over contaminant, contaminant over species. A protein of
-    unknown species counts as a target.
+    unknown species counts as a target; one with a species name but no taxid
+    is placed by name (``Homo sapiens`` for 9606).
 
     Parameters
     ----------
@@ -43,11 +46,17 @@ def protein_categories(proteins: pd.DataFrame, *, species: int | None = HUMAN_TA
     """
     decoy = _flag(proteins, "is_decoy")
     contaminant = _flag(proteins, "is_contaminant")
+    other = np.zeros(len(proteins), dtype=bool)
     if species is not None and "taxid" in proteins.columns:
         taxid = pd.to_numeric(proteins["taxid"], errors="coerce")
-        other = (taxid.notna() & (taxid != species)).to_numpy()
-    else:
-        other = np.zeros(len(proteins), dtype=bool)
+        other = (taxid.notna() & (taxid != species)).to_numpy().copy()
+        name = SPECIES_NAMES.get(species)
+        if name is not None and "species" in proteins.columns:
+            named = proteins["species"].map(lambda v: isinstance(v, str) and bool(v.strip()))
+            unlike = proteins["species"].map(
+                lambda v: isinstance(v, str) and not v.startswith(name)
+            )
+            other |= (taxid.isna() & named & unlike).to_numpy()
     labels = np.select(
         [decoy, contaminant, other], ["decoy", "contaminant", "other_species"], default="target"
     )
@@ -101,7 +110,8 @@ class StudySummary:
         if self.n_subjects:
             out.append(f"subjects: {self.n_subjects}")
             out.append(
-                "arms: " + ", ".join(f"{arm} ({n} subjects)" for arm, n in self.arms.items())
+                "arms: "
+                + ", ".join(f"{arm} ({n} subjects)" for arm, n in self.arms.items())
                 + f"; reference: {next(iter(self.arms))}"
             )
             out.append(
@@ -117,9 +127,9 @@ class StudySummary:
         )
         out.append(f"missing values: {100 * self.missing_fraction:.1f}% overall")
         if len(self.missing_by_group):
-            for (arm, visit), row in self.missing_by_group.iterrows():
+            for row in self.missing_by_group.reset_index().to_dict("records"):
                 out.append(
-                    f"  {arm} / {visit}: {100 * row['missing_fraction']:.1f}% "
+                    f"  {row['arm']} / {row['visit']}: {100 * row['missing_fraction']:.1f}% "
                     f"({int(row['samples'])} samples)"
                 )
         if self.n_subjects:
@@ -177,7 +187,9 @@ def summarize(
             for visit in data.visits:
                 mask = ((samples["arm"] == arm) & (samples["visit"] == visit)).to_numpy()
                 n = int(mask.sum())
-                fraction = float(missing.to_numpy()[mask].mean()) if n and data.n_proteins else np.nan
+                fraction = (
+                    float(missing.to_numpy()[mask].mean()) if n and data.n_proteins else np.nan
+                )
                 group_rows.append(
                     {"arm": arm, "visit": visit, "samples": n, "missing_fraction": fraction}
                 )

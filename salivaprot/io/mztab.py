@@ -91,9 +91,17 @@ def parse_param(text: str) -> Param | None:
         return None
     fields = [f.strip() for f in next(csv.reader([stripped[1:-1]], skipinitialspace=True))]
     if len(fields) > 4:  # an unquoted comma inside the name
-        fields = [fields[0], fields[1], ",".join(fields[2:-1]), fields[-1]]
+        fields = [fields[0], fields[1], ", ".join(fields[2:-1]), fields[-1]]
     fields += [""] * (4 - len(fields))
     return Param(*fields[:4])
+
+
+@dataclass(frozen=True)
+class _Assay:
+    ms_runs: tuple[str, ...] = ()
+    reagent: str = ""
+    sample_ref: str = ""
+    study_variable: str = ""
 
 
 @dataclass(frozen=True)
@@ -135,35 +143,19 @@ class MzTab:
     @property
     def ms_runs(self) -> pd.DataFrame:
         """One row per ``ms_run[n]``: ``location`` and file ``stem``."""
-        rows = {}
-        for ref in self._refs("ms_run"):
-            location = self.metadata.get(f"{ref}-location", "")
-            rows[ref] = {"location": location, "stem": file_stem(location) if location else ""}
+        rows = {
+            ref: {"location": location, "stem": file_stem(location) if location else ""}
+            for ref, location in self._run_locations().items()
+        }
         return pd.DataFrame.from_dict(rows, orient="index", columns=["location", "stem"])
 
     @property
     def assays(self) -> pd.DataFrame:
-        """One row per ``assay[n]``: ``ms_runs`` (tuple), ``reagent``, ``sample_ref``, ``study_variable``."""
-        variables: dict[str, str] = {}
-        for ref in self._refs("study_variable"):
-            for assay in _split_refs(self.metadata.get(f"{ref}-assay_refs", "")):
-                variables.setdefault(assay, ref)
-        assays = set(self._refs("assay"))
-        if self.proteins is not None:
-            assays |= {
-                f"assay[{m.group(2)}]"
-                for c in self.proteins.columns
-                if (m := _ABUNDANCE.match(c)) and m.group(1) == "assay"
-            }
-        rows = {}
-        for ref in sorted(assays, key=_ref_number):
-            reagent = parse_param(self.metadata.get(f"{ref}-quantification_reagent", ""))
-            rows[ref] = {
-                "ms_runs": tuple(_split_refs(self.metadata.get(f"{ref}-ms_run_ref", ""))),
-                "reagent": reagent.name if reagent else "",
-                "sample_ref": self.metadata.get(f"{ref}-sample_ref", ""),
-                "study_variable": variables.get(ref, ""),
-            }
+        """One row per ``assay[n]``.
+
+        Columns: ``ms_runs`` (tuple), ``reagent``, ``sample_ref``, ``study_variable``.
+        """
+        rows = {ref: vars(info) for ref, info in self._assay_info().items()}
         return pd.DataFrame.from_dict(
             rows, orient="index", columns=["ms_runs", "reagent", "sample_ref", "study_variable"]
         )
@@ -180,6 +172,32 @@ class MzTab:
         }
         return pd.DataFrame.from_dict(rows, orient="index", columns=["description", "assays"])
 
+    def _run_locations(self) -> dict[str, str]:
+        return {ref: self.metadata.get(f"{ref}-location", "") for ref in self._refs("ms_run")}
+
+    def _assay_info(self) -> dict[str, _Assay]:
+        variables: dict[str, str] = {}
+        for ref in self._refs("study_variable"):
+            for assay in _split_refs(self.metadata.get(f"{ref}-assay_refs", "")):
+                variables.setdefault(assay, ref)
+        assays = set(self._refs("assay"))
+        if self.proteins is not None:
+            assays |= {
+                f"assay[{m.group(2)}]"
+                for c in self.proteins.columns
+                if (m := _ABUNDANCE.match(c)) and m.group(1) == "assay"
+            }
+        info = {}
+        for ref in sorted(assays, key=_ref_number):
+            reagent = parse_param(self.metadata.get(f"{ref}-quantification_reagent", ""))
+            info[ref] = _Assay(
+                ms_runs=tuple(_split_refs(self.metadata.get(f"{ref}-ms_run_ref", ""))),
+                reagent=reagent.name if reagent else "",
+                sample_ref=self.metadata.get(f"{ref}-sample_ref", ""),
+                study_variable=variables.get(ref, ""),
+            )
+        return info
+
     @property
     def software(self) -> str:
         """Name and version of ``software[1]``, or ``""``."""
@@ -187,7 +205,9 @@ class MzTab:
         return " ".join(p for p in (param.name, param.value) if p) if param else ""
 
     def _refs(self, kind: str) -> list[str]:
-        found = {m.group(0) for key in self.metadata if (m := _REF.match(key)) and m.group(1) == kind}
+        found = {
+            m.group(0) for key in self.metadata if (m := _REF.match(key)) and m.group(1) == kind
+        }
         return sorted(found, key=_ref_number)
 
     # ---------------------------------------------------------------- quant
@@ -215,7 +235,9 @@ class MzTab:
         """
         what = f"mzTab-type {self.type or 'unknown'}, mode {self.mode or 'unknown'}"
         if self.proteins is None:
-            present = [n for n in ("peptides", "psms", "small_molecules") if getattr(self, n) is not None]
+            present = [
+                n for n in ("peptides", "psms", "small_molecules") if getattr(self, n) is not None
+            ]
             raise InputFormatError(
                 f"no protein (PRH/PRT) section ({what}; sections present: "
                 f"{', '.join(present) or 'none'}); protein quantification needs one",
@@ -223,10 +245,19 @@ class MzTab:
             )
         table = self.proteins
         notes: list[str] = []
+        member_flags: pd.DataFrame | None = None
         if "opt_global_result_type" in table.columns:
             details = table["opt_global_result_type"] == "protein_details"
             if details.any():
+                if details.all():
+                    raise InputFormatError(
+                        f"all {len(table)} PRT rows are OpenMS protein_details entries "
+                        "(per-member rows without quantities): there are no protein groups "
+                        f"to quantify ({what})",
+                        path=self.path,
+                    )
                 notes.append(f"dropped {int(details.sum())} OpenMS protein_details rows")
+                member_flags = table[details]
                 table = table[~details]
         by_level: dict[str, list[str]] = {"assay": [], "study_variable": []}
         for column in table.columns:
@@ -256,24 +287,22 @@ class MzTab:
                 path=self.path,
             )
         if zero_as_missing:
-            zeros = int((abundance == 0).sum(axis=None))
+            zeros = int((abundance.to_numpy() == 0).sum())
             if zeros:
                 notes.append(f"read {zeros} zero abundances as missing")
                 abundance = abundance.mask(abundance == 0)
         accession = table["accession"]
         repeated = accession[accession.duplicated(keep=False)]
         if len(repeated):
-            listed = [f"{acc} (lines {', '.join(map(str, rows))})"
-                      for acc, rows in repeated.groupby(repeated, sort=True).groups.items()]
+            listed = [
+                f"{acc} (lines {', '.join(map(str, rows))})"
+                for acc, rows in repeated.groupby(repeated, sort=True).groups.items()
+            ]
             raise InputFormatError(
                 [f"protein accession repeated: {item}" for item in listed[:_MAX_LISTED]],
                 path=self.path,
             )
-        flags: pd.Series | None = None
-        for column in _DECOY_COLUMNS:
-            if column in table.columns:
-                flag = pd.to_numeric(table[column], errors="coerce").fillna(0) > 0
-                flags = flag if flags is None else flags | flag
+        flags = _decoy_flags(table, member_flags)
         extras = table.drop(columns=["accession", "description", "taxid", "species", *columns])
         extras = extras.drop(columns=[c for c in extras.columns if "abundance" in c])
         extras.insert(0, "line", extras.index.to_numpy())
@@ -300,34 +329,34 @@ class MzTab:
     def _column_keys(self, ids: list[str], level: str) -> pd.DataFrame:
         rows: dict[str, dict[str, object]] = {}
         if level == "study_variable":
-            variables = self.study_variables
             for ref in ids:
-                description = variables.at[ref, "description"] if ref in variables.index else ""
-                keys = (ref, description) if description else (ref,)
-                rows[ref] = {"name": ref, "keys": keys}
+                description = self.metadata.get(f"{ref}-description", "")
+                rows[ref] = {"name": ref, "keys": (ref, description) if description else (ref,)}
             return pd.DataFrame.from_dict(rows, orient="index", columns=["name", "keys"])
-        runs = self.ms_runs
-        assays = self.assays
-        run_users: dict[str, int] = {}
-        for run_refs in assays["ms_runs"]:
-            for run in run_refs:
-                run_users[run] = run_users.get(run, 0) + 1
+        stems = {ref: file_stem(loc) for ref, loc in self._run_locations().items() if loc}
+        assays = self._assay_info()
+        users: dict[str, int] = {}
+        for info in assays.values():
+            for run in info.ms_runs:
+                users[run] = users.get(run, 0) + 1
         for ref in ids:
-            run_refs = assays.at[ref, "ms_runs"] if ref in assays.index else ()
-            stems = [
-                str(runs.at[r, "stem"])
-                for r in run_refs
-                if r in runs.index and runs.at[r, "stem"] and run_users.get(r) == 1
-            ]
-            keys = [ref, *stems]
-            sample_ref = assays.at[ref, "sample_ref"] if ref in assays.index else ""
-            if sample_ref:
-                keys.append(str(sample_ref))
-                description = self.metadata.get(f"{sample_ref}-description", "")
+            info = assays.get(ref, _Assay())
+            run_stems = [stems[r] for r in info.ms_runs if r in stems]
+            # a stem shared by several assays (multiplexed) stays a key, so that a sheet
+            # naming it is told it is ambiguous rather than that nothing matches
+            keys = [ref, *run_stems]
+            if info.sample_ref:
+                keys.append(info.sample_ref)
+                description = self.metadata.get(f"{info.sample_ref}-description", "")
                 if description:
                     keys.append(description)
-            name = stems[0] if len(stems) == 1 and len(run_refs) == 1 else ref
-            rows[ref] = {"name": name, "keys": tuple(dict.fromkeys(keys))}
+            own = (
+                len(info.ms_runs) == 1 and info.ms_runs[0] in stems and users[info.ms_runs[0]] == 1
+            )
+            rows[ref] = {
+                "name": stems[info.ms_runs[0]] if own else ref,
+                "keys": tuple(dict.fromkeys(keys)),
+            }
         frame = pd.DataFrame.from_dict(rows, orient="index", columns=["name", "keys"])
         repeated = frame["name"].duplicated(keep=False)
         frame.loc[repeated, "name"] = frame.index[repeated]
@@ -355,7 +384,9 @@ class MzTab:
         -------
         ProteinData
         """
-        return join(self.quant(zero_as_missing=zero_as_missing), samples, drop_unlisted=drop_unlisted)
+        return join(
+            self.quant(zero_as_missing=zero_as_missing), samples, drop_unlisted=drop_unlisted
+        )
 
 
 def read_mztab(path: PathLike) -> MzTab:
@@ -390,12 +421,12 @@ def read_mztab(path: PathLike) -> MzTab:
     >>> import tempfile, pathlib
     >>> from salivaprot.simulate import simulate_trial
     >>> folder = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = simulate_trial(seed=3, n_proteins=30, subjects_per_arm=2).write(folder)
+    >>> _ = simulate_trial(seed=3, n_proteins=30, subjects_per_arm=2, dropout=0.0).write(folder)
     >>> mztab = read_mztab(folder / "study.mzTab")
     >>> mztab.version, mztab.type, len(mztab.assays)
-    ('1.0.0', 'Quantification', 18)
+    ('1.0.0', 'Quantification', 12)
     >>> mztab.to_protein_data().shape
-    (18, 30)
+    (12, 30)
     """
     text = read_text(path, what="mzTab file")
     lines = text.splitlines()
@@ -431,8 +462,11 @@ def read_mztab(path: PathLike) -> MzTab:
             comments.append(rest)
         elif prefix in _SECTIONS:
             if prefix in headers:
-                problem(line_no, f"second {prefix} header (first at line {headers[prefix][0]}); "
-                        "each section appears once")
+                problem(
+                    line_no,
+                    f"second {prefix} header (first at line {headers[prefix][0]}); "
+                    "each section appears once",
+                )
                 continue
             header = _trim(rest.split("\t"))
             seen: set[str] = set()
@@ -453,8 +487,11 @@ def read_mztab(path: PathLike) -> MzTab:
                 hint = ""
                 if line_no == len(lines) and not text.endswith(("\n", "\r")):
                     hint = " (the file seems truncated)"
-                problem(line_no, f"{prefix} row has {len(fields)} fields, its {header_prefix} "
-                        f"header (line {headers[header_prefix][0]}) has {expected}{hint}")
+                problem(
+                    line_no,
+                    f"{prefix} row has {len(fields) + 1} fields, its {header_prefix} "
+                    f"header (line {headers[header_prefix][0]}) has {expected + 1}{hint}",
+                )
                 continue
             rows[header_prefix].append((line_no, fields))
         elif prefix in _MZTAB_M_PREFIXES:
@@ -490,7 +527,9 @@ def read_mztab(path: PathLike) -> MzTab:
         raise InputFormatError(shown, path=path)
     if version != "1.0.0":
         if not version.startswith("1."):
-            raise InputFormatError(f"unsupported mzTab-version {version!r}; expected 1.0.0", path=path)
+            raise InputFormatError(
+                f"unsupported mzTab-version {version!r}; expected 1.0.0", path=path
+            )
         warnings.warn(
             f"{path}: mzTab-version {version!r} is not 1.0.0; read as 1.0.0",
             InputFormatWarning,
@@ -531,7 +570,9 @@ def _section_table(
     header: list[str], rows: list[tuple[int, list[str]]], *, path: PathLike, section: str
 ) -> pd.DataFrame:
     line_numbers = pd.Index([n for n, _ in rows], name="line")
-    raw = pd.DataFrame([fields for _, fields in rows], columns=header, index=line_numbers, dtype=object)
+    raw = pd.DataFrame(
+        [fields for _, fields in rows], columns=header, index=line_numbers, dtype=object
+    )
     problems: list[str] = []
     table = raw.mask(raw.isin(["null"]))
     for column in header:
@@ -567,6 +608,36 @@ def _section_table(
     if problems:
         raise InputFormatError(problems[:_MAX_LISTED], path=path)
     return table
+
+
+def _decoy_flags(table: pd.DataFrame, members: pd.DataFrame | None) -> pd.Series | None:
+    """Decoy flags from the OpenMS/PRIDE opt columns.
+
+    OpenMS writes the flag on its ``protein_details`` rows only; a group row
+    without a flag of its own is a decoy when all its ambiguity members are.
+    """
+    columns = [c for c in _DECOY_COLUMNS if c in table.columns]
+    if not columns:
+        return None
+
+    def flag_values(frame: pd.DataFrame) -> np.ndarray:
+        values = np.column_stack([pd.to_numeric(frame[c], errors="coerce") for c in columns])
+        flagged = np.where(np.isnan(values), -np.inf, values).max(axis=1)
+        return np.where(np.isinf(flagged), np.nan, flagged)
+
+    flags = flag_values(table)
+    if members is not None and "ambiguity_members" in table.columns:
+        known = {
+            str(accession): bool(value > 0)
+            for accession, value in zip(members["accession"], flag_values(members), strict=True)
+            if not np.isnan(value)
+        }
+        for position, group in enumerate(table["ambiguity_members"]):
+            if np.isnan(flags[position]) and isinstance(group, str):
+                member_values = [known.get(m) for m in _split_refs(group)]
+                if member_values and all(v is not None for v in member_values):
+                    flags[position] = float(all(member_values))
+    return pd.Series(np.nan_to_num(flags, nan=0.0) > 0, index=table.index)
 
 
 def _split_refs(text: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""What every reader produces (:class:`QuantTable`) and how it meets a sample sheet (:func:`join`)."""
+"""What every reader produces (:class:`QuantTable`), and how it meets a sample sheet."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ __all__ = [
     "QuantTable",
     "annotate_proteins",
     "join",
+    "match_columns",
 ]
 
 #: Accession prefixes that mark decoys (matched case-insensitively).
@@ -115,8 +116,12 @@ def annotate_proteins(
     >>> desc = pd.Series(["Alpha-amylase 1 OS=Homo sapiens OX=9606 GN=AMY1A PE=1 SV=2",
     ...                   "Serum albumin OS=Bos taurus OX=9913 GN=ALB", None])
     >>> out = annotate_proteins(pd.DataFrame(index=acc.index), accession=acc, description=desc)
-    >>> out[["gene", "taxid", "is_contaminant", "is_decoy"]].to_dict("list")
-    {'gene': ['AMY1A', 'ALB', nan], 'taxid': [9606.0, 9913.0, nan], 'is_contaminant': [False, True, False], 'is_decoy': [False, False, True]}
+    >>> out[["gene", "taxid", "is_contaminant", "is_decoy"]]
+                          gene   taxid  is_contaminant  is_decoy
+    protein_id
+    sp|P04745|AMY1_HUMAN  AMY1A  9606.0           False     False
+    CON__P02769             ALB  9913.0            True     False
+    REV__Q9XYZ1             NaN     NaN           False      True
     """
     index = accession.index
     acc = accession.astype(object)
@@ -204,6 +209,50 @@ def join(
         abundance.index = table.index
         return ProteinData(abundance, table, quant.proteins)
 
+    chosen, problems = match_columns(
+        columns,
+        samples.run_keys,
+        how="run" if "run" in samples.table.columns else "sample_id",
+        drop_unlisted=drop_unlisted,
+    )
+    if problems:
+        raise SampleSheetError(problems, path=samples.path)
+    sample_ids = list(chosen)
+    table = samples.table.loc[sample_ids].copy()
+    table["data_column"] = [chosen[s] for s in sample_ids]
+    abundance = quant.abundance[[chosen[s] for s in sample_ids]].T
+    abundance.index = pd.Index(sample_ids, name="sample_id")
+    return ProteinData(abundance, table, quant.proteins)
+
+
+def match_columns(
+    columns: pd.DataFrame,
+    run_keys: pd.Series,
+    *,
+    how: str = "run",
+    drop_unlisted: bool = False,
+) -> tuple[dict[str, str], list[str]]:
+    """Match sample-sheet run keys to data columns.
+
+    Parameters
+    ----------
+    columns : pandas.DataFrame
+        :attr:`QuantTable.columns`.
+    run_keys : pandas.Series
+        Key of each sample (``run`` or ``sample_id``), indexed by sample ID.
+    how : str
+        Which sheet column the keys come from, for messages.
+    drop_unlisted : bool
+        Whether data columns no sample names are acceptable.
+
+    Returns
+    -------
+    chosen : dict of str to str
+        Sample ID -> data column, for the samples that matched exactly one.
+    problems : list of str
+        Samples without a column, ambiguous keys, columns claimed twice, and
+        (unless ``drop_unlisted``) columns without a sample.
+    """
     owners: dict[str, list[str]] = {}
     for column, keys in columns["keys"].items():
         for key in dict.fromkeys(keys):
@@ -212,15 +261,16 @@ def join(
     chosen: dict[str, str] = {}
     unmatched: list[str] = []
     ambiguous: list[str] = []
-    for sample_id, key in samples.run_keys.items():
+    for sample_id, key in run_keys.items():
         hit = owners.get(str(key), [])
         if len(hit) == 1:
             chosen[str(sample_id)] = hit[0]
         elif len(hit) > 1:
             ambiguous.append(f"'{sample_id}' ({key!s} -> {', '.join(hit)})")
         else:
-            unmatched.append(str(sample_id) if str(key) == str(sample_id) else f"{sample_id} (run {key})")
-    how = "run" if "run" in samples.table.columns else "sample_id"
+            unmatched.append(
+                str(sample_id) if str(key) == str(sample_id) else f"{sample_id} (run {key})"
+            )
     available = ", ".join(_describe_column(c, columns) for c in columns.index[:12])
     if len(columns) > 12:
         available += f", ... ({len(columns)} in all)"
@@ -247,14 +297,7 @@ def join(
             f"{_listing([_describe_column(c, columns) for c in unlisted])} "
             "(add them to the sheet, or leave them out with --drop-unlisted)"
         )
-    if problems:
-        raise SampleSheetError(problems, path=samples.path)
-    sample_ids = list(chosen)
-    table = samples.table.loc[sample_ids].copy()
-    table["data_column"] = [chosen[s] for s in sample_ids]
-    abundance = quant.abundance[[chosen[s] for s in sample_ids]].T
-    abundance.index = pd.Index(sample_ids, name="sample_id")
-    return ProteinData(abundance, table, quant.proteins)
+    return chosen, problems
 
 
 def _describe_column(column: str, columns: pd.DataFrame) -> str:

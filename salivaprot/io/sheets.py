@@ -167,6 +167,28 @@ def read_samples(
     return sample_sheet(frame, visits=visits, reference_arm=reference_arm, path=path)
 
 
+def read_run_keys(path: PathLike) -> tuple[pd.Series, str] | None:
+    """Best-effort run keys of a sheet that failed its checks, to check the join anyway.
+
+    Returns the keys (``run`` when present, else ``sample_id``) indexed by
+    sample ID, and the column they came from; ``None`` when even that much
+    cannot be read.
+    """
+    try:
+        frame = _parse_table(read_text(path, what="sample sheet"), path)
+    except SampleSheetError:
+        return None
+    keys = {c: str(c).strip().lower().replace(" ", "_") for c in frame.columns}
+    renamed = {c: COLUMN_ALIASES.get(key, key) for c, key in keys.items()}
+    frame = frame.rename(columns=renamed)
+    if "sample_id" not in frame.columns or frame.columns.duplicated().any():
+        return None
+    how = "run" if "run" in frame.columns else "sample_id"
+    frame = frame.map(_clean_cell).dropna(subset=[how, "sample_id"])
+    frame = frame.drop_duplicates(subset="sample_id")
+    return pd.Series(frame[how].to_numpy(), index=frame["sample_id"].to_numpy()), how
+
+
 def _parse_table(text: str, path: PathLike) -> pd.DataFrame:
     lines = text.splitlines()
     header = next((line for line in lines if line.strip()), "")
@@ -190,7 +212,9 @@ def _parse_table(text: str, path: PathLike) -> pd.DataFrame:
     except (pd.errors.ParserError, ValueError) as err:
         raise SampleSheetError(f"cannot be read as a table: {err}", path=path) from err
     frame.index = pd.RangeIndex(2, len(frame) + 2, name="line")
-    blank = frame.apply(lambda row: all(not str(v).strip() for v in row), axis=1)
+    if frame.empty:
+        return frame
+    blank = (frame.apply(lambda column: column.str.strip()) == "").all(axis=1)
     return frame[~blank]
 
 
@@ -302,7 +326,9 @@ def sample_sheet(
         runs = table["run"].dropna()
         runs = runs[runs.duplicated(keep=False)]
         for run, rows in runs.groupby(runs, sort=True).groups.items():
-            problems.append(f"run '{run}' is given for more than one sample, at {at(pd.Index(rows))}")
+            problems.append(
+                f"run '{run}' is given for more than one sample, at {at(pd.Index(rows))}"
+            )
 
     # ---- numeric covariates
     for column in NUMERIC_COVARIATES:
@@ -312,9 +338,7 @@ def sample_sheet(
         bad = table.index[values.isna() & table[column].notna()]
         if len(bad):
             shown = ", ".join(repr(str(v)) for v in table.loc[bad[:3], column])
-            problems.append(
-                f"column '{column}' must be numeric; found {shown} at {at(bad)}"
-            )
+            problems.append(f"column '{column}' must be numeric; found {shown} at {at(bad)}")
         table[column] = values.astype("float64")
     if "saliva" in table.columns:
         canonical_saliva = table["saliva"].map(
@@ -322,9 +346,10 @@ def sample_sheet(
         )
         bad = table.index[canonical_saliva.isna() & table["saliva"].notna()]
         if len(bad):
-            shown = sorted({str(v) for v in table.loc[bad, "saliva"]})
+            found = sorted({str(v) for v in table.loc[bad, "saliva"]})
             problems.append(
-                f"column 'saliva' must be 'unstimulated' or 'stimulated'; found {shown} at {at(bad)}"
+                "column 'saliva' must be 'unstimulated' or 'stimulated'; "
+                f"found {found} at {at(bad)}"
             )
         table["saliva"] = canonical_saliva
 
@@ -339,8 +364,8 @@ def sample_sheet(
     keys = ["subject_id", "visit", *(["saliva"] if "saliva" in table.columns else [])]
     repeats = table.dropna(subset=keys[:2])
     repeats = repeats[repeats.duplicated(subset=keys, keep=False)]
-    for key, group in repeats.groupby(keys, sort=True, dropna=False):
-        subject, visit = key[0], key[1]
+    for _, group in repeats.groupby(keys, sort=True, dropna=False):
+        subject, visit = group["subject_id"].iloc[0], group["visit"].iloc[0]
         problems.append(
             f"subject '{subject}' has {len(group)} samples at visit '{visit}' "
             f"({', '.join(group['sample_id'].astype(str))}); a repeated-measures design needs "

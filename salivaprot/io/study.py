@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Literal
 
 from salivaprot.data import ProteinData
-from salivaprot.errors import InputFormatError, SalivaprotError
+from salivaprot.errors import InputFormatError, SalivaprotError, SampleSheetError
 from salivaprot.io._files import PathLike, read_bytes
 from salivaprot.io.mztab import read_mztab
-from salivaprot.io.quant import QuantTable, join
-from salivaprot.io.sheets import SampleSheet, read_samples
+from salivaprot.io.quant import QuantTable, join, match_columns
+from salivaprot.io.sheets import SampleSheet, read_run_keys, read_samples
 
 __all__ = ["FORMATS", "Study", "detect_format", "load_study", "read"]
 
@@ -118,7 +118,7 @@ def load_study(
     SalivaprotError
         With the problems of the sheet, the data file and their join together.
     """
-    problems: list[str] = []
+    errors: list[SalivaprotError] = []
     sheet: SampleSheet | None = None
     quant: QuantTable | None = None
     if isinstance(samples, SampleSheet):
@@ -127,20 +127,28 @@ def load_study(
         try:
             sheet = read_samples(samples, visits=visits, reference_arm=reference_arm)
         except SalivaprotError as err:
-            problems.extend(err.problems)
+            errors.append(err)
     try:
         kind = detect_format(path) if format == "auto" else format
         if kind != "mztab":
             raise InputFormatError(f"unknown format {kind!r}; known: {', '.join(FORMATS)}")
         quant = read_mztab(path).quant(zero_as_missing=zero_as_missing)
     except SalivaprotError as err:
-        problems.extend(err.problems)
-    if problems or quant is None:
-        raise SalivaprotError(problems)
-    try:
-        data = join(quant, sheet, drop_unlisted=drop_unlisted)
-    except SalivaprotError as err:
-        raise SalivaprotError(err.problems) from err
+        errors.append(err)
+    if sheet is None and samples is not None and quant is not None:
+        # the sheet failed its own checks: still say how it meets the data file
+        keys = read_run_keys(samples)  # type: ignore[arg-type]
+        if keys is not None:
+            problems = match_columns(
+                quant.columns, keys[0], how=keys[1], drop_unlisted=drop_unlisted
+            )[1]
+            if problems:
+                errors.append(SampleSheetError(problems, path=samples))  # type: ignore[arg-type]
+    if len(errors) == 1:
+        raise errors[0]
+    if errors or quant is None:
+        raise SalivaprotError([p for err in errors for p in err.problems])
+    data = join(quant, sheet, drop_unlisted=drop_unlisted)
     notes = [f"{Path(path).name}: {quant.source}", *quant.notes]
     if sheet is not None:
         if sheet.aliases:

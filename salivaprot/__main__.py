@@ -1,0 +1,5 @@
+"""``python -m salivaprot`` runs the command line."""
+
+from salivaprot.cli import main
+
+main()

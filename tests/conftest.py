@@ -1,0 +1,35 @@
+"""Shared fixtures: simulated studies, and the real files in ../shared/real."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from salivaprot.simulate import SimulatedTrial, simulate_trial
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL = ROOT.parent / "shared" / "real"
+TEST_DATA = ROOT / "test_data"
+VISITS = ["baseline", "month1", "month4"]
+
+
+def real_file(relative: str) -> Path:
+    """Path of a file in ../shared/real; skips the test only when that folder is absent."""
+    if not REAL.is_dir():
+        pytest.skip("../shared/real is not present on this machine")
+    path = REAL / relative
+    assert path.is_file(), f"expected real file {relative} is missing from {REAL}"
+    return path
+
+
+@pytest.fixture(scope="session")
+def small_trial() -> SimulatedTrial:
+    """A small seeded trial with missed visits."""
+    return simulate_trial(seed=11, n_proteins=80, subjects_per_arm=4, dropout=0.25)
+
+
+@pytest.fixture
+def study_files(tmp_path: Path, small_trial: SimulatedTrial) -> dict[str, Path]:
+    """The small trial written to a fresh folder."""
+    return small_trial.write(tmp_path / "study")

@@ -1,0 +1,168 @@
+"""The command line: output, exit codes, clean errors, nothing half-written."""
+
+from __future__ import annotations
+
+import filecmp
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from salivaprot.cli import main
+
+from .conftest import TEST_DATA, real_file
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_version_names_key_dependencies() -> None:
+    code, out, _ = run("--version")
+    assert code == 0
+    for name in ("salivaprot", "numpy", "pandas", "scipy", "statsmodels", "pyteomics", "click"):
+        assert name in out
+
+
+def test_console_entry_point_runs() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "salivaprot", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0 and result.stdout.startswith("salivaprot ")
+
+
+def test_validate_bundled_study() -> None:
+    code, out, err = run(
+        "validate", str(TEST_DATA / "study.mzTab"), "--samples", str(TEST_DATA / "samples.csv")
+    )
+    assert code == 0, err
+    assert "samples: 46" in out and "subjects: 16" in out
+    assert (
+        "visits (in order): baseline (16 samples), month1 (16 samples), month4 (14 samples)" in out
+    )
+    assert "proteins: 300 (240 targets, 9 contaminants, 6 decoys, 45 other species)" in out
+    assert "placebo / baseline:" in out and "subjects with missed visits: 2" in out
+    assert out.rstrip().endswith("OK: usable study.")
+
+
+def test_validate_species_all_counts_every_species_as_target() -> None:
+    code, out, _ = run(
+        "validate", str(TEST_DATA / "study.mzTab"), "-s", str(TEST_DATA / "samples.csv"),
+        "--species", "all",
+    )  # fmt: skip
+    assert code == 0 and "(285 targets, 9 contaminants, 6 decoys, 0 other species)" in out
+
+
+def test_validate_lists_every_problem_without_traceback(tmp_path: Path) -> None:
+    lines = (TEST_DATA / "samples.csv").read_text().splitlines()
+    header, rows = lines[0], lines[1:]
+    rows[0] = (
+        rows[0].replace("placebo", "aMSC")
+        if "placebo" in rows[0]
+        else rows[0].replace("aMSC", "placebo")
+    )
+    rows[1] = rows[1].split(",", 1)[0] + "_x," + rows[1].split(",", 1)[1]
+    broken = tmp_path / "samples.csv"
+    broken.write_text("\n".join([header, *rows[:-1]]) + "\n")
+    code, out, err = run("validate", str(TEST_DATA / "study.mzTab"), "-s", str(broken))
+    assert code == 1
+    assert "Traceback" not in err + out
+    assert "appears in more than one arm" in err
+    assert "1 data column(s) have no sample sheet row" in err  # the join is checked too
+    assert "2 problems found." in err
+    assert out == ""
+
+
+def test_validate_join_problems(tmp_path: Path) -> None:
+    lines = (TEST_DATA / "samples.csv").read_text().splitlines()
+    sheet = tmp_path / "samples.csv"
+    sheet.write_text("\n".join(lines[:-2]) + "\n")
+    code, _, err = run("validate", str(TEST_DATA / "study.mzTab"), "-s", str(sheet))
+    assert code == 1 and "2 data column(s) have no sample sheet row" in err
+    code, out, _ = run(
+        "validate", str(TEST_DATA / "study.mzTab"), "-s", str(sheet), "--drop-unlisted"
+    )
+    assert code == 0 and "left out 2 data column(s)" in out
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty"),
+        (b"\x7fELF\x02\x01\x01\x00\x00\x00", "binary file"),
+        (b"a,b\n1,2\n", "unrecognized input format"),
+    ],
+)
+def test_validate_bad_data_files(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "data.mzTab"
+    path.write_bytes(content)
+    code, _, err = run("validate", str(path), "-s", str(TEST_DATA / "samples.csv"))
+    assert code == 1 and message in err and "Traceback" not in err
+
+
+def test_validate_missing_file_and_bad_options(tmp_path: Path) -> None:
+    code, _, err = run("validate", str(tmp_path / "nope.mzTab"))
+    assert code == 1 and "input file not found" in err
+    code, _, err = run(
+        "validate", str(TEST_DATA / "study.mzTab"), "-s", str(TEST_DATA / "samples.csv"),
+        "--visits", "baseline,month 4", "--reference-arm", "control",
+    )  # fmt: skip
+    assert code == 1
+    assert "--visits names 'month 4'" in err and "--reference-arm 'control' is not an arm" in err
+
+
+def test_validate_real_identification_file_is_refused_cleanly() -> None:
+    path = real_file("pyteomics/tests/test.mztab")
+    code, _, err = run("validate", str(path))
+    assert code == 1 and "identification-only" in err and "Traceback" not in err
+
+
+def test_simulate_is_reproducible(tmp_path: Path) -> None:
+    args = ["simulate", "--seed", "3", "--proteins", "40", "--subjects-per-arm", "2"]
+    assert run(*args, "--out", str(tmp_path / "a"))[0] == 0
+    code, _, err = run("--quiet", *args, "--out", str(tmp_path / "b"))
+    assert code == 0 and err == ""
+    for name in ("study.mzTab", "samples.csv", "truth.csv"):
+        assert filecmp.cmp(tmp_path / "a" / name, tmp_path / "b" / name, shallow=False)
+
+
+def test_simulate_failure_leaves_nothing(tmp_path: Path) -> None:
+    blocker = tmp_path / "taken"
+    blocker.write_text("a file, not a folder")
+    code, _, err = run("simulate", "--out", str(blocker))
+    assert code == 2 and "is a file" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
+    code, _, err = run("simulate", "--out", str(tmp_path / "x"), "--visits", "baseline")
+    assert code == 1 and "visits must be at least two" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
+
+
+def test_demo_on_bundled_data(tmp_path: Path) -> None:
+    code, out, _ = run("demo", "--data", str(TEST_DATA), "--out", str(tmp_path / "demo"))
+    assert code == 0 and "OK" not in out
+    assert (tmp_path / "demo" / "summary.txt").read_text().startswith("samples: 46")
+
+
+def test_demo_without_bundled_data_regenerates_it(tmp_path: Path) -> None:
+    code, _, err = run("demo", "--data", str(tmp_path / "absent"), "--out", str(tmp_path / "demo"))
+    assert code == 0 and "simulating it" in err
+    assert filecmp.cmp(
+        tmp_path / "demo" / "data" / "study.mzTab", TEST_DATA / "study.mzTab", shallow=False
+    )
+
+
+def test_internal_errors_are_reported_as_bugs(monkeypatch: pytest.MonkeyPatch) -> None:
+    import salivaprot.summary
+
+    def boom(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("unexpected")
+
+    monkeypatch.setattr(salivaprot.summary, "summarize", boom)
+    code, _, err = run("validate", str(TEST_DATA / "study.mzTab"))
+    assert code == 3 and "internal error: RuntimeError: unexpected" in err and "--debug" in err
