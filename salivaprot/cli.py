@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import platform
-import sys
 import warnings
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
@@ -80,9 +79,19 @@ class _Group(click.Group):
             ctx.exit(EXIT_INTERNAL)
 
 
+class _StderrHandler(logging.Handler):
+    """Log to whatever ``sys.stderr`` is when a record is emitted (not when configured)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            click.echo(self.format(record), err=True)
+        except Exception:  # pragma: no cover - logging must never raise
+            self.handleError(record)
+
+
 def _setup_logging(quiet: bool, verbose: bool) -> None:
     level = logging.ERROR if quiet else logging.INFO if verbose else logging.WARNING
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
     logger.handlers[:] = [handler]
     logger.setLevel(level)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import filecmp
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -166,3 +167,61 @@ def test_internal_errors_are_reported_as_bugs(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(salivaprot.summary, "summarize", boom)
     code, _, err = run("validate", str(TEST_DATA / "study.mzTab"))
     assert code == 3 and "internal error: RuntimeError: unexpected" in err and "--debug" in err
+
+
+def _bundled_lines() -> list[str]:
+    return (TEST_DATA / "study.mzTab").read_text().splitlines()
+
+
+def _truncated() -> str:
+    text = (TEST_DATA / "study.mzTab").read_text()
+    return text[: len(text) - 200]
+
+
+def _short_row() -> str:
+    lines = _bundled_lines()
+    index = next(i for i, line in enumerate(lines) if line.startswith("PRT"))
+    lines[index] = lines[index].rsplit("\t", 3)[0]
+    return "\n".join(lines) + "\n"
+
+
+def _text_abundance() -> str:
+    lines = _bundled_lines()
+    index = next(i for i, line in enumerate(lines) if line.startswith("PRT"))
+    cells = lines[index].split("\t")
+    cells[12] = "n/a"
+    lines[index] = "\t".join(cells)
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (_truncated, "the file seems truncated"),
+        (_short_row, "PRT row has"),
+        (_text_abundance, "expected a number or null, found 'n/a'"),
+    ],
+)
+def test_validate_malformed_mztab_through_the_cli(
+    tmp_path: Path, make: Callable[[], str], message: str
+) -> None:
+    path = tmp_path / "study.mzTab"
+    path.write_text(make())
+    before = path.read_bytes()
+    code, out, err = run("validate", str(path), "-s", str(TEST_DATA / "samples.csv"))
+    assert code == 1 and message in err and "line " in err
+    assert "Traceback" not in err and out == ""
+    assert path.read_bytes() == before
+
+
+def test_validate_accepts_bom_and_crlf(tmp_path: Path) -> None:
+    mztab = tmp_path / "study.mzTab"
+    mztab.write_bytes(
+        b"\xef\xbb\xbf" + (TEST_DATA / "study.mzTab").read_bytes().replace(b"\n", b"\r\n")
+    )
+    sheet = tmp_path / "samples.csv"
+    sheet.write_bytes(
+        b"\xef\xbb\xbf" + (TEST_DATA / "samples.csv").read_bytes().replace(b"\n", b"\r\n")
+    )
+    code, out, _ = run("validate", str(mztab), "-s", str(sheet))
+    assert code == 0 and "samples: 46" in out
