@@ -14,6 +14,16 @@ TEST_DATA = ROOT / "test_data"
 VISITS = ["baseline", "month1", "month4"]
 
 
+def write_file(folder: Path, content: str | bytes, name: str) -> Path:
+    """Write text (UTF-8) or bytes to ``folder/name`` and return the path."""
+    path = folder / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path
+
+
 def real_file(relative: str) -> Path:
     """Path of a file in ../shared/real; skips the test only when that folder is absent."""
     if not REAL.is_dir():

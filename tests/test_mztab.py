@@ -13,6 +13,8 @@ from salivaprot import InputFormatError, InputFormatWarning, read_mztab, write_m
 from salivaprot.io.mztab import parse_param
 from salivaprot.simulate import SimulatedTrial
 
+from .conftest import write_file
+
 HEADER = "\t".join(
     ["PRH", "accession", "description", "taxid", "species",
      "protein_abundance_assay[1]", "protein_abundance_assay[2]"]
@@ -40,12 +42,7 @@ ROW3 = "PRT\tREV__P99999\tdecoy\tnull\tnull\t5\t6"
 
 
 def write(tmp_path: Path, text: str | bytes, name: str = "study.mzTab") -> Path:
-    path = tmp_path / name
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(text, encoding="utf-8")
-    return path
+    return write_file(tmp_path, text, name)
 
 
 def test_minimal_file(tmp_path: Path) -> None:

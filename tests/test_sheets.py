@@ -9,6 +9,8 @@ import pytest
 
 from salivaprot import InputFormatError, SampleSheetError, read_samples, sample_sheet
 
+from .conftest import write_file
+
 GOOD = (
     "sample_id,subject_id,arm,visit,visit_day,flow_ml_min\n"
     "s1,P1,placebo,baseline,0,0.10\n"
@@ -19,12 +21,7 @@ GOOD = (
 
 
 def write(tmp_path: Path, text: str | bytes, name: str = "samples.csv") -> Path:
-    path = tmp_path / name
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(text, encoding="utf-8")
-    return path
+    return write_file(tmp_path, text, name)
 
 
 def test_reads_a_good_sheet(tmp_path: Path) -> None:
