@@ -8,36 +8,29 @@ non-zero exit code (1: the input has problems; 2: the command line is wrong;
 from __future__ import annotations
 
 import logging
-import platform
 import warnings
 from collections.abc import Callable, Sequence
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, TextIO
 
 import click
+import pandas as pd
 
 from salivaprot.errors import SalivaprotError
 
 logger = logging.getLogger("salivaprot")
 
-_KEY_DEPENDENCIES = (
-    "numpy", "pandas", "scipy", "statsmodels", "pyteomics", "click", "matplotlib",
-)  # fmt: skip
 EXIT_PROBLEMS = 1
 EXIT_INTERNAL = 3
 
 
 def _version_text() -> str:
-    from salivaprot import __version__
+    from salivaprot._versions import versions
 
-    parts = []
-    for name in _KEY_DEPENDENCIES:
-        try:
-            parts.append(f"{name} {version(name)}")
-        except PackageNotFoundError:  # pragma: no cover - a broken install
-            parts.append(f"{name} missing")
-    return f"salivaprot {__version__} (Python {platform.python_version()}; {', '.join(parts)})"
+    found = versions()
+    main_version, python = found.pop("salivaprot"), found.pop("python")
+    listed = ", ".join(f"{name} {v}" for name, v in found.items())
+    return f"salivaprot {main_version} (Python {python}; {listed})"
 
 
 def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -213,6 +206,159 @@ def _parse_species(value: str) -> int | None:
     return int(value)
 
 
+def _reference_list(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> list[str] | None:
+    if value is None:
+        return None
+    if value.startswith("@"):
+        path = Path(value[1:])
+        try:
+            lines = path.read_text(encoding="utf-8-sig").splitlines()
+        except OSError as err:
+            raise click.BadParameter(f"cannot read {path}: {err.strerror}") from err
+        items = [line.split("\t")[0].strip() for line in lines if line.strip()]
+    else:
+        items = [v.strip() for v in value.split(",") if v.strip()]
+    if not items:
+        raise click.BadParameter("name at least one protein ID")
+    return items
+
+
+def _preprocess_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The preprocessing options shared by ``preprocess`` and ``diff``."""
+    options = [
+        click.option("--no-filter", is_flag=True,
+                     help="Keep every protein (no contaminant/decoy/species/valid-value filter)."),
+        click.option("--min-fraction", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+                     help="Keep proteins observed in at least this fraction of a group's samples."),
+        click.option("--in", "groups", type=click.Choice(["any", "all"]), default="any",
+                     show_default=True, help="...in at least one arm x visit group, or in all."),
+        click.option("--species", "species_option", default="9606", show_default=True,
+                     metavar="TAXID|all", help="Keep proteins of this species (unknown kept)."),
+        click.option("--exclude-pattern", multiple=True, metavar="REGEX",
+                     help="Also remove proteins whose ID matches (repeatable)."),
+        click.option("--input-scale", type=click.Choice(["raw", "log2"]), default=None,
+                     help="Scale of the input values (default: raw)."),
+        click.option("--normalize", "normalize_method",
+                     type=click.Choice(["median", "quantile", "total", "reference", "none"]),
+                     default="median", show_default=True),
+        click.option("--exclude-top", type=click.IntRange(min=0), default=0, show_default=True,
+                     help="Leave the N most abundant proteins out of median/total factors."),
+        click.option("--reference-proteins", callback=_reference_list, metavar="IDS|@FILE",
+                     help="Protein IDs for --normalize reference (comma list or @file)."),
+        click.option("--impute", "impute_method",
+                     type=click.Choice(["none", "minprob", "min", "knn"]),
+                     default="none", show_default=True),
+        click.option("--seed", type=int, default=0, show_default=True,
+                     help="Seed of random steps (minprob imputation)."),
+        click.option("--scale", type=click.Choice(["concentration", "output"]),
+                     default="concentration", show_default=True,
+                     help="output = concentration x flow (x total protein when given)."),
+        click.option("--allow-mixed-saliva", is_flag=True,
+                     help="Allow unstimulated and stimulated saliva in one analysis."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _preprocess_kwargs(options: dict[str, Any]) -> dict[str, Any]:
+    """Map CLI option values to :func:`salivaprot.preprocess.preprocess` keywords."""
+    return {
+        "filter": not options["no_filter"],
+        "patterns": tuple(options["exclude_pattern"]),
+        "species": _parse_species(options["species_option"]),
+        "min_fraction": options["min_fraction"],
+        "groups": options["groups"],
+        "input_scale": options["input_scale"],
+        "normalize_method": options["normalize_method"],
+        "exclude_top": options["exclude_top"],
+        "reference_proteins": options["reference_proteins"],
+        "impute_method": options["impute_method"],
+        "seed": options["seed"],
+        "scale": options["scale"],
+        "allow_mixed_saliva": options["allow_mixed_saliva"],
+    }
+
+
+@main.command("preprocess")
+@click.argument("data", type=click.Path(path_type=Path))
+@_design_options
+@_preprocess_options
+@click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for matrix.tsv, samples.tsv, QC tables and run.json.")  # fmt: skip
+def preprocess_command(data: Path, out: Path, **options: Any) -> None:
+    """Filter, log2, normalize, impute and scale DATA; write the matrix and QC tables to OUT."""
+    from salivaprot.io._files import staged_folder
+    from salivaprot.io.results import run_record, write_json, write_matrix, write_table
+    from salivaprot.io.study import load_study
+    from salivaprot.preprocess import (
+        MEDIAN_BEFORE_COLUMN,
+        NORMALIZATION_COLUMN,
+        filter_reasons,
+        preprocess,
+    )
+    from salivaprot.qc import cv_by_group, missing_by_group, missing_by_sample, sample_medians
+
+    kwargs = _preprocess_kwargs(options)
+    study = load_study(
+        data,
+        options["samples"],
+        format=options["input_format"],
+        visits=options["visits"],
+        reference_arm=options["reference_arm"],
+        zero_as_missing=not options["keep_zeros"],
+        drop_unlisted=options["drop_unlisted"],
+    )
+    ready = preprocess(study.data, **kwargs)
+    if kwargs["filter"]:
+        reasons = filter_reasons(
+            study.data,
+            patterns=kwargs["patterns"],
+            species=kwargs["species"],
+            min_fraction=kwargs["min_fraction"],
+            groups=kwargs["groups"],
+        )
+        removed = reasons[reasons != ""].to_frame()
+    else:
+        removed = pd.DataFrame(columns=["reason"], index=pd.Index([], name="protein_id"))
+    medians = pd.DataFrame(
+        {
+            "median_before": ready.samples[MEDIAN_BEFORE_COLUMN],
+            "offset": ready.samples[NORMALIZATION_COLUMN],
+            "median_after": ready.samples[MEDIAN_BEFORE_COLUMN]
+            - ready.samples[NORMALIZATION_COLUMN],
+            "median_final": sample_medians(ready),
+        }
+    )
+    with staged_folder(out) as stage:
+        write_matrix(ready, stage / "matrix.tsv")
+        write_table(ready.samples, stage / "samples.tsv")
+        write_table(ready.proteins, stage / "proteins.tsv")
+        write_table(removed, stage / "removed_proteins.tsv")
+        if ready.imputed is not None:
+            write_table(ready.imputed.T.astype(int), stage / "imputed.tsv")
+        write_table(missing_by_sample(ready), stage / "qc" / "missing_by_sample.tsv")
+        write_table(missing_by_group(ready), stage / "qc" / "missing_by_group.tsv")
+        write_table(medians, stage / "qc" / "sample_medians.tsv")
+        write_table(cv_by_group(ready), stage / "qc" / "cv_by_group.tsv")
+        record = run_record(
+            command="preprocess",
+            parameters={k: v for k, v in options.items() if k != "samples"} | kwargs,
+            inputs={"data": data, "samples": options["samples"]},
+            steps=ready.steps,
+            seeds={"impute": kwargs["seed"]},
+        )
+        write_json(record, stage / "run.json")
+    click.echo(
+        f"{ready.n_samples} samples x {ready.n_proteins} proteins "
+        f"({len(removed)} removed, {100 * ready.missing_fraction:.1f}% missing) -> {out}"
+    )
+    for step in ready.steps:
+        logger.info("step: %s", step)
+
+
 @main.command()
 @click.option(
     "--out",
@@ -317,7 +463,7 @@ def demo(data_dir: Path, out: Path) -> None:
     study = load_study(mztab, sheet)
     text = summarize(study.data, notes=study.notes).to_text()
     with atomic_write(out / "summary.txt") as handle:
-        handle.write(text + "\n")  # type: ignore[attr-defined]
+        handle.write(text + "\n")
     click.echo(text)
     click.echo(f"wrote {out / 'summary.txt'}")
 

@@ -64,6 +64,9 @@ class ProteinData:
         Scale of ``abundance``.
     steps : tuple of str
         Provenance: one entry per transformation applied, oldest first.
+    imputed : pandas.DataFrame of bool, optional
+        Which abundance cells were imputed (same labels as ``abundance``);
+        ``None`` when nothing was imputed.
 
     Raises
     ------
@@ -92,6 +95,7 @@ class ProteinData:
     proteins: pd.DataFrame
     scale: Scale = "raw"
     steps: tuple[str, ...] = field(default=())
+    imputed: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -131,6 +135,18 @@ class ProteinData:
         abundance = abundance.astype("float64")
         abundance.index.name = "sample_id"
         abundance.columns.name = "protein_id"
+        if self.imputed is not None:
+            imputed = self.imputed.copy()
+            imputed.index = imputed.index.astype(str)
+            imputed.columns = imputed.columns.astype(str)
+            if not (
+                imputed.index.equals(abundance.index) and imputed.columns.equals(abundance.columns)
+            ):
+                raise DataError("the imputed mask must have the labels of the abundance matrix")
+            if not all(pd.api.types.is_bool_dtype(d) for d in imputed.dtypes.unique()):
+                raise DataError("the imputed mask must be boolean")
+            imputed.index.name, imputed.columns.name = "sample_id", "protein_id"
+            object.__setattr__(self, "imputed", imputed)
         object.__setattr__(self, "abundance", abundance)
         object.__setattr__(self, "samples", samples)
         object.__setattr__(self, "proteins", proteins)
@@ -151,6 +167,12 @@ class ProteinData:
     def n_proteins(self) -> int:
         """Number of proteins."""
         return self.abundance.shape[1]
+
+    @property
+    def observed(self) -> pd.DataFrame:
+        """Boolean mask of measured (not missing, not imputed) abundance cells."""
+        measured = self.abundance.notna()
+        return measured if self.imputed is None else measured & ~self.imputed
 
     @property
     def missing_fraction(self) -> float:
@@ -217,6 +239,7 @@ class ProteinData:
             abundance=self.abundance.loc[sample_idx, protein_idx],
             samples=self.samples.loc[sample_idx],
             proteins=self.proteins.loc[protein_idx],
+            imputed=None if self.imputed is None else self.imputed.loc[sample_idx, protein_idx],
         )
 
     def with_abundance(

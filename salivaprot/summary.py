@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from salivaprot.data import ProteinData
+from salivaprot.qc import missing_by_group
 
 __all__ = ["StudySummary", "protein_categories", "summarize"]
 
@@ -170,12 +171,11 @@ def summarize(
     (6, {'placebo': 3, 'aMSC': 3}, {})
     """
     categories = protein_categories(data.proteins, species=species).value_counts()
-    missing = data.abundance.isna()
-    group_rows: list[dict[str, object]] = []
     arms: dict[str, int] = {}
     visits: dict[str, int] = {}
     missed: dict[str, list[str]] = {}
     n_subjects = 0
+    by_group = pd.DataFrame(columns=["samples", "missing_fraction"])
     if data.has_design:
         samples = data.samples
         n_subjects = int(samples["subject_id"].nunique())
@@ -183,26 +183,12 @@ def summarize(
         arms = {str(a): int(per_arm.get(a, 0)) for a in data.arms}
         per_visit = samples["visit"].value_counts()
         visits = {str(v): int(per_visit.get(v, 0)) for v in data.visits}
-        for arm in data.arms:
-            for visit in data.visits:
-                mask = ((samples["arm"] == arm) & (samples["visit"] == visit)).to_numpy()
-                n = int(mask.sum())
-                fraction = (
-                    float(missing.to_numpy()[mask].mean()) if n and data.n_proteins else np.nan
-                )
-                group_rows.append(
-                    {"arm": arm, "visit": visit, "samples": n, "missing_fraction": fraction}
-                )
+        by_group = missing_by_group(data)
         present = samples.groupby("subject_id")["visit"].apply(lambda s: set(map(str, s)))
         for subject, seen in present.items():
             lacking = [v for v in data.visits if v not in seen]
             if lacking:
                 missed[str(subject)] = lacking
-    by_group = (
-        pd.DataFrame(group_rows).set_index(["arm", "visit"])
-        if group_rows
-        else pd.DataFrame(columns=["samples", "missing_fraction"])
-    )
     return StudySummary(
         n_samples=data.n_samples,
         n_proteins=data.n_proteins,

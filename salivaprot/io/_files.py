@@ -11,6 +11,7 @@ import shutil
 import tempfile
 import warnings
 from collections.abc import Iterator
+from typing import IO, Any
 from pathlib import Path
 
 from salivaprot.errors import InputFormatError, InputFormatWarning
@@ -95,7 +96,7 @@ def sha256(path: PathLike) -> str:
 
 
 @contextlib.contextmanager
-def atomic_write(path: PathLike, mode: str = "w") -> Iterator[object]:
+def atomic_write(path: PathLike, mode: str = "w") -> Iterator[IO[Any]]:
     """Open a temporary file beside ``path``; rename it over ``path`` on success.
 
     On any exception the temporary file is removed and ``path`` is untouched.

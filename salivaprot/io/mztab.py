@@ -731,7 +731,7 @@ def write_mztab(
         ]
         lines.append("PRT\t" + "\t".join(cells))
     with atomic_write(path) as handle:
-        handle.write("\n".join(lines) + "\n")  # type: ignore[attr-defined]
+        handle.write("\n".join(lines) + "\n")
     return Path(path)
 
 

@@ -1,0 +1,129 @@
+"""Writing an analysis folder: matrices and tables as TSV, and ``run.json``.
+
+Everything is written into a staging folder first (see
+:func:`salivaprot.io._files.staged_folder`), so a failed run leaves no
+half-written results. Numbers are written in their shortest exact form, and
+``run.json`` has no timestamp, so the same run gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from salivaprot._versions import versions
+from salivaprot.data import ProteinData
+from salivaprot.io._files import PathLike, atomic_write, sha256
+
+__all__ = ["read_matrix_tsv", "run_record", "write_json", "write_matrix", "write_table"]
+
+
+def write_table(frame: pd.DataFrame, path: PathLike, *, index: bool = True) -> Path:
+    """Write a table as TSV (UTF-8, LF, empty cell for missing), atomically."""
+    with atomic_write(path) as handle:
+        frame.to_csv(handle, sep="\t", index=index, lineterminator="\n", na_rep="")
+    return Path(path)
+
+
+def write_matrix(data: ProteinData, path: PathLike) -> Path:
+    """Write the abundance matrix: first column ``protein_id``, one column per sample.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from salivaprot.simulate import simulate_trial
+    >>> data = simulate_trial(seed=1, n_proteins=20, subjects_per_arm=2).data
+    >>> path = write_matrix(data, pathlib.Path(tempfile.mkdtemp()) / "matrix.tsv")
+    >>> back = read_matrix_tsv(path)
+    >>> bool(back.T.equals(data.abundance.rename_axis(index=None, columns=None)))
+    True
+    """
+    return write_table(data.abundance.T, path)
+
+
+def read_matrix_tsv(path: PathLike) -> pd.DataFrame:
+    """Read a matrix written by :func:`write_matrix` (proteins x samples)."""
+    frame = pd.read_csv(path, sep="\t", index_col=0)
+    frame.index = frame.index.astype(str)
+    frame.index.name = None
+    frame.columns.name = None
+    return frame.astype("float64")
+
+
+def write_json(record: Mapping[str, Any], path: PathLike) -> Path:
+    """Write a JSON record with sorted keys, atomically."""
+    with atomic_write(path) as handle:
+        json.dump(_plain(record), handle, indent=2, sort_keys=True, allow_nan=False)
+        handle.write("\n")
+    return Path(path)
+
+
+def run_record(
+    *,
+    command: str,
+    parameters: Mapping[str, Any],
+    inputs: Mapping[str, PathLike | None],
+    steps: tuple[str, ...] = (),
+    seeds: Mapping[str, int] | None = None,
+    model: Mapping[str, Any] | None = None,
+    argv: list[str] | None = None,
+) -> dict[str, Any]:
+    """What ``run.json`` holds: enough to regenerate outputs from the folder alone.
+
+    Parameters
+    ----------
+    command : str
+        The salivaprot command (``preprocess``, ``diff``...).
+    parameters : mapping
+        Every option's value.
+    inputs : mapping of role to path
+        Input files; their SHA-256 is recorded.
+    steps : tuple of str
+        The data's provenance steps.
+    seeds : mapping, optional
+        Random seeds used.
+    model : mapping, optional
+        Model-wide figures (consensus correlation, prior df...).
+    argv : list of str, optional
+        The command line (default: ``sys.argv``).
+
+    Returns
+    -------
+    dict
+    """
+    files = {
+        role: {"path": str(path), "sha256": sha256(path)}
+        for role, path in inputs.items()
+        if path is not None
+    }
+    return {
+        "command": command,
+        "argv": [Path(sys.argv[0]).name, *sys.argv[1:]] if argv is None else list(argv),
+        "parameters": dict(parameters),
+        "inputs": files,
+        "steps": list(steps),
+        "seeds": dict(seeds or {}),
+        "model": dict(model or {}),
+        "versions": versions(),
+    }
+
+
+def _plain(value: Any) -> Any:
+    """Make numpy/pandas scalars and NaN JSON-friendly (NaN becomes null)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
