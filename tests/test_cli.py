@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import filecmp
+import hashlib
+import json
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -225,3 +229,63 @@ def test_validate_accepts_bom_and_crlf(tmp_path: Path) -> None:
     )
     code, out, _ = run("validate", str(mztab), "-s", str(sheet))
     assert code == 0 and "samples: 46" in out
+
+
+def test_preprocess_writes_matrix_factors_and_qc(tmp_path: Path) -> None:
+    out = tmp_path / "pre"
+    code, stdout, err = run(
+        "preprocess", str(TEST_DATA / "study.mzTab"), "-s", str(TEST_DATA / "samples.csv"),
+        "--out", str(out), "--impute", "minprob", "--seed", "4", "--exclude-top", "5",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "46 samples x 224 proteins (76 removed" in stdout
+    matrix = pd.read_csv(out / "matrix.tsv", sep="\t", index_col=0)
+    assert matrix.shape == (224, 46) and matrix.index.name == "protein_id"
+    samples = pd.read_csv(out / "samples.tsv", sep="\t", index_col=0)
+    assert "normalization_offset_log2" in samples.columns
+    removed = pd.read_csv(out / "removed_proteins.tsv", sep="\t", index_col=0)
+    assert removed["reason"].value_counts().to_dict() == {
+        "other_species": 45, "min_fraction": 16, "contaminant": 9, "decoy": 6,
+    }  # fmt: skip
+    imputed = pd.read_csv(out / "imputed.tsv", sep="\t", index_col=0)
+    assert imputed.to_numpy().sum() > 0 and not matrix.isna().to_numpy().any()
+    medians = pd.read_csv(out / "qc" / "sample_medians.tsv", sep="\t", index_col=0)
+    assert (
+        np.ptp(medians["median_after"].to_numpy()) > 0
+    )  # exclude-top: whole-sample medians differ
+    for name in ("missing_by_sample", "missing_by_group", "cv_by_group"):
+        assert (out / "qc" / f"{name}.tsv").stat().st_size > 0
+    record = json.loads((out / "run.json").read_text())
+    assert record["command"] == "preprocess" and record["seeds"] == {"impute": 4}
+    assert (
+        record["inputs"]["data"]["sha256"]
+        == hashlib.sha256((TEST_DATA / "study.mzTab").read_bytes()).hexdigest()
+    )
+    assert record["steps"][-1].startswith("impute(method='minprob'")
+    # the same run gives the same bytes
+    again = tmp_path / "again"
+    run(
+        "preprocess", str(TEST_DATA / "study.mzTab"), "-s", str(TEST_DATA / "samples.csv"),
+        "--out", str(again), "--impute", "minprob", "--seed", "4", "--exclude-top", "5",
+    )  # fmt: skip
+    assert filecmp.cmp(out / "matrix.tsv", again / "matrix.tsv", shallow=False)
+
+
+def test_preprocess_output_scale_and_bad_options_write_nothing(tmp_path: Path) -> None:
+    sheet = tmp_path / "samples.csv"
+    text = (TEST_DATA / "samples.csv").read_text().splitlines()
+    header = text[0].split(",")
+    flow = header.index("flow_ml_min")
+    row = text[3].split(",")
+    row[flow] = "-0.05"
+    text[3] = ",".join(row)
+    sheet.write_text("\n".join(text) + "\n")
+    out = tmp_path / "out"
+    base = ["preprocess", str(TEST_DATA / "study.mzTab"), "-s", str(sheet), "--out", str(out)]
+    code, _, err = run(*base, "--scale", "output")
+    assert code == 1 and "'flow_ml_min' must be positive" in err and "Traceback" not in err
+    code, _, err = run(*base, "--normalize", "reference", "--reference-proteins", "P04745,NOPE")
+    assert code == 1 and "reference protein(s) not in the data: NOPE" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["samples.csv"]
+    code, _, err = run(*base, "--normalize", "reference", "--reference-proteins", "P04745,P01876")
+    assert code == 0, err

@@ -11,8 +11,8 @@ import shutil
 import tempfile
 import warnings
 from collections.abc import Iterator
-from typing import IO, Any
 from pathlib import Path
+from typing import IO, Any
 
 from salivaprot.errors import InputFormatError, InputFormatWarning
 

@@ -1,0 +1,332 @@
+"""Preprocessing: each method's defining property, seeds, and bad input."""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from salivaprot import DataError, DesignError, ProteinData, simulate_trial
+from salivaprot.preprocess import (
+    MEDIAN_BEFORE_COLUMN,
+    NORMALIZATION_COLUMN,
+    check_saliva,
+    filter_proteins,
+    filter_reasons,
+    impute,
+    log2,
+    normalize,
+    output_scale,
+    preprocess,
+)
+from salivaprot.simulate import SimulatedTrial
+
+
+@pytest.fixture(scope="module")
+def trial() -> SimulatedTrial:
+    return simulate_trial(seed=21, n_proteins=300, subjects_per_arm=8, dropout=0.2)
+
+
+@pytest.fixture(scope="module")
+def logged(trial: SimulatedTrial) -> ProteinData:
+    return log2(filter_proteins(trial.data))
+
+
+# ------------------------------------------------------------------------ filters
+def test_filter_removes_flagged_proteins_and_reports_counts(trial: SimulatedTrial) -> None:
+    data = trial.data
+    reasons = filter_reasons(data, min_fraction=None)
+    assert (reasons == "decoy").sum() == data.proteins["is_decoy"].sum() == 6
+    assert (reasons == "contaminant").sum() == 9
+    assert (reasons == "other_species").sum() == 45
+    kept = filter_proteins(data, min_fraction=None)
+    assert kept.n_proteins == 240
+    assert (
+        kept.steps[-1]
+        == "filter_proteins(decoy=6, contaminant=9, other_species=45; kept 240 of 300)"
+    )
+    assert not kept.proteins["is_decoy"].any() and not kept.proteins["is_contaminant"].any()
+
+
+def test_species_all_and_flags_off_keep_everything(trial: SimulatedTrial) -> None:
+    reasons = filter_reasons(
+        trial.data, contaminants=False, decoys=False, species=None, min_fraction=None
+    )
+    assert (reasons == "").all()
+
+
+def test_patterns_are_case_insensitive_regexes(trial: SimulatedTrial) -> None:
+    reasons = filter_reasons(trial.data, patterns=["^simh0002[4-8]$"], min_fraction=None)
+    assert sorted(reasons[reasons == "pattern"].index) == [f"SIMH000{i}" for i in range(24, 29)]
+    with pytest.raises(DataError, match="invalid accession pattern"):
+        filter_reasons(trial.data, patterns=["(unclosed"])
+
+
+def test_valid_value_rule_any_versus_all(trial: SimulatedTrial) -> None:
+    data = trial.data
+    observed = data.abundance.notna()
+    fractions = observed.groupby([data.samples["arm"], data.samples["visit"]], observed=True).mean()
+    any_reasons = filter_reasons(
+        data, contaminants=False, decoys=False, species=None, min_fraction=0.6
+    )
+    all_reasons = filter_reasons(
+        data, contaminants=False, decoys=False, species=None, min_fraction=0.6, groups="all"
+    )
+    expected_any = fractions.max() < 0.6
+    expected_all = fractions.min() < 0.6
+    assert ((any_reasons == "min_fraction") == expected_any).all()
+    assert ((all_reasons == "min_fraction") == expected_all).all()
+    assert expected_all.sum() > expected_any.sum() > 0
+
+
+def test_imputed_cells_do_not_count_as_observed(logged: ProteinData) -> None:
+    filled = impute(logged, method="minprob", seed=1)
+    assert (
+        filter_reasons(filled, min_fraction=0.9) == filter_reasons(logged, min_fraction=0.9)
+    ).all()
+
+
+def test_filter_without_design_uses_all_samples(trial: SimulatedTrial) -> None:
+    data = trial.data
+    bare = ProteinData(data.abundance, data.samples[["run"]], data.proteins)
+    reasons = filter_reasons(bare, contaminants=False, decoys=False, species=None, min_fraction=0.7)
+    expected = data.abundance.notna().mean() < 0.7
+    assert ((reasons == "min_fraction") == expected).all()
+
+
+def test_filtering_everything_is_an_error(trial: SimulatedTrial) -> None:
+    with pytest.raises(DataError, match="every one of the 300 proteins would be removed"):
+        filter_proteins(trial.data, patterns=[".*"])
+    with pytest.raises(DataError, match="min_fraction must be between 0 and 1"):
+        filter_proteins(trial.data, min_fraction=1.5)
+
+
+# --------------------------------------------------------------------------- log2
+def test_log2_turns_zero_and_negative_into_missing_never_inf() -> None:
+    index, columns = ["a", "b"], ["P1", "P2", "P3"]
+    raw = ProteinData(
+        pd.DataFrame([[8.0, 0.0, -3.0], [np.inf, 1.0, np.nan]], index=index, columns=columns),
+        pd.DataFrame(index=index),
+        pd.DataFrame(index=columns),
+    )
+    out = log2(raw)
+    assert out.scale == "log2"
+    assert not np.isinf(out.abundance.to_numpy()).any()
+    assert out.abundance.iloc[0, 0] == 3.0 and out.abundance.iloc[1, 1] == 0.0
+    assert out.abundance.isna().to_numpy().sum() == 4
+    assert "3 non-positive or infinite values set missing" in out.steps[-1]
+    with pytest.raises(DataError, match="needs raw-scale abundances"):
+        log2(out)
+
+
+# ---------------------------------------------------------------------- normalize
+def test_median_normalization_equalizes_medians_and_keeps_factors(logged: ProteinData) -> None:
+    normed = normalize(logged)
+    medians = normed.abundance.median(axis=1)
+    assert np.ptp(medians.to_numpy()) < 1e-12
+    before = logged.abundance.median(axis=1)
+    np.testing.assert_allclose(
+        normed.samples[NORMALIZATION_COLUMN], before - before.mean(), atol=1e-12
+    )
+    np.testing.assert_allclose(normed.samples[MEDIAN_BEFORE_COLUMN], before, atol=1e-12)
+    assert medians.iloc[0] == pytest.approx(before.mean())  # overall level is kept
+    assert logged.abundance.median(axis=1).equals(before)  # input untouched
+
+
+def test_median_normalization_recovers_simulated_dilution(
+    trial: SimulatedTrial, logged: ProteinData
+) -> None:
+    normed = normalize(logged)
+    correlation = np.corrcoef(
+        normed.samples[NORMALIZATION_COLUMN], trial.dilution[normed.samples.index]
+    )[0, 1]
+    assert correlation > 0.95
+
+
+def test_exclude_top_leaves_dominant_proteins_out(logged: ProteinData) -> None:
+    normed = normalize(logged, exclude_top=10)
+    top = logged.abundance.mean().sort_values(ascending=False).index[:10]
+    rest = normed.abundance.drop(columns=top).median(axis=1)
+    assert np.ptp(rest.to_numpy()) < 1e-12
+    assert np.ptp(normed.abundance.median(axis=1).to_numpy()) > 1e-6
+    assert "exclude_top=10" in normed.steps[-1]
+    with pytest.raises(DataError, match="leaves no protein"):
+        normalize(logged, exclude_top=logged.n_proteins)
+
+
+def test_quantile_without_missing_gives_identical_sorted_samples() -> None:
+    rng = np.random.default_rng(0)
+    values = rng.normal(20, 2, size=(6, 50)) + rng.normal(0, 1, size=(6, 1))
+    index, columns = [f"s{i}" for i in range(6)], [f"P{j}" for j in range(50)]
+    data = ProteinData(
+        pd.DataFrame(values, index=index, columns=columns),
+        pd.DataFrame(index=index),
+        pd.DataFrame(index=columns),
+        scale="log2",
+    )
+    normed = normalize(data, method="quantile").abundance.to_numpy()
+    sorted_rows = np.sort(normed, axis=1)
+    np.testing.assert_allclose(sorted_rows, sorted_rows[[0]].repeat(6, axis=0), atol=1e-12)
+    np.testing.assert_array_equal(
+        np.argsort(normed, axis=1), np.argsort(values, axis=1)
+    )  # ranks kept
+
+
+def test_quantile_with_missing_keeps_order_and_missingness(logged: ProteinData) -> None:
+    normed = normalize(logged, method="quantile")
+    assert (normed.abundance.isna() == logged.abundance.isna()).all().all()
+    row = logged.abundance.iloc[3].dropna()
+    after = normed.abundance.iloc[3][row.index]
+    assert (
+        np.argsort(row.to_numpy(), kind="stable") == np.argsort(after.to_numpy(), kind="stable")
+    ).all()
+    assert np.ptp(normed.abundance.median(axis=1).to_numpy()) < 0.2
+
+
+def test_total_intensity_normalization_equalizes_totals(logged: ProteinData) -> None:
+    normed = normalize(logged, method="total")
+    totals = np.log2((2.0**normed.abundance).sum(axis=1))
+    assert np.ptp(totals.to_numpy()) < 1e-9
+
+
+def test_reference_set_normalization(logged: ProteinData) -> None:
+    reference = list(logged.proteins.index[30:40])
+    normed = normalize(logged, method="reference", reference_proteins=reference)
+    assert np.ptp(normed.abundance[reference].median(axis=1).to_numpy()) < 1e-12
+    with pytest.raises(DataError, match="reference protein\\(s\\) not in the data: NOPE1, NOPE2"):
+        normalize(logged, method="reference", reference_proteins=["NOPE1", reference[0], "NOPE2"])
+    with pytest.raises(DataError, match="needs reference_proteins"):
+        normalize(logged, method="reference")
+
+
+def test_none_and_wrong_scale(logged: ProteinData, trial: SimulatedTrial) -> None:
+    same = normalize(logged, method="none")
+    pd.testing.assert_frame_equal(same.abundance, logged.abundance)
+    assert (same.samples[NORMALIZATION_COLUMN] == 0).all()
+    with pytest.raises(DataError, match="needs log2-scale abundances"):
+        normalize(trial.data)
+    with pytest.raises(DataError, match="unknown normalization 'mean'"):
+        normalize(logged, method="mean")  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------- impute
+def test_minprob_is_seeded_low_and_remembered(logged: ProteinData) -> None:
+    a = impute(logged, method="minprob", seed=7)
+    b = impute(logged, method="minprob", seed=7)
+    c = impute(logged, method="minprob", seed=8)
+    pd.testing.assert_frame_equal(a.abundance, b.abundance)
+    assert not a.abundance.equals(c.abundance)
+    missing = logged.abundance.isna()
+    assert a.imputed is not None and a.imputed.equals(missing)
+    assert not a.abundance.isna().to_numpy().any()
+    observed = logged.abundance.mean(axis=1)
+    filled = a.abundance.where(missing).mean(axis=1)
+    assert (filled < observed - 1.0).all()  # drawn well below each sample's mean
+    pd.testing.assert_frame_equal(a.abundance.where(~missing), logged.abundance.where(~missing))
+
+
+def test_min_imputation_uses_each_proteins_minimum(logged: ProteinData) -> None:
+    filled = impute(logged, method="min")
+    minima = logged.abundance.min()
+    missing = logged.abundance.isna()
+    for protein in logged.abundance.columns[missing.any()][:20]:
+        assert (filled.abundance.loc[missing[protein], protein] == minima[protein]).all()
+
+
+def test_knn_imputation_fills_and_marks(logged: ProteinData) -> None:
+    filled = impute(logged, method="knn", neighbors=3)
+    assert not filled.abundance.isna().to_numpy().any()
+    assert filled.imputed is not None and int(filled.imputed.to_numpy().sum()) == int(
+        logged.abundance.isna().to_numpy().sum()
+    )
+
+
+def test_knn_without_scikit_learn_says_how_to_install(
+    logged: ProteinData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_import = builtins.__import__
+
+    def no_sklearn(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name.startswith("sklearn"):
+            raise ImportError("no sklearn")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_sklearn)
+    with pytest.raises(DataError, match=r"pip install 'salivaprot\[knn\]'"):
+        impute(logged, method="knn")
+
+
+def test_impute_none_changes_nothing(logged: ProteinData) -> None:
+    same = impute(logged)
+    assert same.imputed is None and same.abundance.equals(logged.abundance)
+
+
+# ----------------------------------------------------------------- output scale
+def test_output_scale_adds_exactly_log2_flow_and_total_protein(logged: ProteinData) -> None:
+    normed = normalize(logged)
+    flow_only = output_scale(normed, total_protein=False)
+    difference = (flow_only.abundance - normed.abundance).to_numpy()
+    expected_shift = np.log2(normed.samples["flow_ml_min"].to_numpy())[:, None]
+    observed = ~np.isnan(normed.abundance.to_numpy())
+    assert (np.isnan(difference) == ~observed).all()
+    np.testing.assert_allclose(
+        difference[observed], np.broadcast_to(expected_shift, normed.shape)[observed], atol=1e-12
+    )
+    both = output_scale(normed)
+    expected = np.log2(normed.samples["flow_ml_min"] * normed.samples["total_protein_mg_ml"])
+    shift = (both.abundance - normed.abundance).max(axis=1)
+    np.testing.assert_allclose(shift, expected, atol=1e-12)
+    assert both.steps[-1] == "output_scale(+ log2(flow_ml_min) + log2(total_protein_mg_ml))"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"flow_ml_min": "drop"}, "needs a 'flow_ml_min' column"),
+        ({"flow_ml_min": "0.1 ml"}, "'flow_ml_min' must be numeric; found '0.1 ml'"),
+        ({"flow_ml_min": 0.0}, "'flow_ml_min' must be positive"),
+        ({"flow_ml_min": -0.2}, "'flow_ml_min' must be positive"),
+        ({"total_protein_mg_ml": np.nan}, "'total_protein_mg_ml' is missing for sample"),
+    ],
+)
+def test_output_scale_refuses_bad_covariates(
+    logged: ProteinData, change: dict[str, object], message: str
+) -> None:
+    samples = logged.samples.copy()
+    for column, value in change.items():
+        if value == "drop":
+            samples = samples.drop(columns=column)
+        else:
+            samples[column] = samples[column].astype(object)
+            samples.iloc[2, samples.columns.get_loc(column)] = value
+    broken = replace(logged, samples=samples)
+    with pytest.raises(DesignError, match=message):
+        output_scale(broken)
+
+
+def test_mixed_saliva_is_refused_unless_allowed(logged: ProteinData) -> None:
+    samples = logged.samples.copy()
+    samples.iloc[:5, samples.columns.get_loc("saliva")] = "stimulated"
+    mixed = replace(logged, samples=samples)
+    with pytest.raises(DesignError, match="mix saliva types: stimulated \\(5 samples\\)"):
+        check_saliva(mixed)
+    check_saliva(mixed, allow_mixed=True)
+    with pytest.raises(DesignError):
+        preprocess(mixed, input_scale="log2")
+
+
+# --------------------------------------------------------------------- the chain
+def test_preprocess_chain_order_and_log2_input(trial: SimulatedTrial) -> None:
+    ready = preprocess(trial.data, impute_method="minprob", seed=3, scale="output")
+    names = [step.split("(")[0] for step in ready.steps]
+    assert names[1:] == ["filter_proteins", "log2", "normalize", "impute", "output_scale"]
+    already = log2(trial.data)
+    again = preprocess(already, filter=False, normalize_method="none")
+    pd.testing.assert_frame_equal(again.abundance, already.abundance)
+    assert "log2" not in [s.split("(")[0] for s in again.steps[2:]]
+    same = preprocess(trial.data, impute_method="minprob", seed=3, scale="output")
+    pd.testing.assert_frame_equal(same.abundance, ready.abundance)
