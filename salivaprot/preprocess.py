@@ -286,8 +286,9 @@ def normalize(
     if exclude_top < 0:
         raise DataError(f"exclude_top must be 0 or more, not {exclude_top}")
     y = data.abundance
-    before_medians = y.median(axis=1)
-    basis = y
+    values = y.to_numpy(dtype=float)
+    before = _row_medians(values)
+    columns = np.ones(values.shape[1], dtype=bool)
     if exclude_top and method in ("median", "total"):
         if exclude_top >= y.shape[1]:
             raise DataError(
@@ -295,11 +296,14 @@ def normalize(
                 f"({y.shape[1]} proteins)"
             )
         top = y.mean(axis=0).sort_values(ascending=False, kind="stable").index[:exclude_top]
-        basis = y.drop(columns=top)
+        columns = ~y.columns.isin(top)
     if method == "median":
-        factors = basis.median(axis=1)
+        factors = before if columns.all() else _row_medians(values[:, columns])
     elif method == "total":
-        factors = np.log2((2.0**basis).sum(axis=1, min_count=1))
+        basis = values[:, columns]
+        observed = ~np.isnan(basis)
+        totals = np.where(observed, np.exp2(np.where(observed, basis, 0.0)), 0.0).sum(axis=1)
+        factors = np.where(observed.any(axis=1), np.log2(np.where(totals > 0, totals, 1.0)), np.nan)
     elif method == "reference":
         if not reference_proteins:
             raise DataError("normalize(method='reference') needs reference_proteins")
@@ -310,19 +314,18 @@ def normalize(
                 f"reference protein(s) not in the data: {', '.join(absent[:10])}"
                 + (f" (and {len(absent) - 10} more)" if len(absent) > 10 else "")
             )
-        factors = y[wanted].median(axis=1)
+        factors = _row_medians(y[wanted].to_numpy(dtype=float))
     elif method == "quantile":
         normalized = _quantile_normalize(y)
-        offsets = before_medians - normalized.median(axis=1)
-        return _with_offsets(data, normalized, offsets, "normalize(method='quantile')")
+        offsets = before - _row_medians(normalized.to_numpy())
+        return _with_offsets(data, normalized, before, offsets, "normalize(method='quantile')")
     elif method == "none":
-        offsets = pd.Series(0.0, index=y.index)
-        return _with_offsets(data, y, offsets, "normalize(method='none')")
+        return _with_offsets(data, y, before, np.zeros(len(y)), "normalize(method='none')")
     else:
         raise DataError(
             f"unknown normalization {method!r}; choose median, quantile, total, reference or none"
         )
-    empty = factors.index[factors.isna()]
+    empty = y.index[np.isnan(factors)]
     if len(empty):
         raise DataError(
             f"cannot normalize sample(s) {', '.join(map(str, empty[:10]))}: no observed value "
@@ -332,18 +335,26 @@ def normalize(
     detail = f", exclude_top={exclude_top}" if exclude_top else ""
     if method == "reference":
         detail = f", reference_proteins={len(reference_proteins or [])}"
-    return _with_offsets(
-        data, y.sub(offsets, axis=0), offsets, f"normalize(method={method!r}{detail})"
-    )
+    shifted = pd.DataFrame(values - offsets[:, np.newaxis], index=y.index, columns=y.columns)
+    return _with_offsets(data, shifted, before, offsets, f"normalize(method={method!r}{detail})")
+
+
+def _row_medians(values: np.ndarray) -> np.ndarray:
+    """Median of each row over its observed values; NaN (no warning) for empty rows."""
+    out = np.full(values.shape[0], np.nan)
+    filled = ~np.isnan(values).all(axis=1)
+    if filled.any():
+        out[filled] = np.nanmedian(values[filled], axis=1)
+    return out
 
 
 def _with_offsets(
-    data: ProteinData, values: pd.DataFrame, offsets: pd.Series, step: str
+    data: ProteinData, values: pd.DataFrame, before: np.ndarray, offsets: np.ndarray, step: str
 ) -> ProteinData:
     samples = data.samples.copy()
-    samples[MEDIAN_BEFORE_COLUMN] = data.abundance.median(axis=1).to_numpy(dtype=float)
-    samples[NORMALIZATION_COLUMN] = offsets.to_numpy(dtype=float)
-    logger.info("%s: offsets from %.3f to %.3f", step, offsets.min(), offsets.max())
+    samples[MEDIAN_BEFORE_COLUMN] = before
+    samples[NORMALIZATION_COLUMN] = offsets
+    logger.info("%s: offsets from %.3f to %.3f", step, np.min(offsets), np.max(offsets))
     return replace(data, abundance=values, samples=samples, steps=(*data.steps, step))
 
 
