@@ -32,7 +32,13 @@ HERE = Path(__file__).resolve().parent
 # name -> (simulate_trial arguments, keep only proteins observed in every sample)
 DESIGNS: dict[str, tuple[dict[str, object], bool]] = {
     "balanced": (
-        {"seed": 101, "n_proteins": 250, "subjects_per_arm": 10, "dropout": 0.0},
+        {
+            "seed": 101,
+            "n_proteins": 600,
+            "subjects_per_arm": 10,
+            "dropout": 0.0,
+            "missing_fraction": 0.0,
+        },
         True,
     ),
     "unbalanced": (
