@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from salivaprot.design import TrialDesign, trial_design
+from salivaprot.io.sheets import sample_sheet
 from salivaprot.simulate import SimulatedTrial, simulate_trial
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,3 +46,26 @@ def small_trial() -> SimulatedTrial:
 def study_files(tmp_path: Path, small_trial: SimulatedTrial) -> dict[str, Path]:
     """The small trial written to a fresh folder."""
     return small_trial.write(tmp_path / "study")
+
+
+REFERENCE = Path(__file__).resolve().parent / "reference"
+#: Reference designs: visit order, reference arm and covariates used by make_reference.R.
+REFERENCE_DESIGNS: dict[str, tuple[list[str], str, tuple[str, ...]]] = {
+    "balanced": (["baseline", "month1", "month4"], "placebo", ()),
+    "unbalanced": (["baseline", "month1", "month4"], "placebo", ()),
+    "blinded": (["baseline", "week2", "month1", "month4"], "A", ("batch",)),
+}
+
+
+def load_reference_input(name: str) -> tuple[pd.DataFrame, TrialDesign]:
+    """A reference design's log2 matrix (proteins x samples, sheet order) and its TrialDesign."""
+    visits, reference_arm, covariates = REFERENCE_DESIGNS[name]
+    frame = pd.read_csv(REFERENCE / f"samples_{name}.csv")
+    sheet = sample_sheet(frame, visits=visits, reference_arm=reference_arm)
+    matrix = pd.read_csv(REFERENCE / f"input_{name}.csv", index_col=0)[list(sheet.table.index)]
+    return matrix, trial_design(sheet.table, covariates=covariates)
+
+
+def reference_table(name: str) -> pd.DataFrame:
+    """A stored R output table (tests/reference/<name>.csv)."""
+    return pd.read_csv(REFERENCE / f"{name}.csv")

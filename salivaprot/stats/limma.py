@@ -284,10 +284,11 @@ def fit_limma(
         if ok.any():
             solved = np.linalg.solve(u[ok], b[ok][:, :, None])[:, :, 0]
             f_stat[ok] = np.einsum("pk,pk->p", b[ok], solved) / (q * squeezed.var_post[ok])
+        tested = ~np.isnan(f_stat)
         joint_out[name] = {
             "F": _expand(f_stat, fitted),
-            "df1": np.where(fitted, float(q), np.nan),
-            "df2": _expand(df_total, fitted),
+            "df1": _expand(np.where(tested, float(q), np.nan), fitted),
+            "df2": _expand(np.where(tested, df_total, np.nan), fitted),
             "p_value": _expand(stats.f.sf(f_stat, q, df_total), fitted),
         }
     return LimmaFit(
