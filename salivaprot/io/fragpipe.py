@@ -138,6 +138,12 @@ def read_fragpipe(
     table = read_table(path, what="FragPipe combined_protein.tsv")
     frame = table.frame
     columns = list(frame.columns)
+    if "Protein" not in columns:
+        raise InputFormatError(
+            f"no 'Protein' column; a {EXPECTED}. Columns found: {listing(columns)}",
+            path=path,
+            line=table.header_line,
+        )
     kinds = _by_kind(columns)
     unprefixed = [column for pairs in kinds.values() for column, sample in pairs if not sample]
     if unprefixed and not any(sample for pairs in kinds.values() for _, sample in pairs):
@@ -146,12 +152,6 @@ def read_fragpipe(
             "without a sample name); use combined_protein.tsv, which has one column per "
             "experiment",
             path=path,
-        )
-    if "Protein" not in columns:
-        raise InputFormatError(
-            f"no 'Protein' column; a {EXPECTED}. Columns found: {listing(columns)}",
-            path=path,
-            line=table.header_line,
         )
     kind, notes = _choose(kinds, quantity, path=path)
     pairs = [(column, sample) for column, sample in kinds[kind] if sample]
