@@ -239,9 +239,13 @@ def read_table(
                 path=path,
                 line=int(frame.index[-1]),
             )
-    if len(frame):
-        blank = (frame.apply(lambda column: column.str.strip()) == "").all(axis=1)
-        frame = frame[~blank.to_numpy()]
+    if len(frame) and frame.shape[1]:
+        # only rows whose first cell is empty can be blank; check just those
+        first_empty = (_stripped(frame.iloc[:, 0]) == "").to_numpy(bool, na_value=True)
+        if first_empty.any():
+            candidates = frame[first_empty]
+            blank = candidates.apply(lambda column: _stripped(column) == "").all(axis=1)
+            frame = frame.drop(index=candidates.index[blank.to_numpy(bool)])
     return TextTable(frame=frame, separator=separator, header_line=header_line)
 
 
@@ -299,11 +303,13 @@ def numbers(
             values = cells.astype("float64")
             bad = pd.Series(np.isinf(values.to_numpy()), index=cells.index)
         else:
-            text = cells.astype(object).map(lambda v: v.strip() if isinstance(v, str) else v)
-            missing = text.map(lambda v: v is None or (isinstance(v, float) and np.isnan(v)))
-            missing |= text.isin(MISSING_TOKENS)
-            values = pd.to_numeric(text.where(~missing), errors="coerce").astype("float64")
-            bad = (values.isna() & ~missing) | np.isinf(values)
+            text = _stripped(cells)
+            missing = (text.isna() | text.isin(MISSING_TOKENS)).to_numpy(bool, na_value=True)
+            numeric = pd.to_numeric(text.mask(missing), errors="coerce")
+            values = pd.Series(
+                numeric.to_numpy(dtype="float64", na_value=np.nan), index=cells.index
+            )
+            bad = pd.Series((np.isnan(values) & ~missing) | np.isinf(values), index=cells.index)
         if bad.any() and len(problems) < MAX_LISTED:
             for position, value in cells[bad].head(MAX_LISTED - len(problems)).items():
                 problems.append(
@@ -328,10 +334,15 @@ def text_column(frame: pd.DataFrame, *names: str) -> pd.Series | None:
     """The first of ``names`` present, stripped, empty cells as NaN; ``None`` if absent."""
     for name in names:
         if name in frame.columns:
-            column = frame[name].astype(object)
-            stripped = column.map(lambda v: v.strip() if isinstance(v, str) else v)
-            return stripped.where(stripped.map(lambda v: isinstance(v, str) and v != ""))
+            text = _stripped(frame[name])
+            empty = (text.isna() | (text == "")).to_numpy(bool, na_value=True)
+            return text.astype(object).where(~empty, np.nan)
     return None
+
+
+def _stripped(cells: pd.Series) -> pd.Series:
+    """Cells as pandas strings (missing as ``<NA>``) without surrounding whitespace."""
+    return cells.astype("string").str.strip()
 
 
 def duplicated_ids(ids: pd.Series, *, row: str = "line", what: str = "protein ID") -> list[str]:
