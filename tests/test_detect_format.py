@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import gzip
 import shutil
+import typing
 from pathlib import Path
 
+import click
 import pandas as pd
 import pytest
 
 from salivaprot import FORMATS, InputFormatError, detect_format, load_study, read
+from salivaprot.cli import validate
 from salivaprot.io import read_quant
+from salivaprot.io.study import Format
 
 from .conftest import real_file, write_file
 
@@ -133,3 +137,9 @@ def test_read_quant_notes_say_how_the_format_was_chosen(tmp_path: Path) -> None:
         "format: matrix (recognized from its content)",
     )
     assert study.data.steps == ("read('m.csv', format='matrix', zero_as_missing=True)",)
+
+
+def test_format_choices_agree_everywhere() -> None:
+    choices = next(p.type for p in validate.params if p.name == "input_format")
+    assert isinstance(choices, click.Choice)
+    assert list(choices.choices) == ["auto", *FORMATS] == list(typing.get_args(Format))

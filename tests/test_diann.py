@@ -272,3 +272,9 @@ def test_not_diann_at_all(tmp_path: Path) -> None:
         read_diann(path)
     assert "not DIA-NN protein-group output" in str(info.value)
     assert "Columns found: 'accession', 'S1'" in str(info.value)
+
+
+def test_threshold_outside_unit_interval(tmp_path: Path) -> None:
+    path = write_report(tmp_path, report_frame())
+    with pytest.raises(ValueError, match=r"Q\.Value threshold must be between 0 and 1"):
+        read_diann(path, q_value=5)

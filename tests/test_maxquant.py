@@ -216,3 +216,16 @@ def test_join_with_sheet_by_sample_name_or_column(tmp_path: Path) -> None:
         "LFQ intensity S01_m4",
     ]
     assert data.abundance.at["s1", "P04745"] == pytest.approx(4.8e9)
+
+
+def test_auto_falls_back_to_intensity_when_lfq_is_all_zero(tmp_path: Path) -> None:
+    lfq = HEADER.split("\t").index("LFQ intensity S01_base")
+    rows = []
+    for row in ROWS:
+        fields = row.split("\t")
+        fields[lfq] = fields[lfq + 1] = "0"
+        rows.append("\t".join(fields))
+    quant = read_maxquant(crafted(tmp_path, rows))
+    assert quant.abundance.columns.tolist() == ["Intensity S01_base", "Intensity S01_m4"]
+    assert "'LFQ intensity <sample>' columns hold no values" in quant.notes[0]
+    assert quant.source == "MaxQuant proteinGroups.txt (Intensity)"

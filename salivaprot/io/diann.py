@@ -152,6 +152,8 @@ def read_diann(
 
     Raises
     ------
+    ValueError
+        For a threshold outside [0, 1].
     InputFormatError
         For a precursor matrix, a file without the columns needed, empty or
         repeated protein groups in a matrix, non-numeric quantities or
@@ -180,6 +182,9 @@ def read_diann(
     kept 3 of 4 precursor rows at Q.Value <= 0.01, PG.Q.Value <= 0.01,
     Lib.PG.Q.Value <= 0.01 (removed, in that order, by Q.Value: 1)
     """
+    for name, limit in zip(_THRESHOLDS, (q_value, pg_q_value, lib_pg_q_value), strict=True):
+        if limit is not None and not 0 <= limit <= 1:
+            raise ValueError(f"the {name} threshold must be between 0 and 1 (or None), not {limit}")
     header = peek(path, what="DIA-NN file")
     refuse_other_tables(header.columns, path)
     if header.parquet:

@@ -216,6 +216,10 @@ def _choose(
         return any(sample for _, sample in kinds[kind])
 
     present = ", ".join(k for k in _KINDS if has(k)) or "none"
+    if quantity not in ("auto", "lfq", "intensity", "ibaq"):
+        raise InputFormatError(
+            f"unknown quantity {quantity!r}; choose auto, lfq or intensity", path=path
+        )
     intensity = "Intensity" if has("Intensity") else "Razor Intensity"
     if quantity == "auto":
         if has("MaxLFQ Intensity"):

@@ -179,6 +179,15 @@ def read_maxquant(
         raise InputFormatError([*problems, *err.problems]) from err
     if problems:
         raise InputFormatError(problems)
+    lfq_empty = not (values.fillna(0) != 0).any(axis=None)
+    if quantity == "auto" and chosen == "lfq" and available["intensity"] and lfq_empty:
+        chosen, pairs = "intensity", available["intensity"]
+        labels = [label for label, _ in pairs]
+        values = numbers(frame, labels, path=path)
+        notes[0] = (
+            "quantity: Intensity (auto: the 'LFQ intensity <sample>' columns hold no "
+            "values, only zeros or blanks)"
+        )
     if zero_as_missing:
         values, zeros = zeros_to_missing(values)
         if zeros:

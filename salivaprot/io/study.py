@@ -150,6 +150,15 @@ def read_quant(
     -------
     QuantTable
         Its notes start with the format and how it was chosen.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "export.txt"
+    >>> _ = path.write_text("protein_id\tS1\tS2\nP04745\t2.1e9\t1.9e9\n")
+    >>> quant = read_quant(path)
+    >>> quant.notes
+    ('format: matrix (recognized from its content)', 'tab-separated; 1 proteins x 2 samples')
     """
     return _read_quant(path, format=format, quantity=quantity, zero_as_missing=zero_as_missing)[1]
 
