@@ -155,7 +155,7 @@ def read_quant(
     --------
     >>> import tempfile, pathlib
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "export.txt"
-    >>> _ = path.write_text("protein_id\tS1\tS2\nP04745\t2.1e9\t1.9e9\n")
+    >>> _ = path.write_text("protein_id\\tS1\\tS2\\nP04745\\t2.1e9\\t1.9e9\\n")
     >>> quant = read_quant(path)
     >>> quant.notes
     ('format: matrix (recognized from its content)', 'tab-separated; 1 proteins x 2 samples')
