@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Sequence
 
@@ -26,8 +25,6 @@ from salivaprot.io._tables import (
 from salivaprot.io.quant import QuantTable, annotate_proteins
 
 __all__ = ["EXPECTED", "looks_like_diann", "read_diann", "refuse_other_tables"]
-
-logger = logging.getLogger(__name__)
 
 #: What DIA-NN protein output looks like, for messages.
 EXPECTED = (

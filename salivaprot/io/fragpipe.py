@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Sequence
 
@@ -22,8 +21,6 @@ from salivaprot.io._tables import (
 from salivaprot.io.quant import Quantity, QuantTable, annotate_proteins
 
 __all__ = ["EXPECTED", "looks_like_fragpipe", "read_fragpipe"]
-
-logger = logging.getLogger(__name__)
 
 #: What a combined_protein.tsv looks like, for messages.
 EXPECTED = (

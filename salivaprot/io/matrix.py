@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 import pandas as pd
@@ -20,8 +19,6 @@ from salivaprot.io._tables import (
 from salivaprot.io.quant import QuantTable, annotate_proteins
 
 __all__ = ["EXPECTED", "looks_like_matrix", "read_matrix"]
-
-logger = logging.getLogger(__name__)
 
 #: What a generic matrix looks like, for messages.
 EXPECTED = (

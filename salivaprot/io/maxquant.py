@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 import pandas as pd
@@ -27,8 +26,6 @@ from salivaprot.io.quant import (
 )
 
 __all__ = ["EXPECTED", "looks_like_maxquant", "read_maxquant", "refuse_other_tables"]
-
-logger = logging.getLogger(__name__)
 
 #: What a proteinGroups.txt looks like, for messages.
 EXPECTED = (
