@@ -23,6 +23,7 @@ from salivaprot.io._files import PathLike, file_stem, read_head, read_text
 
 __all__ = [
     "MISSING_TOKENS",
+    "SEPARATOR_NAMES",
     "Header",
     "TextTable",
     "column_table",
