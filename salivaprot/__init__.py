@@ -1,8 +1,8 @@
 """salivaprot: salivary proteomics for clinical trials.
 
-Read quantitative mzTab (and, soon, MaxQuant, DIA-NN and FragPipe tables),
-join it to a trial's sample sheet, and analyse differential abundance between
-arms across visits.
+Read protein quantities from mzTab, MaxQuant, DIA-NN, FragPipe or a generic
+matrix, join them to a trial's sample sheet, and analyse differential
+abundance between arms across visits.
 
 Examples
 --------
@@ -25,13 +25,19 @@ from salivaprot.errors import (
     SampleSheetError,
 )
 from salivaprot.io import (
+    FORMATS,
     MzTab,
     QuantTable,
     SampleSheet,
     Study,
+    detect_format,
     join,
     load_study,
     read,
+    read_diann,
+    read_fragpipe,
+    read_matrix,
+    read_maxquant,
     read_mztab,
     read_samples,
     sample_sheet,
@@ -46,6 +52,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
     __version__ = "0+unknown"
 
 __all__ = [
+    "FORMATS",
     "DataError",
     "DesignError",
     "InputFormatError",
@@ -61,10 +68,15 @@ __all__ = [
     "Study",
     "StudySummary",
     "__version__",
+    "detect_format",
     "join",
     "load_study",
     "protein_categories",
     "read",
+    "read_diann",
+    "read_fragpipe",
+    "read_matrix",
+    "read_maxquant",
     "read_mztab",
     "read_samples",
     "sample_sheet",

@@ -123,8 +123,14 @@ def _design_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      help="Visit order, baseline first (default: from a visit_day column)."),
         click.option("--reference-arm", metavar="ARM",
                      help="Control arm (default: placebo when present)."),
-        click.option("--format", "input_format", type=click.Choice(["auto", "mztab"]),
-                     default="auto", show_default=True, help="Input format."),
+        click.option("--format", "input_format",
+                     type=click.Choice(
+                         ["auto", "mztab", "maxquant", "diann", "fragpipe", "matrix"]),
+                     default="auto", show_default=True,
+                     help="Input format (auto: recognized from the file's content)."),
+        click.option("--quantity", type=click.Choice(["auto", "lfq", "intensity", "ibaq"]),
+                     default="auto", show_default=True,
+                     help="MaxQuant/FragPipe quantity (auto: LFQ when present, else Intensity)."),
         click.option("--keep-zeros", is_flag=True,
                      help="Keep zero abundances as values (default: read them as missing)."),
         click.option("--drop-unlisted", is_flag=True,
@@ -171,11 +177,16 @@ def validate(
     visits: list[str] | None,
     reference_arm: str | None,
     input_format: str,
+    quantity: str,
     keep_zeros: bool,
     drop_unlisted: bool,
     species: str,
 ) -> None:  # fmt: skip
-    """Check that DATA (mzTab) and the sample sheet fit together, and summarize them.
+    """Check that DATA and the sample sheet fit together, and summarize them.
+
+    DATA is an mzTab, a MaxQuant proteinGroups.txt, a DIA-NN pg_matrix or main
+    report (.tsv or .parquet), a FragPipe combined_protein.tsv or a generic
+    matrix; its format is recognized from its content.
 
     Exits 0 when the study is usable; otherwise lists every problem found and
     exits 1.
@@ -188,6 +199,7 @@ def validate(
         data,
         samples,
         format=input_format,  # type: ignore[arg-type]
+        quantity=quantity,  # type: ignore[arg-type]
         visits=visits,
         reference_arm=reference_arm,
         zero_as_missing=not keep_zeros,

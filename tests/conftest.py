@@ -27,6 +27,22 @@ def write_file(folder: Path, content: str | bytes, name: str) -> Path:
     return path
 
 
+def write_sheet(folder: Path, runs: list[str], name: str = "samples.csv") -> Path:
+    """A two-visit sample sheet whose ``run`` column names ``runs`` in order.
+
+    Sample ``s{i}``; subjects ``P1, P1, P2, P2, ...`` (baseline, day 0, then month4,
+    day 120);
+    arms alternate by subject (``placebo``, ``aMSC``).
+    """
+    lines = ["sample_id,subject_id,arm,visit,visit_day,run"]
+    for i, run in enumerate(runs):
+        subject = i // 2 + 1
+        arm = "placebo" if subject % 2 else "aMSC"
+        visit, day = ("baseline", 0) if i % 2 == 0 else ("month4", 120)
+        lines.append(f"s{i + 1},P{subject},{arm},{visit},{day},{run}")
+    return write_file(folder, "\n".join(lines) + "\n", name)
+
+
 def real_file(relative: str) -> Path:
     """Path of a file in ../shared/real; skips the test only when that folder is absent."""
     if not REAL.is_dir():

@@ -15,9 +15,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from salivaprot import read_diann
 from salivaprot.cli import main
 
-from .conftest import TEST_DATA, real_file
+from .conftest import TEST_DATA, real_file, write_sheet
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -289,3 +290,63 @@ def test_preprocess_output_scale_and_bad_options_write_nothing(tmp_path: Path) -
     assert sorted(p.name for p in tmp_path.iterdir()) == ["samples.csv"]
     code, _, err = run(*base, "--normalize", "reference", "--reference-proteins", "P04745,P01876")
     assert code == 0, err
+
+
+# ---------------------------------------------------------------- other pipelines
+MAXQUANT = "alphapeptstats/testfiles/maxquant_go/proteinGroups.txt"
+DIANN_MATRIX = (
+    "proteobench/test/data/subcellprofile_domlfq_protein_DIA_EXPL/"
+    "DIA-NN_example_domlfq_report.pg_matrix.tsv"
+)
+
+
+def test_validate_real_maxquant_file() -> None:
+    code, out, err = run("validate", str(real_file(MAXQUANT)))
+    assert code == 0, err
+    assert "samples: 10" in out
+    assert "proteins: 882 (839 targets, 31 contaminants, 12 decoys, 0 other species)" in out
+    assert "note: format: maxquant (recognized from its content)" in out
+    assert "note: quantity: LFQ intensity (auto:" in out
+    assert out.rstrip().endswith("OK: usable study.")
+
+
+def test_validate_quantity_option() -> None:
+    code, out, _ = run("validate", str(real_file(MAXQUANT)), "--quantity", "ibaq")
+    assert code == 0 and "note: quantity: iBAQ (as asked)" in out
+    code, _, err = run("validate", str(real_file(DIANN_MATRIX)), "--quantity", "lfq")
+    assert code == 1 and "applies to MaxQuant and FragPipe tables" in err
+    assert "Traceback" not in err
+
+
+def test_validate_diann_matrix_with_sheet_matching_file_stems(tmp_path: Path) -> None:
+    stems = read_diann(real_file(DIANN_MATRIX)).columns["name"].tolist()
+    sheet = write_sheet(tmp_path, stems)
+    code, out, err = run("validate", str(real_file(DIANN_MATRIX)), "-s", str(sheet))
+    assert code == 0, err
+    assert "samples: 18" in out and "subjects: 9" in out
+    assert "proteins: 299 (" in out and "45 contaminants, 0 decoys" in out
+
+
+def test_validate_refuses_maxquant_evidence_cleanly() -> None:
+    path = real_file(
+        "proteobench/test/data/quant/quant_lfq_ion_DDA_QExactive/MaxQuant_2_5_1_evidence_sample.txt"
+    )
+    code, out, err = run("validate", str(path))
+    assert code == 1 and out == ""
+    assert "this is a MaxQuant evidence.txt or msms.txt" in err and "Traceback" not in err
+
+
+def test_validate_bad_matrix_lists_cells(tmp_path: Path) -> None:
+    path = tmp_path / "abundance.csv"
+    path.write_text("protein_id,S1,S2\nP1,1,n.d.\nP2,x,3\nP1,4,5\n")
+    code, out, err = run("validate", str(path), "--format", "matrix")
+    assert code == 1 and out == "" and "Traceback" not in err
+    assert "protein ID 'P1' is repeated on lines 2, 4" in err
+    assert "line 2, column 'S2': expected a number" in err
+    assert "line 3, column 'S1': expected a number" in err
+    assert "3 problems found." in err
+
+
+def test_validate_forced_wrong_format(tmp_path: Path) -> None:
+    code, _, err = run("validate", str(real_file(MAXQUANT)), "--format", "fragpipe")
+    assert code == 1 and "no 'Protein' column" in err and "Traceback" not in err

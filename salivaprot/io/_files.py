@@ -86,6 +86,33 @@ def read_bytes(path: PathLike, *, what: str = "file") -> bytes:
     return raw
 
 
+def read_head(path: PathLike, *, size: int = 1 << 20, what: str = "file") -> bytes:
+    """The first ``size`` bytes of a file (gunzipped when it is gzip), with clear errors.
+
+    Format detection needs only a file's header; reading the head keeps it
+    cheap for multi-gigabyte reports.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputFormatError(f"{what} not found", path=path)
+    if p.is_dir():
+        raise InputFormatError(f"expected a {what}, found a folder", path=path)
+    try:
+        with open(p, "rb") as handle:
+            raw = handle.read(size)
+            if raw[:2] == b"\x1f\x8b":
+                handle.seek(0)
+                with gzip.open(handle) as unzipped:
+                    raw = unzipped.read(size)
+    except (EOFError, gzip.BadGzipFile) as err:
+        raise InputFormatError(f"truncated or corrupt gzip file: {err}", path=path) from err
+    except OSError as err:
+        raise InputFormatError(f"cannot read the {what}: {err.strerror}", path=path) from err
+    if not raw:
+        raise InputFormatError(f"the {what} is empty", path=path)
+    return raw
+
+
 def sha256(path: PathLike) -> str:
     """SHA-256 hex digest of a file's bytes, for provenance records."""
     digest = hashlib.sha256()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -16,10 +17,14 @@ __all__ = [
     "CONTAMINANT_PREFIXES",
     "DECOY_PREFIXES",
     "QuantTable",
+    "Quantity",
     "annotate_proteins",
     "join",
     "match_columns",
 ]
+
+#: Which quantity to read from tables that offer several (MaxQuant, FragPipe).
+Quantity = Literal["auto", "lfq", "intensity", "ibaq"]
 
 #: Accession prefixes that mark decoys (matched case-insensitively).
 DECOY_PREFIXES: tuple[str, ...] = ("DECOY_", "REV__", "REV_", "XXX_", "rev_", "decoy_")
@@ -89,6 +94,8 @@ def annotate_proteins(
     species: pd.Series | None = None,
     is_contaminant: pd.Series | None = None,
     is_decoy: pd.Series | None = None,
+    entry_name: pd.Series | None = None,
+    prefixes: bool = True,
 ) -> pd.DataFrame:
     """Fill the standard protein columns, deriving what a file leaves out.
 
@@ -103,6 +110,13 @@ def annotate_proteins(
         Extra columns to keep, indexed like ``accession``.
     accession, description, gene, taxid, species, is_contaminant, is_decoy : pandas.Series
         What the file gives; missing values are allowed.
+    entry_name : pandas.Series, optional
+        UniProt entry names (``AMY1_HUMAN``), for the species mnemonic when
+        the accession carries none (DIA-NN's ``Protein.Names``).
+    prefixes : bool
+        Also flag decoys and contaminants by accession prefix. Readers turn
+        this off when the software's own flags are authoritative (MaxQuant's
+        ``Reverse`` and ``Potential contaminant`` columns).
 
     Returns
     -------
@@ -139,12 +153,16 @@ def annotate_proteins(
     from_ox = pd.to_numeric(text_desc.str.extract(_OX, expand=False), errors="coerce")
     tax = tax.where(tax.notna(), from_ox)
     mnemonic = acc.astype(str).str.extract(_MNEMONIC, expand=False)
+    if entry_name is not None:
+        names = given(entry_name)
+        names = names.where(names.map(lambda v: isinstance(v, str)), "")
+        mnemonic = mnemonic.where(mnemonic.notna(), names.str.extract(_MNEMONIC, expand=False))
     tax = tax.where(tax.notna(), mnemonic.map(_MNEMONIC_TAXID))
     spec = given(species)
     spec = spec.where(spec.notna(), text_desc.str.extract(_OS, expand=False))
     upper = acc.astype(str).str.upper()
-    decoy = upper.str.startswith(tuple(p.upper() for p in DECOY_PREFIXES))
-    contaminant = upper.str.startswith(tuple(p.upper() for p in CONTAMINANT_PREFIXES))
+    decoy = upper.str.startswith(tuple(p.upper() for p in DECOY_PREFIXES)) & prefixes
+    contaminant = upper.str.startswith(tuple(p.upper() for p in CONTAMINANT_PREFIXES)) & prefixes
     if is_decoy is not None:
         decoy = decoy | is_decoy.reindex(index).fillna(False).astype(bool)
     if is_contaminant is not None:

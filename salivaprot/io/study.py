@@ -10,20 +10,32 @@ from typing import Literal
 
 from salivaprot.data import ProteinData
 from salivaprot.errors import InputFormatError, SalivaprotError, SampleSheetError
-from salivaprot.io._files import PathLike, read_bytes
+from salivaprot.io import diann, fragpipe, matrix, maxquant
+from salivaprot.io._files import PathLike
+from salivaprot.io._tables import SEPARATOR_NAMES, listing, peek
+from salivaprot.io.diann import read_diann
+from salivaprot.io.fragpipe import read_fragpipe
+from salivaprot.io.matrix import read_matrix
+from salivaprot.io.maxquant import read_maxquant
 from salivaprot.io.mztab import read_mztab
-from salivaprot.io.quant import QuantTable, join, match_columns
+from salivaprot.io.quant import Quantity, QuantTable, join, match_columns
 from salivaprot.io.sheets import SampleSheet, read_run_keys, read_samples
 
-__all__ = ["FORMATS", "Study", "detect_format", "load_study", "read"]
+__all__ = ["FORMATS", "Format", "Study", "detect_format", "load_study", "read", "read_quant"]
 
 logger = logging.getLogger(__name__)
 
-Format = Literal["auto", "mztab"]
-#: Input formats understood, with what each expects (for messages).
+Format = Literal["auto", "mztab", "maxquant", "diann", "fragpipe", "matrix"]
+#: Input formats understood, with what each expects (for messages). Keep in step with ``Format``.
 FORMATS: dict[str, str] = {
     "mztab": "mzTab 1.0: tab-separated lines starting with MTD, COM, PRH/PRT, PEH/PEP, PSH/PSM",
+    "maxquant": maxquant.EXPECTED,
+    "diann": diann.EXPECTED,
+    "fragpipe": fragpipe.EXPECTED,
+    "matrix": matrix.EXPECTED,
 }
+_MZTAB_PREFIXES = frozenset({"MTD", "COM", "PRH", "PRT", "PSH", "PEH", "SMH"})
+_QUANTITY_FORMATS = ("maxquant", "fragpipe")
 
 
 @dataclass(frozen=True)
@@ -51,6 +63,11 @@ class Study:
 def detect_format(path: PathLike) -> str:
     """Recognize an input file's format from its content (not its name).
 
+    mzTab by its line prefixes; Parquet by its magic bytes (a DIA-NN 2.x
+    report); text tables by the columns of their header line, whatever their
+    separator. MaxQuant's evidence, msms and peptides tables and DIA-NN's
+    precursor matrix are refused with a message saying what they are.
+
     Parameters
     ----------
     path : str or path-like
@@ -64,22 +81,113 @@ def detect_format(path: PathLike) -> str:
     Raises
     ------
     InputFormatError
-        When no format fits; the message lists what each format expects.
+        When no format fits; the message lists every format tried and the
+        columns each expects.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "export.tsv"
+    >>> _ = path.write_text("Protein.Group,Genes,D:\\\\raw\\\\S01.raw\\nP04745,AMY1A,3.1e9\\n")
+    >>> detect_format(path)
+    'diann'
     """
-    head = read_bytes(path, what="input file")[:4096]
-    if b"\x00" in head:
-        raise InputFormatError("this is a binary file, not a text table or mzTab", path=path)
-    first = next(
-        (line for line in head.decode("utf-8-sig", errors="replace").splitlines() if line.strip()),
-        "",
-    )
-    if first.split("\t", 1)[0].strip() in {"MTD", "COM", "PRH", "PRT", "PSH", "PEH", "SMH"}:
+    header = peek(path, what="input file")
+    if header.parquet:
+        if diann.looks_like_diann(header.columns):
+            return "diann"
+        raise InputFormatError(
+            f"a Parquet file, but not a DIA-NN report (columns {listing(header.columns)}); "
+            f"expected {FORMATS['diann']}",
+            path=path,
+        )
+    if header.first_line.split("\t", 1)[0].strip() in _MZTAB_PREFIXES:
         return "mztab"
-    tried = "; ".join(f"{name}: {what}" for name, what in FORMATS.items())
+    columns = header.columns
+    maxquant.refuse_other_tables(columns, path)
+    diann.refuse_other_tables(columns, path)
+    for name, fits in (
+        ("maxquant", maxquant.looks_like_maxquant),
+        ("diann", diann.looks_like_diann),
+        ("fragpipe", fragpipe.looks_like_fragpipe),
+        ("matrix", matrix.looks_like_matrix),
+    ):
+        if fits(columns):
+            return name
+    tried = "\n".join(f"  {name}: {what}" for name, what in FORMATS.items())
     raise InputFormatError(
-        f"unrecognized input format (first line starts {first[:40]!r}). Tried {tried}",
+        f"unrecognized input format: the first line has {len(columns)} "
+        f"{SEPARATOR_NAMES[header.separator]}-separated column(s) ({listing(columns, 8)}). "
+        f"Tried:\n{tried}",
         path=path,
     )
+
+
+def read_quant(
+    path: PathLike,
+    *,
+    format: Format = "auto",
+    quantity: Quantity = "auto",
+    zero_as_missing: bool = True,
+) -> QuantTable:
+    """Read any supported file's protein abundances, before a sample sheet is joined.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The data file.
+    format : {"auto", "mztab", "maxquant", "diann", "fragpipe", "matrix"}
+        Input format; ``auto`` recognizes it from the content (see
+        :func:`detect_format`).
+    quantity : {"auto", "lfq", "intensity", "ibaq"}
+        For MaxQuant and FragPipe tables (see :func:`read_maxquant`,
+        :func:`read_fragpipe`); other formats have one quantity and refuse
+        anything but ``auto``.
+    zero_as_missing : bool
+        Read zero abundances as missing.
+
+    Returns
+    -------
+    QuantTable
+        Its notes start with the format and how it was chosen.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "export.txt"
+    >>> _ = path.write_text("protein_id\\tS1\\tS2\\nP04745\\t2.1e9\\t1.9e9\\n")
+    >>> quant = read_quant(path)
+    >>> quant.notes
+    ('format: matrix (recognized from its content)', 'tab-separated; 1 proteins x 2 samples')
+    """
+    return _read_quant(path, format=format, quantity=quantity, zero_as_missing=zero_as_missing)[1]
+
+
+def _read_quant(
+    path: PathLike, *, format: str, quantity: Quantity, zero_as_missing: bool
+) -> tuple[str, QuantTable]:
+    kind = detect_format(path) if format == "auto" else format
+    if kind not in FORMATS:
+        raise InputFormatError(f"unknown format {kind!r}; known: {', '.join(FORMATS)}")
+    if quantity != "auto" and kind not in _QUANTITY_FORMATS:
+        raise InputFormatError(
+            f"quantity {quantity!r} applies to MaxQuant and FragPipe tables; this is a "
+            f"{kind} file, which has one quantity (leave quantity as 'auto')",
+            path=path,
+        )
+    quant: QuantTable
+    if kind == "mztab":
+        quant = read_mztab(path).quant(zero_as_missing=zero_as_missing)
+    elif kind == "maxquant":
+        quant = read_maxquant(path, quantity=quantity, zero_as_missing=zero_as_missing)
+    elif kind == "diann":
+        quant = read_diann(path, zero_as_missing=zero_as_missing)
+    elif kind == "fragpipe":
+        quant = read_fragpipe(path, quantity=quantity, zero_as_missing=zero_as_missing)
+    else:
+        quant = read_matrix(path, zero_as_missing=zero_as_missing)
+    how = "recognized from its content" if format == "auto" else "as asked"
+    return kind, replace(quant, notes=(f"format: {kind} ({how})", *quant.notes))
 
 
 def load_study(
@@ -87,6 +195,7 @@ def load_study(
     samples: PathLike | SampleSheet | None = None,
     *,
     format: Format = "auto",
+    quantity: Quantity = "auto",
     visits: Sequence[str] | None = None,
     reference_arm: str | None = None,
     zero_as_missing: bool = True,
@@ -100,8 +209,11 @@ def load_study(
         The data file.
     samples : str, path-like or SampleSheet, optional
         The sample sheet.
-    format : {"auto", "mztab"}
+    format : {"auto", "mztab", "maxquant", "diann", "fragpipe", "matrix"}
         Input format; ``auto`` recognizes it from the content.
+    quantity : {"auto", "lfq", "intensity", "ibaq"}
+        Which quantity to read from a MaxQuant or FragPipe table; ``auto``
+        takes LFQ when present, else Intensity (the notes say which).
     visits, reference_arm
         As for :func:`salivaprot.read_samples`.
     zero_as_missing : bool
@@ -121,6 +233,7 @@ def load_study(
     errors: list[SalivaprotError] = []
     sheet: SampleSheet | None = None
     quant: QuantTable | None = None
+    kind: str = format
     if isinstance(samples, SampleSheet):
         sheet = samples
     elif samples is not None:
@@ -129,10 +242,9 @@ def load_study(
         except SalivaprotError as err:
             errors.append(err)
     try:
-        kind = detect_format(path) if format == "auto" else format
-        if kind != "mztab":
-            raise InputFormatError(f"unknown format {kind!r}; known: {', '.join(FORMATS)}")
-        quant = read_mztab(path).quant(zero_as_missing=zero_as_missing)
+        kind, quant = _read_quant(
+            path, format=format, quantity=quantity, zero_as_missing=zero_as_missing
+        )
     except SalivaprotError as err:
         errors.append(err)
     if sheet is None and samples is not None and quant is not None:
@@ -162,7 +274,8 @@ def load_study(
             )
     for note in notes:
         logger.info(note)
-    step = f"read({Path(path).name!r}, format='mztab', zero_as_missing={zero_as_missing})"
+    options = f", quantity={quantity!r}" if kind in _QUANTITY_FORMATS else ""
+    step = f"read({Path(path).name!r}, format={kind!r}{options}, zero_as_missing={zero_as_missing})"
     data = replace(data, steps=(*data.steps, step))
     return Study(data=data, sheet=sheet, quant=quant, notes=tuple(notes))
 
@@ -172,6 +285,7 @@ def read(
     samples: PathLike | SampleSheet | None = None,
     *,
     format: Format = "auto",
+    quantity: Quantity = "auto",
     visits: Sequence[str] | None = None,
     reference_arm: str | None = None,
     zero_as_missing: bool = True,
@@ -179,8 +293,13 @@ def read(
 ) -> ProteinData:
     """Read protein abundances, joined to a sample sheet when one is given.
 
-    The one-call entry point for pipelines; see :func:`load_study` for the
-    parameters and for the reader's notes.
+    The one-call entry point for pipelines: mzTab, MaxQuant, DIA-NN,
+    FragPipe and generic matrices, recognized from their content. Without a
+    sample sheet, samples are named by their runs and carry no design. See
+    :func:`load_study` for the parameters and for the readers' notes, and
+    the per-format readers (:func:`read_maxquant`, :func:`read_diann`,
+    :func:`read_fragpipe`, :func:`read_matrix`, :func:`read_mztab`) for
+    their options.
 
     Returns
     -------
@@ -200,6 +319,7 @@ def read(
         path,
         samples,
         format=format,
+        quantity=quantity,
         visits=visits,
         reference_arm=reference_arm,
         zero_as_missing=zero_as_missing,

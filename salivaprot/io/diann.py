@@ -1,0 +1,463 @@
+"""DIA-NN protein groups: ``report.pg_matrix.tsv``, long ``report.tsv``, ``report.parquet``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from salivaprot.errors import InputFormatError
+from salivaprot.io._files import PathLike
+from salivaprot.io._tables import (
+    MAX_LISTED,
+    column_table,
+    duplicated_ids,
+    listing,
+    numbers,
+    peek,
+    read_table,
+    run_keys,
+    text_column,
+    zeros_to_missing,
+)
+from salivaprot.io.quant import QuantTable, annotate_proteins
+
+__all__ = ["EXPECTED", "looks_like_diann", "read_diann", "refuse_other_tables"]
+
+#: What DIA-NN protein output looks like, for messages.
+EXPECTED = (
+    "DIA-NN report.pg_matrix.tsv ('Protein.Group' and one column per run) or main report "
+    "(report.tsv or report.parquet: 'Protein.Group', 'File.Name' or 'Run', 'PG.MaxLFQ' or "
+    "'PG.Quantity', filtered on 'Q.Value', 'PG.Q.Value', 'Lib.PG.Q.Value')"
+)
+#: Columns of a pg_matrix that describe the protein group (all others are runs).
+_ANNOTATION = frozenset(
+    {
+        "Protein.Group",
+        "Protein.Ids",
+        "Protein.Names",
+        "Genes",
+        "First.Protein.Description",
+        "N.Sequences",
+        "N.Proteotypic.Sequences",
+    }
+)
+_RUNS = ("File.Name", "Run")
+_QUANTITIES = ("PG.MaxLFQ", "PG.Quantity")
+_THRESHOLDS = ("Q.Value", "PG.Q.Value", "Lib.PG.Q.Value")
+_TEXT = ("Protein.Ids", "Protein.Names", "Genes", "First.Protein.Description")
+_REPORT_COLUMNS = ("Protein.Group", *_RUNS, *_QUANTITIES, *_THRESHOLDS, *_TEXT, "Decoy")
+_RELATIVE_TOLERANCE = 1e-6
+
+
+def _compact(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def _resolve(columns: Sequence[str], wanted: Sequence[str]) -> dict[str, str]:
+    """Standard name -> the file's column, exact or without dots (``LibPGQValue``)."""
+    by_compact = {_compact(c): c for c in columns}
+    present = set(columns)
+    found: dict[str, str] = {}
+    for name in wanted:
+        if name in present:
+            found[name] = name
+        elif _compact(name) in by_compact:
+            found[name] = by_compact[_compact(name)]
+    return found
+
+
+def _is_report(columns: Sequence[str]) -> bool:
+    found = _resolve(columns, ("Protein.Group", *_RUNS, *_QUANTITIES))
+    return (
+        "Protein.Group" in found
+        and any(r in found for r in _RUNS)
+        and any(q in found for q in _QUANTITIES)
+    )
+
+
+def _is_pg_matrix(columns: Sequence[str]) -> bool:
+    present = set(columns)
+    return (
+        "Protein.Group" in present
+        and not present & {*_RUNS, "Precursor.Id", "Stripped.Sequence"}
+        and any(c not in _ANNOTATION for c in columns)
+    )
+
+
+def looks_like_diann(columns: Sequence[str]) -> bool:
+    """Whether a header is DIA-NN protein-group output (a pg_matrix or a main report)."""
+    return _is_report(columns) or _is_pg_matrix(columns)
+
+
+def refuse_other_tables(columns: Sequence[str], path: PathLike) -> None:
+    """Refuse DIA-NN's precursor matrix with a message saying what it is.
+
+    Raises
+    ------
+    InputFormatError
+        For a ``report.pr_matrix.tsv`` (one row per precursor).
+    """
+    present = set(columns)
+    if "Precursor.Id" in present and not present & set(_RUNS):
+        raise InputFormatError(
+            "this is a DIA-NN precursor matrix (report.pr_matrix.tsv: one row per precursor), "
+            f"not protein groups; use report.pg_matrix.tsv or the main report ({EXPECTED})",
+            path=path,
+        )
+
+
+def read_diann(
+    path: PathLike,
+    *,
+    q_value: float | None = 0.01,
+    pg_q_value: float | None = 0.01,
+    lib_pg_q_value: float | None = 0.01,
+    zero_as_missing: bool = True,
+) -> QuantTable:
+    """Read DIA-NN protein groups from a pg_matrix, a main report or a report.parquet.
+
+    ``report.pg_matrix.tsv`` is read as DIA-NN wrote it (already filtered):
+    one column per run, whose header is the raw file's full path. The main
+    report (``report.tsv`` of DIA-NN 1.x, ``report.parquet`` of 2.x, where
+    ``File.Name`` became ``Run``) has one row per precursor and run: rows
+    passing the q-value thresholds give one protein-group quantity per group
+    and run, ``PG.MaxLFQ`` (``PG.Quantity`` when the report has no MaxLFQ),
+    checked to agree across the group's rows. Runs are identified by
+    ``File.Name`` when present, else by ``Run``; a sample sheet's ``run`` may
+    give the full path, the file stem or DIA-NN's ``Run``. Decoy rows
+    (``Decoy`` = 1) are left out. The notes say what was filtered.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file, recognized by content (a ``.tsv`` that is comma-separated,
+        a byte-order mark, CRLF line endings and gzip are fine).
+    q_value, pg_q_value, lib_pg_q_value : float or None
+        Keep main-report rows with ``Q.Value``, ``PG.Q.Value`` and
+        ``Lib.PG.Q.Value`` at or below these; ``None`` skips a filter. A column
+        the report lacks is skipped and the notes say so. Not used for a
+        pg_matrix.
+    zero_as_missing : bool
+        Read zero quantities as missing.
+
+    Returns
+    -------
+    QuantTable
+
+    Raises
+    ------
+    ValueError
+        For a threshold outside [0, 1].
+    InputFormatError
+        For a precursor matrix, a file without the columns needed, empty or
+        repeated protein groups in a matrix, non-numeric quantities or
+        q-values (with line and column), or protein-group quantities that
+        differ between rows of the same group and run.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "report.tsv").write_text(
+    ...     "File.Name\\tProtein.Group\\tGenes\\tPG.MaxLFQ\\t"
+    ...     "Q.Value\\tPG.Q.Value\\tLib.PG.Q.Value\\n"
+    ...     "C:\\\\raw\\\\S01_baseline.raw\\tP04745\\tAMY1A\\t3.2e9\\t0.001\\t0.002\\t0.001\\n"
+    ...     "C:\\\\raw\\\\S01_baseline.raw\\tP04745\\tAMY1A\\t3.2e9\\t0.004\\t0.002\\t0.001\\n"
+    ...     "C:\\\\raw\\\\S01_month4.raw\\tP04745\\tAMY1A\\t2.9e9\\t0.002\\t0.002\\t0.001\\n"
+    ...     "C:\\\\raw\\\\S01_month4.raw\\tP61626\\tLYZ\\t4.1e6\\t0.03\\t0.004\\t0.002\\n")
+    >>> quant = read_diann(folder / "report.tsv")
+    >>> quant.abundance
+                C:\\raw\\S01_baseline.raw  C:\\raw\\S01_month4.raw
+    protein_id
+    P04745                  3.200000e+09           2.900000e+09
+    >>> quant.columns["name"].tolist()
+    ['S01_baseline', 'S01_month4']
+    >>> print(quant.notes[0])
+    kept 3 of 4 precursor rows at Q.Value <= 0.01, PG.Q.Value <= 0.01,
+    Lib.PG.Q.Value <= 0.01 (removed, in that order, by Q.Value: 1)
+    """
+    for name, limit in zip(_THRESHOLDS, (q_value, pg_q_value, lib_pg_q_value), strict=True):
+        if limit is not None and not 0 <= limit <= 1:
+            raise ValueError(f"the {name} threshold must be between 0 and 1 (or None), not {limit}")
+    header = peek(path, what="DIA-NN file")
+    refuse_other_tables(header.columns, path)
+    if header.parquet:
+        if not _is_report(header.columns):
+            raise InputFormatError(
+                f"a Parquet file without DIA-NN report columns; expected {EXPECTED}. "
+                f"Columns found: {listing(header.columns)}",
+                path=path,
+            )
+        return _read_parquet_report(
+            path, header.columns, (q_value, pg_q_value, lib_pg_q_value), zero_as_missing
+        )
+    if _is_report(header.columns):
+        wanted = {_compact(c) for c in _REPORT_COLUMNS}
+        table = read_table(
+            path, what="DIA-NN report", usecols=lambda column: _compact(column) in wanted
+        )
+        return _from_report(
+            table.frame,
+            path=path,
+            row="line",
+            source=f"DIA-NN main report ({table.separator_name}-separated, long format)",
+            thresholds=(q_value, pg_q_value, lib_pg_q_value),
+            zero_as_missing=zero_as_missing,
+        )
+    if _is_pg_matrix(header.columns):
+        return _read_pg_matrix(path, zero_as_missing)
+    raise InputFormatError(
+        f"not DIA-NN protein-group output; expected {EXPECTED}. "
+        f"Columns found: {listing(header.columns)}",
+        path=path,
+    )
+
+
+def _read_parquet_report(
+    path: PathLike,
+    columns: Sequence[str],
+    thresholds: tuple[float | None, float | None, float | None],
+    zero_as_missing: bool,
+) -> QuantTable:
+    wanted = {_compact(c) for c in _REPORT_COLUMNS}
+    used = [c for c in columns if _compact(c) in wanted]
+    try:
+        frame = pd.read_parquet(path, columns=used)
+    except (OSError, ValueError) as err:
+        raise InputFormatError(f"cannot read the Parquet file: {err}", path=path) from err
+    frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
+    return _from_report(
+        frame,
+        path=path,
+        row="row",
+        source="DIA-NN report.parquet (long format)",
+        thresholds=thresholds,
+        zero_as_missing=zero_as_missing,
+    )
+
+
+def _from_report(
+    frame: pd.DataFrame,
+    *,
+    path: PathLike,
+    row: str,
+    source: str,
+    thresholds: tuple[float | None, float | None, float | None],
+    zero_as_missing: bool,
+) -> QuantTable:
+    notes: list[str] = []
+    found = _resolve(list(frame.columns), _REPORT_COLUMNS)
+    renamed = {actual: name for name, actual in found.items() if actual != name}
+    if renamed:
+        notes.append(
+            "columns understood as: " + ", ".join(f"{a} -> {n}" for a, n in renamed.items())
+        )
+    frame = frame[list(found.values())].rename(columns=renamed)
+    run_column = "File.Name" if "File.Name" in frame.columns else "Run"
+    groups = text_column(frame, "Protein.Group")
+    runs = text_column(frame, run_column)
+    quantity = next((q for q in _QUANTITIES if q in frame.columns), None)
+    if groups is None or runs is None or quantity is None:
+        raise InputFormatError(
+            f"a DIA-NN main report needs 'Protein.Group', 'File.Name' or 'Run', and "
+            f"'PG.MaxLFQ' or 'PG.Quantity'; columns found: {listing(list(frame.columns))}",
+            path=path,
+        )
+    if runs.isna().any():
+        empty = runs.index[runs.isna()]
+        raise InputFormatError(
+            f"empty '{run_column}' on {row}s {', '.join(map(str, empty[:10]))}",
+            path=path,
+        )
+    total = len(frame)
+    keep = pd.Series(True, index=frame.index)
+    if "Decoy" in frame.columns:
+        decoy = numbers(frame, ["Decoy"], path=path, row=row)["Decoy"].fillna(0) != 0
+        if decoy.any():
+            notes.append(f"left out {int(decoy.sum())} decoy precursor rows (Decoy = 1)")
+        keep &= ~decoy
+    no_group = groups.isna() & keep
+    if no_group.any():
+        notes.append(f"left out {int(no_group.sum())} precursor rows without a protein group")
+        keep &= ~no_group
+    all_runs = list(pd.unique(runs[keep]))
+
+    applied: list[str] = []
+    removed: list[str] = []
+    for name, limit in zip(_THRESHOLDS, thresholds, strict=True):
+        if limit is None:
+            notes.append(f"{name} filter not applied (threshold None)")
+            continue
+        if name not in frame.columns:
+            notes.append(f"no '{name}' column: {name} filter not applied")
+            continue
+        q = numbers(frame, [name], path=path, row=row)[name]
+        if q.isna().all():
+            notes.append(f"'{name}' is empty: {name} filter not applied")
+            continue
+        passing = q <= limit
+        if (keep & ~passing).any():
+            removed.append(f"{name}: {int((keep & ~passing).sum())}")
+        keep &= passing
+        applied.append(f"{name} <= {limit:g}")
+    n_kept = int(keep.sum())
+    filters = ", ".join(applied) if applied else "no q-value filter"
+    notes.append(
+        f"kept {n_kept} of {total} precursor rows at {filters}"
+        + (f" (removed, in that order, by {', '.join(removed)})" if removed else "")
+    )
+    if n_kept == 0:
+        raise InputFormatError(
+            f"no precursor row passes the filters ({filters}); nothing to quantify", path=path
+        )
+
+    kept = frame[keep]
+    if quantity == "PG.MaxLFQ" and "PG.Quantity" in kept.columns:
+        empty_lfq = numbers(kept, ["PG.MaxLFQ"], path=path, row=row)["PG.MaxLFQ"].isna().all()
+        if empty_lfq:
+            quantity = "PG.Quantity"
+            notes.append("'PG.MaxLFQ' is empty (a first-pass report?): using PG.Quantity")
+    elif quantity == "PG.Quantity":
+        notes.append("no 'PG.MaxLFQ' column: using PG.Quantity (DIA-NN's protein-group quantity)")
+    values = numbers(kept, [quantity], path=path, row=row)[quantity]
+    long = pd.DataFrame({"group": groups[keep], "run": runs[keep], "value": values})
+    _check_agreement(long, quantity, path=path, row=row)
+    per_group = long.groupby(["group", "run"], sort=False)["value"].first()
+    protein_order = list(pd.unique(long["group"]))
+    abundance = per_group.unstack("run").reindex(index=protein_order, columns=all_runs)
+    abundance = abundance.astype("float64")
+    abundance.columns.name = None
+    notes.append(
+        f"{len(protein_order)} protein groups x {len(all_runs)} runs; {quantity}, one value "
+        "per protein group and run (equal on every precursor row of the group)"
+    )
+    if zero_as_missing:
+        abundance, zeros = zeros_to_missing(abundance)
+        if zeros:
+            notes.append(f"read {zeros} zero values as missing")
+    empty_runs = [r for r in all_runs if abundance[r].isna().all()]
+    if empty_runs:
+        notes.append(f"{len(empty_runs)} run(s) have no quantified protein group after filtering")
+
+    text = pd.DataFrame({name: text_column(kept, name) for name in _TEXT if name in kept.columns})
+    text["group"] = groups[keep]
+    first = text.groupby("group", sort=False).first().reindex(protein_order)
+    extras = pd.DataFrame(
+        {"n_precursor_rows": long.groupby("group", sort=False).size().reindex(protein_order)}
+    )
+    for name, extra in (("Protein.Ids", "protein_ids"), ("Protein.Names", "protein_names")):
+        if name in first.columns:
+            extras[extra] = first[name]
+    accession = pd.Series(protein_order, index=extras.index)
+    proteins = annotate_proteins(
+        extras,
+        accession=accession,
+        description=first.get("First.Protein.Description"),
+        gene=first.get("Genes"),
+        entry_name=first.get("Protein.Names"),
+    )
+    abundance.index = proteins.index
+    return QuantTable(
+        abundance=abundance,
+        proteins=proteins,
+        columns=_run_columns(frame, run_column, all_runs, runs, notes),
+        path=str(path),
+        source=source,
+        notes=tuple(notes),
+    )
+
+
+def _check_agreement(long: pd.DataFrame, quantity: str, *, path: PathLike, row: str) -> None:
+    grouped = long.groupby(["group", "run"], sort=False)["value"]
+    low, high = grouped.min(), grouped.max()
+    scale = np.maximum(np.abs(low), np.abs(high))
+    differ = (high - low) > _RELATIVE_TOLERANCE * scale
+    if not differ.any():
+        return
+    bad = differ[differ].index[:MAX_LISTED]
+    keys = pd.MultiIndex.from_frame(long[["group", "run"]])
+    problems = []
+    for group, run in bad:
+        rows = long[keys.isin([(group, run)])]
+        shown = ", ".join(f"{index} ({value:g})" for index, value in rows["value"].items())
+        problems.append(
+            f"protein group {group!r}, run {run!r}: {quantity} differs between {row}s {shown}; "
+            "expected one value per protein group and run"
+        )
+    if int(differ.sum()) > MAX_LISTED:
+        problems.append(f"... {int(differ.sum())} protein group x run pairs in all")
+    raise InputFormatError(problems, path=path)
+
+
+def _run_columns(
+    frame: pd.DataFrame,
+    run_column: str,
+    labels: list[str],
+    runs: pd.Series,
+    notes: list[str],
+) -> pd.DataFrame:
+    """Keys of each run: the label and its stems, plus DIA-NN's ``Run`` when it is one-to-one."""
+    keys = [list(run_keys(label)) for label in labels]
+    names = [k[-1] for k in keys]
+    if run_column == "File.Name" and "Run" in frame.columns:
+        pairs = pd.DataFrame({"file": runs, "run": text_column(frame, "Run")}).dropna()
+        pairs = pairs.drop_duplicates()
+        one_to_one = not pairs["file"].duplicated().any() and not pairs["run"].duplicated().any()
+        if one_to_one:
+            run_of = dict(zip(pairs["file"], pairs["run"], strict=True))
+            for i, label in enumerate(labels):
+                if label in run_of:
+                    keys[i].insert(1, run_of[label])
+                    names[i] = run_of[label]
+        else:
+            notes.append(
+                f"'Run' does not match 'File.Name' one to one ({pairs['file'].nunique()} files, "
+                f"{pairs['run'].nunique()} Run values): runs are identified by File.Name"
+            )
+    return column_table(labels, keys, names=names)
+
+
+def _read_pg_matrix(path: PathLike, zero_as_missing: bool) -> QuantTable:
+    table = read_table(path, what="DIA-NN pg_matrix")
+    frame = table.frame
+    runs = [c for c in frame.columns if c not in _ANNOTATION]
+    ids = frame["Protein.Group"].str.strip()
+    problems = [f"{path}: {problem}" for problem in duplicated_ids(ids, what="Protein.Group")]
+    try:
+        values = numbers(frame, runs, path=path)
+    except InputFormatError as err:
+        raise InputFormatError([*problems, *err.problems]) from err
+    if problems:
+        raise InputFormatError(problems)
+    notes = [
+        f"report.pg_matrix ({table.separator_name}-separated): {len(ids)} protein groups x "
+        f"{len(runs)} runs, as DIA-NN filtered them (q-value thresholds apply to the main "
+        "report only)"
+    ]
+    if zero_as_missing:
+        values, zeros = zeros_to_missing(values)
+        if zeros:
+            notes.append(f"read {zeros} zero values as missing")
+    extras = pd.DataFrame({"line": frame.index.to_numpy()}, index=frame.index)
+    for name, extra in (("Protein.Ids", "protein_ids"), ("Protein.Names", "protein_names")):
+        if name in frame.columns:
+            extras[extra] = text_column(frame, name)
+    proteins = annotate_proteins(
+        extras,
+        accession=ids,
+        description=text_column(frame, "First.Protein.Description"),
+        gene=text_column(frame, "Genes"),
+        entry_name=text_column(frame, "Protein.Names"),
+    )
+    values.index = proteins.index
+    return QuantTable(
+        abundance=values,
+        proteins=proteins,
+        columns=column_table(runs, [run_keys(r) for r in runs]),
+        path=str(path),
+        source="DIA-NN report.pg_matrix.tsv (protein groups x runs)",
+        notes=tuple(notes),
+    )

@@ -1,0 +1,258 @@
+"""FragPipe ``combined_protein.tsv`` (IonQuant / Philosopher label-free output)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import pandas as pd
+
+from salivaprot.errors import InputFormatError
+from salivaprot.io._files import PathLike
+from salivaprot.io._tables import (
+    column_table,
+    duplicated_ids,
+    listing,
+    numbers,
+    read_table,
+    text_column,
+    zeros_to_missing,
+)
+from salivaprot.io.quant import Quantity, QuantTable, annotate_proteins
+
+__all__ = ["EXPECTED", "looks_like_fragpipe", "read_fragpipe"]
+
+#: What a combined_protein.tsv looks like, for messages.
+EXPECTED = (
+    "FragPipe combined_protein.tsv: 'Protein', 'Protein ID', and '<sample> MaxLFQ Intensity', "
+    "'<sample> Intensity' or (older layout) '<sample> Razor Intensity' columns"
+)
+# Per-sample column kinds, longest first so that "S1 MaxLFQ Intensity" is not read as
+# sample "S1 MaxLFQ" of kind "Intensity".
+_KINDS = (
+    "MaxLFQ Unique Intensity",
+    "MaxLFQ Total Intensity",
+    "MaxLFQ Razor Intensity",
+    "MaxLFQ Intensity",
+    "Unique Intensity",
+    "Total Intensity",
+    "Razor Intensity",
+    "Intensity",
+)
+_OX = re.compile(r"\s*\bOX=(\d+)")
+_EXTRAS = {
+    "Protein ID": "accession",
+    "Entry Name": "entry_name",
+    "Protein Group": "protein_group",
+    "SubGroup": "subgroup",
+    "Protein Probability": "protein_probability",
+    "Indistinguishable Proteins": "indistinguishable_proteins",
+}
+_NUMERIC_EXTRAS = frozenset({"protein_probability"})
+
+
+def _by_kind(columns: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+    """(column, sample) pairs per intensity kind; sample ``""`` for unprefixed columns."""
+    found: dict[str, list[tuple[str, str]]] = {kind: [] for kind in _KINDS}
+    for column in columns:
+        if column.startswith("Combined "):
+            continue
+        for kind in _KINDS:
+            if column == kind:
+                found[kind].append((column, ""))
+                break
+            if column.endswith(" " + kind):
+                found[kind].append((column, column[: -len(kind) - 1].strip()))
+                break
+    return found
+
+
+def looks_like_fragpipe(columns: Sequence[str]) -> bool:
+    """Whether a header is a FragPipe protein table's ('Protein', 'Protein ID', intensities)."""
+    present = set(columns)
+    return {"Protein", "Protein ID"} <= present and any(_by_kind(columns).values())
+
+
+def read_fragpipe(
+    path: PathLike, *, quantity: Quantity = "auto", zero_as_missing: bool = True
+) -> QuantTable:
+    """Read a FragPipe ``combined_protein.tsv``.
+
+    Samples are the experiment names that prefix the intensity columns
+    (``S01_baseline MaxLFQ Intensity`` is sample ``S01_baseline``). Both
+    layouts are read: the current one (``<sample> Intensity``, ``<sample>
+    MaxLFQ Intensity``, ...) and the older Philosopher one (``Protein Group``,
+    ``SubGroup``, ``<sample> Razor Intensity``). Protein IDs are the
+    ``Protein`` column (``sp|P04745|AMY1_HUMAN``; contaminants carry
+    ``contam_``, decoys ``rev_``), genes ``Gene`` (``Gene Names`` in the older
+    layout), species and taxonomy from ``Organism``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file (a byte-order mark, CRLF line endings, comma separation and
+        gzip are fine).
+    quantity : {"auto", "lfq", "intensity", "ibaq"}
+        ``lfq``: ``MaxLFQ Intensity`` columns; ``intensity``: ``Intensity``
+        (razor intensity; ``Razor Intensity`` in the older layout). ``auto``
+        takes MaxLFQ when present, else Intensity, and the notes say which.
+        FragPipe has no iBAQ.
+    zero_as_missing : bool
+        Read zeros (FragPipe's "not quantified") as missing.
+
+    Returns
+    -------
+    QuantTable
+
+    Raises
+    ------
+    InputFormatError
+        For a single-experiment ``protein.tsv``, a missing quantity or
+        ``Protein`` column, empty or repeated protein IDs, or non-numeric
+        intensities (with line and column).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "combined_protein.tsv"
+    >>> _ = path.write_text(
+    ...     "Protein\\tProtein ID\\tGene\\tOrganism\\tA Intensity\\tB Intensity\\t"
+    ...     "A MaxLFQ Intensity\\tB MaxLFQ Intensity\\n"
+    ...     "sp|P04745|AMY1_HUMAN\\tP04745\\tAMY1A\\tHomo sapiens OX=9606\\t"
+    ...     "5e9\\t4e9\\t4.9e9\\t4.2e9\\n"
+    ...     "contam_sp|P00761|TRYP_PIG\\tP00761\\t\\tSus scrofa\\t1e8\\t0\\t1e8\\t0\\n")
+    >>> quant = read_fragpipe(path)
+    >>> quant.notes[0]
+    "quantity: MaxLFQ Intensity (auto: the file has '<sample> MaxLFQ Intensity' columns)"
+    >>> quant.columns["name"].tolist()
+    ['A', 'B']
+    >>> quant.proteins[["gene", "taxid", "is_contaminant"]]
+                                gene   taxid  is_contaminant
+    protein_id
+    sp|P04745|AMY1_HUMAN       AMY1A  9606.0           False
+    contam_sp|P00761|TRYP_PIG    NaN  9823.0            True
+    """
+    table = read_table(path, what="FragPipe combined_protein.tsv")
+    frame = table.frame
+    columns = list(frame.columns)
+    if "Protein" not in columns:
+        raise InputFormatError(
+            f"no 'Protein' column; a {EXPECTED}. Columns found: {listing(columns)}",
+            path=path,
+            line=table.header_line,
+        )
+    kinds = _by_kind(columns)
+    unprefixed = [column for pairs in kinds.values() for column, sample in pairs if not sample]
+    if unprefixed and not any(sample for pairs in kinds.values() for _, sample in pairs):
+        raise InputFormatError(
+            f"a FragPipe protein.tsv of a single experiment (columns such as {unprefixed[0]!r} "
+            "without a sample name); use combined_protein.tsv, which has one column per "
+            "experiment",
+            path=path,
+        )
+    kind, notes = _choose(kinds, quantity, path=path)
+    pairs = [(column, sample) for column, sample in kinds[kind] if sample]
+    labels = [column for column, _ in pairs]
+    old_layout = kind == "Razor Intensity" or "SubGroup" in columns
+    notes.insert(
+        1,
+        f"{'older (Philosopher) layout' if old_layout else 'current layout'}: "
+        f"{len(frame)} proteins x {len(labels)} samples",
+    )
+    ids = frame["Protein"].str.strip()
+    problems = [f"{path}: {problem}" for problem in duplicated_ids(ids)]
+    try:
+        values = numbers(frame, labels, path=path)
+    except InputFormatError as err:
+        raise InputFormatError([*problems, *err.problems]) from err
+    if problems:
+        raise InputFormatError(problems)
+    if zero_as_missing:
+        values, zeros = zeros_to_missing(values)
+        if zeros:
+            notes.append(f"read {zeros} zero values as missing")
+
+    extras = pd.DataFrame({"line": frame.index.to_numpy()}, index=frame.index)
+    for source, name in _EXTRAS.items():
+        cells = text_column(frame, source)
+        if cells is not None:
+            extras[name] = (
+                pd.to_numeric(cells, errors="coerce") if name in _NUMERIC_EXTRAS else cells
+            )
+    organism = text_column(frame, "Organism")
+    taxid = species = None
+    if organism is not None:
+        taxid = pd.to_numeric(organism.str.extract(_OX, expand=False), errors="coerce")
+        species = organism.str.replace(_OX, "", regex=True).str.strip()
+    proteins = annotate_proteins(
+        extras,
+        accession=ids,
+        description=text_column(frame, "Description"),
+        gene=text_column(frame, "Gene", "Gene Names"),
+        taxid=taxid,
+        species=species,
+        entry_name=text_column(frame, "Entry Name"),
+    )
+    values.index = proteins.index
+    return QuantTable(
+        abundance=values,
+        proteins=proteins,
+        columns=column_table(
+            labels, [(sample, column) for column, sample in pairs], names=[s for _, s in pairs]
+        ),
+        path=str(path),
+        source=f"FragPipe combined_protein.tsv ({kind})",
+        notes=tuple(notes),
+    )
+
+
+def _choose(
+    kinds: dict[str, list[tuple[str, str]]], quantity: str, *, path: PathLike
+) -> tuple[str, list[str]]:
+    def has(kind: str) -> bool:
+        return any(sample for _, sample in kinds[kind])
+
+    present = ", ".join(k for k in _KINDS if has(k)) or "none"
+    if quantity not in ("auto", "lfq", "intensity", "ibaq"):
+        raise InputFormatError(
+            f"unknown quantity {quantity!r}; choose auto, lfq or intensity", path=path
+        )
+    intensity = "Intensity" if has("Intensity") else "Razor Intensity"
+    if quantity == "auto":
+        if has("MaxLFQ Intensity"):
+            return "MaxLFQ Intensity", [
+                "quantity: MaxLFQ Intensity (auto: the file has '<sample> MaxLFQ Intensity' "
+                "columns)"
+            ]
+        if has(intensity):
+            return intensity, [
+                f"quantity: {intensity} (auto: no '<sample> MaxLFQ Intensity' columns; "
+                "IonQuant ran without MaxLFQ, or an older FragPipe)"
+            ]
+        raise InputFormatError(
+            f"no '<sample> MaxLFQ Intensity', '<sample> Intensity' or '<sample> Razor "
+            f"Intensity' columns (intensity columns present: {present}); a {EXPECTED}",
+            path=path,
+        )
+    if quantity == "lfq":
+        if has("MaxLFQ Intensity"):
+            return "MaxLFQ Intensity", ["quantity: MaxLFQ Intensity (as asked)"]
+        raise InputFormatError(
+            "quantity 'lfq' asked for, but the file has no '<sample> MaxLFQ Intensity' "
+            f"columns (MaxLFQ is off in IonQuant, or an older FragPipe). Intensity columns "
+            f"in this file: {present}",
+            path=path,
+        )
+    if quantity == "intensity":
+        if has(intensity):
+            return intensity, [f"quantity: {intensity} (as asked)"]
+        raise InputFormatError(
+            "quantity 'intensity' asked for, but the file has no '<sample> Intensity' or "
+            f"'<sample> Razor Intensity' columns. Intensity columns in this file: {present}",
+            path=path,
+        )
+    raise InputFormatError(
+        f"quantity {quantity!r} is not available in FragPipe output (it has no iBAQ); "
+        f"choose auto, lfq or intensity. Intensity columns in this file: {present}",
+        path=path,
+    )

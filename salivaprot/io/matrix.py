@@ -1,0 +1,134 @@
+"""Generic protein x sample matrices (CSV or TSV) with a ``protein_id`` column."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from salivaprot.errors import InputFormatError
+from salivaprot.io._files import PathLike
+from salivaprot.io._tables import (
+    column_table,
+    duplicated_ids,
+    numbers,
+    read_table,
+    run_keys,
+    zeros_to_missing,
+)
+from salivaprot.io.quant import QuantTable, annotate_proteins
+
+__all__ = ["EXPECTED", "looks_like_matrix", "read_matrix"]
+
+#: What a generic matrix looks like, for messages.
+EXPECTED = (
+    "generic matrix (CSV or TSV): first column 'protein_id', then one numeric column per "
+    "sample (empty, NA or NaN = missing)"
+)
+
+
+def looks_like_matrix(columns: Sequence[str]) -> bool:
+    """Whether a header is a generic matrix's: its first column is ``protein_id``."""
+    return bool(columns) and columns[0].strip().lower() == "protein_id"
+
+
+def read_matrix(path: PathLike, *, zero_as_missing: bool = True) -> QuantTable:
+    """Read a generic protein x sample matrix.
+
+    The first column is ``protein_id`` (unique, never empty); every other
+    column is one sample, named by its header, with numbers as given (any
+    scale). Empty cells, ``NA`` and ``NaN`` are missing. The separator (comma,
+    tab or semicolon) is read from the header line; a byte-order mark, CRLF
+    line endings and gzip are fine. A sample sheet's ``run`` (or
+    ``sample_id``) names the column header, or the file stem when headers are
+    file paths.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+    zero_as_missing : bool
+        Read zeros as missing (the default, as for the pipelines' tables);
+        turn off for log-scale matrices where 0 is a value.
+
+    Returns
+    -------
+    QuantTable
+
+    Raises
+    ------
+    InputFormatError
+        No ``protein_id`` first column, no sample columns, empty or repeated
+        protein IDs (with their lines), or cells that are not numbers (with
+        their line and column).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "abundance.csv"
+    >>> _ = path.write_text("protein_id,S01_baseline,S01_month4\\n"
+    ...                     "P04745,2.1e9,1.8e9\\nP61626,NA,0\\n")
+    >>> quant = read_matrix(path)
+    >>> quant.abundance
+                  S01_baseline    S01_month4
+    protein_id
+    P04745        2.100000e+09  1.800000e+09
+    P61626                 NaN           NaN
+    >>> quant.notes
+    ('comma-separated; 2 proteins x 2 samples', 'read 1 zero values as missing')
+    """
+    table = read_table(path, what="protein matrix")
+    frame = table.frame
+    columns = list(frame.columns)
+    if not looks_like_matrix(columns):
+        first = columns[0] if columns else ""
+        raise InputFormatError(
+            f"the first column is {first!r}; a {EXPECTED}",
+            path=path,
+            line=table.header_line,
+        )
+    samples = columns[1:]
+    if not samples:
+        raise InputFormatError(
+            f"only a protein_id column: no sample columns; a {EXPECTED}",
+            path=path,
+            line=table.header_line,
+        )
+    ids = frame[columns[0]].str.strip()
+    problems = [f"{path}: {problem}" for problem in duplicated_ids(ids)]
+    try:
+        values = numbers(frame, samples, path=path)
+    except InputFormatError as err:
+        text_only = [c for c in samples if _all_text(frame[c])]
+        hint = []
+        if text_only:
+            hint.append(
+                f"{path}: column(s) {', '.join(repr(c) for c in text_only)} hold no numbers: "
+                "every column after protein_id is read as a sample, so leave annotation "
+                "columns (gene, description, ...) out of a generic matrix"
+            )
+        raise InputFormatError([*problems, *err.problems, *hint]) from err
+    if problems:
+        raise InputFormatError(problems)
+    notes = [f"{table.separator_name}-separated; {len(ids)} proteins x {len(samples)} samples"]
+    if zero_as_missing:
+        values, zeros = zeros_to_missing(values)
+        if zeros:
+            notes.append(f"read {zeros} zero values as missing")
+    extras = pd.DataFrame({"line": frame.index.to_numpy()}, index=ids.index)
+    proteins = annotate_proteins(extras, accession=ids)
+    values.index = proteins.index
+    return QuantTable(
+        abundance=values,
+        proteins=proteins,
+        columns=column_table(samples, [run_keys(s) for s in samples]),
+        path=str(path),
+        source="generic protein matrix",
+        notes=tuple(notes),
+    )
+
+
+def _all_text(cells: pd.Series) -> bool:
+    stripped = cells.str.strip()
+    present = stripped[stripped != ""]
+    return len(present) > 0 and bool(pd.to_numeric(present, errors="coerce").isna().all())

@@ -1,0 +1,323 @@
+"""MaxQuant ``proteinGroups.txt`` (label-free)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from salivaprot.errors import InputFormatError
+from salivaprot.io._files import PathLike
+from salivaprot.io._tables import (
+    column_table,
+    duplicated_ids,
+    listing,
+    numbers,
+    read_table,
+    text_column,
+    zeros_to_missing,
+)
+from salivaprot.io.quant import (
+    CONTAMINANT_PREFIXES,
+    DECOY_PREFIXES,
+    Quantity,
+    QuantTable,
+    annotate_proteins,
+)
+
+__all__ = ["EXPECTED", "looks_like_maxquant", "read_maxquant", "refuse_other_tables"]
+
+#: What a proteinGroups.txt looks like, for messages.
+EXPECTED = (
+    "MaxQuant proteinGroups.txt: 'Majority protein IDs' or 'Protein IDs', and "
+    "'LFQ intensity <sample>', 'Intensity <sample>' or 'iBAQ <sample>' columns"
+)
+_ID_COLUMNS = ("Majority protein IDs", "Protein IDs")
+#: Column prefix of each quantity, and its name in messages.
+_QUANTITIES: dict[str, str] = {"lfq": "LFQ intensity ", "intensity": "Intensity ", "ibaq": "iBAQ "}
+_NOT_SAMPLES = frozenset({"iBAQ peptides"})
+_LABELLED = ("Ratio H/L", "Ratio M/L", "Ratio H/M", "Reporter intensity")
+_EXTRAS = {
+    "Protein IDs": "protein_ids",
+    "Peptides": "n_peptides",
+    "Razor + unique peptides": "n_razor_unique_peptides",
+    "Unique peptides": "n_unique_peptides",
+    "Sequence coverage [%]": "sequence_coverage",
+    "Score": "score",
+    "Q-value": "q_value",
+    "id": "maxquant_id",
+}
+
+
+def looks_like_maxquant(columns: Sequence[str]) -> bool:
+    """Whether a header is a proteinGroups.txt's (protein IDs and per-sample quantities)."""
+    present = set(columns)
+    return any(c in present for c in _ID_COLUMNS) and any(_samples(columns).values())
+
+
+def refuse_other_tables(columns: Sequence[str], path: PathLike) -> None:
+    """Refuse MaxQuant's peptide- and feature-level tables with a message saying what they are.
+
+    Raises
+    ------
+    InputFormatError
+        For an ``evidence.txt``/``msms.txt`` (one row per feature or
+        spectrum) or a ``peptides.txt``.
+    """
+    present = set(columns)
+    if {"Raw file", "Sequence"} <= present and not present & set(_ID_COLUMNS):
+        kind = (
+            "evidence.txt or msms.txt (one row per peptide feature or MS/MS spectrum, "
+            "by 'Raw file')"
+        )
+    elif {"Sequence", "Leading razor protein"} <= present and not present & set(_ID_COLUMNS):
+        kind = "peptides.txt (one row per peptide sequence)"
+    else:
+        return
+    raise InputFormatError(
+        f"this is a MaxQuant {kind}, not a protein table. salivaprot reads protein groups: "
+        f"use proteinGroups.txt from the same txt folder ({EXPECTED})",
+        path=path,
+    )
+
+
+def read_maxquant(
+    path: PathLike, *, quantity: Quantity = "auto", zero_as_missing: bool = True
+) -> QuantTable:
+    """Read a label-free MaxQuant ``proteinGroups.txt``.
+
+    Samples are the suffixes of the quantity's columns (``LFQ intensity
+    UT805`` is sample ``UT805``). Protein IDs come from ``Majority protein
+    IDs`` (else ``Protein IDs``), genes from ``Gene names``, descriptions from
+    ``Protein names`` (else ``Fasta headers``). MaxQuant's own flags decide
+    contaminants (``Potential contaminant``) and decoys (``Reverse``); rows
+    ``Only identified by site`` are kept and flagged in the protein column
+    ``only_identified_by_site``. Nothing is filtered out: that is a
+    preprocessing decision.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file (tab-separated as MaxQuant writes it; a comma-separated copy,
+        a byte-order mark, CRLF line endings and gzip are fine).
+    quantity : {"auto", "lfq", "intensity", "ibaq"}
+        ``LFQ intensity``, ``Intensity`` or ``iBAQ`` columns. ``auto`` takes LFQ
+        when the file has it, else Intensity; the notes say which and why.
+    zero_as_missing : bool
+        Read zeros (MaxQuant's "not detected") as missing.
+
+    Returns
+    -------
+    QuantTable
+        Data columns are the quantity's column headers; sample names their
+        suffixes; a sheet's ``run`` may give either.
+
+    Raises
+    ------
+    InputFormatError
+        For another MaxQuant table (evidence, peptides), a labelled
+        (SILAC/TMT) file, a missing quantity or ID column, empty or repeated
+        IDs, or non-numeric quantities (with line and column).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "proteinGroups.txt"
+    >>> _ = path.write_text(
+    ...     "Protein IDs\\tMajority protein IDs\\tGene names\\tIntensity S1\\tIntensity S2\\t"
+    ...     "LFQ intensity S1\\tLFQ intensity S2\\tReverse\\tPotential contaminant\\n"
+    ...     "P04745;P0DTE7\\tP04745\\tAMY1A\\t5e9\\t4e9\\t4.8e9\\t4.1e9\\t\\t\\n"
+    ...     "CON__P02769\\tCON__P02769\\tALB\\t2e7\\t0\\t1.9e7\\t0\\t\\t+\\n"
+    ...     "REV__Q9Y6R7\\tREV__Q9Y6R7\\t\\t1e5\\t0\\t0\\t0\\t+\\t\\n")
+    >>> quant = read_maxquant(path)
+    >>> quant.notes[0]
+    "quantity: LFQ intensity (auto: the file has 'LFQ intensity <sample>' columns)"
+    >>> quant.abundance.columns.tolist(), quant.columns["name"].tolist()
+    (['LFQ intensity S1', 'LFQ intensity S2'], ['S1', 'S2'])
+    >>> quant.proteins[["gene", "is_contaminant", "is_decoy"]]
+                  gene  is_contaminant  is_decoy
+    protein_id
+    P04745       AMY1A           False     False
+    CON__P02769    ALB            True     False
+    REV__Q9Y6R7    NaN           False      True
+    >>> read_maxquant(path, quantity="intensity").abundance.loc["P04745"].tolist()
+    [5000000000.0, 4000000000.0]
+    """
+    table = read_table(path, what="MaxQuant proteinGroups.txt")
+    frame = table.frame
+    columns = list(frame.columns)
+    refuse_other_tables(columns, path)
+    labelled = [c for c in columns if c.startswith(_LABELLED)]
+    if labelled:
+        raise InputFormatError(
+            f"a labelled (SILAC or TMT) proteinGroups.txt (columns such as {labelled[0]!r}); "
+            "salivaprot reads label-free quantities",
+            path=path,
+        )
+    id_column = next((c for c in _ID_COLUMNS if c in columns), None)
+    if id_column is None:
+        raise InputFormatError(
+            f"no 'Majority protein IDs' or 'Protein IDs' column; a {EXPECTED}. "
+            f"Columns found: {listing(columns)}",
+            path=path,
+            line=table.header_line,
+        )
+    available = _samples(columns)
+    chosen, notes = _choose(available, quantity, path=path)
+    pairs = available[chosen]
+    labels = [label for label, _ in pairs]
+    notes.insert(1, f"{len(frame)} protein groups x {len(labels)} samples")
+
+    ids = frame[id_column].str.strip()
+    problems = [f"{path}: {problem}" for problem in duplicated_ids(ids)]
+    try:
+        values = numbers(frame, labels, path=path)
+    except InputFormatError as err:
+        raise InputFormatError([*problems, *err.problems]) from err
+    if problems:
+        raise InputFormatError(problems)
+    lfq_empty = not (values.fillna(0) != 0).any(axis=None)
+    if quantity == "auto" and chosen == "lfq" and available["intensity"] and lfq_empty:
+        chosen, pairs = "intensity", available["intensity"]
+        labels = [label for label, _ in pairs]
+        values = numbers(frame, labels, path=path)
+        notes[0] = (
+            "quantity: Intensity (auto: the 'LFQ intensity <sample>' columns hold no "
+            "values, only zeros or blanks)"
+        )
+    if zero_as_missing:
+        values, zeros = zeros_to_missing(values)
+        if zeros:
+            notes.append(
+                f"read {zeros} zero values as missing (MaxQuant writes 0 for not detected)"
+            )
+
+    flags = {
+        name: _plus(frame, *sources)
+        for name, sources in {
+            "is_contaminant": ("Potential contaminant", "Contaminant"),
+            "is_decoy": ("Reverse",),
+            "only_identified_by_site": ("Only identified by site",),
+        }.items()
+    }
+    own_flags = flags["is_contaminant"] is not None and flags["is_decoy"] is not None
+    notes.extend(_flag_notes(flags, ids, own_flags))
+    extras = pd.DataFrame({"line": frame.index.to_numpy()}, index=frame.index)
+    for source, name in _EXTRAS.items():
+        if source in columns and source != id_column:
+            cells = frame[source]
+            extras[name] = cells if name == "protein_ids" else pd.to_numeric(cells, errors="coerce")
+    if flags["only_identified_by_site"] is not None:
+        extras["only_identified_by_site"] = flags["only_identified_by_site"]
+    proteins = annotate_proteins(
+        extras,
+        accession=ids,
+        description=text_column(frame, "Protein names", "Fasta headers"),
+        gene=text_column(frame, "Gene names"),
+        is_contaminant=flags["is_contaminant"],
+        is_decoy=flags["is_decoy"],
+        prefixes=not own_flags,
+    )
+    values.index = proteins.index
+    values.columns = pd.Index(labels)
+    return QuantTable(
+        abundance=values,
+        proteins=proteins,
+        columns=column_table(
+            labels,
+            [(sample, label) for label, sample in pairs],
+            names=[sample for _, sample in pairs],
+        ),
+        path=str(path),
+        source=f"MaxQuant proteinGroups.txt ({_QUANTITIES[chosen].strip()})",
+        notes=tuple(notes),
+    )
+
+
+def _samples(columns: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+    """(column, sample) pairs of each quantity, in file order."""
+    found: dict[str, list[tuple[str, str]]] = {q: [] for q in _QUANTITIES}
+    for column in columns:
+        if column in _NOT_SAMPLES:
+            continue
+        for quantity, prefix in _QUANTITIES.items():
+            if column.startswith(prefix) and column[len(prefix) :].strip():
+                found[quantity].append((column, column[len(prefix) :].strip()))
+                break
+    return found
+
+
+def _choose(
+    available: dict[str, list[tuple[str, str]]], quantity: str, *, path: PathLike
+) -> tuple[str, list[str]]:
+    present = [q for q, pairs in available.items() if pairs]
+    names = ", ".join(_QUANTITIES[q].strip() for q in present) or "none"
+    if quantity == "auto":
+        if available["lfq"]:
+            return "lfq", [
+                "quantity: LFQ intensity (auto: the file has 'LFQ intensity <sample>' columns)"
+            ]
+        if available["intensity"]:
+            return "intensity", [
+                "quantity: Intensity (auto: no 'LFQ intensity <sample>' columns; "
+                "MaxQuant ran without LFQ)"
+            ]
+        raise InputFormatError(
+            f"no 'LFQ intensity <sample>' or 'Intensity <sample>' columns; a {EXPECTED}",
+            path=path,
+        )
+    if quantity not in _QUANTITIES:
+        raise InputFormatError(
+            f"unknown quantity {quantity!r} for MaxQuant; choose auto, lfq, intensity or ibaq",
+            path=path,
+        )
+    if not available[quantity]:
+        raise InputFormatError(
+            f"quantity {quantity!r} asked for, but the file has no "
+            f"'{_QUANTITIES[quantity]}<sample>' columns. Quantities in this file: {names}",
+            path=path,
+        )
+    return quantity, [f"quantity: {_QUANTITIES[quantity].strip()} (as asked)"]
+
+
+def _plus(frame: pd.DataFrame, *names: str) -> pd.Series | None:
+    for name in names:
+        if name in frame.columns:
+            return frame[name].str.strip() == "+"
+    return None
+
+
+def _flag_notes(flags: dict[str, pd.Series | None], ids: pd.Series, own: bool) -> list[str]:
+    notes: list[str] = []
+    counted = [
+        f"{int(series.sum())} {label}"
+        for label, series in (
+            ("potential contaminants", flags["is_contaminant"]),
+            ("reverse (decoy)", flags["is_decoy"]),
+            ("only identified by site", flags["only_identified_by_site"]),
+        )
+        if series is not None
+    ]
+    if counted:
+        notes.append(f"MaxQuant flags: {', '.join(counted)} (kept, flagged in the protein table)")
+    if not own:
+        notes.append(
+            "no 'Reverse' or 'Potential contaminant' column: decoys and contaminants "
+            "recognized by accession prefix (REV__, CON__)"
+        )
+        return notes
+    upper = ids.str.upper()
+    for prefixes, flag, word, column in (
+        (DECOY_PREFIXES, flags["is_decoy"], "decoy", "Reverse"),
+        (CONTAMINANT_PREFIXES, flags["is_contaminant"], "contaminant", "Potential contaminant"),
+    ):
+        if flag is None:
+            continue
+        unflagged = int((upper.str.startswith(tuple(p.upper() for p in prefixes)) & ~flag).sum())
+        if unflagged:
+            notes.append(
+                f"{unflagged} protein group(s) whose first ID has a {word} prefix are not "
+                f"flagged '{column}' by MaxQuant (the group also holds other proteins); "
+                "MaxQuant's flag is followed"
+            )
+    return notes
