@@ -8,6 +8,7 @@ non-zero exit code (1: the input has problems; 2: the command line is wrong;
 from __future__ import annotations
 
 import logging
+import sys
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -369,6 +370,182 @@ def preprocess_command(data: Path, out: Path, **options: Any) -> None:
     )
     for step in ready.steps:
         logger.info("step: %s", step)
+
+
+def _read_contrast_file(path: Path | None) -> dict[str, dict[str, float]] | None:
+    """Custom contrasts from YAML: ``name: {"ARM:VISIT": weight}``, maybe under ``contrasts:``."""
+    if path is None:
+        return None
+    import yaml
+
+    from salivaprot.errors import InputFormatError
+    from salivaprot.io._files import read_text
+
+    text = read_text(path, what="contrasts file")
+    try:
+        content = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise InputFormatError(f"not valid YAML: {getattr(err, 'problem', err)}", path=path,
+                               line=line) from err  # fmt: skip
+    if isinstance(content, dict) and set(content) == {"contrasts"}:
+        content = content["contrasts"]
+    if not isinstance(content, dict) or not all(isinstance(v, dict) for v in content.values()):
+        raise InputFormatError(
+            "expected a mapping of contrast names to cell weights, e.g. "
+            '"aMSC_month4_vs_month1: {aMSC:month4: 1, aMSC:month1: -1}"',
+            path=path,
+        )
+    return {str(name): {str(k): v for k, v in cells.items()} for name, cells in content.items()}
+
+
+class _Progress:
+    """A click progress bar on stderr, created on first use, silent with --quiet."""
+
+    def __init__(self, label: str, enabled: bool) -> None:
+        self.label, self.enabled = label, enabled
+        self.bar: Any = None
+        self.done = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.done)
+        self.done = done
+        if done >= total:
+            self.close()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+@main.command("diff")
+@click.argument("data", type=click.Path(path_type=Path))
+@_design_options
+@_preprocess_options
+@click.option(
+    "--out",
+    "-o",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for results.tsv/.parquet, matrix.tsv, samples.tsv and run.json.",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["limma", "mixed", "ancova"]),
+    default="limma",
+    show_default=True,
+    help="Statistical method.",
+)
+@click.option(
+    "--covariate",
+    "covariates",
+    multiple=True,
+    metavar="NAME",
+    help="Sample-sheet column to adjust for (repeatable).",
+)
+@click.option(
+    "--contrasts",
+    "contrasts_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="YAML file of custom contrasts of cell means.",
+)
+@click.option("--trend", is_flag=True, help="eBayes: prior variance trends with abundance.")
+@click.option("--robust", is_flag=True, help="eBayes: robust to outlying variances.")
+@click.option(
+    "--correlation",
+    type=click.FloatRange(-0.99, 0.99),
+    default=None,
+    help="limma: fix the within-subject correlation instead of estimating it.",
+)
+@click.option(
+    "--dupcor",
+    "dupcor_method",
+    type=click.Choice(["statmod", "reml"]),
+    default="statmod",
+    show_default=True,
+    help="limma: per-protein correlations as R's statmod fits them, or exact REML.",
+)
+@click.option("--use-imputed", is_flag=True, help="Let models use imputed values.")
+@click.pass_context
+def diff_command(ctx: click.Context, data: Path, out: Path, **options: Any) -> None:  # fmt: skip
+    """Differential abundance between arms across visits for DATA; results into OUT."""
+    from salivaprot.diff import differential_abundance
+    from salivaprot.io._files import staged_folder
+    from salivaprot.io.results import (
+        run_record,
+        write_json,
+        write_matrix,
+        write_results,
+        write_table,
+    )
+    from salivaprot.io.study import load_study
+    from salivaprot.preprocess import preprocess
+
+    if options["samples"] is None:
+        raise click.UsageError("diff needs a sample sheet: --samples FILE")
+    custom = _read_contrast_file(options["contrasts_file"])
+    kwargs = _preprocess_kwargs(options)
+    study = load_study(
+        data,
+        options["samples"],
+        format=options["input_format"],
+        quantity=options["quantity"],
+        visits=options["visits"],
+        reference_arm=options["reference_arm"],
+        zero_as_missing=not options["keep_zeros"] and options["input_scale"] != "log2",
+        drop_unlisted=options["drop_unlisted"],
+    )
+    ready = preprocess(study.data, **kwargs)
+    progress = _Progress("within-subject correlations", not ctx.obj.get("quiet"))
+    try:
+        result = differential_abundance(
+            ready,
+            method=options["method"],
+            covariates=options["covariates"],
+            custom_contrasts=custom,
+            trend=options["trend"],
+            robust=options["robust"],
+            correlation=options["correlation"],
+            dupcor_method=options["dupcor_method"],
+            use_imputed=options["use_imputed"],
+            progress=progress,
+        )
+    finally:
+        progress.close()
+    table = result.table
+    with staged_folder(out) as stage:
+        write_results(table, stage)
+        write_matrix(ready, stage / "matrix.tsv")
+        write_table(ready.samples, stage / "samples.tsv")
+        record = run_record(
+            command="diff",
+            parameters={k: (str(v) if isinstance(v, Path) else v) for k, v in options.items()}
+            | kwargs,
+            inputs={
+                "data": data,
+                "samples": options["samples"],
+                "contrasts": options["contrasts_file"],
+            },
+            steps=ready.steps,
+            seeds={"impute": kwargs["seed"]},
+            model=result.model,
+        )
+        record["notes"] = list(study.notes)
+        write_json(record, stage / "run.json")
+    significant = table[table["padj"] < 0.05].groupby("contrast", sort=False).size()
+    click.echo(
+        f"{options['method']}: {result.model['n_tested']} of {result.model['n_proteins']} proteins "
+        f"tested, {len(table)} rows -> {out}"
+    )
+    for contrast in result.model["contrasts"]:
+        click.echo(f"  {contrast}: {int(significant.get(contrast, 0))} with padj < 0.05")
 
 
 @main.command()

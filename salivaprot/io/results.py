@@ -21,7 +21,15 @@ from salivaprot._versions import versions
 from salivaprot.data import ProteinData
 from salivaprot.io._files import PathLike, atomic_write, sha256
 
-__all__ = ["read_matrix_tsv", "run_record", "write_json", "write_matrix", "write_table"]
+__all__ = [
+    "read_matrix_tsv",
+    "read_results",
+    "run_record",
+    "write_json",
+    "write_matrix",
+    "write_results",
+    "write_table",
+]
 
 
 def write_table(frame: pd.DataFrame, path: PathLike, *, index: bool = True) -> Path:
@@ -45,6 +53,30 @@ def write_matrix(data: ProteinData, path: PathLike) -> Path:
     True
     """
     return write_table(data.abundance.T, path)
+
+
+def write_results(table: pd.DataFrame, folder: PathLike) -> tuple[Path, Path]:
+    """Write a results table as ``results.tsv`` and ``results.parquet`` in ``folder``.
+
+    Both are written atomically; the TSV has an empty cell for missing values.
+    """
+    folder = Path(folder)
+    tsv = write_table(table, folder / "results.tsv", index=False)
+    parquet = folder / "results.parquet"
+    with atomic_write(parquet, "wb") as handle:
+        table.to_parquet(handle, index=False)
+    return tsv, parquet
+
+
+def read_results(folder: PathLike) -> pd.DataFrame:
+    """Read ``results.tsv`` of a results folder (``protein_id`` and ``gene`` as text)."""
+    return pd.read_csv(
+        Path(folder) / "results.tsv",
+        sep="\t",
+        dtype={"protein_id": str, "gene": str, "contrast": str, "note": str},
+        keep_default_na=False,
+        na_values={c: [""] for c in ("log2fc", "se", "stat", "df", "pvalue", "padj", "avg_log2")},
+    )
 
 
 def read_matrix_tsv(path: PathLike) -> pd.DataFrame:

@@ -17,6 +17,7 @@ two differ by about 1e-6 in the consensus; see DOMAIN.md).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -54,6 +55,7 @@ def duplicate_correlation(
     *,
     trim: float = 0.15,
     method: DupcorMethod = "statmod",
+    progress: Callable[[int, int], None] | None = None,
 ) -> DuplicateCorrelation:
     """Estimate the consensus within-subject correlation across proteins.
 
@@ -69,6 +71,8 @@ def duplicate_correlation(
         Fraction trimmed from each end of the atanh correlations.
     method : {"statmod", "reml"}
         Reproduce R's stopping rule, or iterate to the exact REML optimum.
+    progress : callable, optional
+        Called as ``progress(done, total)`` every few hundred proteins.
 
     Returns
     -------
@@ -94,7 +98,10 @@ def duplicate_correlation(
     tol, maxit = (1e-6, 20) if method == "statmod" else (1e-14, 500)
     rho = np.full(y.shape[1], np.nan)
     observed_all = ~np.isnan(y)
-    for g in range(y.shape[1]):
+    total = y.shape[1]
+    for g in range(total):
+        if progress is not None and g % 250 == 0:
+            progress(g, total)
         observed = observed_all[:, g]
         n_obs = int(observed.sum())
         blocks = subject_index[observed]
@@ -106,6 +113,8 @@ def duplicate_correlation(
         )
         if varcomp is not None and np.isfinite(varcomp).all() and varcomp.sum() != 0:
             rho[g] = varcomp[1] / varcomp.sum()
+    if progress is not None:
+        progress(total, total)
     rho_max = 0.99
     rho_min = 1.0 / (1.0 - max_block) + 0.01
     finite = ~np.isnan(rho)

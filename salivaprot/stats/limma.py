@@ -22,7 +22,7 @@ moderated variance.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -214,6 +214,7 @@ def fit_limma(
     trend: bool = False,
     robust: bool = False,
     dupcor_method: DupcorMethod = "statmod",
+    progress: Callable[[int, int], None] | None = None,
 ) -> LimmaFit:
     """limma-style moderated statistics with repeated measures per subject.
 
@@ -239,6 +240,8 @@ def fit_limma(
         Robust hyperparameters (limma ``robust=TRUE``).
     dupcor_method : {"statmod", "reml"}
         How per-protein correlations are fitted (see :mod:`salivaprot.stats.dupcor`).
+    progress : callable, optional
+        Progress callback of the correlation estimate, ``progress(done, total)``.
 
     Returns
     -------
@@ -252,7 +255,9 @@ def fit_limma(
     fitted = ~np.isnan(y).all(axis=0)
     yf = y[:, fitted]
     if correlation is None:
-        dupcor = duplicate_correlation(yf, design, subjects, method=dupcor_method)
+        dupcor = duplicate_correlation(
+            yf, design, subjects, method=dupcor_method, progress=progress
+        )
         correlation = dupcor.consensus
         atanh = np.full(y.shape[1], np.nan)
         atanh[fitted] = dupcor.atanh_correlations

@@ -1,0 +1,511 @@
+"""Differential abundance between arms across visits: the results table.
+
+:func:`differential_abundance` takes a preprocessed (log2) :class:`ProteinData`
+with a trial design, fits every protein with one of three methods and returns
+a tidy table with the columns of :data:`RESULT_COLUMNS` (documented one by one
+in :data:`RESULT_COLUMN_DOCS`): one row per protein x contrast, plus the joint
+F test rows, Benjamini-Hochberg adjusted within each contrast. Proteins that
+cannot be tested keep their rows, with empty statistics and a ``note``.
+
+Methods:
+
+* ``limma``: consensus within-subject correlation, block-correlation GLS per
+  protein and empirical-Bayes moderated t and F (:mod:`salivaprot.stats.limma`);
+* ``mixed``: per-protein REML random-intercept model with Satterthwaite df
+  (:mod:`salivaprot.stats.mixed`);
+* ``ancova``: per follow-up visit, ``y_V ~ arm + y_baseline`` with moderated
+  variances (:mod:`salivaprot.stats.ancova`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy.stats import false_discovery_control
+
+from salivaprot.data import ProteinData
+from salivaprot.design import TrialDesign, trial_design
+from salivaprot.errors import DataError, DesignError
+from salivaprot.stats.ancova import fit_ancova
+from salivaprot.stats.dupcor import DupcorMethod
+from salivaprot.stats.limma import fit_limma
+
+__all__ = [
+    "RESULT_COLUMNS",
+    "RESULT_COLUMN_DOCS",
+    "DiffResult",
+    "cell_mean_contrasts",
+    "differential_abundance",
+]
+
+logger = logging.getLogger(__name__)
+
+Method = Literal["limma", "mixed", "ancova"]
+
+#: The results schema, column by column.
+RESULT_COLUMN_DOCS: dict[str, str] = {
+    "protein_id": "protein (group) identifier, as in the input",
+    "gene": "gene name from the input's annotation (empty when unknown)",
+    "contrast": "contrast name, e.g. aMSC_vs_placebo_change_month4 (*_change_any: joint F test)",
+    "log2fc": "estimated contrast on the log2 scale (empty for F tests)",
+    "se": "standard error of log2fc (moderated for limma and ancova)",
+    "stat": "moderated t (limma, ancova), t (mixed), or F for *_change_any rows",
+    "df": "degrees of freedom of stat (denominator df for F rows)",
+    "pvalue": "two-sided p-value (upper tail for F)",
+    "padj": "Benjamini-Hochberg adjusted p-value within the contrast",
+    "avg_log2": "mean of the protein's observed log2 values used by the fit",
+    "n_samples": "samples with an observed value used by the fit",
+    "n_subjects": "subjects with at least one observed value used by the fit",
+    "method": "limma, mixed or ancova",
+    "converged": "whether the fit converged (false: not fitted or not converged)",
+    "note": "why statistics are empty, or what to know about this row",
+}
+#: Column names of the results table, in order.
+RESULT_COLUMNS: tuple[str, ...] = tuple(RESULT_COLUMN_DOCS)
+
+
+@dataclass(frozen=True)
+class DiffResult:
+    """Results of :func:`differential_abundance`.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        The results, columns :data:`RESULT_COLUMNS`.
+    model : dict
+        Model-wide figures and choices (method, consensus correlation, prior df
+        and variance, contrasts, proteins tested and not tested...).
+    design : TrialDesign
+        The design and contrasts used.
+    """
+
+    table: pd.DataFrame
+    model: dict[str, Any] = field(default_factory=dict)
+    design: TrialDesign | None = None
+
+
+def cell_mean_contrasts(
+    design: TrialDesign, contrasts: Mapping[str, Mapping[str, float]]
+) -> pd.DataFrame:
+    """Turn contrasts of cell means (``"ARM:VISIT": weight``) into design-column contrasts.
+
+    The cell mean of arm A at visit V is ``(Intercept) + arm[A] + visit[V] +
+    arm[A]:visit[V]`` (terms absent for the reference arm or the baseline), at
+    covariates' reference values; weights that sum to zero make the intercept
+    and covariates cancel.
+
+    Parameters
+    ----------
+    design : TrialDesign
+        The trial design.
+    contrasts : mapping of name to (mapping of "ARM:VISIT" to weight)
+        The custom contrasts.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per named contrast over the design's columns.
+
+    Raises
+    ------
+    DesignError
+        For unknown cells, empty contrasts or names that clash with the standard ones.
+
+    Examples
+    --------
+    >>> from salivaprot.simulate import simulate_trial
+    >>> design = trial_design(simulate_trial(seed=1, n_proteins=20, subjects_per_arm=3).data.samples)
+    >>> rows = cell_mean_contrasts(design, {"aMSC_month4_vs_month1": {"aMSC:month4": 1, "aMSC:month1": -1}})
+    >>> rows.loc["aMSC_month4_vs_month1"][rows.loc["aMSC_month4_vs_month1"] != 0].to_dict()
+    {'visit[month1]': -1.0, 'visit[month4]': 1.0, 'arm[aMSC]:visit[month1]': -1.0, 'arm[aMSC]:visit[month4]': 1.0}
+    """  # noqa: E501
+    problems: list[str] = []
+    cells = [f"{a}:{v}" for a in design.arms for v in design.visits]
+    rows: dict[str, pd.Series] = {}
+    for name, weights in contrasts.items():
+        if name in design.contrasts.index:
+            problems.append(f"custom contrast '{name}' has the name of a standard contrast")
+            continue
+        if not weights:
+            problems.append(f"custom contrast '{name}' has no cells")
+            continue
+        vector = pd.Series(0.0, index=design.matrix.columns)
+        for cell, weight in weights.items():
+            arm, _, visit = str(cell).partition(":")
+            if arm not in design.arms or visit not in design.visits:
+                problems.append(
+                    f"custom contrast '{name}' names cell '{cell}', which is not in the design. "
+                    f"Cells: {cells}"
+                )
+                continue
+            try:
+                w = float(weight)
+            except (TypeError, ValueError):
+                problems.append(f"custom contrast '{name}': weight of '{cell}' is not a number")
+                continue
+            vector["(Intercept)"] += w
+            if arm != design.arms[0]:
+                vector[f"arm[{arm}]"] += w
+            if visit != design.visits[0]:
+                vector[f"visit[{visit}]"] += w
+                if arm != design.arms[0]:
+                    vector[f"arm[{arm}]:visit[{visit}]"] += w
+        rows[str(name)] = vector
+    if problems:
+        raise DesignError(problems)
+    return pd.DataFrame(rows).T
+
+
+def differential_abundance(
+    data: ProteinData,
+    *,
+    method: Method = "limma",
+    covariates: Sequence[str] = (),
+    custom_contrasts: Mapping[str, Mapping[str, float]] | None = None,
+    trend: bool = False,
+    robust: bool = False,
+    correlation: float | None = None,
+    dupcor_method: DupcorMethod = "statmod",
+    use_imputed: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> DiffResult:
+    """Test every protein for differences between arms across visits.
+
+    Parameters
+    ----------
+    data : ProteinData
+        Log2-scale abundances joined to a sample sheet (``subject_id``,
+        ``arm``, ``visit``).
+    method : {"limma", "mixed", "ancova"}
+        Statistical method (see the module documentation).
+    covariates : sequence of str
+        Sample-sheet columns to adjust for.
+    custom_contrasts : mapping, optional
+        More contrasts of cell means, ``{name: {"ARM:VISIT": weight}}``
+        (limma and mixed).
+    trend, robust : bool
+        Empirical-Bayes options of limma's ``eBayes`` (limma and ancova).
+    correlation : float, optional
+        Fix the within-subject correlation (limma) instead of estimating it.
+    dupcor_method : {"statmod", "reml"}
+        How limma's per-protein correlations are fitted.
+    use_imputed : bool
+        Let models use imputed values; by default imputed cells count as
+        missing, since every method handles missing values itself.
+    progress : callable, optional
+        Called as ``progress(done, total)`` during long per-protein work.
+
+    Returns
+    -------
+    DiffResult
+
+    Raises
+    ------
+    DataError
+        When the data are not on the log2 scale.
+    DesignError
+        When the design cannot estimate the contrasts.
+
+    Examples
+    --------
+    >>> from salivaprot.simulate import simulate_trial
+    >>> from salivaprot.preprocess import preprocess
+    >>> data = preprocess(simulate_trial(seed=4, n_proteins=120, subjects_per_arm=6).data)
+    >>> result = differential_abundance(data)
+    >>> list(result.table.columns) == list(RESULT_COLUMNS)
+    True
+    >>> result.table["contrast"].unique()[:2].tolist()
+    ['aMSC_vs_placebo_change_month1', 'aMSC_vs_placebo_change_month4']
+    """
+    if data.scale != "log2":
+        raise DataError(
+            "differential abundance needs log2-scale abundances; preprocess the data first "
+            "(or declare --input-scale log2)"
+        )
+    if method not in ("limma", "mixed", "ancova"):
+        raise DesignError(f"unknown method {method!r}; choose limma, mixed or ancova")
+    design = trial_design(data.samples, covariates=covariates)
+    contrasts = design.contrasts
+    if custom_contrasts:
+        if method == "ancova":
+            raise DesignError("custom contrasts need method limma or mixed, not ancova")
+        contrasts = pd.concat([contrasts, cell_mean_contrasts(design, custom_contrasts)])
+    values = data.abundance
+    if data.imputed is not None and not use_imputed:
+        values = values.mask(data.imputed)
+    y = values.to_numpy(dtype=float)
+    proteins = data.proteins
+    genes = (
+        proteins["gene"] if "gene" in proteins.columns else pd.Series(np.nan, index=proteins.index)
+    )
+    model: dict[str, Any] = {
+        "method": method,
+        "covariates": list(design.covariates),
+        "joint_tests": {k: list(v) for k, v in design.joint.items()},
+        "use_imputed": use_imputed,
+        "n_proteins": int(y.shape[1]),
+    }
+    if method == "limma":
+        table, extra = _limma_table(
+            y, design, contrasts, trend, robust, correlation, dupcor_method, progress
+        )
+    elif method == "mixed":
+        table, extra = _mixed_table(y, design, contrasts, progress)
+    else:
+        table, extra = _ancova_table(y, data, design, trend, robust, covariates)
+    model.update(extra)
+    model["contrasts"] = list(pd.unique(table["contrast"]))
+    table.insert(
+        0, "protein_id", np.tile(proteins.index.to_numpy(), len(table) // max(len(proteins), 1))
+    )
+    table.insert(1, "gene", np.tile(genes.to_numpy(), len(table) // max(len(proteins), 1)))
+    table["method"] = method
+    table["padj"] = np.nan
+    for _, rows in table.groupby("contrast", sort=False).groups.items():
+        p = table.loc[rows, "pvalue"]
+        ok = p.notna()
+        if ok.any():
+            table.loc[p.index[ok], "padj"] = false_discovery_control(p[ok].to_numpy(), method="bh")
+    table["note"] = table["note"].fillna("")
+    table = table[list(RESULT_COLUMNS)].reset_index(drop=True)
+    tested = table.groupby("protein_id", sort=False)["pvalue"].apply(lambda p: p.notna().any())
+    model["n_tested"] = int(tested.sum())
+    model["n_not_tested"] = int((~tested).sum())
+    untested_notes = table.loc[table["pvalue"].isna() & (table["note"] != ""), "note"]
+    model["notes"] = {str(k): int(v) for k, v in untested_notes.value_counts().items()}
+    return DiffResult(table=table, model=model, design=design)
+
+
+def _observed_counts(y: np.ndarray, subjects: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    observed = ~np.isnan(y)
+    _, index = np.unique(subjects, return_inverse=True)
+    per_subject = np.zeros((int(index.max()) + 1, y.shape[1]))
+    np.add.at(per_subject, index, observed.astype(float))
+    return observed.sum(axis=0), (per_subject > 0).sum(axis=0)
+
+
+def _contrast_blocks(
+    names: Sequence[str],
+    estimate: np.ndarray,
+    se: np.ndarray,
+    stat: np.ndarray,
+    df: np.ndarray,
+    pvalue: np.ndarray,
+    extra: Mapping[str, np.ndarray],
+) -> pd.DataFrame:
+    """Stack proteins x contrasts arrays into contrast-major rows."""
+    n_proteins, n_contrasts = estimate.shape
+    frame = pd.DataFrame(
+        {
+            "contrast": np.repeat(np.asarray(names, dtype=object), n_proteins),
+            "log2fc": estimate.T.ravel(),
+            "se": se.T.ravel(),
+            "stat": stat.T.ravel(),
+            "df": df.T.ravel(),
+            "pvalue": pvalue.T.ravel(),
+        }
+    )
+    for column, values in extra.items():
+        frame[column] = np.tile(values, n_contrasts)
+    return frame
+
+
+def _limma_table(
+    y: np.ndarray,
+    design: TrialDesign,
+    contrasts: pd.DataFrame,
+    trend: bool,
+    robust: bool,
+    correlation: float | None,
+    dupcor_method: DupcorMethod,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    names = list(contrasts.index)
+    joint = {k: [names.index(c) for c in v] for k, v in design.joint.items()}
+    fit = fit_limma(
+        y,
+        design.matrix.to_numpy(),
+        design.subjects.to_numpy(),
+        contrasts.to_numpy(),
+        contrast_names=names,
+        joint=joint,
+        correlation=correlation,
+        trend=trend,
+        robust=robust,
+        dupcor_method=dupcor_method,
+        progress=progress,
+    )
+    n_samples, n_subjects = _observed_counts(y, design.subjects.to_numpy())
+    notes = _limma_notes(fit.fitted, fit.df_residual, fit.estimate)
+    converged = fit.fitted
+    blocks = [
+        _contrast_blocks(
+            names,
+            fit.estimate,
+            fit.se,
+            fit.t,
+            np.repeat(fit.df_total[:, None], len(names), axis=1),
+            fit.p_value,
+            {
+                "avg_log2": fit.avg_log2,
+                "n_samples": n_samples,
+                "n_subjects": n_subjects,
+                "converged": converged,
+            },
+        )
+    ]
+    for c, column in enumerate(names):
+        blocks[0].loc[blocks[0]["contrast"] == column, "note"] = notes[:, c]
+    for name, test in fit.joint.items():
+        q = len(joint[name])
+        block = _contrast_blocks(
+            [name],
+            np.full((len(fit.fitted), 1), np.nan),
+            np.full((len(fit.fitted), 1), np.nan),
+            test["F"][:, None],
+            test["df2"][:, None],
+            test["p_value"][:, None],
+            {
+                "avg_log2": fit.avg_log2,
+                "n_samples": n_samples,
+                "n_subjects": n_subjects,
+                "converged": converged,
+            },
+        )
+        tested = ~np.isnan(test["F"])
+        block["note"] = np.where(
+            tested, f"F test of {q} contrasts (numerator df {q})", _joint_note(notes, joint[name])
+        )
+        blocks.append(block)
+    finite_prior = fit.df_prior[np.isfinite(fit.df_prior)]
+    extra: dict[str, Any] = {
+        "consensus_correlation": fit.correlation,
+        "correlation_given": correlation is not None,
+        "dupcor_method": dupcor_method,
+        "trend": trend,
+        "robust": robust,
+        "df_prior": _summary_value(fit.df_prior[fit.fitted]),
+        "s2_prior": _summary_value(fit.s2_prior[fit.fitted]),
+        "df_prior_infinite": bool(np.isinf(fit.df_prior[fit.fitted]).any()),
+        "df_prior_finite_median": float(np.median(finite_prior)) if finite_prior.size else None,
+    }
+    return pd.concat(blocks, ignore_index=True), extra
+
+
+def _limma_notes(fitted: np.ndarray, df_residual: np.ndarray, estimate: np.ndarray) -> np.ndarray:
+    notes = np.full(estimate.shape, "", dtype=object)
+    notes[~fitted] = "all values missing"
+    no_df = fitted & (df_residual == 0)
+    notes[no_df & np.isnan(estimate).all(axis=1)] = "too few observations"
+    not_estimable = fitted[:, None] & np.isnan(estimate) & (notes == "")
+    notes[not_estimable] = "not estimable: an arm x visit cell of this contrast has no observation"
+    no_df_rows = no_df[:, None] & ~np.isnan(estimate)
+    notes[no_df_rows] = "no residual df: variance from the prior only"
+    return notes
+
+
+def _joint_note(notes: np.ndarray, indices: list[int]) -> np.ndarray:
+    parts = notes[:, indices]
+    out = np.full(parts.shape[0], "", dtype=object)
+    for i, row in enumerate(parts):
+        reasons = [r for r in row if r]
+        out[i] = reasons[0] if reasons else "not tested"
+    return out
+
+
+def _summary_value(values: np.ndarray) -> float | str | None:
+    finite = values[~np.isnan(values)]
+    if finite.size == 0:
+        return None
+    if np.allclose(finite, finite[0], rtol=0, atol=0):
+        return float(finite[0]) if np.isfinite(finite[0]) else "inf"
+    return "varies by protein"
+
+
+def _mixed_table(
+    y: np.ndarray,
+    design: TrialDesign,
+    contrasts: pd.DataFrame,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    raise DesignError("method 'mixed' is not available in this build yet")
+
+
+def _ancova_table(
+    y: np.ndarray,
+    data: ProteinData,
+    design: TrialDesign,
+    trend: bool,
+    robust: bool,
+    covariates: Sequence[str],
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    samples = data.samples
+    baseline, reference = design.visits[0], design.arms[0]
+    treated_arms = design.arms[1:]
+    base = samples.index[(samples["visit"] == baseline).to_numpy()]
+    base_by_subject = pd.Series(
+        np.arange(len(samples))[samples.index.isin(base)],
+        index=samples.loc[base, "subject_id"].astype(str),
+    )
+    blocks = []
+    priors: dict[str, Any] = {}
+    for visit in design.visits[1:]:
+        later = samples.index[(samples["visit"] == visit).to_numpy()]
+        rows_later = np.flatnonzero(samples.index.isin(later))
+        subjects = samples["subject_id"].astype(str).to_numpy()[rows_later]
+        paired = [
+            (b, v)
+            for v, s in zip(rows_later, subjects, strict=True)
+            if (b := base_by_subject.get(s)) is not None
+        ]
+        base_rows = np.array([b for b, _ in paired], dtype=int)
+        visit_rows = np.array([v for _, v in paired], dtype=int)
+        arms = samples["arm"].astype(str).to_numpy()[visit_rows]
+        treated = np.column_stack([(arms == t).astype(float) for t in treated_arms])
+        extra_covariates = None
+        if covariates:
+            cov_matrix = design.matrix.iloc[visit_rows]
+            cov_columns = [c for c in cov_matrix.columns if c.split("[")[0] in covariates]
+            extra_covariates = cov_matrix[cov_columns].to_numpy()
+        fit = fit_ancova(
+            y[visit_rows],
+            y[base_rows],
+            treated,
+            covariates=extra_covariates,
+            trend=trend,
+            robust=robust,
+        )
+        names = [f"{t}_vs_{reference}_change_{visit}" for t in treated_arms]
+        block = _contrast_blocks(
+            names,
+            fit.estimate,
+            fit.se,
+            fit.t,
+            np.repeat(fit.df_total[:, None], len(names), axis=1),
+            fit.p_value,
+            {
+                "avg_log2": fit.avg_log2,
+                "n_samples": 2 * fit.n_subjects,
+                "n_subjects": fit.n_subjects,
+                "converged": ~np.isnan(fit.estimate[:, 0]),
+            },
+        )
+        block["note"] = np.tile(fit.note, len(names))
+        missing_pairs = len(base) - len(paired)
+        priors[visit] = {
+            "df_prior": _summary_value(fit.df_prior),
+            "s2_prior": _summary_value(fit.s2_prior),
+            "subjects_with_both_visits": len(paired),
+            "subjects_at_baseline_without_this_visit": int(missing_pairs),
+        }
+        blocks.append(block)
+    return pd.concat(blocks, ignore_index=True), {
+        "trend": trend,
+        "robust": robust,
+        "visits": priors,
+    }

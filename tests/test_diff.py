@@ -1,0 +1,228 @@
+"""Differential abundance: the results table, end to end, against R and on bad designs."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from salivaprot import DataError, DesignError, ProteinData, simulate_trial
+from salivaprot.cli import main
+from salivaprot.diff import RESULT_COLUMNS, cell_mean_contrasts, differential_abundance
+from salivaprot.io.results import read_results
+from salivaprot.preprocess import preprocess
+
+from .conftest import REFERENCE, REFERENCE_DESIGNS, TEST_DATA, reference_table
+
+
+@pytest.fixture(scope="module")
+def ready() -> ProteinData:
+    return preprocess(simulate_trial(seed=8, n_proteins=200, subjects_per_arm=8).data)
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_schema_rows_and_bh_within_contrast(ready: ProteinData) -> None:
+    result = differential_abundance(ready)
+    table = result.table
+    assert tuple(table.columns) == RESULT_COLUMNS
+    n_contrasts = len(result.model["contrasts"])
+    assert n_contrasts == 10  # 9 contrasts + the joint test
+    assert len(table) == n_contrasts * ready.n_proteins
+    assert (table.groupby("contrast").size() == ready.n_proteins).all()
+    change = table[table["contrast"] == "aMSC_vs_placebo_change_month4"]
+    p = change["pvalue"].dropna()
+    from scipy.stats import false_discovery_control
+
+    np.testing.assert_allclose(change.loc[p.index, "padj"], false_discovery_control(p, method="bh"))
+    joint = table[table["contrast"] == "aMSC_vs_placebo_change_any"]
+    assert joint["log2fc"].isna().all() and joint["stat"].notna().any()
+    assert result.model["consensus_correlation"] > 0.3
+
+
+def test_true_changes_are_found(ready: ProteinData) -> None:
+    truth = simulate_trial(seed=8, n_proteins=200, subjects_per_arm=8).truth
+    table = differential_abundance(ready).table
+    month4 = table[table["contrast"] == "aMSC_vs_placebo_change_month4"].set_index("protein_id")
+    changed = truth[(truth["visit"] == "month4") & truth["is_changed"]]
+    changed = changed[changed["protein_id"].isin(month4.index)].set_index("protein_id")
+    called = month4.loc[changed.index, "pvalue"] < 0.05
+    assert called.mean() > 0.5
+    signs = np.sign(month4.loc[changed.index, "log2fc"]) == np.sign(changed["log2fc"])
+    assert signs.mean() > 0.9
+
+
+def test_untestable_proteins_keep_rows_with_a_note(ready: ProteinData) -> None:
+    abundance = ready.abundance.copy()
+    abundance.iloc[:, 0] = np.nan
+    aMSC_month4 = (
+        (ready.samples["arm"] == "aMSC") & (ready.samples["visit"] == "month4")
+    ).to_numpy()
+    abundance.iloc[aMSC_month4, 1] = np.nan
+    data = replace(ready, abundance=abundance)
+    table = differential_abundance(data).table
+    first = table[table["protein_id"] == ready.proteins.index[0]]
+    assert first["pvalue"].isna().all() and (first["note"] == "all values missing").all()
+    second = table[table["protein_id"] == ready.proteins.index[1]].set_index("contrast")
+    assert np.isnan(second.at["aMSC_vs_placebo_change_month4", "pvalue"])
+    assert "not estimable" in second.at["aMSC_vs_placebo_change_month4", "note"]
+    assert np.isfinite(second.at["aMSC_vs_placebo_change_month1", "pvalue"])
+
+
+def test_imputed_cells_are_refused_unless_asked(ready: ProteinData) -> None:
+    from salivaprot.preprocess import impute
+
+    filled = impute(ready, method="minprob", seed=1)
+    observed_only = differential_abundance(ready).table
+    refused = differential_abundance(filled).table
+    used = differential_abundance(filled, use_imputed=True).table
+    pd.testing.assert_series_equal(observed_only["stat"], refused["stat"])
+    assert not np.allclose(used["stat"].fillna(0), refused["stat"].fillna(0))
+
+
+def test_custom_contrast_of_cell_means(ready: ProteinData) -> None:
+    custom = {"aMSC_month4_vs_month1": {"aMSC:month4": 1, "aMSC:month1": -1}}
+    table = differential_abundance(ready, custom_contrasts=custom).table.set_index(
+        ["protein_id", "contrast"]
+    )
+    protein = ready.proteins.index[5]
+    expected = (
+        table.at[(protein, "aMSC_change_month4"), "log2fc"]
+        - table.at[(protein, "aMSC_change_month1"), "log2fc"]
+    )
+    assert table.at[(protein, "aMSC_month4_vs_month1"), "log2fc"] == pytest.approx(expected)
+    with pytest.raises(DesignError, match=r"names cell 'aMSC:month 4', which is not in the design"):
+        differential_abundance(ready, custom_contrasts={"x": {"aMSC:month 4": 1}})
+    with pytest.raises(DesignError, match="has the name of a standard contrast"):
+        cell_mean_contrasts(
+            differential_abundance(ready).design,  # type: ignore[arg-type]
+            {"aMSC_change_month4": {"aMSC:month4": 1}},
+        )
+
+
+def test_designs_that_cannot_estimate_contrasts(ready: ProteinData) -> None:
+    one_arm = ready.subset(samples=(ready.samples["arm"] == "aMSC").to_numpy())
+    with pytest.raises(DesignError, match=r"only one arm \(aMSC\) has samples"):
+        differential_abundance(one_arm)
+    keep = ~((ready.samples["arm"] == "placebo") & (ready.samples["visit"] == "month1")).to_numpy()
+    with pytest.raises(DesignError, match="arm 'placebo' has no sample at visit 'month1'"):
+        differential_abundance(ready.subset(samples=keep))
+    with pytest.raises(DataError, match="needs log2-scale abundances"):
+        differential_abundance(replace(ready, scale="raw"))
+    with pytest.raises(DesignError, match="covariate 'weight' is not a column"):
+        differential_abundance(ready, covariates=["weight"])
+
+
+def test_ancova_rows_and_notes(ready: ProteinData) -> None:
+    result = differential_abundance(ready, method="ancova")
+    assert result.model["contrasts"] == [
+        "aMSC_vs_placebo_change_month1",
+        "aMSC_vs_placebo_change_month4",
+    ]
+    table = result.table
+    assert (table["method"] == "ancova").all()
+    untested = table[table["pvalue"].isna()]
+    assert (untested["note"] != "").all()
+    assert result.model["visits"]["month4"]["subjects_with_both_visits"] <= 16
+
+
+# ------------------------------------------------------------------ end to end vs R
+@pytest.mark.parametrize("name", ["unbalanced", "blinded"])
+def test_cli_diff_on_a_log2_matrix_reproduces_r_limma(tmp_path: Path, name: str) -> None:
+    visits, reference_arm, covariates = REFERENCE_DESIGNS[name]
+    args = [
+        "diff", str(REFERENCE / f"input_{name}.csv"), "-s", str(REFERENCE / f"samples_{name}.csv"),
+        "--visits", ",".join(visits), "--reference-arm", reference_arm,
+        "--format", "matrix", "--input-scale", "log2", "--no-filter", "--normalize", "none",
+        "--out", str(tmp_path / "out"),
+    ]  # fmt: skip
+    for covariate in covariates:
+        args += ["--covariate", covariate]
+    code, _, err = run(*args)
+    assert code == 0, err
+    results = read_results(tmp_path / "out")
+    expected = reference_table(f"limma_{name}_default")
+    merged = expected.merge(results, on=["protein_id", "contrast"], validate="one_to_one")
+    assert len(merged) == len(expected)
+    ok = merged["p_value"].notna()
+    assert (merged["pvalue"].isna() == ~ok).all()
+    np.testing.assert_allclose(merged.loc[ok, "log2fc"], merged.loc[ok, "estimate"], atol=1e-8)
+    np.testing.assert_allclose(merged.loc[ok, "stat"], merged.loc[ok, "t"], rtol=1e-6)
+    np.testing.assert_allclose(merged.loc[ok, "pvalue"], merged.loc[ok, "p_value"], rtol=1e-6)
+    np.testing.assert_allclose(merged.loc[ok, "padj_y"], merged.loc[ok, "padj_x"], rtol=1e-6)
+    matrix = pd.read_csv(tmp_path / "out" / "matrix.tsv", sep="\t", index_col=0)
+    original = pd.read_csv(REFERENCE / f"input_{name}.csv", index_col=0)
+    pd.testing.assert_frame_equal(matrix, original[matrix.columns], check_names=False)
+
+
+def test_cli_diff_bad_inputs_write_nothing(tmp_path: Path) -> None:
+    matrix = tmp_path / "m.csv"
+    matrix.write_text("protein_id,a,b\nP1,1,2\nP1,3,4\n")
+    sheet = tmp_path / "s.csv"
+    sheet.write_text("sample_id,subject_id,arm,visit\na,S1,A,V1\nb,S2,B,V1\n")
+    out = tmp_path / "out"
+    code, _, err = run("diff", str(matrix), "-s", str(sheet), "--visits", "V1", "--out", str(out))
+    assert code == 1 and "Traceback" not in err and not out.exists()
+    matrix.write_text("protein_id,a,b\nP1,1,x\n")
+    code, _, err = run("diff", str(matrix), "-s", str(sheet), "--visits", "V1", "--out", str(out))
+    assert code == 1 and "column 'b'" in err and not out.exists()
+    sheet.write_text("sample_id,subject_id,arm,visit\na,S1,A,V1\nb,S1,B,V2\n")
+    matrix.write_text("protein_id,a,b\nP1,1,2\n")
+    code, _, err = run(
+        "diff", str(matrix), "-s", str(sheet), "--visits", "V1,V2", "--out", str(out)
+    )
+    assert code == 1 and "appears in more than one arm" in err and not out.exists()
+    code, _, err = run("diff", str(matrix), "--out", str(out))
+    assert code == 2 and "needs a sample sheet" in err
+
+
+def test_cli_diff_design_problems(tmp_path: Path) -> None:
+    trial = simulate_trial(seed=2, n_proteins=60, subjects_per_arm=3, dropout=0.0)
+    files = trial.write(tmp_path / "study")
+    out = tmp_path / "out"
+    sheet = pd.read_csv(files["samples"])
+    sheet = sheet[~((sheet["arm"] == "aMSC") & (sheet["visit"] == "month4"))]
+    sheet.to_csv(tmp_path / "s.csv", index=False)
+    code, _, err = run("diff", str(files["mztab"]), "-s", str(tmp_path / "s.csv"),
+                       "--drop-unlisted", "--out", str(out))  # fmt: skip
+    assert code == 1 and "arm 'aMSC' has no sample at visit 'month4'" in err
+    assert not out.exists()
+    code, _, err = run("diff", str(files["mztab"]), "-s", str(files["samples"]),
+                       "--reference-arm", "control", "--out", str(out))  # fmt: skip
+    assert code == 1 and "--reference-arm 'control' is not an arm" in err
+
+
+def test_cli_diff_writes_the_results_folder(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    contrasts = tmp_path / "c.yaml"
+    contrasts.write_text("contrasts:\n  aMSC_m4_vs_m1:\n    aMSC:month4: 1\n    aMSC:month1: -1\n")
+    code, _, err = run(
+        "diff", str(TEST_DATA / "study.mzTab"), "-s", str(TEST_DATA / "samples.csv"),
+        "--out", str(out), "--contrasts", str(contrasts), "--trend", "--robust",
+    )  # fmt: skip
+    assert code == 0, err
+    for name in ("results.tsv", "results.parquet", "matrix.tsv", "samples.tsv", "run.json"):
+        assert (out / name).is_file()
+    tsv = read_results(out)
+    parquet = pd.read_parquet(out / "results.parquet")
+    assert list(tsv.columns) == list(RESULT_COLUMNS) == list(parquet.columns)
+    np.testing.assert_allclose(tsv["stat"], parquet["stat"], equal_nan=True)
+    assert "aMSC_m4_vs_m1" in set(tsv["contrast"])
+    import json
+
+    record = json.loads((out / "run.json").read_text())
+    assert record["model"]["trend"] and record["model"]["robust"]
+    assert 0 < record["model"]["consensus_correlation"] < 1
+    assert record["inputs"]["contrasts"]["sha256"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("contrasts: [unclosed\n")
+    code, _, err = run("diff", str(TEST_DATA / "study.mzTab"), "-s", str(TEST_DATA / "samples.csv"),
+                       "--out", str(tmp_path / "o2"), "--contrasts", str(bad))  # fmt: skip
+    assert code == 1 and "not valid YAML" in err and not (tmp_path / "o2").exists()
