@@ -273,7 +273,7 @@ def differential_abundance(
             table.loc[p.index[ok], "padj"] = false_discovery_control(p[ok].to_numpy(), method="bh")
     table["note"] = table["note"].fillna("")
     table = table[list(RESULT_COLUMNS)].reset_index(drop=True)
-    tested = table.groupby("protein_id", sort=False)["pvalue"].apply(lambda p: p.notna().any())
+    tested = table["pvalue"].notna().groupby(table["protein_id"], sort=False).any()
     model["n_tested"] = int(tested.sum())
     model["n_not_tested"] = int((~tested).sum())
     untested_notes = table.loc[table["pvalue"].isna() & (table["note"] != ""), "note"]

@@ -125,3 +125,18 @@ def test_join_by_sample_id_or_run_file_stem(tmp_path: Path) -> None:
     assert read(path, sheet).samples.index.tolist() == ["A01", "A02"]
     # without a sheet, samples are named by the column stems
     assert read(path).samples.index.tolist() == ["A01", "A02"]
+
+
+def test_fast_and_careful_parsers_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    import salivaprot.io.matrix as module
+
+    from .conftest import REFERENCE
+
+    path = REFERENCE / "input_unbalanced.csv"
+    fast = module.read_matrix(path, zero_as_missing=False)
+    assert module._read_numeric_fast(path) is not None
+    monkeypatch.setattr(module, "_read_numeric_fast", lambda _path: None)
+    careful = module.read_matrix(path, zero_as_missing=False)
+    np.testing.assert_array_equal(fast.abundance.to_numpy(), careful.abundance.to_numpy())
+    pd.testing.assert_frame_equal(fast.proteins, careful.proteins)
+    assert fast.notes == careful.notes

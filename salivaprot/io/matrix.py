@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import io
+import re
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from salivaprot.errors import InputFormatError
-from salivaprot.io._files import PathLike
+from salivaprot.io._files import PathLike, read_text
 from salivaprot.io._tables import (
+    MISSING_TOKENS,
+    SEPARATOR_NAMES,
     column_table,
     duplicated_ids,
+    header_columns,
     numbers,
     read_table,
     run_keys,
@@ -19,6 +25,9 @@ from salivaprot.io._tables import (
 from salivaprot.io.quant import QuantTable, annotate_proteins
 
 __all__ = ["EXPECTED", "looks_like_matrix", "read_matrix"]
+
+_LEADING_BLANK_LINES = re.compile(r"(?:[ \t]*\r?\n)*")
+_BLANK_LINE = re.compile(r"\n[ \t]*\r?\n")
 
 #: What a generic matrix looks like, for messages.
 EXPECTED = (
@@ -77,6 +86,10 @@ def read_matrix(path: PathLike, *, zero_as_missing: bool = True) -> QuantTable:
     >>> quant.notes
     ('comma-separated; 2 proteins x 2 samples', 'read 1 zero values as missing')
     """
+    fast = _read_numeric_fast(path)
+    if fast is not None:
+        ids, values, separator_name, lines = fast
+        return _quant_table(path, ids, values, separator_name, lines, zero_as_missing)
     table = read_table(path, what="protein matrix")
     frame = table.frame
     columns = list(frame.columns)
@@ -110,12 +123,66 @@ def read_matrix(path: PathLike, *, zero_as_missing: bool = True) -> QuantTable:
         raise InputFormatError([*problems, *err.problems, *hint]) from err
     if problems:
         raise InputFormatError(problems)
-    notes = [f"{table.separator_name}-separated; {len(ids)} proteins x {len(samples)} samples"]
+    return _quant_table(
+        path, ids, values, table.separator_name, frame.index.to_numpy(), zero_as_missing
+    )
+
+
+def _read_numeric_fast(
+    path: PathLike,
+) -> tuple[pd.Series, pd.DataFrame, str, np.ndarray] | None:
+    """Parse a well-formed numeric matrix with pandas' float parser in one pass.
+
+    Returns ``None`` whenever the file needs the careful text path (blank or
+    truncated lines, repeated names, any cell that is not a number or a missing
+    token, infinities), which then reports problems with line and column.
+    """
+    text = read_text(path, what="protein matrix")
+    columns, separator, header_line = header_columns(text)
+    if not looks_like_matrix(columns) or len(columns) < 2 or len(set(columns)) != len(columns):
+        return None
+    start = _LEADING_BLANK_LINES.match(text)
+    body = text[start.end() if start else 0 :]
+    if not body.endswith(("\n", "\r")) or _BLANK_LINE.search(body.rstrip("\r\n")):
+        return None
+    try:
+        frame = pd.read_csv(
+            io.StringIO(body),
+            sep=separator,
+            header=0,
+            dtype={i: "float64" for i in range(1, len(columns))} | {0: str},
+            keep_default_na=False,
+            na_values=sorted(MISSING_TOKENS),
+        )
+    except (ValueError, pd.errors.ParserError):
+        return None
+    values = frame.iloc[:, 1:]
+    if frame.shape[1] != len(columns) or np.isinf(values.to_numpy()).any():
+        return None
+    ids = frame.iloc[:, 0].str.strip()
+    if ids.isna().any() or (ids == "").any() or ids.duplicated().any():
+        return None
+    lines = np.arange(header_line + 1, header_line + 1 + len(frame))
+    ids.index = values.index = pd.Index(lines, name="line")
+    values.columns = pd.Index(columns[1:])
+    return ids, values, SEPARATOR_NAMES[separator], lines
+
+
+def _quant_table(
+    path: PathLike,
+    ids: pd.Series,
+    values: pd.DataFrame,
+    separator_name: str,
+    lines: np.ndarray,
+    zero_as_missing: bool,
+) -> QuantTable:
+    samples = list(values.columns)
+    notes = [f"{separator_name}-separated; {len(ids)} proteins x {len(samples)} samples"]
     if zero_as_missing:
         values, zeros = zeros_to_missing(values)
         if zeros:
             notes.append(f"read {zeros} zero values as missing")
-    extras = pd.DataFrame({"line": frame.index.to_numpy()}, index=ids.index)
+    extras = pd.DataFrame({"line": lines}, index=ids.index)
     proteins = annotate_proteins(extras, accession=ids)
     values.index = proteins.index
     return QuantTable(

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import stats
+from threadpoolctl import threadpool_limits
 
 from salivaprot.stats.dupcor import DupcorMethod, duplicate_correlation
 from salivaprot.stats.ebayes import squeeze_var
@@ -129,7 +130,9 @@ def gls_fit(
     gamma = np.where(counts > 0, rho / (1.0 - rho + counts * rho), 0.0)
     outer = (x[:, :, None] * x[:, None, :]).reshape(n, p * p)
     xtx = (weights.T @ outer).reshape(n_proteins, p, p)
-    sums = np.stack([indicator.T @ (weights * x[:, [j]]) for j in range(p)], axis=2)  # b x P x p
+    sums = (indicator.T @ (weights[:, :, None] * x[:, None, :]).reshape(n, n_proteins * p)).reshape(
+        n_subjects, n_proteins, p
+    )
     y_sums = indicator.T @ centred  # b x P
     xtvx = (xtx - np.einsum("bp,bpj,bpk->pjk", gamma, sums, sums)) / (1.0 - rho)
     xtvy = ((x.T @ centred).T - np.einsum("bp,bpj,bp->pj", gamma, sums, y_sums)) / (1.0 - rho)
@@ -264,7 +267,8 @@ def fit_limma(
     else:
         atanh = np.full(y.shape[1], np.nan)
     logger.info("consensus within-subject correlation %.6f", correlation)
-    gls = gls_fit(yf, design, subjects, correlation, contrasts)
+    with threadpool_limits(limits=1, user_api="blas"):  # many tiny p x p solves
+        gls = gls_fit(yf, design, subjects, correlation, contrasts)
     squeezed = squeeze_var(
         gls.sigma**2,
         gls.df_residual,
