@@ -26,11 +26,11 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy.stats import false_discovery_control
 
 from salivaprot.data import ProteinData
 from salivaprot.design import TrialDesign, trial_design
 from salivaprot.errors import DataError, DesignError
+from salivaprot.stats._common import bh_adjust
 from salivaprot.stats.ancova import fit_ancova
 from salivaprot.stats.dupcor import DupcorMethod
 from salivaprot.stats.limma import fit_limma
@@ -270,7 +270,7 @@ def differential_abundance(
         p = table.loc[rows, "pvalue"]
         ok = p.notna()
         if ok.any():
-            table.loc[p.index[ok], "padj"] = false_discovery_control(p[ok].to_numpy(), method="bh")
+            table.loc[p.index[ok], "padj"] = bh_adjust(p[ok].to_numpy())
     table["note"] = table["note"].fillna("")
     table = table[list(RESULT_COLUMNS)].reset_index(drop=True)
     tested = table["pvalue"].notna().groupby(table["protein_id"], sort=False).any()

@@ -162,3 +162,18 @@ def test_zero_correlation_and_complete_data_give_ordinary_least_squares() -> Non
     )
     ols = np.linalg.lstsq(x, y, rcond=None)[0].T @ design.contrasts.to_numpy().T
     np.testing.assert_allclose(result.estimate, ols, atol=1e-10)
+
+
+def test_bh_adjust_equals_scipy() -> None:
+    from scipy.stats import false_discovery_control
+
+    from salivaprot.stats._common import bh_adjust
+
+    p = np.random.default_rng(5).uniform(size=500) ** 3
+    np.testing.assert_allclose(bh_adjust(p), false_discovery_control(p, method="bh"), rtol=1e-12)
+    with_nan = p.copy()
+    with_nan[::7] = np.nan
+    kept = ~np.isnan(with_nan)
+    adjusted = bh_adjust(with_nan)
+    assert np.isnan(adjusted[~kept]).all()
+    np.testing.assert_allclose(adjusted[kept], false_discovery_control(with_nan[kept], method="bh"))

@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from threadpoolctl import threadpool_limits
 
+from salivaprot.stats._common import t_two_sided_p
 from salivaprot.stats.ebayes import squeeze_var
 
 __all__ = ["AncovaFit", "fit_ancova"]
@@ -115,7 +116,8 @@ def fit_ancova(
         (reference_count == 0) | (arm_counts == 0).any(axis=0) | (arm_counts == n_used).any(axis=0)
     )
     note[one_arm & (note == "")] = "only one arm among the subjects observed at both visits"
-    eigen = np.linalg.eigvalsh(xtx)
+    with threadpool_limits(limits=1, user_api="blas"):  # many tiny solves
+        eigen = np.linalg.eigvalsh(xtx)
     full_rank = eigen[:, 0] > 1e-10 * np.maximum(eigen[:, -1], 1e-300)
     df_residual = n_used - p
     candidate = (note == "") & full_rank & (df_residual >= 1)
@@ -125,7 +127,8 @@ def fit_ancova(
     unscaled = np.full((n_proteins, n_arms), np.nan)
     sigma = np.full(n_proteins, np.nan)
     if candidate.any():
-        inverse = np.linalg.inv(xtx[candidate])
+        with threadpool_limits(limits=1, user_api="blas"):
+            inverse = np.linalg.inv(xtx[candidate])
         beta = np.einsum("pjk,pk->pj", inverse, xty[candidate])
         coefficients[candidate] = beta
         residual = target[:, candidate] - np.einsum("spj,pj->sp", features[:, candidate], beta)
@@ -155,7 +158,7 @@ def fit_ancova(
     with np.errstate(invalid="ignore"):
         se = unscaled * np.sqrt(s2_post)[:, None]
         t = estimate / se
-    p_value = 2 * stats.t.sf(np.abs(t), df_total[:, None])
+    p_value = t_two_sided_p(t, df_total[:, None])
     return AncovaFit(
         estimate=estimate,
         se=se,

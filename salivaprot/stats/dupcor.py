@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy import stats
 from threadpoolctl import threadpool_limits
+
+from salivaprot.stats._common import trimmed_mean
 
 __all__ = ["DuplicateCorrelation", "duplicate_correlation"]
 
@@ -118,7 +119,7 @@ def duplicate_correlation(
             rho[finite & (rho > rho_max)] = rho_max
     atanh = np.arctanh(rho)
     kept = atanh[~np.isnan(atanh)]
-    consensus = float(np.tanh(stats.trim_mean(kept, trim))) if kept.size else np.nan
+    consensus = float(np.tanh(trimmed_mean(kept, trim))) if kept.size else np.nan
     return DuplicateCorrelation(consensus, atanh, method)
 
 

@@ -19,7 +19,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import interpolate, linalg, special, stats
+from scipy import special
 
 from salivaprot.errors import SalivaprotWarning
 
@@ -93,6 +93,8 @@ def _natural_spline_basis(x: np.ndarray, df: int) -> tuple[np.ndarray, object]:
     Returns the basis at ``x`` and a function evaluating it at new points (linear
     extrapolation outside the boundary knots, as R's ``predict`` does).
     """
+    from scipy import interpolate, linalg
+
     boundary = np.array([x.min(), x.max()])
     n_interior = df - 2
     probs = np.linspace(0.0, 1.0, n_interior + 2)[1:-1]
@@ -231,6 +233,8 @@ def fit_f_dist(
 def _pf(
     f: np.ndarray, df1: float | np.ndarray, df2: float, *, upper: bool, log: bool
 ) -> np.ndarray:
+    from scipy import stats
+
     if np.isinf(df2):
         dist = stats.chi2(df1)
         x = f * df1
@@ -243,6 +247,8 @@ def _pf(
 
 
 def _qf_log(logp: np.ndarray, df1: float, df2: float, *, upper: bool) -> np.ndarray:
+    from scipy import stats
+
     p = np.exp(logp)
     if np.isinf(df2):
         q = stats.chi2(df1).isf(p) if upper else stats.chi2(df1).ppf(p)
@@ -251,6 +257,8 @@ def _qf_log(logp: np.ndarray, df1: float, df2: float, *, upper: bool) -> np.ndar
 
 
 def _winsorized_moments(df1: float, df2: float, tail: np.ndarray) -> tuple[float, float]:
+    from scipy import stats
+
     nodes01, weights01 = _gauss_uniform()
     if np.isinf(df2):
         fq = stats.chi2(df1).ppf([tail[0], 1 - tail[1]]) / df1
@@ -344,6 +352,8 @@ def fit_f_dist_robustly(
     df2_shrunk : numpy.ndarray
         Per-value prior df, smaller for outlying variances.
     """
+    from scipy import stats
+
     x = np.asarray(x, dtype=float)
     n = len(x)
     if n < 2:

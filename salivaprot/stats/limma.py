@@ -26,9 +26,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
 from threadpoolctl import threadpool_limits
 
+from salivaprot.stats._common import f_upper_p, t_two_sided_p
 from salivaprot.stats.dupcor import DupcorMethod, duplicate_correlation
 from salivaprot.stats.ebayes import squeeze_var
 
@@ -280,7 +280,7 @@ def fit_limma(
     with np.errstate(invalid="ignore", divide="ignore"):
         se = gls.stdev_unscaled * np.sqrt(squeezed.var_post)[:, None]
         t = gls.estimate / se
-    p_value = 2 * stats.t.sf(np.abs(t), df_total[:, None])
+    p_value = t_two_sided_p(t, df_total[:, None])
 
     joint_out: dict[str, dict[str, np.ndarray]] = {}
     for name, indices in (joint or {}).items():
@@ -298,7 +298,7 @@ def fit_limma(
             "F": _expand(f_stat, fitted),
             "df1": _expand(np.where(tested, float(q), np.nan), fitted),
             "df2": _expand(np.where(tested, df_total, np.nan), fitted),
-            "p_value": _expand(stats.f.sf(f_stat, q, df_total), fitted),
+            "p_value": _expand(f_upper_p(f_stat, q, df_total), fitted),
         }
     return LimmaFit(
         contrast_names=list(names),
