@@ -637,8 +637,13 @@ def simulate(
     default=Path("salivaprot-demo"),
     show_default=True,
 )
-def demo(data_dir: Path, out: Path) -> None:
-    """Run the main job on the bundled simulated study and write its outputs to OUT."""
+@click.pass_context
+def demo(ctx: click.Context, data_dir: Path, out: Path) -> None:
+    """Run the main job on the bundled simulated study and write its outputs to OUT.
+
+    Validates the study, then runs ``salivaprot diff`` (limma) into OUT/diff and
+    compares the calls with the simulation's truth.
+    """
     from salivaprot.io._files import atomic_write
     from salivaprot.io.study import load_study
     from salivaprot.simulate import demo_trial
@@ -654,7 +659,25 @@ def demo(data_dir: Path, out: Path) -> None:
     with atomic_write(out / "summary.txt") as handle:
         handle.write(text + "\n")
     click.echo(text)
-    click.echo(f"wrote {out / 'summary.txt'}")
+    click.echo(f"wrote {out / 'summary.txt'}\n")
+    ctx.invoke(diff_command, data=mztab, samples=sheet, out=out / "diff")
+    truth_file = mztab.parent / "truth.csv"
+    if truth_file.exists():
+        from salivaprot.io.results import read_results
+
+        truth = pd.read_csv(truth_file)
+        results = read_results(out / "diff")
+        visit = str(truth["visit"].iloc[-1])
+        changed = set(truth.loc[(truth["visit"] == visit) & truth["is_changed"], "protein_id"])
+        effect = results["contrast"].str.endswith(f"_change_{visit}") & results[
+            "contrast"
+        ].str.contains("_vs_")
+        called = results[effect & (results["padj"] < 0.05)]
+        hits = set(called["protein_id"])
+        click.echo(
+            f"\ntruth check ({visit}): {len(hits)} proteins called at padj < 0.05, "
+            f"{len(hits & changed)} of them truly changed; {len(changed)} truly changed in all"
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import filecmp
 import hashlib
+import re
 import json
 import subprocess
 import sys
@@ -153,6 +154,12 @@ def test_demo_on_bundled_data(tmp_path: Path) -> None:
     code, out, _ = run("demo", "--data", str(TEST_DATA), "--out", str(tmp_path / "demo"))
     assert code == 0 and "OK" not in out
     assert (tmp_path / "demo" / "summary.txt").read_text().startswith("samples: 46")
+    assert (tmp_path / "demo" / "diff" / "results.tsv").stat().st_size > 0
+    match = re.search(
+        r"truth check \(month4\): (\d+) proteins called at padj < 0.05, (\d+) of them", out
+    )
+    assert match and int(match.group(1)) > 0
+    assert int(match.group(2)) / int(match.group(1)) > 0.8  # most calls are real changes
 
 
 def test_demo_without_bundled_data_regenerates_it(tmp_path: Path) -> None:
