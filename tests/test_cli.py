@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import filecmp
 import hashlib
-import re
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable
