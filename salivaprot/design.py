@@ -153,6 +153,11 @@ def trial_design(samples: pd.DataFrame, *, covariates: Sequence[str] = ()) -> Tr
             columns[name] = values.to_numpy(dtype=float)
         else:
             levels = sorted(map(str, values.unique()))
+            if len(levels) < 2:
+                problems.append(
+                    f"covariate '{name}' has a single value ({levels[0]}): nothing to adjust for"
+                )
+                continue
             for level in levels[1:]:
                 columns[f"{name}[{level}]"] = (values.astype(str).to_numpy() == level).astype(float)
     if problems:
