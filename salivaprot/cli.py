@@ -12,12 +12,15 @@ import sys
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 import pandas as pd
 
 from salivaprot.errors import SalivaprotError
+
+if TYPE_CHECKING:
+    from salivaprot.io.study import Study
 
 logger = logging.getLogger("salivaprot")
 
@@ -132,6 +135,8 @@ def _design_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--quantity", type=click.Choice(["auto", "lfq", "intensity", "ibaq"]),
                      default="auto", show_default=True,
                      help="MaxQuant/FragPipe quantity (auto: LFQ when present, else Intensity)."),
+        click.option("--q-value", type=click.FloatRange(0, 1), default=0.01, show_default=True,
+                     help="DIA-NN reports: Q.Value, PG.Q.Value and Lib.PG.Q.Value threshold."),
         click.option("--keep-zeros", is_flag=True,
                      help="Keep zero abundances as values (default: read them as missing)."),
         click.option("--drop-unlisted", is_flag=True,
@@ -179,6 +184,7 @@ def validate(
     reference_arm: str | None,
     input_format: str,
     quantity: str,
+    q_value: float,
     keep_zeros: bool,
     drop_unlisted: bool,
     species: str,
@@ -201,6 +207,7 @@ def validate(
         samples,
         format=input_format,  # type: ignore[arg-type]
         quantity=quantity,  # type: ignore[arg-type]
+        q_value=q_value,
         visits=visits,
         reference_arm=reference_arm,
         zero_as_missing=not keep_zeros,
@@ -295,6 +302,27 @@ def _preprocess_kwargs(options: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _load_study(data: Path, options: dict[str, Any]) -> Study:
+    """Read DATA and the sample sheet with the shared design and input options.
+
+    Zeros are read as missing unless ``--keep-zeros`` or the input is already log2
+    (where 0 is a value).
+    """
+    from salivaprot.io.study import load_study
+
+    return load_study(
+        data,
+        options["samples"],
+        format=options["input_format"],
+        quantity=options["quantity"],
+        q_value=options["q_value"],
+        visits=options["visits"],
+        reference_arm=options["reference_arm"],
+        zero_as_missing=not options["keep_zeros"] and options.get("input_scale") != "log2",
+        drop_unlisted=options["drop_unlisted"],
+    )
+
+
 @main.command("preprocess")
 @click.argument("data", type=click.Path(path_type=Path))
 @_design_options
@@ -305,7 +333,6 @@ def preprocess_command(data: Path, out: Path, **options: Any) -> None:
     """Filter, log2, normalize, impute and scale DATA; write the matrix and QC tables to OUT."""
     from salivaprot.io._files import staged_folder
     from salivaprot.io.results import run_record, write_json, write_matrix, write_table
-    from salivaprot.io.study import load_study
     from salivaprot.preprocess import (
         MEDIAN_BEFORE_COLUMN,
         NORMALIZATION_COLUMN,
@@ -315,15 +342,7 @@ def preprocess_command(data: Path, out: Path, **options: Any) -> None:
     from salivaprot.qc import cv_by_group, missing_by_group, missing_by_sample, sample_medians
 
     kwargs = _preprocess_kwargs(options)
-    study = load_study(
-        data,
-        options["samples"],
-        format=options["input_format"],
-        visits=options["visits"],
-        reference_arm=options["reference_arm"],
-        zero_as_missing=not options["keep_zeros"],
-        drop_unlisted=options["drop_unlisted"],
-    )
+    study = _load_study(data, options)
     ready = preprocess(study.data, **kwargs)
     if kwargs["filter"]:
         reasons = filter_reasons(
@@ -485,23 +504,13 @@ def diff_command(ctx: click.Context, data: Path, out: Path, **options: Any) -> N
         write_results,
         write_table,
     )
-    from salivaprot.io.study import load_study
     from salivaprot.preprocess import preprocess
 
     if options["samples"] is None:
         raise click.UsageError("diff needs a sample sheet: --samples FILE")
     custom = _read_contrast_file(options["contrasts_file"])
     kwargs = _preprocess_kwargs(options)
-    study = load_study(
-        data,
-        options["samples"],
-        format=options["input_format"],
-        quantity=options["quantity"],
-        visits=options["visits"],
-        reference_arm=options["reference_arm"],
-        zero_as_missing=not options["keep_zeros"] and options["input_scale"] != "log2",
-        drop_unlisted=options["drop_unlisted"],
-    )
+    study = _load_study(data, options)
     ready = preprocess(study.data, **kwargs)
     progress = _Progress("within-subject correlations", not ctx.obj.get("quiet"))
     try:

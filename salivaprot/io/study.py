@@ -129,6 +129,7 @@ def read_quant(
     format: Format = "auto",
     quantity: Quantity = "auto",
     zero_as_missing: bool = True,
+    q_value: float = 0.01,
 ) -> QuantTable:
     """Read any supported file's protein abundances, before a sample sheet is joined.
 
@@ -145,6 +146,9 @@ def read_quant(
         anything but ``auto``.
     zero_as_missing : bool
         Read zero abundances as missing.
+    q_value : float
+        DIA-NN long reports: the ``Q.Value``, ``PG.Q.Value`` and
+        ``Lib.PG.Q.Value`` threshold (see :func:`read_diann`).
 
     Returns
     -------
@@ -160,11 +164,13 @@ def read_quant(
     >>> quant.notes
     ('format: matrix (recognized from its content)', 'tab-separated; 1 proteins x 2 samples')
     """
-    return _read_quant(path, format=format, quantity=quantity, zero_as_missing=zero_as_missing)[1]
+    return _read_quant(
+        path, format=format, quantity=quantity, zero_as_missing=zero_as_missing, q_value=q_value
+    )[1]
 
 
 def _read_quant(
-    path: PathLike, *, format: str, quantity: Quantity, zero_as_missing: bool
+    path: PathLike, *, format: str, quantity: Quantity, zero_as_missing: bool, q_value: float = 0.01
 ) -> tuple[str, QuantTable]:
     kind = detect_format(path) if format == "auto" else format
     if kind not in FORMATS:
@@ -181,7 +187,13 @@ def _read_quant(
     elif kind == "maxquant":
         quant = read_maxquant(path, quantity=quantity, zero_as_missing=zero_as_missing)
     elif kind == "diann":
-        quant = read_diann(path, zero_as_missing=zero_as_missing)
+        quant = read_diann(
+            path,
+            q_value=q_value,
+            pg_q_value=q_value,
+            lib_pg_q_value=q_value,
+            zero_as_missing=zero_as_missing,
+        )
     elif kind == "fragpipe":
         quant = read_fragpipe(path, quantity=quantity, zero_as_missing=zero_as_missing)
     else:
@@ -200,6 +212,7 @@ def load_study(
     reference_arm: str | None = None,
     zero_as_missing: bool = True,
     drop_unlisted: bool = False,
+    q_value: float = 0.01,
 ) -> Study:
     """Read a data file and a sample sheet and join them, reporting every problem at once.
 
@@ -220,6 +233,8 @@ def load_study(
         Read zero abundances as missing.
     drop_unlisted : bool
         Leave out data columns that no sheet row names.
+    q_value : float
+        DIA-NN long reports: precursor and protein-group q-value threshold.
 
     Returns
     -------
@@ -243,7 +258,7 @@ def load_study(
             errors.append(err)
     try:
         kind, quant = _read_quant(
-            path, format=format, quantity=quantity, zero_as_missing=zero_as_missing
+            path, format=format, quantity=quantity, zero_as_missing=zero_as_missing, q_value=q_value
         )
     except SalivaprotError as err:
         errors.append(err)
@@ -290,6 +305,7 @@ def read(
     reference_arm: str | None = None,
     zero_as_missing: bool = True,
     drop_unlisted: bool = False,
+    q_value: float = 0.01,
 ) -> ProteinData:
     """Read protein abundances, joined to a sample sheet when one is given.
 
@@ -324,4 +340,5 @@ def read(
         reference_arm=reference_arm,
         zero_as_missing=zero_as_missing,
         drop_unlisted=drop_unlisted,
+        q_value=q_value,
     ).data
