@@ -467,7 +467,7 @@ def fit_mixed(
     order = np.argsort(codes, kind="stable")
     sorted_codes = codes[order]
     starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
-    per_subject = np.add.reduceat(observed[order].astype(np.int64), starts, axis=0)
+    per_subject = np.add.reduceat(observed[order].astype(np.int32), starts, axis=0)
     n_obs = observed.sum(axis=0)
     n_multi = (per_subject >= 2).sum(axis=0)
     notes = [""] * n_prot
@@ -481,7 +481,7 @@ def fit_mixed(
     out["n_obs"] = n_obs.astype(np.int64)
     out["n_subjects"] = (per_subject > 0).sum(axis=0).astype(np.int64)
     if len(todo):
-        ys = yv[order][:, todo]
+        ys = yv[np.ix_(order, todo)]
         xs = x[order]
         if chunk_size is None:
             chunk_size = max(1, int(4e6 // max(1, n_samples * (p + 1))))
