@@ -34,6 +34,7 @@ from salivaprot.stats._common import bh_adjust
 from salivaprot.stats.ancova import fit_ancova
 from salivaprot.stats.dupcor import DupcorMethod
 from salivaprot.stats.limma import fit_limma
+from salivaprot.stats.mixed import fit_mixed
 
 __all__ = [
     "RESULT_COLUMNS",
@@ -433,7 +434,64 @@ def _mixed_table(
     contrasts: pd.DataFrame,
     progress: Callable[[int, int], None] | None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    raise DesignError("method 'mixed' is not available in this build yet")
+    names = list(contrasts.index)
+    joint = {name: contrasts.loc[members].to_numpy() for name, members in design.joint.items()}
+    if progress is not None:
+        progress(0, y.shape[1])
+    fit = fit_mixed(
+        y,
+        design.matrix.to_numpy(),
+        design.subjects.to_numpy(),
+        contrasts.to_numpy(),
+        joint,
+        contrast_names=names,
+    )
+    if progress is not None:
+        progress(y.shape[1], y.shape[1])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        avg = np.nanmean(np.where(np.isnan(y), np.nan, y), axis=0) if y.size else np.zeros(0)
+    extra = {
+        "avg_log2": avg,
+        "n_samples": fit.n_obs,
+        "n_subjects": fit.n_subjects,
+        "converged": fit.converged,
+    }
+    singular = np.where(fit.singular & fit.fitted, "singular fit: subject variance 0", "")
+    contrast_rows = fit.to_frame()
+    table = _contrast_blocks(names, fit.estimate, fit.se, fit.t, fit.df, fit.p_value, extra)
+    table["note"] = [
+        "; ".join(part for part in (note, flag) if part)
+        for note, flag in zip(contrast_rows["note"], np.tile(singular, len(names)), strict=True)
+    ]
+    blocks = [table]
+    joint_rows = fit.joint_frame()
+    for j, name in enumerate(fit.joint):
+        block = _contrast_blocks(
+            [name],
+            np.full((fit.n_proteins, 1), np.nan),
+            np.full((fit.n_proteins, 1), np.nan),
+            fit.f_value[:, [j]],
+            fit.f_df2[:, [j]],
+            fit.f_p_value[:, [j]],
+            extra,
+        )
+        notes = joint_rows.loc[joint_rows["contrast"] == name, "note"].to_numpy()
+        tested = ~np.isnan(fit.f_value[:, j])
+        described = np.where(
+            tested, [f"F test, numerator df {df1:g}" for df1 in fit.f_df1[:, j]], ""
+        )
+        block["note"] = [
+            "; ".join(part for part in parts if part)
+            for parts in zip(described, notes, singular, strict=True)
+        ]
+        blocks.append(block)
+    model = {
+        "n_fitted": int(fit.fitted.sum()),
+        "n_singular": int((fit.singular & fit.fitted).sum()),
+        "n_not_converged": int((fit.fitted & ~fit.converged).sum()),
+        "df_method": "Satterthwaite",
+    }
+    return pd.concat(blocks, ignore_index=True), model
 
 
 def _ancova_table(

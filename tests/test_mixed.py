@@ -33,7 +33,7 @@ from salivaprot.design import TrialDesign, trial_design
 from salivaprot.io.sheets import sample_sheet
 from salivaprot.simulate import simulate_trial
 from salivaprot.stats import MixedFit, fit_mixed
-from salivaprot.stats.mixed import _bh
+from salivaprot.stats._common import bh_adjust
 
 REFERENCE = Path(__file__).parent / "reference"
 DESIGNS = {
@@ -278,7 +278,7 @@ def test_benjamini_hochberg_is_r_p_adjust() -> None:
     ref = reference("unbalanced")[0]
     for _, group in ref.groupby("contrast", sort=False):
         assert np.allclose(
-            _bh(group["p_value"].to_numpy()), group["padj"], rtol=1e-12, equal_nan=True
+            bh_adjust(group["p_value"].to_numpy()), group["padj"], rtol=1e-12, equal_nan=True
         )
 
 

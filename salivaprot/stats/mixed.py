@@ -61,6 +61,8 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from salivaprot.stats._common import bh_adjust
+
 __all__ = ["MixedFit", "fit_mixed"]
 
 #: Relative tolerance on column norms when dropping aliased columns (R's ``qr``, lme4).
@@ -203,7 +205,7 @@ class MixedFit:
                     "df": self.df[:, j],
                     "t": self.t[:, j],
                     "p_value": self.p_value[:, j],
-                    "padj": _bh(self.p_value[:, j]),
+                    "padj": bh_adjust(self.p_value[:, j]),
                     "singular": self._singular(),
                     "note": self._notes(self.estimable[:, j]),
                 }
@@ -237,7 +239,7 @@ class MixedFit:
                     "df1": self.f_df1[:, j],
                     "df2": self.f_df2[:, j],
                     "p_value": self.f_p_value[:, j],
-                    "padj": _bh(self.f_p_value[:, j]),
+                    "padj": bh_adjust(self.f_p_value[:, j]),
                     "note": self._notes(self.joint_estimable[:, j]),
                 }
             )
@@ -293,19 +295,6 @@ class MixedFit:
             _join(note, _NOT_ESTIMABLE if fitted and not good else "")
             for note, fitted, good in zip(self.note, self.fitted, ok, strict=True)
         ]
-
-
-def _bh(p: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values over the non-NaN entries, as R's ``p.adjust``."""
-    p = np.asarray(p, dtype=float)
-    out = np.full(p.shape, np.nan)
-    ok = np.flatnonzero(~np.isnan(p))
-    m = len(ok)
-    if m:
-        order = np.argsort(-p[ok], kind="stable")
-        ranked = p[ok][order] * m / np.arange(m, 0, -1)
-        out[ok[order]] = np.minimum(1.0, np.minimum.accumulate(ranked))
-    return out
 
 
 def _join(*parts: str) -> str:
