@@ -43,11 +43,16 @@ def write_sheet(folder: Path, runs: list[str], name: str = "samples.csv") -> Pat
     return write_file(folder, "\n".join(lines) + "\n", name)
 
 
-def real_file(relative: str) -> Path:
-    """Path of a file in ../shared/real; skips the test only when that folder is absent."""
+def real_folder() -> Path:
+    """../shared/real; skips the test only when that folder is absent (it is present in CI)."""
     if not REAL.is_dir():
         pytest.skip("../shared/real is not present on this machine")
-    path = REAL / relative
+    return REAL
+
+
+def real_file(relative: str) -> Path:
+    """Path of a file in ../shared/real; skips the test only when that folder is absent."""
+    path = real_folder() / relative
     assert path.is_file(), f"expected real file {relative} is missing from {REAL}"
     return path
 

@@ -6,7 +6,7 @@ import pytest
 
 from salivaprot import InputFormatError, read_mztab
 
-from .conftest import real_file
+from .conftest import real_file, real_folder
 
 PSI = "hupo-psi-mztab/examples/1_0-Proteomics-Release/"
 TOPP = "openms/src/tests/topp/"
@@ -205,9 +205,6 @@ REFUSED_CASANOVO = (
 
 
 def test_every_real_mztab_is_covered() -> None:
-    from .conftest import REAL
-
-    if not REAL.is_dir():
-        pytest.skip("../shared/real is not present on this machine")
-    found = {str(p.relative_to(REAL)) for p in REAL.rglob("*") if p.suffix.lower() == ".mztab"}
+    real = real_folder()
+    found = {str(p.relative_to(real)) for p in real.rglob("*") if p.suffix.lower() == ".mztab"}
     assert found == set(QUANTITATIVE) | set(REFUSED)
