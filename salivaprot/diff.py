@@ -343,46 +343,23 @@ def _limma_table(
     )
     n_samples, n_subjects = _observed_counts(y, design.subjects.to_numpy())
     notes = _limma_notes(fit.fitted, fit.df_residual, fit.estimate)
-    converged = fit.fitted
-    blocks = [
-        _contrast_blocks(
-            names,
-            fit.estimate,
-            fit.se,
-            fit.t,
-            np.repeat(fit.df_total[:, None], len(names), axis=1),
-            fit.p_value,
-            {
-                "avg_log2": fit.avg_log2,
-                "n_samples": n_samples,
-                "n_subjects": n_subjects,
-                "converged": converged,
-            },
-        )
-    ]
-    for c, column in enumerate(names):
-        blocks[0].loc[blocks[0]["contrast"] == column, "note"] = notes[:, c]
+    per_protein = {
+        "avg_log2": fit.avg_log2,
+        "n_samples": n_samples,
+        "n_subjects": n_subjects,
+        "converged": fit.fitted,
+    }
+    df = np.repeat(fit.df_total[:, None], len(names), axis=1)
+    table = _contrast_blocks(names, fit.estimate, fit.se, fit.t, df, fit.p_value, per_protein)
+    table["note"] = notes.T.ravel()
+    blocks = [table]
     for name, test in fit.joint.items():
         q = len(joint[name])
-        block = _contrast_blocks(
-            [name],
-            np.full((len(fit.fitted), 1), np.nan),
-            np.full((len(fit.fitted), 1), np.nan),
-            test["F"][:, None],
-            test["df2"][:, None],
-            test["p_value"][:, None],
-            {
-                "avg_log2": fit.avg_log2,
-                "n_samples": n_samples,
-                "n_subjects": n_subjects,
-                "converged": converged,
-            },
-        )
         tested = ~np.isnan(test["F"])
-        block["note"] = np.where(
+        note = np.where(
             tested, f"F test of {q} contrasts (numerator df {q})", _joint_note(notes, joint[name])
         )
-        blocks.append(block)
+        blocks.append(_f_block(name, test["F"], test["df2"], test["p_value"], per_protein, note))
     finite_prior = fit.df_prior[np.isfinite(fit.df_prior)]
     extra: dict[str, Any] = {
         "consensus_correlation": fit.correlation,
@@ -396,6 +373,23 @@ def _limma_table(
         "df_prior_finite_median": float(np.median(finite_prior)) if finite_prior.size else None,
     }
     return pd.concat(blocks, ignore_index=True), extra
+
+
+def _f_block(
+    name: str,
+    f: np.ndarray,
+    df2: np.ndarray,
+    pvalue: np.ndarray,
+    per_protein: Mapping[str, np.ndarray],
+    note: np.ndarray | list[str],
+) -> pd.DataFrame:
+    """Rows of one joint F test: no log2fc or se; stat = F, df = denominator df."""
+    empty = np.full((len(f), 1), np.nan)
+    block = _contrast_blocks(
+        [name], empty, empty, f[:, None], df2[:, None], pvalue[:, None], per_protein
+    )
+    block["note"] = note
+    return block
 
 
 def _limma_notes(fitted: np.ndarray, df_residual: np.ndarray, estimate: np.ndarray) -> np.ndarray:
@@ -450,7 +444,7 @@ def _mixed_table(
         progress(y.shape[1], y.shape[1])
     with np.errstate(invalid="ignore", divide="ignore"):
         avg = np.nanmean(np.where(np.isnan(y), np.nan, y), axis=0) if y.size else np.zeros(0)
-    extra = {
+    per_protein = {
         "avg_log2": avg,
         "n_samples": fit.n_obs,
         "n_subjects": fit.n_subjects,
@@ -458,7 +452,7 @@ def _mixed_table(
     }
     singular = np.where(fit.singular & fit.fitted, "singular fit: subject variance 0", "")
     contrast_rows = fit.to_frame()
-    table = _contrast_blocks(names, fit.estimate, fit.se, fit.t, fit.df, fit.p_value, extra)
+    table = _contrast_blocks(names, fit.estimate, fit.se, fit.t, fit.df, fit.p_value, per_protein)
     table["note"] = [
         "; ".join(part for part in (note, flag) if part)
         for note, flag in zip(contrast_rows["note"], np.tile(singular, len(names)), strict=True)
@@ -466,25 +460,20 @@ def _mixed_table(
     blocks = [table]
     joint_rows = fit.joint_frame()
     for j, name in enumerate(fit.joint):
-        block = _contrast_blocks(
-            [name],
-            np.full((fit.n_proteins, 1), np.nan),
-            np.full((fit.n_proteins, 1), np.nan),
-            fit.f_value[:, [j]],
-            fit.f_df2[:, [j]],
-            fit.f_p_value[:, [j]],
-            extra,
-        )
         notes = joint_rows.loc[joint_rows["contrast"] == name, "note"].to_numpy()
         tested = ~np.isnan(fit.f_value[:, j])
         described = np.where(
             tested, [f"F test, numerator df {df1:g}" for df1 in fit.f_df1[:, j]], ""
         )
-        block["note"] = [
+        note = [
             "; ".join(part for part in parts if part)
             for parts in zip(described, notes, singular, strict=True)
         ]
-        blocks.append(block)
+        blocks.append(
+            _f_block(
+                name, fit.f_value[:, j], fit.f_df2[:, j], fit.f_p_value[:, j], per_protein, note
+            )
+        )
     model = {
         "n_fitted": int(fit.fitted.sum()),
         "n_singular": int((fit.singular & fit.fitted).sum()),
