@@ -315,17 +315,7 @@ def _state(stats: _Stats, theta: np.ndarray, nu: np.ndarray) -> _State:
     c = stats.w_xy + np.einsum("gk,gkp->gp", phi, stats.b_xy)
     m_inv = _inverse(m)
     beta = np.einsum("gpq,gq->gp", m_inv, c)
-    # residual sums: within part and each subject-size class of the between part
-    resid_w = (
-        stats.w_yy
-        - 2.0 * (beta * stats.w_xy).sum(axis=1)
-        + np.einsum("gp,gpq,gq->g", beta, stats.w_xx, beta)
-    )
-    resid_b = (
-        stats.b_yy
-        - 2.0 * np.einsum("gp,gkp->gk", beta, stats.b_xy)
-        + np.einsum("gp,gkpq,gq->gk", beta, stats.b_xx, beta)
-    )
+    resid_w, resid_b = _residual_sums(stats, beta)
     r = np.maximum(resid_w + (phi * resid_b).sum(axis=1), np.finfo(float).tiny)
     r_1 = (phi_1 * resid_b).sum(axis=1)
     h = np.einsum("gk,gkp->gp", phi_1, stats.b_xy - np.einsum("gkpq,gq->gkp", stats.b_xx, beta))
@@ -439,6 +429,21 @@ def _take(stats: _Stats, idx: np.ndarray) -> _Stats:
     return _Stats(**{name: getattr(stats, name)[idx] for name in _Stats.__dataclass_fields__})
 
 
+def _residual_sums(stats: _Stats, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Residual sums of squares at ``beta``: within subjects, and per subject-size class."""
+    within = (
+        stats.w_yy
+        - 2.0 * (beta * stats.w_xy).sum(axis=1)
+        + np.einsum("gp,gpq,gq->g", beta, stats.w_xx, beta)
+    )
+    between = (
+        stats.b_yy
+        - 2.0 * np.einsum("gp,gkp->gk", beta, stats.b_xy)
+        + np.einsum("gp,gkpq,gq->gk", beta, stats.b_xx, beta)
+    )
+    return within, between
+
+
 def _at_zero(stats: _Stats, nu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """At theta = 0: the criterion's derivative in u = theta^2, and the residual sum of squares."""
     k = stats.k
@@ -446,16 +451,7 @@ def _at_zero(stats: _Stats, nu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     c = stats.w_xy + stats.b_xy.sum(axis=1)
     m_inv = _inverse(m)
     beta = np.einsum("gpq,gq->gp", m_inv, c)
-    resid_w = (
-        stats.w_yy
-        - 2.0 * (beta * stats.w_xy).sum(axis=1)
-        + np.einsum("gp,gpq,gq->g", beta, stats.w_xx, beta)
-    )
-    resid_b = (
-        stats.b_yy
-        - 2.0 * np.einsum("gp,gkp->gk", beta, stats.b_xy)
-        + np.einsum("gp,gkpq,gq->gk", beta, stats.b_xx, beta)
-    )
+    resid_w, resid_b = _residual_sums(stats, beta)
     r = np.maximum(resid_w + resid_b.sum(axis=1), 0.0)
     # d phi_k / du at 0 = -k
     m_u = -np.einsum("k,gkpq->gpq", k, stats.b_xx)
