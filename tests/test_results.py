@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from salivaprot.io._files import EXACT_FLOATS
 from salivaprot.io.results import write_json, write_table
 
 
@@ -21,7 +22,7 @@ def test_tables_round_trip_exactly(tmp_path: Path) -> None:
     path = write_table(frame, tmp_path / "t.tsv")
     lines = path.read_text().splitlines()
     assert lines[0] == "sample_id\tvalue\tflag\tlabel"  # no quoting
-    back = pd.read_csv(path, sep="\t", index_col=0)
+    back = pd.read_csv(path, sep="\t", index_col=0, **EXACT_FLOATS)
     np.testing.assert_array_equal(back["value"].to_numpy(), frame["value"].to_numpy())
     assert back["flag"].tolist() == frame["flag"].tolist()
 

@@ -14,11 +14,20 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+import pandas as pd
+
 from salivaprot.errors import InputFormatError, InputFormatWarning
 
 logger = logging.getLogger(__name__)
 
 PathLike = str | os.PathLike[str]
+
+#: ``pandas.read_csv`` options that parse floats exactly (shortest-repr round trip).
+#: pandas 3 does by default (and deprecates the option); pandas 2's default parser
+#: can be off by 1e-11 relative on long decimals, so ask for "round_trip" there.
+EXACT_FLOATS: dict[str, Any] = (
+    {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
+)
 
 _SNIFF_BYTES = 8192
 

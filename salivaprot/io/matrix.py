@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from salivaprot.errors import InputFormatError
-from salivaprot.io._files import PathLike, read_text
+from salivaprot.io._files import EXACT_FLOATS, PathLike, read_text
 from salivaprot.io._tables import (
     MISSING_TOKENS,
     SEPARATOR_NAMES,
@@ -153,6 +153,7 @@ def _read_numeric_fast(
             dtype={i: "float64" for i in range(1, len(columns))} | {0: str},
             keep_default_na=False,
             na_values=sorted(MISSING_TOKENS),
+            **EXACT_FLOATS,
         )
     except (ValueError, pd.errors.ParserError):
         return None

@@ -22,7 +22,7 @@ import pyarrow.csv as pa_csv
 
 from salivaprot._versions import versions
 from salivaprot.data import ProteinData
-from salivaprot.io._files import PathLike, atomic_write, sha256
+from salivaprot.io._files import EXACT_FLOATS, PathLike, atomic_write, sha256
 
 __all__ = [
     "read_matrix_tsv",
@@ -102,6 +102,7 @@ def read_results(folder: PathLike) -> pd.DataFrame:
     """Read ``results.tsv`` of a results folder (``protein_id`` and ``gene`` as text)."""
     return pd.read_csv(
         Path(folder) / "results.tsv",
+        **EXACT_FLOATS,
         sep="\t",
         dtype={"protein_id": str, "gene": str, "contrast": str, "note": str},
         keep_default_na=False,
@@ -111,7 +112,7 @@ def read_results(folder: PathLike) -> pd.DataFrame:
 
 def read_matrix_tsv(path: PathLike) -> pd.DataFrame:
     """Read a matrix written by :func:`write_matrix` (proteins x samples)."""
-    frame = pd.read_csv(path, sep="\t", index_col=0)
+    frame = pd.read_csv(path, sep="\t", index_col=0, **EXACT_FLOATS)
     frame.index = frame.index.astype(str)
     frame.index.name = None
     frame.columns.name = None
