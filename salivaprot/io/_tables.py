@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from salivaprot.errors import InputFormatError
-from salivaprot.io._files import PathLike, file_stem, read_head, read_text
+from salivaprot.io._files import EXACT_FLOATS, PathLike, file_stem, read_head, read_text
 
 __all__ = [
     "MISSING_TOKENS",
@@ -311,6 +311,11 @@ def numbers(
                 numeric.to_numpy(dtype="float64", na_value=np.nan), index=cells.index
             )
             bad = pd.Series((np.isnan(values) & ~missing) | np.isinf(values), index=cells.index)
+            if EXACT_FLOATS:  # pandas 2: to_numeric can be off in the last digits; re-parse
+                good = (~missing & ~bad).to_numpy()
+                exact = values.to_numpy(copy=True)
+                exact[good] = np.asarray(text[good].to_numpy(dtype=str), dtype=float)
+                values = pd.Series(exact, index=cells.index)
         if bad.any() and len(problems) < MAX_LISTED:
             for position, value in cells[bad].head(MAX_LISTED - len(problems)).items():
                 problems.append(
