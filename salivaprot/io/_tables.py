@@ -312,7 +312,7 @@ def numbers(
             )
             bad = pd.Series((np.isnan(values) & ~missing) | np.isinf(values), index=cells.index)
             if EXACT_FLOATS:  # pandas 2: to_numeric can be off in the last digits; re-parse
-                good = (~missing & ~bad).to_numpy()
+                good = ~missing & ~bad.to_numpy()
                 exact = values.to_numpy(copy=True)
                 exact[good] = np.asarray(text[good].to_numpy(dtype=str), dtype=float)
                 values = pd.Series(exact, index=cells.index)
