@@ -7,14 +7,18 @@ abundance between arms across visits.
 Examples
 --------
 >>> import salivaprot
->>> trial = salivaprot.simulate_trial(seed=1, n_proteins=40, subjects_per_arm=2)
->>> isinstance(trial.data, salivaprot.ProteinData)
+>>> trial = salivaprot.simulate_trial(seed=1, n_proteins=80, subjects_per_arm=4)
+>>> data = salivaprot.normalize(salivaprot.log2(salivaprot.filter_proteins(trial.data)))
+>>> result = salivaprot.differential_abundance(data, method="limma")
+>>> list(result.table.columns) == list(salivaprot.RESULT_COLUMNS)
 True
 """
 
 from importlib.metadata import PackageNotFoundError, version
 
 from salivaprot.data import ProteinData
+from salivaprot.design import TrialDesign, trial_design
+from salivaprot.diff import RESULT_COLUMNS, DiffResult, differential_abundance
 from salivaprot.errors import (
     DataError,
     DesignError,
@@ -43,6 +47,7 @@ from salivaprot.io import (
     sample_sheet,
     write_mztab,
 )
+from salivaprot.preprocess import filter_proteins, impute, log2, normalize, output_scale
 from salivaprot.simulate import SimulatedTrial, simulate_trial
 from salivaprot.summary import StudySummary, protein_categories, summarize
 
@@ -53,8 +58,10 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
 
 __all__ = [
     "FORMATS",
+    "RESULT_COLUMNS",
     "DataError",
     "DesignError",
+    "DiffResult",
     "InputFormatError",
     "InputFormatWarning",
     "MzTab",
@@ -67,10 +74,17 @@ __all__ = [
     "SimulatedTrial",
     "Study",
     "StudySummary",
+    "TrialDesign",
     "__version__",
     "detect_format",
+    "differential_abundance",
+    "filter_proteins",
+    "impute",
     "join",
     "load_study",
+    "log2",
+    "normalize",
+    "output_scale",
     "protein_categories",
     "read",
     "read_diann",
@@ -82,5 +96,6 @@ __all__ = [
     "sample_sheet",
     "simulate_trial",
     "summarize",
+    "trial_design",
     "write_mztab",
 ]
