@@ -27,9 +27,12 @@ def test_public_functions_are_typed_and_keyword_only_after_the_data() -> None:
 
 
 def test_main_entry_points_have_runnable_examples() -> None:
-    for name in ("read", "read_samples", "read_mztab", "read_maxquant", "read_diann",
-                 "read_fragpipe", "read_matrix", "simulate_trial", "summarize",
-                 "differential_abundance", "normalize", "filter_proteins", "trial_design"):  # fmt: skip
+    names = (
+        "read", "read_samples", "read_mztab", "read_maxquant", "read_diann", "read_fragpipe",
+        "read_matrix", "simulate_trial", "summarize", "differential_abundance", "normalize",
+        "filter_proteins", "trial_design",
+    )  # fmt: skip
+    for name in names:
         doc = inspect.getdoc(getattr(salivaprot, name)) or ""
         assert "Examples\n--------\n>>>" in doc, name
 
