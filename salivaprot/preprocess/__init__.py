@@ -1,0 +1,131 @@
+"""From imported abundances to the matrix that models and figures use.
+
+Every step is a pure function ``ProteinData -> ProteinData`` that appends a
+description of itself to ``steps``: :func:`filter_proteins`, :func:`log2`,
+:func:`normalize`, :func:`impute`, :func:`output_scale`; :func:`preprocess`
+chains them in the recommended order.
+
+The steps live in submodules (``filters``, ``transforms``, ``imputation``,
+``saliva``) and are all importable from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Literal
+
+from salivaprot.data import ProteinData
+from salivaprot.errors import DataError
+from salivaprot.preprocess.filters import Groups, filter_proteins, filter_reasons
+from salivaprot.preprocess.imputation import ImputeMethod, impute
+from salivaprot.preprocess.saliva import check_saliva, output_scale
+from salivaprot.preprocess.transforms import (
+    MEDIAN_BEFORE_COLUMN,
+    NORMALIZATION_COLUMN,
+    NormalizeMethod,
+    log2,
+    normalize,
+)
+from salivaprot.summary import HUMAN_TAXID
+
+__all__ = [
+    "MEDIAN_BEFORE_COLUMN",
+    "NORMALIZATION_COLUMN",
+    "check_saliva",
+    "filter_proteins",
+    "filter_reasons",
+    "impute",
+    "log2",
+    "normalize",
+    "output_scale",
+    "preprocess",
+]
+
+
+Scale = Literal["concentration", "output"]
+
+
+def preprocess(
+    data: ProteinData,
+    *,
+    filter: bool = True,
+    contaminants: bool = True,
+    decoys: bool = True,
+    patterns: Sequence[str] = (),
+    species: int | None = HUMAN_TAXID,
+    min_fraction: float | None = 0.5,
+    groups: Groups = "any",
+    input_scale: Literal["raw", "log2"] | None = None,
+    normalize_method: NormalizeMethod = "median",
+    exclude_top: int = 0,
+    reference_proteins: Sequence[str] | None = None,
+    impute_method: ImputeMethod = "none",
+    seed: int = 0,
+    scale: Scale = "concentration",
+    allow_mixed_saliva: bool = False,
+) -> ProteinData:
+    """Filter, log2-transform, normalize, impute and scale, in that order.
+
+    Parameters
+    ----------
+    data : ProteinData
+        Imported abundances (raw or log2 scale).
+    filter : bool
+        Apply :func:`filter_proteins` (with ``contaminants`` ... ``groups``).
+    contaminants, decoys, patterns, species, min_fraction, groups
+        For :func:`filter_proteins`.
+    input_scale : {"raw", "log2"}, optional
+        Declare the scale of the input (default: ``data.scale``); log2 input is
+        not transformed again.
+    normalize_method, exclude_top, reference_proteins
+        For :func:`normalize`.
+    impute_method, seed
+        For :func:`impute`.
+    scale : {"concentration", "output"}
+        ``output`` applies :func:`output_scale` after normalization.
+    allow_mixed_saliva : bool
+        See :func:`check_saliva`.
+
+    Returns
+    -------
+    ProteinData
+        Log2 scale.
+
+    Examples
+    --------
+    >>> from salivaprot.simulate import simulate_trial
+    >>> data = simulate_trial(seed=1, n_proteins=100, subjects_per_arm=4).data
+    >>> ready = preprocess(data, scale="output")
+    >>> ready.scale, [s.split("(")[0] for s in ready.steps[1:]]
+    ('log2', ['filter_proteins', 'log2', 'normalize', 'impute', 'output_scale'])
+    """
+    check_saliva(data, allow_mixed=allow_mixed_saliva)
+    if scale not in ("concentration", "output"):
+        raise DataError(f"scale must be 'concentration' or 'output', not {scale!r}")
+    if input_scale is not None and input_scale != data.scale:
+        data = replace(
+            data, scale=input_scale, steps=(*data.steps, f"declared scale {input_scale!r}")
+        )
+    if filter:
+        data = filter_proteins(
+            data,
+            contaminants=contaminants,
+            decoys=decoys,
+            patterns=patterns,
+            species=species,
+            min_fraction=min_fraction,
+            groups=groups,
+        )
+    if data.scale == "raw":
+        data = log2(data)
+    data = normalize(
+        data,
+        method=normalize_method,
+        exclude_top=exclude_top,
+        reference_proteins=reference_proteins,
+    )
+    data = impute(data, method=impute_method, seed=seed)
+    if scale == "output":
+        data = output_scale(data)
+    return data

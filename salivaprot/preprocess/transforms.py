@@ -1,0 +1,216 @@
+"""log2 transformation and normalization of abundances."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from salivaprot.data import ProteinData
+from salivaprot.errors import DataError
+
+__all__ = ["MEDIAN_BEFORE_COLUMN", "NORMALIZATION_COLUMN", "NormalizeMethod", "log2", "normalize"]
+
+logger = logging.getLogger(__name__)
+
+#: Sample-table column holding the log2 offset each sample was normalized by.
+NORMALIZATION_COLUMN = "normalization_offset_log2"
+#: Sample-table column holding each sample's median log2 abundance before normalization.
+MEDIAN_BEFORE_COLUMN = "median_log2_before_normalization"
+
+NormalizeMethod = Literal["median", "quantile", "total", "reference", "none"]
+
+
+def _require_scale(data: ProteinData, scale: str, what: str) -> None:
+    if data.scale != scale:
+        hint = " (apply log2() first)" if scale == "log2" else ""
+        raise DataError(f"{what} needs {scale}-scale abundances, got {data.scale!r}{hint}")
+
+
+def log2(data: ProteinData) -> ProteinData:
+    """Log2-transform raw abundances; zeros, negatives and infinities become missing.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = ProteinData(pd.DataFrame({"P1": [8.0, 0.0], "P2": [-1.0, 1.0]}, index=["a", "b"]),
+    ...                   pd.DataFrame(index=["a", "b"]), pd.DataFrame(index=["P1", "P2"]))
+    >>> log2(raw).abundance.to_numpy().tolist()
+    [[3.0, nan], [nan, 0.0]]
+    """
+    _require_scale(data, "raw", "log2()")
+    values = data.abundance.to_numpy()
+    usable = np.isfinite(values) & (values > 0)
+    out = np.full(values.shape, np.nan)
+    out[usable] = np.log2(values[usable])
+    dropped = int((~usable & ~np.isnan(values)).sum())
+    step = "log2()" + (
+        f" [{dropped} non-positive or infinite values set missing]" if dropped else ""
+    )
+    frame = pd.DataFrame(out, index=data.abundance.index, columns=data.abundance.columns)
+    return data.with_abundance(frame, step=step, scale="log2")
+
+
+def normalize(
+    data: ProteinData,
+    *,
+    method: NormalizeMethod = "median",
+    exclude_top: int = 0,
+    reference_proteins: Sequence[str] | None = None,
+) -> ProteinData:
+    """Remove per-sample loading and dilution differences from log2 abundances.
+
+    Methods:
+
+    * ``median`` (default): subtract each sample's median, then add back the
+      mean of the medians, so all sample medians become equal;
+    * ``total``: the same with log2 of each sample's total intensity;
+    * ``reference``: the same with the median of a named protein set
+      (``reference_proteins``);
+    * ``quantile``: give every sample the same distribution (missing values
+      allowed: each sample's observed quantiles are interpolated);
+    * ``none``: leave the values as they are (the step is still recorded).
+
+    ``exclude_top`` leaves the N most abundant proteins (mean log2 over the
+    samples where they are observed) out of the median or total, so that a few
+    dominant salivary proteins such as alpha-amylase do not drive the factors.
+    The per-sample log2 offset subtracted is stored in the sample table as
+    :data:`NORMALIZATION_COLUMN` (for quantile: the change of each median),
+    beside each sample's median before normalization (:data:`MEDIAN_BEFORE_COLUMN`).
+
+    Parameters
+    ----------
+    data : ProteinData
+        Log2-scale abundances.
+    method : {"median", "quantile", "total", "reference", "none"}
+        Normalization method (see above).
+    exclude_top : int
+        Dominant proteins to leave out of ``median`` and ``total``.
+    reference_proteins : sequence of str, optional
+        Protein IDs for ``reference``.
+
+    Returns
+    -------
+    ProteinData
+
+    Raises
+    ------
+    DataError
+        Wrong scale, unknown method, a reference protein that is absent, or a
+        sample without observed values in the basis of its factor.
+
+    Examples
+    --------
+    >>> from salivaprot.simulate import simulate_trial
+    >>> data = log2(simulate_trial(seed=1, n_proteins=60, subjects_per_arm=3).data)
+    >>> normed = normalize(data, method="median")
+    >>> float(normed.abundance.median(axis=1).std()) < 1e-12
+    True
+    >>> NORMALIZATION_COLUMN in normed.samples.columns
+    True
+    """
+    _require_scale(data, "log2", "normalize()")
+    if exclude_top < 0:
+        raise DataError(f"exclude_top must be 0 or more, not {exclude_top}")
+    y = data.abundance
+    values = y.to_numpy(dtype=float)
+    before = _row_medians(values)
+    columns = np.ones(values.shape[1], dtype=bool)
+    if exclude_top and method in ("median", "total"):
+        if exclude_top >= y.shape[1]:
+            raise DataError(
+                f"exclude_top={exclude_top} leaves no protein to normalize on "
+                f"({y.shape[1]} proteins)"
+            )
+        top = y.mean(axis=0).sort_values(ascending=False, kind="stable").index[:exclude_top]
+        columns = ~y.columns.isin(top)
+    if method == "median":
+        factors = before if columns.all() else _row_medians(values[:, columns])
+    elif method == "total":
+        basis = values[:, columns]
+        observed = ~np.isnan(basis)
+        totals = np.where(observed, np.exp2(np.where(observed, basis, 0.0)), 0.0).sum(axis=1)
+        factors = np.where(observed.any(axis=1), np.log2(np.where(totals > 0, totals, 1.0)), np.nan)
+    elif method == "reference":
+        if not reference_proteins:
+            raise DataError("normalize(method='reference') needs reference_proteins")
+        wanted = [str(p) for p in reference_proteins]
+        absent = [p for p in wanted if p not in y.columns]
+        if absent:
+            raise DataError(
+                f"reference protein(s) not in the data: {', '.join(absent[:10])}"
+                + (f" (and {len(absent) - 10} more)" if len(absent) > 10 else "")
+            )
+        factors = _row_medians(y[wanted].to_numpy(dtype=float))
+    elif method == "quantile":
+        normalized = _quantile_normalize(y)
+        offsets = before - _row_medians(normalized.to_numpy())
+        return _with_offsets(data, normalized, before, offsets, "normalize(method='quantile')")
+    elif method == "none":
+        return _with_offsets(data, y, before, np.zeros(len(y)), "normalize(method='none')")
+    else:
+        raise DataError(
+            f"unknown normalization {method!r}; choose median, quantile, total, reference or none"
+        )
+    empty = y.index[np.isnan(factors)]
+    if len(empty):
+        raise DataError(
+            f"cannot normalize sample(s) {', '.join(map(str, empty[:10]))}: no observed value "
+            f"in the proteins used for the '{method}' factor"
+        )
+    offsets = factors - factors.mean()
+    detail = f", exclude_top={exclude_top}" if exclude_top else ""
+    if method == "reference":
+        detail = f", reference_proteins={len(reference_proteins or [])}"
+    shifted = pd.DataFrame(values - offsets[:, np.newaxis], index=y.index, columns=y.columns)
+    return _with_offsets(data, shifted, before, offsets, f"normalize(method={method!r}{detail})")
+
+
+def _row_medians(values: np.ndarray) -> np.ndarray:
+    """Median of each row over its observed values; NaN (no warning) for empty rows."""
+    out = np.full(values.shape[0], np.nan)
+    filled = ~np.isnan(values).all(axis=1)
+    if filled.any():
+        out[filled] = np.nanmedian(values[filled], axis=1)
+    return out
+
+
+def _with_offsets(
+    data: ProteinData, values: pd.DataFrame, before: np.ndarray, offsets: np.ndarray, step: str
+) -> ProteinData:
+    samples = data.samples.copy()
+    samples[MEDIAN_BEFORE_COLUMN] = before
+    samples[NORMALIZATION_COLUMN] = offsets
+    logger.info("%s: offsets from %.3f to %.3f", step, np.min(offsets), np.max(offsets))
+    return replace(data, abundance=values, samples=samples, steps=(*data.steps, step))
+
+
+def _quantile_normalize(y: pd.DataFrame) -> pd.DataFrame:
+    """Quantile normalization of samples (rows), tolerating missing values."""
+    values = y.to_numpy(dtype=float)
+    n_samples, n_proteins = values.shape
+    grid = np.linspace(0.0, 1.0, n_proteins)
+    interpolated = np.empty((n_samples, n_proteins))
+    counts = (~np.isnan(values)).sum(axis=1)
+    if (counts == 0).any():
+        empty = y.index[counts == 0]
+        raise DataError(f"cannot quantile-normalize sample(s) without values: {list(empty[:10])}")
+    for i in range(n_samples):
+        observed = np.sort(values[i][~np.isnan(values[i])])
+        positions = np.linspace(0.0, 1.0, observed.size) if observed.size > 1 else np.zeros(1)
+        interpolated[i] = np.interp(grid, positions, observed)
+    target = interpolated.mean(axis=0)
+    out = np.full(values.shape, np.nan)
+    from scipy.stats import rankdata
+
+    for i in range(n_samples):
+        present = ~np.isnan(values[i])
+        n = int(present.sum())
+        ranks = rankdata(values[i][present], method="average")
+        where = (ranks - 1.0) / (n - 1.0) if n > 1 else np.full(n, 0.5)
+        out[i, present] = np.interp(where, grid, target)
+    return pd.DataFrame(out, index=y.index, columns=y.columns)
