@@ -1,0 +1,301 @@
+"""Shared pieces of the command line: error handling, logging, options, progress."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+import click
+
+from salivaprot.errors import SalivaprotError
+
+if TYPE_CHECKING:
+    from salivaprot.io.study import Study
+
+logger = logging.getLogger("salivaprot")
+
+
+EXIT_PROBLEMS = 1
+EXIT_INTERNAL = 3
+
+
+def _version_text() -> str:
+    from salivaprot._versions import versions
+
+    found = versions()
+    main_version, python = found.pop("salivaprot"), found.pop("python")
+    listed = ", ".join(f"{name} {v}" for name, v in found.items())
+    return f"salivaprot {main_version} (Python {python}; {listed})"
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(_version_text())
+        ctx.exit(0)
+
+
+def _report_problems(problems: Sequence[str]) -> None:
+    for problem in problems:
+        click.echo(f"error: {problem}", err=True)
+    if len(problems) > 1:
+        click.echo(f"{len(problems)} problems found.", err=True)
+
+
+class _Group(click.Group):
+    """A group that shows salivaprot errors as messages, never as tracebacks."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SalivaprotError as err:
+            _report_problems(err.problems)
+            ctx.exit(EXIT_PROBLEMS)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except OSError as err:
+            where = f"{err.filename}: " if err.filename else ""
+            click.echo(f"error: {where}{err.strerror or err}", err=True)
+            ctx.exit(EXIT_PROBLEMS)
+        except Exception as err:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(
+                f"internal error: {type(err).__name__}: {err}\n"
+                "This is a bug in salivaprot; rerun with --debug for the traceback and report it.",
+                err=True,
+            )
+            ctx.exit(EXIT_INTERNAL)
+
+
+class _StderrHandler(logging.Handler):
+    """Log to whatever ``sys.stderr`` is when a record is emitted (not when configured)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            click.echo(self.format(record), err=True)
+        except Exception:  # pragma: no cover - logging must never raise
+            self.handleError(record)
+
+
+def _setup_logging(quiet: bool, verbose: bool) -> None:
+    level = logging.ERROR if quiet else logging.INFO if verbose else logging.WARNING
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    logger.handlers[:] = [handler]
+    logger.setLevel(level)
+    logger.propagate = False
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        if not quiet:
+            click.echo(f"warning: {message}", err=True)
+
+    warnings.showwarning = show
+
+
+def _comma_list(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> list[str] | None:
+    if value is None:
+        return None
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    if not items:
+        raise click.BadParameter("give a comma-separated list, e.g. baseline,month1,month4")
+    return items
+
+
+def _design_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--samples", "-s", "samples", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Sample sheet (CSV or TSV): sample_id, subject_id, arm, visit, ..."),
+        click.option("--visits", callback=_comma_list, metavar="V1,V2,...",
+                     help="Visit order, baseline first (default: from a visit_day column)."),
+        click.option("--reference-arm", metavar="ARM",
+                     help="Control arm (default: placebo when present)."),
+        click.option("--format", "input_format",
+                     type=click.Choice(
+                         ["auto", "mztab", "maxquant", "diann", "fragpipe", "matrix"]),
+                     default="auto", show_default=True,
+                     help="Input format (auto: recognized from the file's content)."),
+        click.option("--quantity", type=click.Choice(["auto", "lfq", "intensity", "ibaq"]),
+                     default="auto", show_default=True,
+                     help="MaxQuant/FragPipe quantity (auto: LFQ when present, else Intensity)."),
+        click.option("--q-value", type=click.FloatRange(0, 1), default=0.01, show_default=True,
+                     help="DIA-NN reports: Q.Value, PG.Q.Value and Lib.PG.Q.Value threshold."),
+        click.option("--keep-zeros", is_flag=True,
+                     help="Keep zero abundances as values (default: read them as missing)."),
+        click.option("--drop-unlisted", is_flag=True,
+                     help="Leave out data columns that no sample sheet row names."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _parse_species(value: str) -> int | None:
+    if value.lower() == "all":
+        return None
+    if not value.isdigit():
+        raise click.BadParameter(f"expected an NCBI taxonomy ID or 'all', not {value!r}",
+                                 param_hint="--species")  # fmt: skip
+    return int(value)
+
+
+def _reference_list(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> list[str] | None:
+    if value is None:
+        return None
+    if value.startswith("@"):
+        path = Path(value[1:])
+        try:
+            lines = path.read_text(encoding="utf-8-sig").splitlines()
+        except OSError as err:
+            raise click.BadParameter(f"cannot read {path}: {err.strerror}") from err
+        items = [line.split("\t")[0].strip() for line in lines if line.strip()]
+    else:
+        items = [v.strip() for v in value.split(",") if v.strip()]
+    if not items:
+        raise click.BadParameter("name at least one protein ID")
+    return items
+
+
+def _preprocess_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The preprocessing options shared by ``preprocess`` and ``diff``."""
+    options = [
+        click.option("--no-filter", is_flag=True,
+                     help="Keep every protein (no contaminant/decoy/species/valid-value filter)."),
+        click.option("--min-fraction", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+                     help="Keep proteins observed in at least this fraction of a group's samples."),
+        click.option("--in", "groups", type=click.Choice(["any", "all"]), default="any",
+                     show_default=True, help="...in at least one arm x visit group, or in all."),
+        click.option("--species", "species_option", default="9606", show_default=True,
+                     metavar="TAXID|all", help="Keep proteins of this species (unknown kept)."),
+        click.option("--exclude-pattern", multiple=True, metavar="REGEX",
+                     help="Also remove proteins whose ID matches (repeatable)."),
+        click.option("--input-scale", type=click.Choice(["raw", "log2"]), default=None,
+                     help="Scale of the input values (default: raw)."),
+        click.option("--normalize", "normalize_method",
+                     type=click.Choice(["median", "quantile", "total", "reference", "none"]),
+                     default="median", show_default=True),
+        click.option("--exclude-top", type=click.IntRange(min=0), default=0, show_default=True,
+                     help="Leave the N most abundant proteins out of median/total factors."),
+        click.option("--reference-proteins", callback=_reference_list, metavar="IDS|@FILE",
+                     help="Protein IDs for --normalize reference (comma list or @file)."),
+        click.option("--impute", "impute_method",
+                     type=click.Choice(["none", "minprob", "min", "knn"]),
+                     default="none", show_default=True),
+        click.option("--seed", type=int, default=0, show_default=True,
+                     help="Seed of random steps (minprob imputation)."),
+        click.option("--scale", type=click.Choice(["concentration", "output"]),
+                     default="concentration", show_default=True,
+                     help="output = concentration x flow (x total protein when given)."),
+        click.option("--allow-mixed-saliva", is_flag=True,
+                     help="Allow unstimulated and stimulated saliva in one analysis."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _preprocess_kwargs(options: dict[str, Any]) -> dict[str, Any]:
+    """Map CLI option values to :func:`salivaprot.preprocess.preprocess` keywords."""
+    return {
+        "filter": not options["no_filter"],
+        "patterns": tuple(options["exclude_pattern"]),
+        "species": _parse_species(options["species_option"]),
+        "min_fraction": options["min_fraction"],
+        "groups": options["groups"],
+        "input_scale": options["input_scale"],
+        "normalize_method": options["normalize_method"],
+        "exclude_top": options["exclude_top"],
+        "reference_proteins": options["reference_proteins"],
+        "impute_method": options["impute_method"],
+        "seed": options["seed"],
+        "scale": options["scale"],
+        "allow_mixed_saliva": options["allow_mixed_saliva"],
+    }
+
+
+def _load_study(data: Path, options: dict[str, Any]) -> Study:
+    """Read DATA and the sample sheet with the shared design and input options.
+
+    Zeros are read as missing unless ``--keep-zeros`` or the input is already log2
+    (where 0 is a value).
+    """
+    from salivaprot.io.study import load_study
+
+    return load_study(
+        data,
+        options["samples"],
+        format=options["input_format"],
+        quantity=options["quantity"],
+        q_value=options["q_value"],
+        visits=options["visits"],
+        reference_arm=options["reference_arm"],
+        zero_as_missing=not options["keep_zeros"] and options.get("input_scale") != "log2",
+        drop_unlisted=options["drop_unlisted"],
+    )
+
+
+def _read_contrast_file(path: Path | None) -> dict[str, dict[str, float]] | None:
+    """Custom contrasts from YAML: ``name: {"ARM:VISIT": weight}``, maybe under ``contrasts:``."""
+    if path is None:
+        return None
+    import yaml
+
+    from salivaprot.errors import InputFormatError
+    from salivaprot.io._files import read_text
+
+    text = read_text(path, what="contrasts file")
+    try:
+        content = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise InputFormatError(f"not valid YAML: {getattr(err, 'problem', err)}", path=path,
+                               line=line) from err  # fmt: skip
+    if isinstance(content, dict) and set(content) == {"contrasts"}:
+        content = content["contrasts"]
+    if not isinstance(content, dict) or not all(isinstance(v, dict) for v in content.values()):
+        raise InputFormatError(
+            "expected a mapping of contrast names to cell weights, e.g. "
+            '"aMSC_month4_vs_month1: {aMSC:month4: 1, aMSC:month1: -1}"',
+            path=path,
+        )
+    return {str(name): {str(k): v for k, v in cells.items()} for name, cells in content.items()}
+
+
+class _Progress:
+    """A click progress bar on stderr, created on first use, silent with --quiet."""
+
+    def __init__(self, label: str, enabled: bool) -> None:
+        self.label, self.enabled = label, enabled
+        self.bar: Any = None
+        self.done = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.done)
+        self.done = done
+        if done >= total:
+            self.close()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
