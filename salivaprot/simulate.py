@@ -131,7 +131,7 @@ class SimulatedTrial:
         dict of str to pathlib.Path
             The files written, by role.
         """
-        from salivaprot.io.mztab import write_mztab
+        from salivaprot.io.mztab_writer import write_mztab
 
         names = {"mztab": "study.mzTab", "samples": "samples.csv", "truth": "truth.csv"}
         with staged_folder(out) as stage:

@@ -179,7 +179,7 @@ def test_write_then_read_round_trip(tmp_path: Path, small_trial: SimulatedTrial)
 def test_failed_write_leaves_no_file(
     tmp_path: Path, small_trial: SimulatedTrial, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import salivaprot.io.mztab as module
+    import salivaprot.io.mztab_writer as module
 
     calls = {"n": 0}
     original = module._number_cell

@@ -4,7 +4,8 @@ from salivaprot.io.diann import read_diann
 from salivaprot.io.fragpipe import read_fragpipe
 from salivaprot.io.matrix import read_matrix
 from salivaprot.io.maxquant import read_maxquant
-from salivaprot.io.mztab import MzTab, Param, parse_param, read_mztab, write_mztab
+from salivaprot.io.mztab import MzTab, Param, parse_param, read_mztab
+from salivaprot.io.mztab_writer import write_mztab
 from salivaprot.io.quant import Quantity, QuantTable, annotate_proteins, join
 from salivaprot.io.sheets import SampleSheet, read_samples, sample_sheet
 from salivaprot.io.study import FORMATS, Study, detect_format, load_study, read, read_quant
