@@ -74,13 +74,18 @@ def read_text(path: PathLike, *, what: str = "file") -> str:
     return text
 
 
-def read_bytes(path: PathLike, *, what: str = "file") -> bytes:
-    """Read a file's bytes (gunzipped when it is gzip), with clear errors."""
+def _existing_file(path: PathLike, what: str) -> Path:
     p = Path(path)
     if not p.exists():
         raise InputFormatError(f"{what} not found", path=path)
     if p.is_dir():
         raise InputFormatError(f"expected a {what}, found a folder", path=path)
+    return p
+
+
+def read_bytes(path: PathLike, *, what: str = "file") -> bytes:
+    """Read a file's bytes (gunzipped when it is gzip), with clear errors."""
+    p = _existing_file(path, what)
     try:
         raw = p.read_bytes()
     except OSError as err:
@@ -101,11 +106,7 @@ def read_head(path: PathLike, *, size: int = 1 << 20, what: str = "file") -> byt
     Format detection needs only a file's header; reading the head keeps it
     cheap for multi-gigabyte reports.
     """
-    p = Path(path)
-    if not p.exists():
-        raise InputFormatError(f"{what} not found", path=path)
-    if p.is_dir():
-        raise InputFormatError(f"expected a {what}, found a folder", path=path)
+    p = _existing_file(path, what)
     try:
         with open(p, "rb") as handle:
             raw = handle.read(size)
