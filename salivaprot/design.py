@@ -25,7 +25,7 @@ import pandas as pd
 
 from salivaprot.errors import DesignError
 
-__all__ = ["TrialDesign", "trial_design"]
+__all__ = ["TrialDesign", "cell_means", "trial_design"]
 
 INTERCEPT = "(Intercept)"
 
@@ -206,6 +206,67 @@ def trial_design(samples: pd.DataFrame, *, covariates: Sequence[str] = ()) -> Tr
         visits=visits,
         covariates=tuple(used),
     )
+
+
+def cell_means(
+    design: TrialDesign, contrasts: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The same model parametrized by cell means, with the contrasts re-expressed.
+
+    One indicator column per arm x visit cell (reference arm first, visits in
+    order: ``cell[placebo.baseline]``, ...) plus the covariate columns, as R's
+    ``model.matrix(~ 0 + cell + covariates)``. Both parametrizations span the
+    same space, so fitted values and residuals are identical; limma's
+    ``contrasts.fit`` approximation, however, depends on the parametrization,
+    and R scripts usually fit cell means.
+
+    Parameters
+    ----------
+    design : TrialDesign
+        The treatment-coded design.
+    contrasts : pandas.DataFrame, optional
+        Contrasts over the design's columns (default: ``design.contrasts``).
+
+    Returns
+    -------
+    matrix : pandas.DataFrame
+        Samples x (cells + covariate columns).
+    contrasts : pandas.DataFrame
+        The design's contrasts over the cell-means columns.
+
+    Examples
+    --------
+    >>> from salivaprot.simulate import simulate_trial
+    >>> design = trial_design(simulate_trial(seed=1, n_proteins=20, subjects_per_arm=3).data.samples)
+    >>> matrix, contrasts = cell_means(design)
+    >>> row = contrasts.loc["aMSC_vs_placebo_change_month4"]
+    >>> row[row != 0].round(12).to_dict()
+    {'cell[placebo.baseline]': 1.0, 'cell[placebo.month4]': -1.0, 'cell[aMSC.baseline]': -1.0, 'cell[aMSC.month4]': 1.0}
+    """  # noqa: E501
+    x = design.matrix
+    reference, baseline = design.arms[0], design.visits[0]
+    arm_of = np.full(len(x), reference, dtype=object)
+    for arm in design.arms[1:]:
+        arm_of[x[f"arm[{arm}]"].to_numpy() == 1] = arm
+    visit_of = np.full(len(x), baseline, dtype=object)
+    for visit in design.visits[1:]:
+        visit_of[x[f"visit[{visit}]"].to_numpy() == 1] = visit
+    columns: dict[str, np.ndarray] = {
+        f"cell[{arm}.{visit}]": ((arm_of == arm) & (visit_of == visit)).astype(float)
+        for arm in design.arms
+        for visit in design.visits
+    }
+    structural = {c for c in x.columns if c == "(Intercept)" or c.startswith(("arm[", "visit["))}
+    for column in x.columns:
+        if column not in structural:
+            columns[column] = x[column].to_numpy()
+    matrix = pd.DataFrame(columns, index=x.index)
+    # X = M P, so X beta = M (P beta): a contrast L of beta is L P^-1 of the cell means
+    transform = np.linalg.lstsq(matrix.to_numpy(), x.to_numpy(), rcond=None)[0]
+    given = design.contrasts if contrasts is None else contrasts
+    weights = given.to_numpy() @ np.linalg.inv(transform)
+    weights[np.abs(weights) < 1e-10] = 0.0  # exact zeros: rounding noise must not pick up cells
+    return matrix, pd.DataFrame(weights, index=given.index, columns=matrix.columns)
 
 
 def _levels(values: pd.Series) -> list[str]:

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from salivaprot.data import ProteinData
-from salivaprot.design import TrialDesign, trial_design
+from salivaprot.design import TrialDesign, cell_means, trial_design
 from salivaprot.errors import DataError, DesignError
 from salivaprot.stats._common import bh_adjust
 from salivaprot.stats.ancova import fit_ancova
@@ -172,6 +172,7 @@ def differential_abundance(
     robust: bool = False,
     correlation: float | None = None,
     dupcor_method: DupcorMethod = "statmod",
+    contrast_se: Literal["exact", "limma"] = "exact",
     use_imputed: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> DiffResult:
@@ -195,6 +196,10 @@ def differential_abundance(
         Fix the within-subject correlation (limma) instead of estimating it.
     dupcor_method : {"statmod", "reml"}
         How limma's per-protein correlations are fitted.
+    contrast_se : {"exact", "limma"}
+        limma method: exact per-protein contrast standard errors (default), or
+        the approximation of limma's ``contrasts.fit`` on the cell-means design,
+        to reproduce a standard R limma script (see :func:`salivaprot.stats.fit_limma`).
     use_imputed : bool
         Let models use imputed values; by default imputed cells count as
         missing, since every method handles missing values itself.
@@ -253,7 +258,7 @@ def differential_abundance(
     }
     if method == "limma":
         table, extra = _limma_table(
-            y, design, contrasts, trend, robust, correlation, dupcor_method, progress
+            y, design, contrasts, trend, robust, correlation, dupcor_method, contrast_se, progress
         )
     elif method == "mixed":
         table, extra = _mixed_table(y, design, contrasts, progress)
@@ -324,13 +329,17 @@ def _limma_table(
     robust: bool,
     correlation: float | None,
     dupcor_method: DupcorMethod,
+    contrast_se: Literal["exact", "limma"],
     progress: Callable[[int, int], None] | None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     names = list(contrasts.index)
     joint = {k: [names.index(c) for c in v] for k, v in design.joint.items()}
+    matrix = design.matrix
+    if contrast_se == "limma":  # as an R script would: cell means, then contrasts.fit
+        matrix, contrasts = cell_means(design, contrasts)
     fit = fit_limma(
         y,
-        design.matrix.to_numpy(),
+        matrix.to_numpy(),
         design.subjects.to_numpy(),
         contrasts.to_numpy(),
         contrast_names=names,
@@ -339,6 +348,7 @@ def _limma_table(
         trend=trend,
         robust=robust,
         dupcor_method=dupcor_method,
+        contrast_se=contrast_se,
         progress=progress,
     )
     n_samples, n_subjects = _observed_counts(y, design.subjects.to_numpy())
@@ -365,6 +375,7 @@ def _limma_table(
         "consensus_correlation": fit.correlation,
         "correlation_given": correlation is not None,
         "dupcor_method": dupcor_method,
+        "contrast_se": contrast_se,
         "trend": trend,
         "robust": robust,
         "df_prior": _summary_value(fit.df_prior[fit.fitted]),

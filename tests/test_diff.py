@@ -251,3 +251,24 @@ def test_cli_diff_mixed_and_ancova_reproduce_r(tmp_path: Path, method: str, refe
     np.testing.assert_allclose(merged.loc[both, "log2fc"], merged.loc[both, "estimate"], atol=1e-5)
     np.testing.assert_allclose(merged.loc[both, "pvalue"], merged.loc[both, "p_value"], rtol=2e-4)
     assert (results["method"] == method).all()
+
+
+def test_cli_diff_contrast_se_limma_reproduces_r_contrasts_fit(tmp_path: Path) -> None:
+    visits, reference_arm, _ = REFERENCE_DESIGNS["unbalanced"]
+    code, _, err = run(
+        "diff", str(REFERENCE / "input_unbalanced.csv"),
+        "-s", str(REFERENCE / "samples_unbalanced.csv"), "--visits", ",".join(visits),
+        "--reference-arm", reference_arm, "--format", "matrix", "--input-scale", "log2",
+        "--no-filter", "--normalize", "none", "--contrast-se", "limma",
+        "--out", str(tmp_path / "o"),
+    )  # fmt: skip
+    assert code == 0, err
+    results = read_results(tmp_path / "o")
+    expected = reference_table("limma_unbalanced_contrasts_fit_default")
+    merged = expected.merge(results, on=["protein_id", "contrast"], validate="one_to_one")
+    ok = merged["p_value"].notna()
+    assert (merged["pvalue"].isna() == ~ok).all()
+    np.testing.assert_allclose(merged.loc[ok, "se_y"], merged.loc[ok, "se_x"], rtol=1e-6)
+    np.testing.assert_allclose(merged.loc[ok, "pvalue"], merged.loc[ok, "p_value"], rtol=1e-6)
+    exact = reference_table("limma_unbalanced_default")
+    assert not np.allclose(exact["se"].dropna(), expected["se"].dropna())  # the routes differ

@@ -177,3 +177,45 @@ def test_bh_adjust_equals_scipy() -> None:
     adjusted = bh_adjust(with_nan)
     assert np.isnan(adjusted[~kept]).all()
     np.testing.assert_allclose(adjusted[kept], false_discovery_control(with_nan[kept], method="bh"))
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE_DESIGNS))
+def test_limma_contrasts_fit_route_matches_r(name: str) -> None:
+    """contrast_se="limma" on the cell-means design reproduces R's lmFit + contrasts.fit."""
+    from salivaprot.design import cell_means
+
+    matrix, design = load_reference_input(name)
+    cells, contrasts = cell_means(design)
+    names = list(contrasts.index)
+    joint = {k: [names.index(c) for c in v] for k, v in design.joint.items()}
+    result = fit_limma(
+        matrix.to_numpy().T,
+        cells.to_numpy(),
+        design.subjects.to_numpy(),
+        contrasts.to_numpy(),
+        contrast_names=names,
+        joint=joint,
+        contrast_se="limma",
+    )
+    reference = reference_table(f"limma_{name}_contrasts_fit_default")
+    mine = long(matrix, result, result.estimate, "estimate_py")
+    for column, values in (("se", result.se), ("t", result.t), ("p_value", result.p_value)):
+        mine[f"{column}_py"] = long(matrix, result, values, column)[column]
+    merged = reference.merge(mine, on=["protein_id", "contrast"], validate="one_to_one")
+    assert len(merged) == len(reference)
+    for column in ("estimate", "se", "t", "p_value"):
+        expected, got = merged[column].to_numpy(), merged[f"{column}_py"].to_numpy()
+        assert (np.isnan(expected) == np.isnan(got)).all(), column
+        ok = ~np.isnan(expected)
+        if column == "estimate":
+            np.testing.assert_allclose(got[ok], expected[ok], rtol=0, atol=1e-8)
+        else:
+            assert relative(got[ok], expected[ok]) < 1e-6, column
+    f_reference = reference_table(f"limma_{name}_contrasts_fit_default_F").set_index("protein_id")
+    f_reference = f_reference.reindex(matrix.index)
+    (joint_name,) = result.joint
+    for column in ("F", "df1", "df2", "p_value"):
+        expected, got = f_reference[column].to_numpy(), result.joint[joint_name][column]
+        assert (np.isnan(expected) == np.isnan(got)).all(), column
+        ok = ~np.isnan(expected)
+        assert relative(got[ok], expected[ok]) < 1e-6, column

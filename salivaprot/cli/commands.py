@@ -211,6 +211,14 @@ def preprocess_command(data: Path, out: Path, **options: Any) -> None:
     show_default=True,
     help="limma: per-protein correlations as R's statmod fits them, or exact REML.",
 )
+@click.option(
+    "--contrast-se",
+    type=click.Choice(["exact", "limma"]),
+    default="exact",
+    show_default=True,
+    help="limma: exact per-protein contrast SEs, or limma's contrasts.fit approximation "
+    "(cell-means design) to match a standard R limma script.",
+)
 @click.option("--use-imputed", is_flag=True, help="Let models use imputed values.")
 @click.pass_context
 def diff_command(ctx: click.Context, data: Path, out: Path, **options: Any) -> None:  # fmt: skip
@@ -243,6 +251,7 @@ def diff_command(ctx: click.Context, data: Path, out: Path, **options: Any) -> N
             robust=options["robust"],
             correlation=options["correlation"],
             dupcor_method=options["dupcor_method"],
+            contrast_se=options["contrast_se"],
             use_imputed=options["use_imputed"],
             progress=progress,
         )

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Literal
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -217,6 +218,7 @@ def fit_limma(
     trend: bool = False,
     robust: bool = False,
     dupcor_method: DupcorMethod = "statmod",
+    contrast_se: Literal["exact", "limma"] = "exact",
     progress: Callable[[int, int], None] | None = None,
 ) -> LimmaFit:
     """limma-style moderated statistics with repeated measures per subject.
@@ -243,6 +245,12 @@ def fit_limma(
         Robust hyperparameters (limma ``robust=TRUE``).
     dupcor_method : {"statmod", "reml"}
         How per-protein correlations are fitted (see :mod:`salivaprot.stats.dupcor`).
+    contrast_se : {"exact", "limma"}
+        ``exact``: each contrast's standard error from its protein's own
+        (X'V^-1X)^-1, and the exact Wald F. ``limma``: limma's ``contrasts.fit``
+        approximation (one coefficient correlation for every protein) and
+        ``classifyTestsF``'s F, to reproduce a standard R limma script; it
+        depends on the parametrization (R scripts usually fit cell means).
     progress : callable, optional
         Progress callback of the correlation estimate, ``progress(done, total)``.
 
@@ -267,8 +275,16 @@ def fit_limma(
     else:
         atanh = np.full(y.shape[1], np.nan)
     logger.info("consensus within-subject correlation %.6f", correlation)
+    if contrast_se not in ("exact", "limma"):
+        raise ValueError(f"contrast_se must be 'exact' or 'limma', not {contrast_se!r}")
     with threadpool_limits(limits=1, user_api="blas"):  # many tiny p x p solves
         gls = gls_fit(yf, design, subjects, correlation, contrasts)
+        if contrast_se == "limma":
+            common = gls_fit(
+                np.zeros((len(design), 1)), design, subjects, correlation, np.eye(design.shape[1])
+            ).cov_unscaled[0]
+            estimate, unscaled = _contrasts_fit(gls, common, contrasts)
+            gls = replace(gls, estimate=estimate, stdev_unscaled=unscaled)
     squeezed = squeeze_var(
         gls.sigma**2,
         gls.df_residual,
@@ -286,6 +302,16 @@ def fit_limma(
     for name, indices in (joint or {}).items():
         selection = contrasts[list(indices)]
         q = selection.shape[0]
+        if contrast_se == "limma":
+            f_stat, q = _classify_f(t[:, list(indices)], selection @ common @ selection.T)
+            tested = ~np.isnan(f_stat)
+            joint_out[name] = {
+                "F": _expand(f_stat, fitted),
+                "df1": _expand(np.where(tested, float(q), np.nan), fitted),
+                "df2": _expand(np.where(tested, df_total, np.nan), fitted),
+                "p_value": _expand(f_upper_p(f_stat, q, df_total), fitted),
+            }
+            continue
         b = gls.coefficients @ selection.T
         u = np.einsum("kj,pjl,ml->pkm", selection, gls.cov_unscaled, selection)
         ok = gls.estimable[:, list(indices)].all(axis=1) & np.isfinite(squeezed.var_post)
@@ -319,6 +345,66 @@ def fit_limma(
         joint=joint_out,
         fitted=fitted,
     )
+
+
+def _contrasts_fit(
+    gls: GlsFit, common: np.ndarray, contrasts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """limma's ``contrasts.fit``: contrasts of per-protein coefficients with approximate SEs.
+
+    Each protein's coefficient standard errors are combined through one
+    correlation matrix, that of the complete design (``cov.coefficients``);
+    exact when a protein has no missing value or the design is orthogonal.
+    A contrast of a non-estimable coefficient is missing.
+    """
+    coefficient_se = np.sqrt(np.diagonal(gls.cov_unscaled, axis1=1, axis2=2)).copy()
+    coefficients = gls.coefficients.copy()
+    usable = np.all(np.abs(gls.cov_unscaled) < np.inf, axis=2) & ~np.isnan(coefficient_se)
+    estimable = _estimable_coefficients(gls) & usable
+    coefficients[~estimable] = 0.0
+    coefficient_se[~estimable] = 1e30
+    estimate = coefficients @ contrasts.T
+    sd = np.sqrt(np.diag(common))
+    correlation = common / np.outer(sd, sd)
+    lower = np.abs(correlation[np.tril_indices_from(correlation, k=-1)])
+    if lower.size == 0 or np.all(lower < 1e-14):
+        unscaled = np.sqrt(coefficient_se**2 @ (contrasts.T**2))
+    else:
+        root = np.linalg.cholesky(correlation).T  # upper triangular, as R's chol
+        scaled = root[None, :, :] * coefficient_se[:, None, :]
+        unscaled = np.sqrt(np.sum((scaled @ contrasts.T) ** 2, axis=1))
+    lost = unscaled > 1e20
+    estimate[lost] = np.nan
+    unscaled[lost] = np.nan
+    return estimate, unscaled
+
+
+def _estimable_coefficients(gls: GlsFit) -> np.ndarray:
+    """Which coefficients each protein's observed design estimates (lm.fit's non-NA ones)."""
+    out = np.zeros(gls.coefficients.shape, dtype=bool)
+    finite = ~np.isnan(gls.cov_unscaled).any(axis=(1, 2))
+    eigen = np.full((len(finite), gls.coefficients.shape[1]), np.nan)
+    eigen[finite] = np.linalg.eigvalsh(gls.cov_unscaled[finite])
+    full = finite & (eigen[:, 0] > 1e-12 * np.abs(eigen[:, -1]))
+    out[full] = True
+    for g in np.flatnonzero(finite & ~full):
+        cov = gls.cov_unscaled[g]
+        information = np.linalg.pinv(cov, hermitian=True)
+        projector = cov @ information
+        out[g] = np.abs(np.diag(projector) - 1.0) < 1e-8
+    return out
+
+
+def _classify_f(t: np.ndarray, covariance: np.ndarray) -> tuple[np.ndarray, int]:
+    """limma's ``classifyTestsF`` F statistic from moderated t and the contrasts' covariance."""
+    sd = np.sqrt(np.diag(covariance))
+    correlation = covariance / np.outer(sd, sd)
+    values, vectors = np.linalg.eigh(correlation)
+    order = np.argsort(values)[::-1]
+    values, vectors = values[order], vectors[:, order]
+    rank = int(np.sum(values / values[0] > 1e-8))
+    q = vectors[:, :rank] / np.sqrt(values[:rank]) / np.sqrt(rank)
+    return np.sum((t @ q) ** 2, axis=1), rank
 
 
 def _expand(values: np.ndarray, fitted: np.ndarray, fill: float = np.nan) -> np.ndarray:
