@@ -47,6 +47,41 @@ def relative(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-300)))
 
 
+def assert_contrasts_match(
+    matrix: pd.DataFrame, result: LimmaFit, reference: pd.DataFrame, columns: dict[str, np.ndarray]
+) -> None:
+    """Per protein x contrast: same missing rows, estimates to 1e-8, the rest to 1e-6 relative."""
+    mine = long(matrix, result, result.estimate, "estimate_py")
+    for column, values in columns.items():
+        mine[f"{column}_py"] = long(matrix, result, values, column)[column]
+    merged = reference.merge(mine, on=["protein_id", "contrast"], validate="one_to_one")
+    assert len(merged) == len(reference) == matrix.shape[0] * len(result.contrast_names)
+    for column in ("estimate", *columns):
+        expected, got = merged[column].to_numpy(), merged[f"{column}_py"].to_numpy()
+        assert (np.isnan(expected) == np.isnan(got)).all(), column
+        ok = ~np.isnan(expected)
+        if column == "estimate":
+            np.testing.assert_allclose(got[ok], expected[ok], rtol=0, atol=1e-8)
+        else:
+            assert relative(got[ok], expected[ok]) < 1e-6, column
+
+
+def assert_joint_matches(
+    matrix: pd.DataFrame, result: LimmaFit, table: str, columns: tuple[str, ...]
+) -> dict[str, np.ndarray]:
+    """The joint F test: same missing proteins, values to 1e-6 relative; returns the test."""
+    reference = reference_table(table).set_index("protein_id").reindex(matrix.index)
+    (joint_name,) = result.joint
+    assert set(reference["contrast"].dropna()) == {joint_name}
+    joint = result.joint[joint_name]
+    for column in columns:
+        expected, got = reference[column].to_numpy(), joint[column]
+        assert (np.isnan(expected) == np.isnan(got)).all(), column
+        ok = ~np.isnan(expected)
+        assert relative(got[ok], expected[ok]) < 1e-6, column
+    return joint
+
+
 @pytest.mark.parametrize("name", sorted(REFERENCE_DESIGNS))
 def test_consensus_correlation_matches_r(name: str) -> None:
     matrix, design = load_reference_input(name)
@@ -74,26 +109,18 @@ def test_consensus_correlation_matches_r(name: str) -> None:
 def test_moderated_statistics_match_r(name: str, variant: str) -> None:
     trend, robust = VARIANTS[variant]
     matrix, result = fit(name, trend, robust)
-    reference = reference_table(f"limma_{name}_{variant}")
     n_contrasts = len(result.contrast_names)
-    mine = long(matrix, result, result.estimate, "estimate_py")
-    for column, values in (
-        ("se", result.se),
-        ("t", result.t),
-        ("p_value", result.p_value),
-        ("df", np.repeat(result.df_total[:, None], n_contrasts, axis=1)),
-    ):
-        mine[f"{column}_py"] = long(matrix, result, values, column)[column]
-    merged = reference.merge(mine, on=["protein_id", "contrast"], validate="one_to_one")
-    assert len(merged) == len(reference) == matrix.shape[0] * n_contrasts
-    for column in ("estimate", "se", "t", "p_value", "df"):
-        expected, got = merged[column].to_numpy(), merged[f"{column}_py"].to_numpy()
-        assert (np.isnan(expected) == np.isnan(got)).all(), column
-        ok = ~np.isnan(expected)
-        if column == "estimate":
-            np.testing.assert_allclose(got[ok], expected[ok], rtol=0, atol=1e-8)
-        else:
-            assert relative(got[ok], expected[ok]) < 1e-6, column
+    assert_contrasts_match(
+        matrix,
+        result,
+        reference_table(f"limma_{name}_{variant}"),
+        {
+            "se": result.se,
+            "t": result.t,
+            "p_value": result.p_value,
+            "df": np.repeat(result.df_total[:, None], n_contrasts, axis=1),
+        },
+    )
     priors = reference_table(f"limma_{name}_{variant}_prior").set_index("protein_id")
     priors = priors.reindex(matrix.index)
     for column, values in (("df_prior", result.df_prior), ("s2_prior", result.s2_prior),
@@ -109,17 +136,9 @@ def test_moderated_statistics_match_r(name: str, variant: str) -> None:
 def test_joint_f_test_matches_r(name: str, variant: str) -> None:
     trend, robust = VARIANTS[variant]
     matrix, result = fit(name, trend, robust)
-    reference = (
-        reference_table(f"limma_{name}_{variant}_F").set_index("protein_id").reindex(matrix.index)
+    joint = assert_joint_matches(
+        matrix, result, f"limma_{name}_{variant}_F", ("F", "df2", "p_value")
     )
-    (joint_name,) = result.joint
-    assert set(reference["contrast"].dropna()) == {joint_name}
-    joint = result.joint[joint_name]
-    for column in ("F", "df2", "p_value"):
-        expected, got = reference[column].to_numpy(), joint[column]
-        assert (np.isnan(expected) == np.isnan(got)).all(), column
-        ok = ~np.isnan(expected)
-        assert relative(got[ok], expected[ok]) < 1e-6, column
     assert np.nanmax(joint["df1"]) == len(REFERENCE_DESIGNS[name][0]) - 1
 
 
@@ -197,25 +216,12 @@ def test_limma_contrasts_fit_route_matches_r(name: str) -> None:
         joint=joint,
         contrast_se="limma",
     )
-    reference = reference_table(f"limma_{name}_contrasts_fit_default")
-    mine = long(matrix, result, result.estimate, "estimate_py")
-    for column, values in (("se", result.se), ("t", result.t), ("p_value", result.p_value)):
-        mine[f"{column}_py"] = long(matrix, result, values, column)[column]
-    merged = reference.merge(mine, on=["protein_id", "contrast"], validate="one_to_one")
-    assert len(merged) == len(reference)
-    for column in ("estimate", "se", "t", "p_value"):
-        expected, got = merged[column].to_numpy(), merged[f"{column}_py"].to_numpy()
-        assert (np.isnan(expected) == np.isnan(got)).all(), column
-        ok = ~np.isnan(expected)
-        if column == "estimate":
-            np.testing.assert_allclose(got[ok], expected[ok], rtol=0, atol=1e-8)
-        else:
-            assert relative(got[ok], expected[ok]) < 1e-6, column
-    f_reference = reference_table(f"limma_{name}_contrasts_fit_default_F").set_index("protein_id")
-    f_reference = f_reference.reindex(matrix.index)
-    (joint_name,) = result.joint
-    for column in ("F", "df1", "df2", "p_value"):
-        expected, got = f_reference[column].to_numpy(), result.joint[joint_name][column]
-        assert (np.isnan(expected) == np.isnan(got)).all(), column
-        ok = ~np.isnan(expected)
-        assert relative(got[ok], expected[ok]) < 1e-6, column
+    assert_contrasts_match(
+        matrix,
+        result,
+        reference_table(f"limma_{name}_contrasts_fit_default"),
+        {"se": result.se, "t": result.t, "p_value": result.p_value},
+    )
+    assert_joint_matches(
+        matrix, result, f"limma_{name}_contrasts_fit_default_F", ("F", "df1", "df2", "p_value")
+    )
