@@ -56,7 +56,10 @@ class GlsFit:
         Proteins x p and proteins x p x p (the generalized inverse for
         rank-deficient proteins); used for joint tests.
     estimable : numpy.ndarray
-        Proteins x p x p is not kept; this is proteins x contrasts booleans.
+        Proteins x contrasts: the contrast is estimable from the protein's
+        observed design.
+    coefficient_estimable : numpy.ndarray
+        Proteins x p: the same for each coefficient (lm.fit's non-NA ones).
     """
 
     estimate: np.ndarray
@@ -68,6 +71,7 @@ class GlsFit:
     coefficients: np.ndarray
     cov_unscaled: np.ndarray
     estimable: np.ndarray
+    coefficient_estimable: np.ndarray
 
 
 def gls_fit(
@@ -143,6 +147,7 @@ def gls_fit(
     cov = np.full((n_proteins, p, p), np.nan)
     rank = np.zeros(n_proteins, dtype=int)
     estimable = np.zeros((n_proteins, contrasts.shape[0]), dtype=bool)
+    coefficient_estimable = np.zeros((n_proteins, p), dtype=bool)
     eigen = np.linalg.eigvalsh(xtvx)
     full = (n_obs > 0) & (eigen[:, 0] > _RANK_TOL * np.maximum(eigen[:, -1], 1e-300))
     if full.any():
@@ -151,6 +156,7 @@ def gls_fit(
         cov[full] = inverse
         rank[full] = p
         estimable[full] = True
+        coefficient_estimable[full] = True
     for g in np.flatnonzero(~full & (n_obs > 0)):
         pinv = np.linalg.pinv(xtvx[g], rcond=_RANK_TOL, hermitian=True)
         coefficients[g] = pinv @ xtvy[g]
@@ -158,6 +164,7 @@ def gls_fit(
         projector = pinv @ xtvx[g]
         rank[g] = round(float(np.trace(projector)))
         estimable[g] = np.all(np.abs(contrasts @ projector - contrasts) < 1e-8, axis=1)
+        coefficient_estimable[g] = np.abs(np.diag(projector) - 1.0) < 1e-8
     df_residual = np.where(n_obs > 0, n_obs - rank, 0).astype(float)
     rss = ytvy - np.einsum("pj,pj->p", np.nan_to_num(coefficients), xtvy)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -176,6 +183,7 @@ def gls_fit(
         coefficients=coefficients,
         cov_unscaled=cov,
         estimable=estimable,
+        coefficient_estimable=coefficient_estimable,
     )
 
 
@@ -359,8 +367,7 @@ def _contrasts_fit(
     """
     coefficient_se = np.sqrt(np.diagonal(gls.cov_unscaled, axis1=1, axis2=2)).copy()
     coefficients = gls.coefficients.copy()
-    usable = np.all(np.abs(gls.cov_unscaled) < np.inf, axis=2) & ~np.isnan(coefficient_se)
-    estimable = _estimable_coefficients(gls) & usable
+    estimable = gls.coefficient_estimable
     coefficients[~estimable] = 0.0
     coefficient_se[~estimable] = 1e30
     estimate = coefficients @ contrasts.T
@@ -377,22 +384,6 @@ def _contrasts_fit(
     estimate[lost] = np.nan
     unscaled[lost] = np.nan
     return estimate, unscaled
-
-
-def _estimable_coefficients(gls: GlsFit) -> np.ndarray:
-    """Which coefficients each protein's observed design estimates (lm.fit's non-NA ones)."""
-    out = np.zeros(gls.coefficients.shape, dtype=bool)
-    finite = ~np.isnan(gls.cov_unscaled).any(axis=(1, 2))
-    eigen = np.full((len(finite), gls.coefficients.shape[1]), np.nan)
-    eigen[finite] = np.linalg.eigvalsh(gls.cov_unscaled[finite])
-    full = finite & (eigen[:, 0] > 1e-12 * np.abs(eigen[:, -1]))
-    out[full] = True
-    for g in np.flatnonzero(finite & ~full):
-        cov = gls.cov_unscaled[g]
-        information = np.linalg.pinv(cov, hermitian=True)
-        projector = cov @ information
-        out[g] = np.abs(np.diag(projector) - 1.0) < 1e-8
-    return out
 
 
 def _classify_f(t: np.ndarray, covariance: np.ndarray) -> tuple[np.ndarray, int]:
