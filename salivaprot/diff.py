@@ -386,6 +386,10 @@ def _limma_table(
     return pd.concat(blocks, ignore_index=True), extra
 
 
+def _join_notes(*parts: str) -> str:
+    return "; ".join(part for part in parts if part)
+
+
 def _f_block(
     name: str,
     f: np.ndarray,
@@ -462,23 +466,23 @@ def _mixed_table(
         "converged": fit.converged,
     }
     singular = np.where(fit.singular & fit.fitted, "singular fit: subject variance 0", "")
-    contrast_rows = fit.to_frame()
     table = _contrast_blocks(names, fit.estimate, fit.se, fit.t, fit.df, fit.p_value, per_protein)
     table["note"] = [
-        "; ".join(part for part in (note, flag) if part)
-        for note, flag in zip(contrast_rows["note"], np.tile(singular, len(names)), strict=True)
+        _join_notes(note, flag)
+        for j in range(len(names))
+        for note, flag in zip(fit.row_notes(fit.estimable[:, j]), singular, strict=True)
     ]
     blocks = [table]
-    joint_rows = fit.joint_frame()
     for j, name in enumerate(fit.joint):
-        notes = joint_rows.loc[joint_rows["contrast"] == name, "note"].to_numpy()
         tested = ~np.isnan(fit.f_value[:, j])
         described = np.where(
             tested, [f"F test, numerator df {df1:g}" for df1 in fit.f_df1[:, j]], ""
         )
         note = [
-            "; ".join(part for part in parts if part)
-            for parts in zip(described, notes, singular, strict=True)
+            _join_notes(*parts)
+            for parts in zip(
+                described, fit.row_notes(fit.joint_estimable[:, j]), singular, strict=True
+            )
         ]
         blocks.append(
             _f_block(

@@ -195,7 +195,7 @@ class MixedFit:
                     "p_value": self.p_value[:, j],
                     "padj": bh_adjust(self.p_value[:, j]),
                     "singular": self._singular(),
-                    "note": self._notes(self.estimable[:, j]),
+                    "note": self.row_notes(self.estimable[:, j]),
                 }
             )
             for j, name in enumerate(self.contrasts)
@@ -228,7 +228,7 @@ class MixedFit:
                     "df2": self.f_df2[:, j],
                     "p_value": self.f_p_value[:, j],
                     "padj": bh_adjust(self.f_p_value[:, j]),
-                    "note": self._notes(self.joint_estimable[:, j]),
+                    "note": self.row_notes(self.joint_estimable[:, j]),
                 }
             )
             for j, name in enumerate(self.joint)
@@ -278,7 +278,20 @@ class MixedFit:
     def _singular(self) -> pd.arrays.BooleanArray:
         return pd.arrays.BooleanArray(self.singular.copy(), ~self.fitted)
 
-    def _notes(self, ok: np.ndarray) -> list[str]:
+    def row_notes(self, estimable: np.ndarray) -> list[str]:
+        """Each protein's note, plus why a row is empty when its test is not estimable.
+
+        Parameters
+        ----------
+        estimable : numpy.ndarray
+            Per protein, whether the contrast or joint test is estimable
+            (a column of :attr:`estimable` or :attr:`joint_estimable`).
+
+        Returns
+        -------
+        list of str
+        """
+        ok = estimable
         return [
             _join(note, _NOT_ESTIMABLE if fitted and not good else "")
             for note, fitted, good in zip(self.note, self.fitted, ok, strict=True)
