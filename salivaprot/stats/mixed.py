@@ -291,10 +291,9 @@ class MixedFit:
         -------
         list of str
         """
-        ok = estimable
         return [
             _join(note, _NOT_ESTIMABLE if fitted and not good else "")
-            for note, fitted, good in zip(self.note, self.fitted, ok, strict=True)
+            for note, fitted, good in zip(self.note, self.fitted, estimable, strict=True)
         ]
 
 
