@@ -100,11 +100,21 @@ def test_custom_contrast_of_cell_means(ready: ProteinData) -> None:
     assert table.at[(protein, "aMSC_month4_vs_month1"), "log2fc"] == pytest.approx(expected)
     with pytest.raises(DesignError, match=r"names cell 'aMSC:month 4', which is not in the design"):
         differential_abundance(ready, custom_contrasts={"x": {"aMSC:month 4": 1}})
-    with pytest.raises(DesignError, match="has the name of a standard contrast"):
-        cell_mean_contrasts(
-            differential_abundance(ready).design,  # type: ignore[arg-type]
-            {"aMSC_change_month4": {"aMSC:month4": 1}},
-        )
+    with pytest.raises(DesignError, match="has the name of another contrast"):
+        differential_abundance(ready, custom_contrasts={"aMSC_change_month4": {"aMSC:month4": 1}})
+
+
+def test_cell_mean_contrasts_is_deprecated_but_works(ready: ProteinData) -> None:
+    design = differential_abundance(ready).design
+    assert design is not None
+    with pytest.warns(DeprecationWarning, match="cell_mean_contrasts is deprecated"):
+        rows = cell_mean_contrasts(design, {"x": {"aMSC:month4": 1, "aMSC:month1": -1}})
+    assert rows.loc["x"][rows.loc["x"] != 0].to_dict() == {
+        "visit[month1]": -1.0,
+        "visit[month4]": 1.0,
+        "arm[aMSC]:visit[month1]": -1.0,
+        "arm[aMSC]:visit[month4]": 1.0,
+    }
 
 
 def test_designs_that_cannot_estimate_contrasts(ready: ProteinData) -> None:

@@ -142,8 +142,12 @@ def gls_fit(
     xtvx = (xtx - np.einsum("bp,bpj,bpk->pjk", gamma, sums, sums)) / (1.0 - rho)
     xtvy = ((x.T @ centred).T - np.einsum("bp,bpj,bp->pj", gamma, sums, y_sums)) / (1.0 - rho)
     ytvy = (np.sum(centred**2, axis=0) - np.sum(gamma * y_sums**2, axis=0)) / (1.0 - rho)
+    # the same for a constant 1 at every observed value: the fit is linear in y, so the
+    # coefficients of y are those of the centred values plus avg times those of 1
+    xtv1 = ((x.T @ weights).T - np.einsum("bp,bpj,bp->pj", gamma, sums, counts)) / (1.0 - rho)
 
     coefficients = np.full((n_proteins, p), np.nan)
+    shift = np.zeros((n_proteins, p))
     cov = np.full((n_proteins, p, p), np.nan)
     rank = np.zeros(n_proteins, dtype=int)
     estimable = np.zeros((n_proteins, contrasts.shape[0]), dtype=bool)
@@ -153,6 +157,7 @@ def gls_fit(
     if full.any():
         inverse = np.linalg.inv(xtvx[full])
         coefficients[full] = np.einsum("pjk,pk->pj", inverse, xtvy[full])
+        shift[full] = np.einsum("pjk,pk->pj", inverse, xtv1[full])
         cov[full] = inverse
         rank[full] = p
         estimable[full] = True
@@ -160,6 +165,7 @@ def gls_fit(
     for g in np.flatnonzero(~full & (n_obs > 0)):
         pinv = np.linalg.pinv(xtvx[g], rcond=_RANK_TOL, hermitian=True)
         coefficients[g] = pinv @ xtvy[g]
+        shift[g] = pinv @ xtv1[g]
         cov[g] = pinv
         projector = pinv @ xtvx[g]
         rank[g] = round(float(np.trace(projector)))
@@ -167,6 +173,7 @@ def gls_fit(
         coefficient_estimable[g] = np.abs(np.diag(projector) - 1.0) < 1e-8
     df_residual = np.where(n_obs > 0, n_obs - rank, 0).astype(float)
     rss = ytvy - np.einsum("pj,pj->p", np.nan_to_num(coefficients), xtvy)
+    coefficients = coefficients + np.nan_to_num(avg)[:, None] * shift  # undo the centring
     with np.errstate(invalid="ignore", divide="ignore"):
         sigma = np.where(df_residual > 0, np.sqrt(np.maximum(rss, 0.0) / df_residual), np.nan)
     estimate = coefficients @ contrasts.T
