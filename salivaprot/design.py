@@ -11,8 +11,8 @@ owns everything the methods need to know about the trial:
 * the fixed-effect matrix ``~ arm * visit (+ saliva) (+ covariates)`` in
   treatment coding: an intercept (reference arm at baseline), one column per
   treated arm, one per follow-up visit, one per arm x follow-up interaction,
-  then ``saliva[stimulated]``, then covariates (numeric columns as they are;
-  categorical ones as indicator columns against their first level);
+  then ``saliva[stimulated]``, then covariates (numeric columns centred at
+  their mean; categorical ones as indicator columns against their first level);
 * every contrast as a named weight vector over those columns (the standard
   estimands, custom contrasts of cell means), the joint tests, and the
   pairing of baseline and follow-up samples for ANCOVA.
@@ -671,9 +671,9 @@ def _covariate_columns(
             if not np.isfinite(numbers).all():
                 problems.append(f"covariate '{name}' holds non-finite values")
                 continue
-            columns[name] = numbers
+            # centred: better conditioned, and the cell means are at the mean covariate
+            columns[name] = numbers - numbers.mean()
             per_covariate[name] = [name]
-            average[name] = float(numbers.mean())
         else:
             text = values.astype(str).str.strip()
             levels = sorted(set(text), key=natural_key)
@@ -804,7 +804,8 @@ def cell_means(
 
     One indicator column per arm x visit cell (reference arm first, visits in
     order: ``cell[placebo.baseline]``, ...) plus the other columns (saliva,
-    covariates), as R's ``model.matrix(~ 0 + cell + covariates)``. Both
+    covariates; numeric covariates uncentred), as R's
+    ``model.matrix(~ 0 + cell + covariates)``. Both
     parametrizations span the same space, so fitted values and residuals are
     identical; limma's ``contrasts.fit`` approximation, however, depends on the
     parametrization, and R scripts usually fit cell means.
@@ -841,7 +842,9 @@ def cell_means(
     }
     structural = {c for c in x.columns if c == INTERCEPT or c.startswith(("arm[", "visit["))}
     for column in x.columns:
-        if column not in structural:
+        if column in design.covariate_kinds:  # numeric: as given, as an R script would
+            columns[column] = _as_numbers(design.samples[column])  # type: ignore[assignment]
+        elif column not in structural:
             columns[column] = x[column].to_numpy()
     matrix = pd.DataFrame(columns, index=x.index)
     # X = M P, so X beta = M (P beta): a contrast L of beta is L P^-1 of the cell means

@@ -163,14 +163,14 @@ def gls_fit(
         estimable[full] = True
         coefficient_estimable[full] = True
     for g in np.flatnonzero(~full & (n_obs > 0)):
-        pinv = np.linalg.pinv(xtvx[g], rcond=_RANK_TOL, hermitian=True)
-        coefficients[g] = pinv @ xtvy[g]
-        shift[g] = pinv @ xtv1[g]
-        cov[g] = pinv
-        projector = pinv @ xtvx[g]
-        rank[g] = round(float(np.trace(projector)))
+        inverse_g, kept = _aliased_inverse(xtvx[g])
+        coefficients[g] = inverse_g @ xtvy[g]
+        shift[g] = inverse_g @ xtv1[g]
+        cov[g] = inverse_g
+        projector = inverse_g @ xtvx[g]
+        rank[g] = int(kept.sum())
         estimable[g] = np.all(np.abs(contrasts @ projector - contrasts) < 1e-8, axis=1)
-        coefficient_estimable[g] = np.abs(np.diag(projector) - 1.0) < 1e-8
+        coefficient_estimable[g] = kept
     df_residual = np.where(n_obs > 0, n_obs - rank, 0).astype(float)
     rss = ytvy - np.einsum("pj,pj->p", np.nan_to_num(coefficients), xtvy)
     coefficients = coefficients + np.nan_to_num(avg)[:, None] * shift  # undo the centring
@@ -403,6 +403,34 @@ def _classify_f(t: np.ndarray, covariance: np.ndarray) -> tuple[np.ndarray, int]
     rank = int(np.sum(values / values[0] > 1e-8))
     q = vectors[:, :rank] / np.sqrt(values[:rank]) / np.sqrt(rank)
     return np.sum((t @ q) ** 2, axis=1), rank
+
+
+def _aliased_inverse(gram: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A generalized inverse of a singular X'V^-1X that drops aliased columns as lm.fit does.
+
+    Columns are taken in order and one is dropped when it is (numerically) a
+    combination of the columns kept before it, as R's pivoting QR decides; the
+    inverse of the kept block, zero elsewhere, is a generalized inverse, so
+    every estimable contrast and the residual sum of squares are those of any
+    other, and the kept coefficients are the ones lm.fit reports (the others NA).
+    """
+    p = gram.shape[0]
+    kept = np.zeros(p, dtype=bool)
+    scale = max(float(np.max(np.diag(gram))), 1e-300)
+    for j in range(p):
+        if gram[j, j] <= _RANK_TOL * scale:
+            continue
+        s = np.flatnonzero(kept)
+        residual = gram[j, j]
+        if s.size:
+            block = gram[np.ix_(s, s)]
+            residual -= float(gram[j, s] @ np.linalg.solve(block, gram[s, j]))
+        if residual > _RANK_TOL * gram[j, j]:
+            kept[j] = True
+    inverse = np.zeros_like(gram)
+    if kept.any():
+        inverse[np.ix_(kept, kept)] = np.linalg.inv(gram[np.ix_(kept, kept)])
+    return inverse, kept
 
 
 def _expand(values: np.ndarray, fitted: np.ndarray, fill: float = np.nan) -> np.ndarray:
