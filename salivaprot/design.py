@@ -176,35 +176,6 @@ class TrialDesign:
         largest = int(self.subjects.value_counts().max()) if len(self.subjects) else 1
         return (-1.0 / (largest - 1) if largest > 1 else -1.0, 1.0)
 
-    def check_correlation(self, correlation: float) -> float:
-        """Return a user-given within-subject correlation, or refuse it outside the bounds.
-
-        Parameters
-        ----------
-        correlation : float
-            The correlation.
-
-        Returns
-        -------
-        float
-
-        Raises
-        ------
-        DesignError
-            Outside :meth:`correlation_bounds`.
-        """
-        lower, upper = self.correlation_bounds()
-        value = float(correlation)
-        if not (lower < value < upper):
-            largest = int(self.subjects.value_counts().max())
-            raise DesignError(
-                f"--correlation {correlation:g} is outside ({lower:g}, {upper:g}): with up to "
-                f"{largest} samples per subject, a within-subject correlation must be greater "
-                f"than -1/({largest} - 1) = {lower:g} and less than 1 for the covariance to be "
-                "positive definite"
-            )
-        return value
-
     def ancova_pairs(self, visit: str) -> AncovaPairs:
         """Pair each subject's baseline sample with its sample at ``visit``.
 

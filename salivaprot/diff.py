@@ -31,7 +31,7 @@ import pandas as pd
 from salivaprot.data import ProteinData
 from salivaprot.design import SALIVA_CONTRAST, TrialDesign, cell_means, trial_design
 from salivaprot.errors import DataError, DesignError
-from salivaprot.stats._common import bh_adjust
+from salivaprot.stats._common import bh_adjust, check_choice, check_correlation
 from salivaprot.stats.ancova import fit_ancova
 from salivaprot.stats.dupcor import DupcorMethod
 from salivaprot.stats.limma import fit_limma
@@ -195,9 +195,9 @@ def differential_abundance(
     """
     if not isinstance(data, ProteinData):
         raise DataError(f"data must be a ProteinData, not {type(data).__name__}")
-    _choice("method", method, ("limma", "mixed", "ancova"))
-    _choice("dupcor_method", dupcor_method, ("statmod", "reml"))
-    _choice("contrast_se", contrast_se, ("exact", "limma"))
+    check_choice("method", method, ("limma", "mixed", "ancova"))
+    check_choice("dupcor_method", dupcor_method, ("statmod", "reml"))
+    check_choice("contrast_se", contrast_se, ("exact", "limma"))
     for flag, value in (("trend", trend), ("robust", robust), ("use_imputed", use_imputed)):
         if not isinstance(value, bool | np.bool_):
             raise DesignError(f"{flag} must be True or False, not {value!r}")
@@ -224,9 +224,7 @@ def differential_abundance(
         if given:
             raise DesignError(f"{', '.join(given)} applies to method 'limma', not '{method}'")
     if correlation is not None:
-        if isinstance(correlation, bool) or not isinstance(correlation, int | float | np.number):
-            raise DesignError(f"correlation must be a number, not {correlation!r}")
-        correlation = design.check_correlation(correlation)
+        correlation = check_correlation(correlation, design.subjects.to_numpy())
     if design.custom and method == "ancova":
         raise DesignError("custom contrasts need method limma or mixed, not ancova")
     values = data.abundance
@@ -268,11 +266,6 @@ def differential_abundance(
             ),
         }
     return DiffResult(table=table, model=model, design=design)
-
-
-def _choice(name: str, value: object, choices: tuple[str, ...]) -> None:
-    if not isinstance(value, str) or value not in choices:
-        raise DesignError(f"{name} must be one of {', '.join(map(repr, choices))}, not {value!r}")
 
 
 def _results_table(table: pd.DataFrame, proteins: pd.DataFrame, method: str) -> pd.DataFrame:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from salivaprot._order import reference_arm_order, visit_order
+from salivaprot._validate import check_sequence
 from salivaprot.errors import SampleSheetError
 from salivaprot.io._files import PathLike, read_text
 
@@ -163,6 +164,7 @@ def read_samples(
     >>> sheet.aliases
     {'sample': 'sample_id', 'patient': 'subject_id'}
     """
+    visits = check_sequence("visits", visits, SampleSheetError, example="baseline")
     text = read_text(path, what="sample sheet")
     frame = _parse_table(text, path)
     return sample_sheet(frame, visits=visits, reference_arm=reference_arm, path=path)
@@ -266,6 +268,11 @@ def sample_sheet(
     >>> sheet.reference_arm, sheet.baseline
     ('A', 'V1')
     """
+    visits = check_sequence("visits", visits, SampleSheetError, example="baseline")
+    if not isinstance(frame, pd.DataFrame):
+        raise SampleSheetError(
+            f"the sample table must be a pandas DataFrame, not {type(frame).__name__}"
+        )
     problems: list[str] = []
     notes: list[str] = []
     table = frame.copy()

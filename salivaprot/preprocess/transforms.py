@@ -10,6 +10,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from salivaprot._validate import check_sequence
 from salivaprot.data import ProteinData
 from salivaprot.errors import DataError
 
@@ -114,6 +115,11 @@ def normalize(
     True
     """
     _require_scale(data, "log2", "normalize()")
+    reference_proteins = check_sequence(
+        "reference_proteins", reference_proteins, DataError, example="P04745"
+    )
+    if isinstance(exclude_top, bool) or not isinstance(exclude_top, int | np.integer):
+        raise DataError(f"exclude_top must be a whole number, not {exclude_top!r}")
     if exclude_top < 0:
         raise DataError(f"exclude_top must be 0 or more, not {exclude_top}")
     y = data.abundance

@@ -9,7 +9,64 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-__all__ = ["bh_adjust", "f_upper_p", "t_two_sided_p", "trimmed_mean"]
+__all__ = [
+    "bh_adjust",
+    "check_choice",
+    "check_correlation",
+    "f_upper_p",
+    "t_two_sided_p",
+    "trimmed_mean",
+]
+
+
+def check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
+    """Refuse an option value that is not one of ``choices`` (a :class:`DesignError`).
+
+    Examples
+    --------
+    >>> check_choice("method", "reml", ("statmod", "reml"))
+    >>> check_choice("method", "foo", ("statmod", "reml"))
+    Traceback (most recent call last):
+    ...
+    salivaprot.errors.DesignError: method must be one of 'statmod', 'reml', not 'foo'
+    """
+    from salivaprot.errors import DesignError
+
+    if not isinstance(value, str) or value not in choices:
+        raise DesignError(f"{name} must be one of {', '.join(map(repr, choices))}, not {value!r}")
+
+
+def check_correlation(correlation: float, subjects: np.ndarray) -> float:
+    """Refuse a within-subject correlation that makes a subject's covariance singular.
+
+    A subject with m samples has the covariance ``(1 - rho) I + rho J``, with
+    eigenvalues ``1 - rho`` and ``1 + (m - 1) rho``: positive definite for
+    ``-1 / (m - 1) < rho < 1``, m the largest number of samples of a subject.
+
+    Examples
+    --------
+    >>> check_correlation(0.3, np.array(["a", "a", "a", "b"]))
+    0.3
+    >>> check_correlation(-0.5, np.array(["a", "a", "a", "b"]))
+    Traceback (most recent call last):
+    ...
+    salivaprot.errors.DesignError: correlation -0.5 is outside (-0.5, 1): with up to 3 samples per subject, a within-subject correlation must be greater than -1/(3 - 1) = -0.5 and less than 1 for the covariance to be positive definite
+    """  # noqa: E501
+    from salivaprot.errors import DesignError
+
+    if isinstance(correlation, bool) or not isinstance(correlation, int | float | np.number):
+        raise DesignError(f"correlation must be a number, not {correlation!r}")
+    _, counts = np.unique(np.asarray(subjects), return_counts=True)
+    largest = int(counts.max()) if counts.size else 1
+    lower = -1.0 / (largest - 1) if largest > 1 else -1.0
+    value = float(correlation)
+    if not (lower < value < 1.0):
+        raise DesignError(
+            f"correlation {correlation:g} is outside ({lower:g}, 1): with up to {largest} samples "
+            f"per subject, a within-subject correlation must be greater than -1/({largest} - 1) "
+            f"= {lower:g} and less than 1 for the covariance to be positive definite"
+        )
+    return value
 
 
 def t_two_sided_p(t: np.ndarray, df: np.ndarray) -> np.ndarray:

@@ -24,7 +24,7 @@ from typing import Literal
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from salivaprot.stats._common import trimmed_mean
+from salivaprot.stats._common import check_choice, trimmed_mean
 
 __all__ = ["DuplicateCorrelation", "duplicate_correlation"]
 
@@ -89,6 +89,7 @@ def duplicate_correlation(
     >>> round(duplicate_correlation(y, design, subjects).consensus, 1)
     0.5
     """
+    check_choice("method", method, ("statmod", "reml"))
     y = np.asarray(y, dtype=float)
     design = np.asarray(design, dtype=float)
     codes, subject_index = np.unique(np.asarray(subjects), return_inverse=True)

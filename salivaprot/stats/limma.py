@@ -29,7 +29,12 @@ from typing import Literal
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from salivaprot.stats._common import f_upper_p, t_two_sided_p
+from salivaprot.stats._common import (
+    check_choice,
+    check_correlation,
+    f_upper_p,
+    t_two_sided_p,
+)
 from salivaprot.stats.dupcor import DupcorMethod, duplicate_correlation
 from salivaprot.stats.ebayes import squeeze_var
 
@@ -111,8 +116,7 @@ def gls_fit(
     >>> bool(np.allclose(fit.estimate[:, 0], ols))
     True
     """
-    if not -1 < correlation < 1:
-        raise ValueError(f"the correlation must be in (-1, 1), not {correlation}")
+    correlation = check_correlation(correlation, subjects)
     y = np.asarray(y, dtype=float)
     x = np.asarray(design, dtype=float)
     contrasts = np.atleast_2d(np.asarray(contrasts, dtype=float))
@@ -275,6 +279,10 @@ def fit_limma(
         Proteins with no observed value are kept with NaN statistics
         (``fitted`` is False for them).
     """
+    check_choice("dupcor_method", dupcor_method, ("statmod", "reml"))
+    check_choice("contrast_se", contrast_se, ("exact", "limma"))
+    if correlation is not None:
+        correlation = check_correlation(correlation, subjects)
     y = np.asarray(y, dtype=float)
     contrasts = np.atleast_2d(np.asarray(contrasts, dtype=float))
     names = contrast_names or [f"contrast{i + 1}" for i in range(contrasts.shape[0])]
@@ -290,8 +298,6 @@ def fit_limma(
     else:
         atanh = np.full(y.shape[1], np.nan)
     logger.info("consensus within-subject correlation %.6f", correlation)
-    if contrast_se not in ("exact", "limma"):
-        raise ValueError(f"contrast_se must be 'exact' or 'limma', not {contrast_se!r}")
     with threadpool_limits(limits=1, user_api="blas"):  # many tiny p x p solves
         gls = gls_fit(yf, design, subjects, correlation, contrasts)
         if contrast_se == "limma":
