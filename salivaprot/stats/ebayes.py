@@ -354,7 +354,9 @@ def fit_f_dist_robustly(
     """
     from scipy import stats
 
-    x = np.asarray(x, dtype=float)
+    # a private copy: small variances are offset and unequal-df variances are
+    # transformed to df1_max below, which must not reach the caller (R copies too)
+    x = np.array(x, dtype=float)
     n = len(x)
     if n < 2:
         return np.nan, np.nan, np.full(n, np.nan)
