@@ -175,6 +175,7 @@ def differential_abundance(
     contrast_se: Literal["exact", "limma"] = "exact",
     use_imputed: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    legacy_ebayes: bool = False,
 ) -> DiffResult:
     """Test every protein for differences between arms across visits.
 
@@ -205,6 +206,10 @@ def differential_abundance(
         missing, since every method handles missing values itself.
     progress : callable, optional
         Called as ``progress(done, total)`` during long per-protein work.
+    legacy_ebayes : bool
+        limma and ancova: estimate the eBayes prior as limma 3.54-3.60 did. By
+        default it is estimated as current limma (>= 3.61) does, which differs
+        when proteins have different residual df (any missing value).
 
     Returns
     -------
@@ -256,14 +261,18 @@ def differential_abundance(
         "use_imputed": use_imputed,
         "n_proteins": int(y.shape[1]),
     }
+    legacy = True if legacy_ebayes else None
+    if method != "mixed":
+        model["limma_version_reproduced"] = "3.54.1" if legacy_ebayes else "3.63.2"
     if method == "limma":
         table, extra = _limma_table(
-            y, design, contrasts, trend, robust, correlation, dupcor_method, contrast_se, progress
-        )
+            y, design, contrasts, trend, robust, correlation, dupcor_method, contrast_se, progress,
+            legacy,
+        )  # fmt: skip
     elif method == "mixed":
         table, extra = _mixed_table(y, design, contrasts, progress)
     else:
-        table, extra = _ancova_table(y, data, design, trend, robust, covariates)
+        table, extra = _ancova_table(y, data, design, trend, robust, covariates, legacy)
     model.update(extra)
     model["contrasts"] = list(pd.unique(table["contrast"]))
     table.insert(
@@ -331,6 +340,7 @@ def _limma_table(
     dupcor_method: DupcorMethod,
     contrast_se: Literal["exact", "limma"],
     progress: Callable[[int, int], None] | None,
+    legacy: bool | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     names = list(contrasts.index)
     joint = {k: [names.index(c) for c in v] for k, v in design.joint.items()}
@@ -349,6 +359,7 @@ def _limma_table(
         robust=robust,
         dupcor_method=dupcor_method,
         contrast_se=contrast_se,
+        legacy=legacy,
         progress=progress,
     )
     n_samples, n_subjects = _observed_counts(y, design.subjects.to_numpy())
@@ -378,6 +389,7 @@ def _limma_table(
         "contrast_se": contrast_se,
         "trend": trend,
         "robust": robust,
+        "ebayes_estimator": fit.ebayes_estimator,
         "df_prior": _summary_value(fit.df_prior[fit.fitted]),
         "s2_prior": _summary_value(fit.s2_prior[fit.fitted]),
         "df_prior_infinite": bool(np.isinf(fit.df_prior[fit.fitted]).any()),
@@ -505,6 +517,7 @@ def _ancova_table(
     trend: bool,
     robust: bool,
     covariates: Sequence[str],
+    legacy: bool | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     samples = data.samples
     baseline, reference = design.visits[0], design.arms[0]
@@ -541,6 +554,7 @@ def _ancova_table(
             covariates=extra_covariates,
             trend=trend,
             robust=robust,
+            legacy=legacy,
         )
         names = [f"{t}_vs_{reference}_change_{visit}" for t in treated_arms]
         block = _contrast_blocks(
@@ -564,10 +578,14 @@ def _ancova_table(
             "s2_prior": _summary_value(fit.s2_prior),
             "subjects_with_both_visits": len(paired),
             "subjects_at_baseline_without_this_visit": int(missing_pairs),
+            "ebayes_estimator": fit.ebayes_estimator,
         }
         blocks.append(block)
     return pd.concat(blocks, ignore_index=True), {
         "trend": trend,
         "robust": robust,
+        "ebayes_estimator": "unequal-df"
+        if any(v["ebayes_estimator"] == "unequal-df" for v in priors.values())
+        else "legacy",
         "visits": priors,
     }

@@ -57,7 +57,7 @@ def max_relative(got: np.ndarray, expected: np.ndarray) -> float:
 def test_squeeze_var_legacy_matches_limma_3_54(variant: str) -> None:
     frame = squeeze_input()
     expected = pd.read_csv(REFERENCE / f"squeeze_{variant}.csv")
-    result = squeeze(frame, variant)
+    result = squeeze(frame, variant, legacy=True)
     for column, values in (("var_prior", result.var_prior), ("df_prior", result.df_prior),
                            ("var_post", result.var_post)):  # fmt: skip
         assert max_relative(values, expected[column].to_numpy()) < LEGACY_TOLERANCE[variant], column
@@ -78,3 +78,41 @@ def test_fit_f_dist_functions_leave_their_inputs_unchanged() -> None:
         squeeze_var(x, df1, robust=True)
     for after, original in zip((x, df1, covariate), before, strict=True):
         np.testing.assert_array_equal(after, original)
+
+
+#: about 10x the largest relative difference measured against limma 3.63.2
+CURRENT_TOLERANCE = {"default": 3e-11, "trend": 1e-10, "robust": 1e-10, "trend_robust": 3e-10}
+CURRENT = REFERENCE / "limma-3.63.2"
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_squeeze_var_default_matches_limma_3_63(variant: str) -> None:
+    """Unequal df: current limma's legacy = NULL uses fitFDistUnequalDF1; so does ours."""
+    frame = squeeze_input()
+    for suffix, legacy, tolerance in (
+        ("", None, CURRENT_TOLERANCE[variant]),
+        ("", False, CURRENT_TOLERANCE[variant]),
+        ("_legacy", True, LEGACY_TOLERANCE[variant]),
+    ):
+        expected = pd.read_csv(CURRENT / f"squeeze_{variant}{suffix}.csv")
+        result = squeeze(frame, variant, legacy=legacy)
+        for column, values in (("var_prior", result.var_prior), ("df_prior", result.df_prior),
+                               ("var_post", result.var_post)):  # fmt: skip
+            assert max_relative(values, expected[column].to_numpy()) < tolerance, (suffix, column)
+
+
+@pytest.mark.parametrize("robust", [False, True])
+@pytest.mark.parametrize("trend", [False, True])
+def test_equal_df_uses_the_legacy_estimator_by_default(trend: bool, robust: bool) -> None:
+    frame = squeeze_input()
+    df = np.full(len(frame), 9.0)
+    df[:3] = 0.0  # no residual df: not counted when deciding whether the df are equal
+    options = {"covariate": frame["covariate"].to_numpy() if trend else None, "robust": robust}
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "1 very small variance", SalivaprotWarning)
+        default = squeeze_var(frame["var"].to_numpy(), df, **options)  # type: ignore[arg-type]
+        legacy = squeeze_var(frame["var"].to_numpy(), df, legacy=True, **options)  # type: ignore[arg-type]
+        new = squeeze_var(frame["var"].to_numpy(), df, legacy=False, **options)  # type: ignore[arg-type]
+    for name in ("var_prior", "df_prior", "var_post"):
+        np.testing.assert_array_equal(getattr(default, name), getattr(legacy, name))
+    assert not np.allclose(new.df_prior, legacy.df_prior)
