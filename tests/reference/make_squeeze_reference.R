@@ -12,7 +12,9 @@
 # writes tests/reference/squeeze_input.csv and, for limma 3.54.1,
 # tests/reference/squeeze_<variant>.csv; for another limma version V,
 # tests/reference/limma-V/squeeze_<variant>.csv (legacy = NULL, current limma's
-# default) and tests/reference/limma-V/squeeze_<variant>_legacy.csv (legacy = TRUE).
+# default) and tests/reference/limma-V/squeeze_<variant>_legacy.csv (legacy = TRUE),
+# and tests/reference/limma-V/squeeze_<variant>_equal_df_new.csv: legacy = FALSE
+# (the new estimator forced) with every df = 9.
 suppressPackageStartupMessages(library(limma))
 ref_dir <- file.path("tests", "reference")
 stopifnot(file.exists(file.path(ref_dir, "make_squeeze_reference.R")))
@@ -63,5 +65,13 @@ for (v in names(variants)) {
     cat(sprintf("limma %s squeezeVar %s%s: df_prior %s, var_prior median %.6g\n", version, v,
                 suffix, paste(signif(range(sq$df.prior), 8), collapse = " to "),
                 median(sq$var.prior)))
+  }
+  if (has_legacy) {
+    sq <- squeezeVar(input$var, rep(9, n), covariate = cov, robust = robust, legacy = FALSE)
+    out <- data.frame(id = input$id, var_prior = rep_len(sq$var.prior, n),
+                      df_prior = rep_len(sq$df.prior, n), var_post = sq$var.post)
+    write_csv(out, file.path(out_dir, sprintf("squeeze_%s_equal_df_new.csv", v)))
+    cat(sprintf("limma %s squeezeVar %s, df = 9, legacy = FALSE: df_prior %s\n", version, v,
+                paste(signif(range(sq$df.prior), 8), collapse = " to ")))
   }
 }
