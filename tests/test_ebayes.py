@@ -26,8 +26,8 @@ from .conftest import REFERENCE
 VARIANTS = {"default": (False, False), "trend": (True, False), "robust": (False, True),
             "trend_robust": (True, True)}  # fmt: skip
 #: about 10x the largest relative difference measured against limma 3.54.1 and 3.63.2 with
-#: legacy = TRUE (trend with
-#: robust goes through lowess, where R's and statsmodels' differ in the last digits)
+#: legacy = TRUE (trend with robust goes through lowess, where R's and statsmodels'
+#: differ in the last digits)
 LEGACY_TOLERANCE = {"default": 3e-14, "trend": 2e-13, "robust": 1e-13, "trend_robust": 2e-9}
 
 

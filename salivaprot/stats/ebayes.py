@@ -11,6 +11,12 @@ s~_g^2 = (d_0 s_0^2 + d_g s_g^2) / (d_0 + d_g).
 The algorithms follow limma's ``squeezeVar``, ``fitFDist`` and
 ``fitFDistRobustly`` step by step, so that the numbers agree with R to
 rounding (tests compare with stored R outputs).
+
+That moment estimation is limma's "legacy" method. Since limma 3.61, when the
+residual df differ between proteins, ``squeezeVar`` uses by default a
+likelihood-based estimator that weights each variance by its df
+(:mod:`salivaprot.stats._unequal_df`); :func:`squeeze_var` does the same
+unless ``legacy=True``.
 """
 
 from __future__ import annotations
