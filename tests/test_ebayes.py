@@ -129,3 +129,12 @@ def test_forced_unequal_df_estimator_on_equal_df_matches_limma_3_63(variant: str
     for column, values in (("var_prior", result.var_prior), ("df_prior", result.df_prior),
                            ("var_post", result.var_post)):  # fmt: skip
         assert max_relative(values, expected[column].to_numpy()) < CURRENT_TOLERANCE[variant]
+
+
+def test_two_variances_are_returned_unmoderated_as_current_limma_does() -> None:
+    var, df = np.array([0.5, 2.0]), np.array([4.0, 4.0])
+    current = squeeze_var(var, df)
+    np.testing.assert_array_equal(current.var_post, var)
+    np.testing.assert_array_equal(current.df_prior, [0.0, 0.0])
+    legacy = squeeze_var(var, df, legacy=True)  # limma 3.54 fits the prior from two
+    assert np.all(legacy.var_post != var)

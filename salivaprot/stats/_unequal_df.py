@@ -166,7 +166,7 @@ def _weighted_lowess(x: np.ndarray, y: np.ndarray, weights: np.ndarray, span: fl
             seeds.append(pt)
             last = pt
     seeds.append(n - 1)
-    span_weight = _sum(ws) * span
+    span_weight = float(np.cumsum(ws)[-1]) * span  # summed in order, as the C code does
     subrange = (xs[n - 1] - xs[0]) / n
     fitted = np.empty(n)
     last_pt = 0
@@ -374,7 +374,7 @@ def fit_f_dist_unequal_df1(
         shrunk = not_outlier * df2 + (1 - not_outlier) * df2_outlier
     order = np.argsort(right_p, kind="stable")
     ordered = shrunk[order]
-    running = np.cumsum(ordered) / np.arange(1, n + 1)
+    running = np.cumsum(ordered.astype(np.longdouble)).astype(float) / np.arange(1, n + 1)
     imin = int(np.argmin(running))
     ordered[: imin + 1] = running[imin]
     shrunk[order] = np.maximum.accumulate(ordered)

@@ -548,11 +548,13 @@ def squeeze_var(
     n = len(var)
     if n == 0:
         raise ValueError("var is empty")
+    # limma >= 3.61 returns the variances unmoderated below 3 proteins; 3.54 below 2
+    too_few = n < (2 if legacy else 3)
     if legacy is None:
         positive = df[df > 0]
         legacy = positive.size == 0 or bool(positive.min() == positive.max())
     estimator = "legacy" if legacy else "unequal-df"
-    if n == 1 or (n == 2 and not legacy):
+    if too_few:
         return SqueezedVariances(var.copy(), np.zeros(n), var.copy(), estimator)
     var[df == 0] = 0.0
     if not legacy:
