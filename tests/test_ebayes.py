@@ -138,3 +138,18 @@ def test_two_variances_are_returned_unmoderated_as_current_limma_does() -> None:
     np.testing.assert_array_equal(current.df_prior, [0.0, 0.0])
     legacy = squeeze_var(var, df, legacy=True)  # limma 3.54 fits the prior from two
     assert np.all(legacy.var_post != var)
+
+
+def test_brent_minimizer_takes_the_steps_of_r_optimize() -> None:
+    """Values from R 4.2.2: sprintf("%.17g", optimize(f, c(0.5, 0.9998))$minimum)."""
+    import math
+
+    from salivaprot.stats._unequal_df import _brent_minimize
+
+    tol = np.finfo(float).eps ** 0.25
+    rough = _brent_minimize(
+        lambda x: (x - 0.71) ** 2 + 0.01 * math.sin(13 * x) + abs(x - 0.8) ** 1.5, 0.5, 0.9998, tol
+    )
+    smooth = _brent_minimize(lambda x: -math.log(x) + x**3, 0.5, 0.9998, tol)
+    assert rough == 0.79610128549065839
+    assert smooth == 0.69335849449884723
