@@ -137,6 +137,7 @@ def differential_abundance(
     contrast_se: Literal["exact", "limma"] = "exact",
     use_imputed: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    legacy_ebayes: bool = False,
 ) -> DiffResult:
     """Test every protein for differences between arms across visits.
 
@@ -170,6 +171,10 @@ def differential_abundance(
         missing, since every method handles missing values itself.
     progress : callable, optional
         Called as ``progress(done, total)`` during long per-protein work.
+    legacy_ebayes : bool
+        limma and ancova: estimate the eBayes prior as limma 3.54-3.60 did. By
+        default it is estimated as current limma (>= 3.61) does, which differs
+        when proteins have different residual df (any missing value).
 
     Returns
     -------
@@ -198,7 +203,8 @@ def differential_abundance(
     check_choice("method", method, ("limma", "mixed", "ancova"))
     check_choice("dupcor_method", dupcor_method, ("statmod", "reml"))
     check_choice("contrast_se", contrast_se, ("exact", "limma"))
-    for flag, value in (("trend", trend), ("robust", robust), ("use_imputed", use_imputed)):
+    flags = (("trend", trend), ("robust", robust), ("use_imputed", use_imputed))
+    for flag, value in (*flags, ("legacy_ebayes", legacy_ebayes)):
         if not isinstance(value, bool | np.bool_):
             raise DesignError(f"{flag} must be True or False, not {value!r}")
     if progress is not None and not callable(progress):
@@ -219,8 +225,8 @@ def differential_abundance(
             )
             if used
         ]
-        if method == "mixed" and (trend or robust):
-            given.append("trend/robust (eBayes options: limma and ancova)")
+        if method == "mixed" and (trend or robust or legacy_ebayes):
+            given.append("trend/robust/legacy_ebayes (eBayes options: limma and ancova)")
         if given:
             raise DesignError(f"{', '.join(given)} applies to method 'limma', not '{method}'")
     if correlation is not None:
@@ -239,14 +245,17 @@ def differential_abundance(
         "use_imputed": use_imputed,
         "n_proteins": int(y.shape[1]),
     }
+    legacy = True if legacy_ebayes else None
+    if method != "mixed":
+        model["limma_version_reproduced"] = "3.54.1" if legacy_ebayes else "3.63.2"
     if method == "limma":
         table, extra = _limma_table(
-            y, design, trend, robust, correlation, dupcor_method, contrast_se, progress
+            y, design, trend, robust, correlation, dupcor_method, contrast_se, progress, legacy
         )
     elif method == "mixed":
         table, extra = _mixed_table(y, design, progress)
     else:
-        table, extra = _ancova_table(y, design, trend, robust)
+        table, extra = _ancova_table(y, design, trend, robust, legacy)
     model.update(extra)
     table = _results_table(table, data.proteins, method)
     model["contrasts"] = list(pd.unique(table["contrast"]))
@@ -331,6 +340,7 @@ def _limma_table(
     dupcor_method: DupcorMethod,
     contrast_se: Literal["exact", "limma"],
     progress: Callable[[int, int], None] | None,
+    legacy: bool | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     contrasts = design.contrasts
     names = list(contrasts.index)
@@ -350,6 +360,7 @@ def _limma_table(
         robust=robust,
         dupcor_method=dupcor_method,
         contrast_se=contrast_se,
+        legacy=legacy,
         progress=progress,
     )
     n_samples, n_subjects = _observed_counts(y, design.subjects.to_numpy())
@@ -379,6 +390,7 @@ def _limma_table(
         "contrast_se": contrast_se,
         "trend": trend,
         "robust": robust,
+        "ebayes_estimator": fit.ebayes_estimator,
         "df_prior": _summary_value(fit.df_prior[fit.fitted]),
         "s2_prior": _summary_value(fit.s2_prior[fit.fitted]),
         "df_prior_infinite": bool(np.isinf(fit.df_prior[fit.fitted]).any()),
@@ -504,6 +516,7 @@ def _ancova_table(
     design: TrialDesign,
     trend: bool,
     robust: bool,
+    legacy: bool | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     reference, treated_arms = design.arms[0], design.arms[1:]
     covariate_columns = [c for cs in design.covariate_columns.values() for c in cs]
@@ -525,6 +538,7 @@ def _ancova_table(
             covariates=extra_covariates,
             trend=trend,
             robust=robust,
+            legacy=legacy,
         )
         names = [f"{t}_vs_{reference}_change_{visit}" for t in treated_arms]
         block = _contrast_blocks(
@@ -549,10 +563,14 @@ def _ancova_table(
             "subjects_at_baseline_without_this_visit": len(pairs.without_visit),
             "subjects_at_this_visit_without_baseline": len(pairs.without_baseline),
             "subjects_left_out": sorted(pairs.without_visit + pairs.without_baseline),
+            "ebayes_estimator": fit.ebayes_estimator,
         }
         blocks.append(block)
     return pd.concat(blocks, ignore_index=True), {
         "trend": trend,
         "robust": robust,
+        "ebayes_estimator": "unequal-df"
+        if any(v["ebayes_estimator"] == "unequal-df" for v in priors.values())
+        else "legacy",
         "visits": priors,
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -144,8 +145,12 @@ def test_ancova_rows_and_notes(ready: ProteinData) -> None:
 
 
 # ------------------------------------------------------------------ end to end vs R
+@pytest.mark.parametrize("version", ["3.54.1", "3.63.2"])
 @pytest.mark.parametrize("name", ["unbalanced", "blinded"])
-def test_cli_diff_on_a_log2_matrix_reproduces_r_limma(tmp_path: Path, name: str) -> None:
+def test_cli_diff_on_a_log2_matrix_reproduces_r_limma(
+    tmp_path: Path, name: str, version: str
+) -> None:
+    """By default as limma 3.63.2; with --legacy-ebayes as limma 3.54.1."""
     visits, reference_arm, covariates = REFERENCE_DESIGNS[name]
     args = [
         "diff", str(REFERENCE / f"input_{name}.csv"), "-s", str(REFERENCE / f"samples_{name}.csv"),
@@ -155,10 +160,17 @@ def test_cli_diff_on_a_log2_matrix_reproduces_r_limma(tmp_path: Path, name: str)
     ]  # fmt: skip
     for covariate in covariates:
         args += ["--covariate", covariate]
+    legacy = version == "3.54.1"
+    if legacy:
+        args.append("--legacy-ebayes")
     code, _, err = run(*args)
     assert code == 0, err
     results = read_results(tmp_path / "out")
-    expected = reference_table(f"limma_{name}_default")
+    model = json.loads((tmp_path / "out" / "run.json").read_text())["model"]
+    assert model["limma_version_reproduced"] == version
+    assert model["ebayes_estimator"] == ("legacy" if legacy else "unequal-df")
+    prefix = "" if legacy else f"limma-{version}/"
+    expected = reference_table(f"{prefix}limma_{name}_default")
     merged = expected.merge(results, on=["protein_id", "contrast"], validate="one_to_one")
     assert len(merged) == len(expected)
     ok = merged["p_value"].notna()
@@ -247,6 +259,7 @@ def test_cli_diff_mixed_and_ancova_reproduce_r(tmp_path: Path, method: str, refe
         "-s", str(REFERENCE / "samples_unbalanced.csv"), "--visits", ",".join(visits),
         "--reference-arm", reference_arm, "--format", "matrix", "--input-scale", "log2",
         "--no-filter", "--normalize", "none", "--method", method, "--out", str(tmp_path / "o"),
+        *(["--legacy-ebayes"] if method == "ancova" else []),
     )  # fmt: skip
     assert code == 0, err
     results = read_results(tmp_path / "o")
@@ -270,7 +283,7 @@ def test_cli_diff_contrast_se_limma_reproduces_r_contrasts_fit(tmp_path: Path) -
         "-s", str(REFERENCE / "samples_unbalanced.csv"), "--visits", ",".join(visits),
         "--reference-arm", reference_arm, "--format", "matrix", "--input-scale", "log2",
         "--no-filter", "--normalize", "none", "--contrast-se", "limma",
-        "--out", str(tmp_path / "o"),
+        "--out", str(tmp_path / "o"), "--legacy-ebayes",
     )  # fmt: skip
     assert code == 0, err
     results = read_results(tmp_path / "o")

@@ -198,6 +198,12 @@ def preprocess_command(data: Path, out: Path, **options: Any) -> None:
 @click.option("--trend", is_flag=True, help="eBayes: prior variance trends with abundance.")
 @click.option("--robust", is_flag=True, help="eBayes: robust to outlying variances.")
 @click.option(
+    "--legacy-ebayes",
+    is_flag=True,
+    help="eBayes prior as limma 3.54-3.60 (default: as limma >= 3.61, which differs "
+    "when proteins have different residual df).",
+)
+@click.option(
     "--correlation",
     type=click.FloatRange(-0.99, 0.99),
     default=None,
@@ -254,6 +260,7 @@ def diff_command(ctx: click.Context, data: Path, out: Path, **options: Any) -> N
             contrast_se=options["contrast_se"],
             use_imputed=options["use_imputed"],
             progress=progress,
+            legacy_ebayes=options["legacy_ebayes"],
         )
     finally:
         progress.close()

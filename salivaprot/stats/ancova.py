@@ -25,7 +25,8 @@ __all__ = ["AncovaFit", "fit_ancova"]
 class AncovaFit:
     """One follow-up visit's ANCOVA for every protein (arrays: proteins x treated arms).
 
-    ``note`` says why a protein has no result ("" when it has one).
+    ``note`` says why a protein has no result ("" when it has one);
+    ``ebayes_estimator`` names the eBayes prior estimation used.
     """
 
     estimate: np.ndarray
@@ -40,6 +41,7 @@ class AncovaFit:
     s2_prior: np.ndarray
     df_prior: np.ndarray
     note: np.ndarray
+    ebayes_estimator: str = "legacy"
 
 
 def fit_ancova(
@@ -50,6 +52,7 @@ def fit_ancova(
     covariates: np.ndarray | None = None,
     trend: bool = False,
     robust: bool = False,
+    legacy: bool | None = None,
 ) -> AncovaFit:
     """Fit ``y_V ~ arm + y_B (+ covariates)`` for every protein and moderate the variances.
 
@@ -64,6 +67,9 @@ def fit_ancova(
         Subjects x covariate columns.
     trend, robust : bool
         As for limma's ``eBayes``.
+    legacy : bool or None
+        eBayes prior estimation, as limma's ``legacy`` (``None``: current limma;
+        ``True``: limma 3.54-3.60; see :func:`salivaprot.stats.ebayes.squeeze_var`).
 
     Returns
     -------
@@ -145,6 +151,7 @@ def fit_ancova(
         df_fit[present],
         covariate=avg[present] if trend else None,
         robust=robust,
+        legacy=legacy,
     )
     s2_prior = np.full(n_proteins, np.nan)
     df_prior = np.full(n_proteins, np.nan)
@@ -172,4 +179,5 @@ def fit_ancova(
         s2_prior=s2_prior,
         df_prior=df_prior,
         note=note,
+        ebayes_estimator=squeezed.estimator,
     )

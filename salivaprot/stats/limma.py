@@ -204,6 +204,7 @@ class LimmaFit:
 
     Arrays are proteins x contrasts unless noted; ``joint`` holds, per joint
     test name, arrays ``F``, ``df1``, ``df2`` and ``p_value`` (per protein).
+    ``ebayes_estimator`` names the prior estimation used ("legacy" or "unequal-df").
     """
 
     contrast_names: list[str]
@@ -223,6 +224,7 @@ class LimmaFit:
     atanh_correlations: np.ndarray
     joint: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     fitted: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    ebayes_estimator: str = "legacy"
 
 
 def fit_limma(
@@ -238,6 +240,7 @@ def fit_limma(
     robust: bool = False,
     dupcor_method: DupcorMethod = "statmod",
     contrast_se: Literal["exact", "limma"] = "exact",
+    legacy: bool | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> LimmaFit:
     """limma-style moderated statistics with repeated measures per subject.
@@ -270,6 +273,10 @@ def fit_limma(
         approximation (one coefficient correlation for every protein) and
         ``classifyTestsF``'s F, to reproduce a standard R limma script; it
         depends on the parametrization (R scripts usually fit cell means).
+    legacy : bool or None
+        Prior estimation of eBayes, as limma's ``legacy`` argument (see
+        :func:`salivaprot.stats.ebayes.squeeze_var`): ``None`` as current
+        limma (>= 3.61), ``True`` as limma 3.54-3.60.
     progress : callable, optional
         Progress callback of the correlation estimate, ``progress(done, total)``.
 
@@ -311,6 +318,7 @@ def fit_limma(
         gls.df_residual,
         covariate=gls.avg_log2 if trend else None,
         robust=robust,
+        legacy=legacy,
     )
     df_pooled = float(np.nansum(gls.df_residual))
     df_total = np.minimum(gls.df_residual + squeezed.df_prior, df_pooled)
@@ -365,6 +373,7 @@ def fit_limma(
         atanh_correlations=atanh,
         joint=joint_out,
         fitted=fitted,
+        ebayes_estimator=squeezed.estimator,
     )
 
 
