@@ -269,6 +269,10 @@ def diff_command(ctx: click.Context, data: Path, out: Path, **options: Any) -> N
         write_results(table, stage)
         write_matrix(ready, stage / "matrix.tsv")
         write_table(ready.samples, stage / "samples.tsv")
+        from salivaprot.io.results_folder import write_figure_inputs
+
+        n_analysed = (result.model.get("design") or {}).get("n_samples")
+        write_figure_inputs(stage, study, ready, kwargs, n_analysed=n_analysed)
         record = run_record(
             command="diff",
             parameters={k: (str(v) if isinstance(v, Path) else v) for k, v in options.items()}
