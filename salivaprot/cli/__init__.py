@@ -5,6 +5,7 @@ non-zero exit code (1: the input has problems; 2: the command line is wrong;
 3: an internal error, with the traceback only under ``--debug``).
 """
 
+from salivaprot.cli import figures_command as _figures_command  # noqa: F401 (figures, report)
 from salivaprot.cli.commands import demo, diff_command, main, preprocess_command, simulate, validate
 
 __all__ = ["demo", "diff_command", "main", "preprocess_command", "simulate", "validate"]
