@@ -390,8 +390,9 @@ def simulate(
 def demo(ctx: click.Context, data_dir: Path, out: Path) -> None:
     """Run the main job on the bundled simulated study and write its outputs to OUT.
 
-    Validates the study, then runs ``salivaprot diff`` (limma) into OUT/diff and
-    compares the calls with the simulation's truth.
+    Validates the study, then runs ``salivaprot diff`` (limma) into OUT/diff,
+    compares the calls with the simulation's truth, draws the figures into
+    OUT/figures and writes the report OUT/report.html.
     """
     from salivaprot.io._files import atomic_write
     from salivaprot.io.study import load_study
@@ -427,3 +428,8 @@ def demo(ctx: click.Context, data_dir: Path, out: Path) -> None:
             f"\ntruth check ({visit}): {len(hits)} proteins called at padj < 0.05, "
             f"{len(hits & changed)} of them truly changed; {len(changed)} truly changed in all"
         )
+    from salivaprot.cli.figures_command import write_figures, write_report
+
+    svgs = write_figures(out / "diff", out / "figures")
+    report = write_report(out / "diff", out / "report.html", figures=svgs)
+    click.echo(f"\n{len(svgs)} figures -> {out / 'figures'}\nreport: {report}")
