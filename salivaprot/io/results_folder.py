@@ -213,7 +213,9 @@ def read_results_folder(folder: PathLike, *, qc: PathLike | None = None) -> Resu
     )
     _require(results, REQUIRED_RESULT_COLUMNS, path / "results.tsv")
     for column in _NUMERIC_RESULT_COLUMNS:
-        if not pd.api.types.is_numeric_dtype(results[column]):
+        if results.empty:
+            results[column] = results[column].astype("float64")
+        elif not pd.api.types.is_numeric_dtype(results[column]):
             raise InputFormatError("is not numeric", path=path / "results.tsv", column=column)
     samples = _read_tsv(path / "samples.tsv", "the sample table", dtype=str, keep_default_na=False)
     _require(samples, REQUIRED_SAMPLE_COLUMNS, path / "samples.tsv")
