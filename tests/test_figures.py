@@ -1,0 +1,357 @@
+"""salivaprot figures: the standard set from a results folder, specs, byte-identical
+regeneration, empty states, clear errors for foreign folders, and baseline images."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from salivaprot.figures import draw, read_spec, standard_specs
+from salivaprot.io.results_folder import read_results_folder
+
+from .figure_fixtures import (
+    make_results,
+    no_significant,
+    older_folder,
+    run,
+    single_visit,
+    without_column,
+    without_contrast,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = Path(__file__).resolve().parent / "baseline"
+
+
+@pytest.fixture(scope="session")
+def results_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_results(tmp_path_factory.mktemp("figures"))
+
+
+@pytest.fixture(scope="session")
+def figures_dir(results_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The standard set in every format, drawn once (in process) for several tests."""
+    out = tmp_path_factory.mktemp("standard") / "figs"
+    code, stdout, err = run("figures", str(results_dir), "--out", str(out))
+    assert code == 0, err
+    assert "figures (pdf, svg, png)" in stdout
+    return out
+
+
+def digests(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def figure_texts(folder: Path, name: str) -> str:
+    """All text drawn in a figure (from its SVG, where glyphs are paths: use the PDF-free route)."""
+    spec = next(s for s in standard_specs(read_results_folder(folder)) if s.name == name)
+    fig = draw(read_results_folder(folder), spec)
+    return "\n".join(t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text")))
+
+
+def test_diff_writes_what_figures_need(results_dir: Path) -> None:
+    names = {p.name for p in results_dir.iterdir()}
+    assert {"matrix_before_normalization.tsv", "imputed.tsv", "sample_flow.tsv"} <= names
+    folder = read_results_folder(results_dir)
+    assert folder.arms == ["placebo", "aMSC"] and folder.visits == ["baseline", "month1", "month4"]
+    assert folder.before is not None and folder.before.shape == folder.matrix.shape
+    assert folder.imputed is not None and bool(folder.imputed.to_numpy().any())
+    # imputed cells are missing before normalization; measured ones differ by the sample offset
+    assert bool(folder.before.isna().to_numpy()[folder.imputed.to_numpy()].all())
+    flow = folder.flow
+    assert flow is not None and flow["step"].iloc[0] == "subjects"
+    assert flow["count"].iloc[-1] == len(folder.samples)
+    assert folder.notes == []
+
+
+def test_standard_set_draws_every_kind(results_dir: Path, figures_dir: Path) -> None:
+    files = sorted(p.name for p in figures_dir.iterdir())
+    kinds = {s.kind for s in standard_specs(read_results_folder(results_dir))}
+    assert kinds == {"volcano", "pca", "correlation", "heatmap", "trajectory", "forest", "qc"}
+    for stem in (
+        "pca",
+        "sample_correlation",
+        "heatmap_significant",
+        "trajectories_top",
+        "forest_top",
+        "forest_top_protein",
+        "qc",
+        "volcano_aMSC_vs_placebo_change_month4",
+    ):
+        assert {f"{stem}.pdf", f"{stem}.svg", f"{stem}.png"} <= set(files), stem
+    assert not any(name.startswith("volcano_aMSC_vs_placebo_change_any") for name in files)
+    png = (figures_dir / "pca.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and b"pHYs" in png  # 300 dpi recorded
+    pdf = (figures_dir / "pca.pdf").read_bytes()
+    assert b"/FontFile2" in pdf  # TrueType fonts embedded (pdf.fonttype 42)
+    assert b"CreationDate" not in pdf and b"matplotlib" not in pdf.lower()
+    svg = (figures_dir / "pca.svg").read_text()
+    assert "<dc:date>" not in svg and "<text" not in svg  # glyphs as paths, no date
+
+
+def test_png_is_300_dpi_at_journal_width(figures_dir: Path) -> None:
+    from matplotlib.image import imread
+
+    assert imread(figures_dir / "forest_top.png").shape[1] == round(89 / 25.4 * 300)
+    assert imread(figures_dir / "pca.png").shape[1] == round(183 / 25.4 * 300)
+
+
+def test_regeneration_is_byte_identical(
+    results_dir: Path, figures_dir: Path, tmp_path: Path
+) -> None:
+    """A second run, in another process with another hash seed, gives the same bytes."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": "123"}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "salivaprot",
+            "--quiet",
+            "figures",
+            str(results_dir),
+            "--out",
+            str(tmp_path / "two"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    first, second = digests(figures_dir), digests(tmp_path / "two")
+    assert len(first) >= 3 * 10
+    assert first == second
+
+
+def test_spec_draws_the_figures_it_lists(results_dir: Path, tmp_path: Path) -> None:
+    spec = tmp_path / "figures.yaml"
+    spec.write_text(
+        "figures:\n"
+        "  - name: volcano_m4\n    kind: volcano\n    contrast: aMSC_vs_placebo_change_month4\n"
+        "    proteins: [AMY1A]\n    size: single\n"
+        "  - name: panel\n    kind: forest\n    contrast: aMSC_vs_placebo_change_month4\n"
+        "    proteins: [AMY1A, CST1, NOPE]\n    size: [120, 60]\n"
+        "  - name: amylase\n    kind: trajectory\n    proteins: [AMY1A]\n"
+        "  - name: every_contrast\n    kind: forest\n    proteins: [AMY1A]\n"
+        "  - name: chosen\n    kind: heatmap\n    proteins: [AMY1A, CST1, CST4]\n"
+        "  - name: nowhere\n    kind: volcano\n    contrast: not_a_contrast\n"
+    )
+    code, _, err = run(
+        "figures",
+        str(results_dir),
+        "--out",
+        str(tmp_path / "out"),
+        "--spec",
+        str(spec),
+        "--format",
+        "svg",
+    )
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
+        f"{n}.svg"
+        for n in ("volcano_m4", "panel", "amylase", "every_contrast", "chosen", "nowhere")
+    )
+    specs = read_spec(spec)
+    assert specs[1].size == (120.0, 60.0) and specs[0].size is not None
+    folder = read_results_folder(results_dir)
+    texts = "\n".join(
+        t.get_text() for t in draw(folder, specs[-1]).findobj(lambda a: hasattr(a, "get_text"))
+    )
+    assert "Contrast 'not_a_contrast' is not in this results folder" in texts
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("figures:\n  - name: a\n    kind: pie\n", "kind 'pie' is not one of"),
+        ("figures:\n  - name: a b\n    kind: pca\n", "must be a file stem"),
+        ("figures:\n  - name: a\n    kind: pca\n    colour: red\n", "unknown key(s) ['colour']"),
+        ("figures:\n  - name: a\n    kind: pca\n  - name: a\n    kind: qc\n", "must be unique"),
+        ("figures:\n  - name: a\n    kind: pca\n    size: huge\n", "size must be single"),
+        ("figures: [\n", "not valid YAML"),
+    ],
+)
+def test_bad_specs_are_refused_clearly(
+    results_dir: Path, tmp_path: Path, content: str, message: str
+) -> None:
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(content)
+    code, _, err = run(
+        "figures", str(results_dir), "--out", str(tmp_path / "out"), "--spec", str(spec)
+    )
+    assert code == 1 and message in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_format_option_is_checked(results_dir: Path, tmp_path: Path) -> None:
+    code, _, err = run("figures", str(results_dir), "--out", str(tmp_path), "--format", "tiff")
+    assert code == 2 and "unknown: tiff" in err
+
+
+def test_no_significant_protein_draws_empty_states(results_dir: Path, tmp_path: Path) -> None:
+    folder = no_significant(results_dir, tmp_path / "none")
+    code, _, err = run("figures", str(folder), "--out", str(tmp_path / "figs"), "--format", "png")
+    assert code == 0, err
+    texts = figure_texts(folder, "heatmap_significant")
+    assert "No protein with padj < 0.05" in texts
+    assert "No protein at FDR < 0.05" in figure_texts(
+        folder, "volcano_aMSC_vs_placebo_change_month4"
+    )
+    assert "none has padj < 0.05" in figure_texts(folder, "trajectories_top")
+
+
+def test_single_visit_draws_with_a_message(results_dir: Path, tmp_path: Path) -> None:
+    folder = single_visit(results_dir, tmp_path / "single")
+    code, _, err = run("figures", str(folder), "--out", str(tmp_path / "figs"), "--format", "png")
+    assert code == 0, err
+    assert read_results_folder(folder).visits == ["baseline"]
+    assert "single visit" in figure_texts(folder, "trajectories_top")
+
+
+def test_missing_primary_contrast_still_draws(results_dir: Path, tmp_path: Path) -> None:
+    folder = without_contrast(results_dir, tmp_path / "nochange")
+    code, _, err = run("figures", str(folder), "--out", str(tmp_path / "figs"), "--format", "png")
+    assert code == 0, err
+    # the primary estimand is gone: figures fall back to the first contrast with estimates
+    assert "aMSC_vs_placebo_at_baseline" in figure_texts(folder, "forest_top")
+
+
+def test_contrast_free_folder_draws_empty_states(results_dir: Path, tmp_path: Path) -> None:
+    folder = without_contrast(results_dir, tmp_path / "nothing", pattern="_")
+    code, _, err = run("figures", str(folder), "--out", str(tmp_path / "figs"), "--format", "png")
+    assert code == 0, err
+    assert "No contrast with estimates" in figure_texts(folder, "heatmap_significant")
+
+
+def test_older_folder_draws_and_says_what_is_missing(results_dir: Path, tmp_path: Path) -> None:
+    folder = older_folder(results_dir, tmp_path / "old")
+    code, _, err = run("figures", str(folder), "--out", str(tmp_path / "figs"), "--format", "png")
+    assert code == 0, err
+    assert "no matrix_before_normalization.tsv" in err
+    assert "No matrix before normalization" in figure_texts(folder, "pca")
+
+
+@pytest.mark.parametrize("column", ["se", "padj", "contrast"])
+def test_missing_column_is_a_clear_error(results_dir: Path, tmp_path: Path, column: str) -> None:
+    folder = without_column(results_dir, tmp_path / "foreign", column)
+    code, _, err = run("figures", str(folder), "--out", str(tmp_path / "figs"))
+    assert code == 1 and "Traceback" not in err
+    assert f"missing column {column}" in err and "results.tsv" in err
+    assert not (tmp_path / "figs").exists()
+
+
+def test_not_a_results_folder(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    code, _, err = run("figures", str(tmp_path / "empty"), "--out", str(tmp_path / "figs"))
+    assert code == 1 and "has no results.tsv" in err
+    code, _, err = run("figures", str(tmp_path / "absent"), "--out", str(tmp_path / "figs"))
+    assert code == 1 and "results folder not found" in err
+
+
+def test_run_qc_panels_only_with_a_qc_table(results_dir: Path, tmp_path: Path) -> None:
+    folder = read_results_folder(results_dir)
+    assert "run_qc" not in {s.name for s in standard_specs(folder)}
+    qc = tmp_path / "qc.tsv"
+    runs = list(folder.samples.index)
+    pd.DataFrame(
+        {
+            "run": runs,
+            "tic_total": np.linspace(1e9, 2e9, len(runs)),
+            "n_ms2": np.arange(len(runs)) + 1000,
+        }
+    ).to_csv(qc, sep="\t", index=False)
+    code, _, err = run(
+        "figures",
+        str(results_dir),
+        "--out",
+        str(tmp_path / "figs"),
+        "--qc",
+        str(qc),
+        "--format",
+        "png",
+    )
+    assert code == 0, err
+    assert (tmp_path / "figs" / "run_qc.png").exists()
+
+
+# ----------------------------------------------------------------------------- baseline images
+# Small PNGs of fixed synthetic data (not the simulator: a change in the statistics must not
+# move them). Compared by RMS difference: anti-aliasing is tolerated, content is not.
+# Regenerate with SALIVAPROT_UPDATE_BASELINE=1 after an intended change, and look at them.
+
+BASELINE_DPI = 60
+TOLERANCE = 3.0
+
+
+def _baseline_figures() -> dict[str, object]:
+    from salivaprot import plot
+
+    from .test_plot import ARMS, VISITS, fake_matrix, fake_results, fake_samples
+
+    def volcano(variant: bool = False) -> object:
+        with plot.style():
+            fig, ax = plot.new_figure("single", 70)
+            table = fake_results()
+            if variant:  # one hit fewer: must not pass as the baseline
+                table = table.drop(index=0)
+            plot.volcano(table, ax=ax, title="volcano")
+        return fig
+
+    def forest() -> object:
+        with plot.style():
+            fig, ax = plot.new_figure("single", 60)
+            plot.forest(fake_results(n=8).assign(label=lambda t: t["protein_id"]), ax=ax)
+        return fig
+
+    def trajectory() -> object:
+        samples = fake_samples(n_subjects=6)
+        values = fake_matrix(samples).iloc[0]
+        long = samples.assign(value=values.to_numpy(), imputed=False)
+        with plot.style():
+            fig, ax = plot.new_figure("single", 60)
+            plot.trajectory(long, arms=ARMS, visits=VISITS, ax=ax, title="trajectory")
+        return fig
+
+    return {
+        "volcano": volcano,
+        "forest": forest,
+        "trajectory": trajectory,
+        "volcano_variant": lambda: volcano(True),
+    }
+
+
+def _render(fig: object, path: Path) -> Path:
+    from salivaprot.plot import to_bytes
+
+    path.write_bytes(to_bytes(fig, "png", dpi=BASELINE_DPI))  # type: ignore[arg-type]
+    return path
+
+
+@pytest.mark.parametrize("name", ["volcano", "forest", "trajectory"])
+def test_matches_baseline_image(name: str, tmp_path: Path) -> None:
+    from matplotlib.testing.compare import compare_images
+
+    actual = _render(_baseline_figures()[name](), tmp_path / f"{name}.png")  # type: ignore[operator]
+    expected = BASELINE / f"{name}.png"
+    if os.environ.get("SALIVAPROT_UPDATE_BASELINE"):
+        expected.write_bytes(actual.read_bytes())
+    assert expected.exists(), f"no baseline {expected}; run with SALIVAPROT_UPDATE_BASELINE=1"
+    result = compare_images(str(expected), str(actual), tol=TOLERANCE, in_decorator=True)
+    assert result is None, f"{name} differs from its baseline: {result}"
+
+
+def test_baseline_comparison_catches_a_content_change(tmp_path: Path) -> None:
+    from matplotlib.testing.compare import compare_images
+
+    changed = _render(_baseline_figures()["volcano_variant"](), tmp_path / "volcano.png")  # type: ignore[operator]
+    result = compare_images(
+        str(BASELINE / "volcano.png"), str(changed), tol=TOLERANCE, in_decorator=True
+    )
+    assert result is not None and result["rms"] > TOLERANCE
