@@ -1,0 +1,160 @@
+"""salivaprot report: one self-contained HTML file, checked as text and in a real browser."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from salivaprot.io.results_folder import read_results_folder
+from salivaprot.report import methods_text
+
+from .figure_fixtures import make_results, run, without_column
+
+
+@pytest.fixture(scope="session")
+def report_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("report")
+    results = make_results(root)
+    out = root / "report.html"
+    code, stdout, err = run("report", str(results), "--out", str(out))
+    assert code == 0, err
+    assert f"report -> {out}" in stdout
+    return out
+
+
+def test_report_is_self_contained(report_file: Path) -> None:
+    text = report_file.read_text(encoding="utf-8")
+    sources = re.findall(r'\bsrc="([^"]*)"', text)
+    assert len(sources) >= 10 and all(s.startswith("data:image/svg+xml;base64,") for s in sources)
+    assert not re.search(r"""(?:src|href)=["']?(?:https?:)?//""", text)  # nothing fetched
+    assert "<link" not in text and "@import" not in text
+    assert "default-src 'none'" in text  # the browser may not fetch anything either
+
+
+def test_report_methods_come_from_run_json(report_file: Path) -> None:
+    text = report_file.read_text(encoding="utf-8")
+    results = report_file.parent / "diff"
+    record = json.loads((results / "run.json").read_text())
+    model = record["model"]
+    paragraph = methods_text(record, read_results_folder(results))
+    assert f"salivaprot {record['versions']['salivaprot']}" in paragraph
+    assert f"numpy {record['versions']['numpy']}" in paragraph
+    assert f"{model['n_tested']} of {model['n_proteins']} proteins were tested" in paragraph
+    assert f"consensus within-subject correlation {model['consensus_correlation']:.3g}" in paragraph
+    assert f"prior degrees of freedom {model['df_prior']:.3g}" in paragraph
+    assert "aMSC_vs_placebo_change_month4" in paragraph and "Benjamini-Hochberg" in paragraph
+    assert "normalize(method='median')" in paragraph
+    assert "reference placebo" in paragraph and "baseline baseline" in paragraph
+    import html
+
+    assert html.escape(paragraph) in text
+
+
+def test_report_has_a_sortable_table_per_contrast(report_file: Path) -> None:
+    text = report_file.read_text(encoding="utf-8")
+    contrasts = json.loads((report_file.parent / "diff" / "run.json").read_text())["model"][
+        "contrasts"
+    ]
+    assert text.count('<table class="sortable">') == len(contrasts)
+    for contrast in contrasts:
+        assert f"<h3>{contrast}</h3>" in text
+    assert 'id="qc"' in text and "Sample flow" in text and "No run QC table (qc.tsv)" in text
+
+
+def test_report_is_deterministic(report_file: Path, tmp_path: Path) -> None:
+    code, _, err = run(
+        "report", str(report_file.parent / "diff"), "--out", str(tmp_path / "r.html")
+    )
+    assert code == 0, err
+    assert (tmp_path / "r.html").read_bytes() == report_file.read_bytes()
+
+
+def test_report_refuses_a_foreign_folder(report_file: Path, tmp_path: Path) -> None:
+    folder = without_column(report_file.parent / "diff", tmp_path / "foreign", "pvalue")
+    code, _, err = run("report", str(folder), "--out", str(tmp_path / "r.html"))
+    assert code == 1 and "missing column pvalue" in err and "Traceback" not in err
+    assert not (tmp_path / "r.html").exists()
+    code, _, err = run("report", str(report_file.parent / "diff"), "--out", str(tmp_path))
+    assert code == 2 and "is a directory" in err
+
+
+# ----------------------------------------------------------------------------- in a browser
+
+
+def chromium() -> str:
+    """The chromium executable; skips only when it is absent and this is not CI."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    if os.environ.get("CI"):
+        pytest.fail("chromium is required in CI (.ci/run installs it) but was not found")
+    pytest.skip("chromium is not installed (apt-get install chromium); CI runs this test")
+
+
+def browser(executable: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [executable, "--headless", "--no-sandbox", "--disable-gpu",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--no-first-run", "--disable-extensions", f"--user-data-dir={profile}",
+         "--enable-logging=stderr", "--v=0", "--virtual-time-budget=15000", *args],
+        capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+
+
+def test_report_renders_in_chromium(report_file: Path, tmp_path: Path) -> None:
+    """Opened in headless Chromium: the script runs, every image decodes, nothing is
+    logged to the console (the report logs nothing, so any console line is an error),
+    and a screenshot is written into the test's folder."""
+    executable = chromium()
+    url = report_file.resolve().as_uri()
+    done = browser(executable, tmp_path / "profile", "--dump-dom", url)
+    assert done.returncode == 0, done.stderr[-2000:]
+    body = re.search(r"<body([^>]*)>", done.stdout)
+    assert body, done.stdout[:500]
+    attributes = dict(re.findall(r'([\w-]+)="([^"]*)"', body.group(1)))
+    assert attributes.get("data-status") == "ready", attributes
+    images = int(attributes["data-images"])
+    assert images == report_file.read_text().count("<img ") and images >= 10
+    assert attributes["data-broken-images"] == "0"
+    console = [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
+    assert console == [], console
+    assert "<table" in done.stdout  # rendered from the file
+
+    screenshot = tmp_path / "report.png"
+    done = browser(executable, tmp_path / "profile2", f"--screenshot={screenshot}",
+                   "--window-size=1280,2400", "--hide-scrollbars", url)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    from matplotlib.image import imread
+
+    pixels = imread(screenshot)
+    assert pixels.shape[:2] == (2400, 1280)
+    assert float(pixels[..., :3].std()) > 0.05  # not a blank page
+    print(f"screenshot: {screenshot}")
+
+
+def test_sorting_script_sorts_numbers_as_numbers(report_file: Path, tmp_path: Path) -> None:
+    """Click the padj header twice in the browser: the order follows the numbers."""
+    executable = chromium()
+    page = tmp_path / "sorted.html"
+    click = (
+        "<script>window.addEventListener('load', function () {"
+        "var table = document.querySelector('table.sortable');"
+        "var headers = table.tHead.rows[0].cells; var last = headers[headers.length - 1];"
+        "last.click(); last.click();"  # descending
+        "var values = Array.prototype.map.call(table.tBodies[0].rows, function (r) {"
+        "return parseFloat(r.cells[r.cells.length - 1].getAttribute('data-value')); });"
+        "document.body.setAttribute('data-sorted', JSON.stringify(values)); });</script>"
+    )
+    page.write_text(report_file.read_text().replace("</body>", click + "</body>"))
+    done = browser(executable, tmp_path / "profile", "--dump-dom", page.resolve().as_uri())
+    found = re.search(r'data-sorted="([^"]*)"', done.stdout)
+    assert found, done.stderr[-2000:]
+    values = json.loads(found.group(1).replace("&quot;", '"'))
+    assert len(values) > 2 and values == sorted(values, reverse=True)
