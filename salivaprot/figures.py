@@ -476,7 +476,10 @@ def _trajectory(fig: Figure, folder: ResultsFolder, spec: FigureSpec) -> None:
     ncols = 1 if n == 1 else 2
     nrows = int(np.ceil(n / ncols))
     axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
-    padj = _padj_lookup(folder, spec.contrast or primary_contrast(folder))
+    padj_contrast = spec.contrast or primary_contrast(folder)
+    padj = _padj_lookup(folder, padj_contrast)
+    if padj and spec.proteins:
+        note = "; ".join(filter(None, [note, f"padj of {padj_contrast}"]))
     for i, (ax, protein) in enumerate(zip(axes, proteins, strict=False)):
         title = labels.get(protein, protein)
         if protein in padj:

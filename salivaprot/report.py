@@ -132,8 +132,8 @@ def methods_text(run: Mapping[str, Any], folder: ResultsFolder | None = None) ->
     if arms and visits:
         parts.append(
             f"The design had {len(arms)} arms ({', '.join(map(str, arms))}; reference "
-            f"{arms[0]}) and {len(visits)} visits ({', '.join(map(str, visits))}; baseline "
-            f"{visits[0]})"
+            f"{arms[0]}) and {len(visits)} visits in trial order ({', '.join(map(str, visits))}; "
+            f"the first is the baseline)"
             + (
                 f", with {n_samples} samples from {n_subjects} subjects"
                 if n_samples is not None

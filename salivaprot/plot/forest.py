@@ -102,13 +102,8 @@ def forest(
     ax.tick_params(axis="y", length=0)
     dropped = len(rows) - len(usable)
     if dropped:
-        ax.annotate(
-            f"{dropped} row(s) without an estimate not shown",
-            (0, 0),
-            xycoords="axes fraction",
-            xytext=(0, -22),
-            textcoords="offset points",
-            fontsize=5,
-            color="#555555",
+        ax.set_xlabel(
+            f"{ax.get_xlabel()}\n{dropped} row(s) without an estimate (F test or not "
+            "estimable) not shown"
         )
     return ax
