@@ -75,9 +75,9 @@ def forest(
     ci = confidence_interval(usable)
     y = np.arange(len(usable))
     significant = usable["padj"].to_numpy(float) < fdr
-    ax.hlines(y, ci["low"], ci["high"], color="#333333", lw=0.8)
+    ax.hlines(y, ci["low"].to_numpy(float), ci["high"].to_numpy(float), color="#333333", lw=0.8)
     ax.scatter(
-        usable["log2fc"][significant],
+        usable["log2fc"].to_numpy(float)[significant],
         y[significant],
         s=14,
         color=OKABE_ITO[1],
@@ -85,7 +85,7 @@ def forest(
         label=f"FDR < {fdr:g}",
     )
     ax.scatter(
-        usable["log2fc"][~significant],
+        usable["log2fc"].to_numpy(float)[~significant],
         y[~significant],
         s=14,
         facecolors="white",

@@ -64,8 +64,8 @@ def pca(
             keep = (table["arm"].astype(str) == arm) & (table["visit"].astype(str) == visit)
             if keep.any():
                 ax.scatter(
-                    scores.iloc[:, 0][keep],
-                    scores.iloc[:, 1][keep],
+                    scores.iloc[:, 0].to_numpy(float)[keep.to_numpy()],
+                    scores.iloc[:, 1].to_numpy(float)[keep.to_numpy()],
                     s=12,
                     color=colors[arm],
                     marker=markers[visit],

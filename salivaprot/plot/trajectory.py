@@ -104,7 +104,7 @@ def trajectory(
         xs = rows["x"].to_numpy(float) + dodge.get(arm, 0.0)
         ax.plot(
             xs,
-            rows["value"],
+            rows["value"].to_numpy(float),
             color=colors.get(arm, "#000000"),
             lw=0.4,
             alpha=0.45,
@@ -117,7 +117,7 @@ def trajectory(
         xs = rows["visit"].map(position).to_numpy(float) + rows["arm"].map(dodge).to_numpy(float)
         ax.scatter(
             xs,
-            rows["value"],
+            rows["value"].to_numpy(float),
             s=9,
             facecolors="white",
             linewidths=0.5,
@@ -127,11 +127,12 @@ def trajectory(
     means = arm_means(data, arms, visits)
     for arm in arms:
         m = means[means["arm"] == arm]
+        mean = m["mean"].to_numpy(float)
         xs = np.array([position[v] for v in m["visit"]], float) + dodge[arm] * 1.6
         ax.errorbar(
             xs,
-            m["mean"],
-            yerr=[m["mean"] - m["low"], m["high"] - m["mean"]],
+            mean,
+            yerr=np.vstack([mean - m["low"].to_numpy(float), m["high"].to_numpy(float) - mean]),
             color=colors[arm],
             lw=1.4,
             capsize=2,
