@@ -161,3 +161,20 @@ def test_sorting_script_sorts_numbers_as_numbers(report_file: Path, tmp_path: Pa
     assert found, done.stderr[-2000:]
     values = json.loads(found.group(1).replace("&quot;", '"'))
     assert len(values) > 2 and values == sorted(values, reverse=True)
+
+
+def test_demo_runs_the_whole_path_and_says_where_the_report_is(tmp_path: Path) -> None:
+    import time
+
+    from .conftest import TEST_DATA
+
+    start = time.perf_counter()
+    code, out, err = run("--quiet", "demo", "--data", str(TEST_DATA), "--out", str(tmp_path))
+    elapsed = time.perf_counter() - start
+    assert code == 0, err
+    assert f"report: {tmp_path / 'report.html'}" in out
+    assert (tmp_path / "figures" / "volcano_aMSC_vs_placebo_change_month4.pdf").exists()
+    assert (tmp_path / "diff" / "matrix_before_normalization.tsv").exists()
+    text = (tmp_path / "report.html").read_text()
+    assert "consensus within-subject correlation" in text
+    assert elapsed < 60  # 9-13 s here (target: under 15 s); loose against slow CI machines
