@@ -593,7 +593,20 @@ def _qc(fig: Figure, folder: ResultsFolder, spec: FigureSpec) -> None:
     plot.missing_by_group(
         _missing_table(folder), ax=missing_ax, title="Missing values by arm x visit", **common
     )
-    plot.sample_flow(folder.flow, ax=flow_ax, title="Sample flow")
+    plot.sample_flow(_flow_with_qc(folder), ax=flow_ax, title="Sample flow")
+
+
+def _flow_with_qc(folder: ResultsFolder) -> pd.DataFrame | None:
+    """The sample flow, with "runs passing QC" before the last step when qc.tsv flags runs."""
+    from salivaprot.plot.qc import FLAG_COLUMNS, flagged_runs
+
+    flow = folder.flow
+    qc = folder.qc
+    if flow is None or qc is None or not any(c in qc.columns for c in FLAG_COLUMNS):
+        return flow
+    passing = int((~flagged_runs(qc)).sum())
+    row = pd.DataFrame({"step": ["runs passing QC"], "count": [passing]})
+    return pd.concat([flow.iloc[:-1], row, flow.iloc[-1:]], ignore_index=True)
 
 
 def _run_qc(fig: Figure, folder: ResultsFolder, spec: FigureSpec) -> None:

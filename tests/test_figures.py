@@ -279,6 +279,16 @@ def test_run_qc_panels_only_with_a_qc_table(results_dir: Path, tmp_path: Path) -
     )
     assert code == 0, err
     assert (tmp_path / "figs" / "run_qc.png").exists()
+    # with a flag column, the sample flow counts the runs passing QC
+    flags = pd.read_csv(qc, sep="\t").assign(flagged=[True] + [False] * (len(runs) - 1))
+    flags.to_csv(qc, sep="\t", index=False)
+    from salivaprot.figures import FigureSpec
+
+    fig = draw(read_results_folder(results_dir, qc=qc), FigureSpec("qc", "qc"))
+    flow_ax = next(ax for ax in fig.axes if ax.get_title() == "Sample flow")
+    labels = [t.get_text() for t in flow_ax.get_yticklabels()]
+    assert labels[-2:] == ["runs passing QC", "samples analysed"]
+    assert f" {len(runs) - 1}" in [t.get_text() for t in flow_ax.texts]
 
 
 # ----------------------------------------------------------------------------- baseline images

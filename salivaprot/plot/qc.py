@@ -203,6 +203,21 @@ def _first(frame: pd.DataFrame, names: Sequence[str]) -> str | None:
     return next((n for n in names if n in frame.columns), None)
 
 
+#: Columns of a run QC table that flag a run (1/true/yes/fail = flagged).
+FLAG_COLUMNS = ("flag", "flagged", "outlier", "fail")
+
+
+def flagged_runs(qc: pd.DataFrame) -> np.ndarray:
+    """Boolean: which runs a QC table flags (none when it has no flag column)."""
+    flagged = np.zeros(len(qc), bool)
+    for flag in FLAG_COLUMNS:
+        if flag in qc.columns:
+            flagged |= (
+                qc[flag].astype(str).str.lower().isin(["1", "true", "yes", "fail"]).to_numpy()
+            )
+    return flagged
+
+
 def run_qc(
     qc: pd.DataFrame | None, *, what: str, ax: Axes | None = None, title: str | None = None
 ) -> Axes:
@@ -222,12 +237,7 @@ def run_qc(
         return empty_state(ax, f"qc.tsv has no {' / '.join(names[:2])} or run column")
     values = pd.to_numeric(qc[column], errors="coerce").to_numpy(float)
     x = np.arange(len(qc))
-    flagged = np.zeros(len(qc), bool)
-    for flag in ("flag", "flagged", "outlier", "fail"):
-        if flag in qc.columns:
-            flagged |= (
-                qc[flag].astype(str).str.lower().isin(["1", "true", "yes", "fail"]).to_numpy()
-            )
+    flagged = flagged_runs(qc)
     ax.bar(x, values, width=0.8, color=np.where(flagged, OKABE_ITO[1], OKABE_ITO[0]))
     ax.set_xticks(
         x,
