@@ -178,3 +178,46 @@ def test_demo_runs_the_whole_path_and_says_where_the_report_is(tmp_path: Path) -
     text = (tmp_path / "report.html").read_text()
     assert "consensus within-subject correlation" in text
     assert elapsed < 60  # 9-13 s here (target: under 15 s); loose against slow CI machines
+
+
+IMAGES_DECODED = "Array.from(document.images).filter(i => i.complete && i.naturalWidth > 0).length"
+
+
+def test_report_in_chromium_over_devtools(report_file: Path, tmp_path: Path) -> None:
+    """The same checks from outside the page, through the DevTools protocol: no console
+    error or warning, no uncaught exception, no error log entry, every image decoded."""
+    from .cdp import Browser
+
+    executable = chromium()
+    with Browser(executable, tmp_path / "profile") as browser:
+        browser.open(report_file.resolve().as_uri())
+        n_images = report_file.read_text().count("<img ")
+        assert browser.evaluate("document.images.length") == n_images
+        assert browser.evaluate(IMAGES_DECODED) == n_images
+        assert browser.evaluate("document.body.getAttribute('data-status')") == "ready"
+        assert browser.evaluate("document.querySelectorAll('table.sortable').length") >= 5
+        width = browser.evaluate(
+            "document.querySelector('figure img').getBoundingClientRect().width"
+        )
+        assert width > 300  # drawn at a readable size
+        screenshot = browser.screenshot(tmp_path / "report-devtools.png")
+        assert browser.problems() == []
+    assert screenshot.read_bytes().startswith(b"\x89PNG")
+
+
+def test_devtools_checks_catch_a_broken_page(tmp_path: Path) -> None:
+    """A control: a page with a broken image, a console error and an exception fails them."""
+    from .cdp import Browser
+
+    executable = chromium()
+    page = tmp_path / "broken.html"
+    page.write_text(
+        '<!DOCTYPE html><html><body><img src="data:image/png;base64,AAAA">'
+        "<script>console.error('boom'); missingFunction();</script></body></html>"
+    )
+    with Browser(executable, tmp_path / "profile") as browser:
+        browser.open(page.resolve().as_uri())
+        assert browser.evaluate(IMAGES_DECODED) == 0
+        problems = browser.problems()
+    assert any("boom" in p for p in problems)
+    assert any("missingFunction" in p for p in problems)
