@@ -95,6 +95,7 @@ def forest(
         label="not significant",
     )
     ax.axvline(0, color="#999999", lw=0.6, ls="--", zorder=0)
+    ax.legend(loc="best", fontsize=5, handletextpad=0.2, borderaxespad=0.3)
     ax.set_yticks(y, [str(v) for v in usable[label]])
     ax.set_ylim(len(usable) - 0.5, -0.5)
     ax.set_xlabel("log₂ fold change (95% CI)")
