@@ -247,6 +247,25 @@ def test_missing_column_is_a_clear_error(results_dir: Path, tmp_path: Path, colu
     assert not (tmp_path / "figs").exists()
 
 
+def test_design_order_comes_from_run_json(results_dir: Path, tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    folder = Path(shutil.copytree(results_dir, tmp_path / "reordered"))
+    record = json.loads((folder / "run.json").read_text())
+    record["model"]["design"]["arms"] = ["placebo"]  # aMSC is in samples.tsv but not here
+    (folder / "run.json").write_text(json.dumps(record))
+    code, _, err = run("figures", str(folder), "--out", str(tmp_path / "figs"))
+    assert code == 1 and "names arms or visits that run.json's design does not" in err
+    assert str(folder) in err
+    del record["model"]["design"]
+    (folder / "run.json").write_text(json.dumps(record))
+    loaded = read_results_folder(folder)
+    samples = pd.read_csv(folder / "samples.tsv", sep="\t")
+    assert loaded.arms == list(dict.fromkeys(samples["arm"]))  # first appearance, not sorted
+    assert any("order they first appear in samples.tsv" in n for n in loaded.notes)
+
+
 def test_not_a_results_folder(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     code, _, err = run("figures", str(tmp_path / "empty"), "--out", str(tmp_path / "figs"))

@@ -163,7 +163,9 @@ def _matrix(path: Path, what: str, samples: pd.Index) -> pd.DataFrame:
         raise InputFormatError(f"{what} is not numeric: {err}", path=path) from err
 
 
-def _order(run: dict[str, Any], samples: pd.DataFrame, notes: list[str]) -> tuple[list, list]:
+def _order(
+    run: dict[str, Any], samples: pd.DataFrame, notes: list[str], path: Path
+) -> tuple[list[str], list[str]]:
     design = run.get("model", {}).get("design", {}) if isinstance(run.get("model"), dict) else {}
     arms = [str(a) for a in design.get("arms", [])]
     visits = [str(v) for v in design.get("visits", [])]
@@ -179,7 +181,7 @@ def _order(run: dict[str, Any], samples: pd.DataFrame, notes: list[str]) -> tupl
     if unknown:
         raise InputFormatError(
             f"samples.tsv names arms or visits that run.json's design does not: {unknown}",
-            path=None,
+            path=path,
         )
     return arms, visits
 
@@ -229,7 +231,7 @@ def read_results_folder(folder: PathLike, *, qc: PathLike | None = None) -> Resu
         raise InputFormatError(f"not valid JSON: {err}", path=run_path) from err
     if not isinstance(run, dict):
         raise InputFormatError("expected a JSON object", path=run_path)
-    arms, visits = _order(run, samples, notes)
+    arms, visits = _order(run, samples, notes, path)
     matrix = _matrix(path / "matrix.tsv", "the analysed matrix", samples.index)
     before = None
     if (path / BEFORE_NORMALIZATION).is_file():
