@@ -56,6 +56,13 @@ def main(ctx: click.Context, quiet: bool, verbose: bool, debug: bool) -> None:  
     metavar="TAXID|all",
     help="Organism studied, for the 'other species' count.",
 )
+@click.option(
+    "--covariate",
+    "covariates",
+    multiple=True,
+    metavar="NAME[:KIND]",
+    help="Check this covariate as diff would (repeatable; KIND numeric or categorical).",
+)
 def validate(
     data: Path,
     samples: Path | None,
@@ -67,6 +74,7 @@ def validate(
     keep_zeros: bool,
     drop_unlisted: bool,
     species: str,
+    covariates: tuple[str, ...],
 ) -> None:  # fmt: skip
     """Check that DATA and the sample sheet fit together, and summarize them.
 
@@ -74,8 +82,10 @@ def validate(
     report (.tsv or .parquet), a FragPipe combined_protein.tsv or a generic
     matrix; its format is recognized from its content.
 
-    Exits 0 when the study is usable; otherwise lists every problem found and
-    exits 1.
+    With a sample sheet, the trial design is checked as `salivaprot diff`
+    checks it (arms, visits, subjects, covariates), so "usable" means diff can
+    fit it. Exits 0 when the study is usable; otherwise lists every problem
+    found and exits 1.
     """
     from salivaprot.io.study import load_study
     from salivaprot.summary import summarize
@@ -93,6 +103,12 @@ def validate(
         drop_unlisted=drop_unlisted,
     )
     click.echo(summarize(study.data, species=taxid, notes=study.notes).to_text())
+    if study.data.has_design:
+        from salivaprot.design import trial_design
+
+        trial_design(study.data.samples, covariates=list(covariates))
+    elif covariates:
+        raise click.UsageError("--covariate needs a sample sheet: --samples FILE")
     click.echo("OK: usable study.")
 
 
@@ -186,8 +202,9 @@ def preprocess_command(data: Path, out: Path, **options: Any) -> None:
     "--covariate",
     "covariates",
     multiple=True,
-    metavar="NAME",
-    help="Sample-sheet column to adjust for (repeatable).",
+    metavar="NAME[:KIND]",
+    help="Sample-sheet column to adjust for (repeatable); KIND numeric or categorical "
+    "when the values cannot say.",
 )
 @click.option(
     "--contrasts",
