@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import pandas as pd
 
 from salivaprot.cli._options import (
     _comma_list,
@@ -120,6 +119,8 @@ def validate(
               help="Folder for matrix.tsv, samples.tsv, QC tables and run.json.")  # fmt: skip
 def preprocess_command(data: Path, out: Path, **options: Any) -> None:
     """Filter, log2, normalize, impute and scale DATA; write the matrix and QC tables to OUT."""
+    import pandas as pd
+
     from salivaprot.io._files import staged_folder
     from salivaprot.io.results import run_record, write_json, write_matrix, write_table
     from salivaprot.preprocess import (
@@ -406,6 +407,8 @@ def demo(ctx: click.Context, data_dir: Path, out: Path) -> None:
     Validates the study, then runs ``salivaprot diff`` (limma) into OUT/diff and
     compares the calls with the simulation's truth.
     """
+    import pandas as pd
+
     from salivaprot.io._files import atomic_write
     from salivaprot.io.study import load_study
     from salivaprot.simulate import demo_trial
