@@ -19,11 +19,13 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+import salivaprot._startup  # first: Ctrl-C while importing the rest exits cleanly  # noqa: F401
 from salivaprot.errors import (
     DataError,
     DesignError,
     InputFormatError,
     InputFormatWarning,
+    OutputError,
     SalivaprotError,
     SalivaprotWarning,
     SampleSheetError,
@@ -130,6 +132,7 @@ __all__ = [
     "InputFormatError",
     "InputFormatWarning",
     "MzTab",
+    "OutputError",
     "ProteinData",
     "QuantTable",
     "SalivaprotError",
