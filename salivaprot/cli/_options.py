@@ -191,6 +191,22 @@ def _reference_list(
     return items
 
 
+_scale_options = [
+    click.option("--input-scale", type=click.Choice(["raw", "log2"]), default=None,
+                 help="Scale of the input values (default: raw)."),
+    click.option("--force-scale", is_flag=True,
+                 help="Accept values that do not look like --input-scale (log2 above 50, "
+                      "or raw with a 99th percentile below 40)."),
+]  # fmt: skip
+
+
+def _scale_check_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--input-scale`` and ``--force-scale`` alone (for ``validate``)."""
+    for option in reversed(_scale_options):
+        func = option(func)
+    return func
+
+
 def _preprocess_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """The preprocessing options shared by ``preprocess`` and ``diff``."""
     options = [
@@ -204,8 +220,7 @@ def _preprocess_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      metavar="TAXID|all", help="Keep proteins of this species (unknown kept)."),
         click.option("--exclude-pattern", multiple=True, metavar="REGEX",
                      help="Also remove proteins whose ID matches (repeatable)."),
-        click.option("--input-scale", type=click.Choice(["raw", "log2"]), default=None,
-                     help="Scale of the input values (default: raw)."),
+        *_scale_options,
         click.option("--normalize", "normalize_method",
                      type=click.Choice(["median", "quantile", "total", "reference", "none"]),
                      default="median", show_default=True),
@@ -265,6 +280,7 @@ def _preprocess_kwargs(options: dict[str, Any]) -> dict[str, Any]:
         "min_fraction": options["min_fraction"],
         "groups": options["groups"],
         "input_scale": options["input_scale"],
+        "check_scale": not options["force_scale"],
         "normalize_method": options["normalize_method"],
         "exclude_top": options["exclude_top"],
         "reference_proteins": options["reference_proteins"],

@@ -21,6 +21,7 @@ from salivaprot.cli._options import (
     _print_version,
     _Progress,
     _read_contrast_file,
+    _scale_check_options,
     _setup_logging,
     _shown,
 )
@@ -68,6 +69,7 @@ def main(ctx: click.Context, quiet: bool, verbose: bool, debug: bool) -> None:  
     metavar="NAME[:KIND]",
     help="Check this covariate as diff would (repeatable; KIND numeric or categorical).",
 )
+@_scale_check_options
 def validate(
     data: Path,
     samples: Path | None,
@@ -80,6 +82,8 @@ def validate(
     drop_unlisted: bool,
     species: str,
     covariates: tuple[str, ...],
+    input_scale: str | None,
+    force_scale: bool,
 ) -> None:  # fmt: skip
     """Check that DATA and the sample sheet fit together, and summarize them.
 
@@ -89,10 +93,12 @@ def validate(
 
     With a sample sheet, the trial design is checked as `salivaprot diff`
     checks it (arms, visits, subjects, covariates), so "usable" means diff can
-    fit it. Exits 0 when the study is usable; otherwise lists every problem
-    found and exits 1.
+    fit it, and the values are checked against --input-scale as preprocess and
+    diff check them. Exits 0 when the study is usable; otherwise lists every
+    problem found and exits 1.
     """
     from salivaprot.io.study import load_study
+    from salivaprot.preprocess import check_input
     from salivaprot.summary import summarize
 
     taxid = _parse_species(species)
@@ -104,10 +110,11 @@ def validate(
         q_value=q_value,
         visits=visits,
         reference_arm=reference_arm,
-        zero_as_missing=not keep_zeros,
+        zero_as_missing=not keep_zeros and input_scale != "log2",
         drop_unlisted=drop_unlisted,
     )
     click.echo(summarize(study.data, species=taxid, notes=study.notes).to_text())
+    check_input(study.data, input_scale=input_scale, check_scale=not force_scale)  # type: ignore[arg-type]
     if study.data.has_design:
         from salivaprot.design import trial_design
 
