@@ -214,7 +214,13 @@ def output_folder(
         except BaseException as err:
             _rename_paths(err, stage, target)
             raise
-        _swap_in(stage, resolved, target, force=force, option=option)
+        try:
+            _swap_in(stage, resolved, target, force=force, option=option)
+        except OSError as err:
+            raise OutputError(
+                f"{option} {target} could not be put in place: {err.strerror or err}; "
+                "it was left as it was"
+            ) from err
     finally:
         shutil.rmtree(stage, ignore_errors=True)
 
