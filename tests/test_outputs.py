@@ -207,6 +207,28 @@ def test_failed_forced_run_leaves_the_old_folder_whole(
     assert (out / "run.json").is_file()
 
 
+def test_a_failed_swap_keeps_the_old_folder_and_names_the_output(
+    study: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "sim"
+    args = ["simulate", "--proteins", "20", "--subjects-per-arm", "2", "--out", str(out)]
+    assert run(*args)[0] == 0
+    before = snapshot(out)
+    real_rename = os.rename
+
+    def busy(source: str | Path, target: str | Path) -> None:
+        if Path(source) == out.resolve():
+            raise OSError(16, "Device or resource busy", str(source))
+        real_rename(source, target)
+
+    monkeypatch.setattr("salivaprot.io._outputs.os.rename", busy)
+    code, _, err = run(*args, "--seed", "2", "--force")
+    one_line_error(code, err, "could not be put in place: Device or resource busy")
+    assert ".old" not in err
+    assert snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sim", "study"]
+
+
 def test_output_problems_are_found_before_any_computation(
     study: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

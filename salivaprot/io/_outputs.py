@@ -47,6 +47,13 @@ def _nearest_existing(path: Path) -> Path:
     return Path(path.anchor or ".")  # pragma: no cover - the root always exists
 
 
+def _home() -> Path | None:
+    try:
+        return Path.home().resolve()
+    except (RuntimeError, KeyError):  # pragma: no cover - no home folder known
+        return None
+
+
 def check_output_folder(
     out: PathLike,
     *,
@@ -99,7 +106,7 @@ def check_output_folder(
             f"{option} {where} is the current folder or contains it; a run replaces its output "
             "folder as a whole, so give a folder of its own (e.g. a new subfolder)"
         )
-    elif resolved == Path(resolved.anchor) or resolved == Path.home().resolve():
+    elif resolved == Path(resolved.anchor) or resolved == _home():
         problems.append(
             f"{option} {where} is the filesystem root or your home folder; give a folder of its own"
         )
