@@ -99,6 +99,18 @@ def test_out_holding_the_contrasts_or_reference_file_is_refused(
     assert snapshot(out) == before
 
 
+def test_a_symbolic_link_to_an_input_counts_as_an_input(study: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "samples.csv").symlink_to(study / "samples.csv")
+    code, _, err = run(
+        "preprocess", str(study / "study.mzTab"), "-s", str(out / "samples.csv"),
+        "--out", str(out), "--force",
+    )  # fmt: skip
+    one_line_error(code, err, "holds the sample sheet")
+    assert (out / "samples.csv").is_symlink()
+
+
 def test_out_inside_the_data_folder_is_fine(study: Path) -> None:
     code, _, err = run(
         "preprocess", str(study / "study.mzTab"), "-s", str(study / "samples.csv"),

@@ -110,11 +110,13 @@ def check_output_folder(
         problems.append(
             f"{option} {where} is the filesystem root or your home folder; give a folder of its own"
         )
+    plain = Path(os.path.abspath(target))
     for role, path in inputs:
         if path is None:
             continue
-        source = Path(path).resolve()
-        if source == resolved or source.is_relative_to(resolved):
+        # the file itself and the name it was given (a symbolic link in the folder counts)
+        names = (Path(path).resolve(), Path(os.path.abspath(path)))
+        if any(n.is_relative_to(folder) for n in names for folder in (resolved, plain)):
             problems.append(
                 f"{option} {where} holds the {role} {path}; inputs are never modified, so write "
                 "the outputs to another folder"
