@@ -10,6 +10,7 @@ Imported as a library, it changes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from types import TracebackType
@@ -25,6 +26,21 @@ def _is_command_line() -> bool:
     return argv0 == "-m" or name in ("salivaprot", "salivaprot.exe", "salivaprot-script.py")
 
 
+def leave_interrupted() -> None:
+    """After Ctrl-C was handled: when this process is the command line, exit 130 at once.
+
+    CPython before 3.12 may still end a process by SIGINT (status -2 instead of
+    130) when the Ctrl-C interrupted code run by ``exec`` (dataclasses, for one),
+    even though it was caught; leaving with ``os._exit`` avoids that. Streams
+    are flushed first. As a library (or under a test runner) it does nothing.
+    """
+    if COMMAND_LINE:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(EXIT_INTERRUPTED)
+
+
 def _hook(kind: type[BaseException], value: BaseException, traceback: TracebackType | None) -> None:
     if issubclass(kind, KeyboardInterrupt):
         try:
@@ -38,9 +54,13 @@ def _hook(kind: type[BaseException], value: BaseException, traceback: TracebackT
 _previous = sys.excepthook
 
 
+#: Whether this process is the command line (decided when the package is first imported).
+COMMAND_LINE = _is_command_line()
+
+
 def install() -> None:
     """Install the hook when running as the command line (idempotent)."""
-    if _is_command_line() and sys.excepthook is not _hook:
+    if COMMAND_LINE and sys.excepthook is not _hook:
         sys.excepthook = _hook
 
 

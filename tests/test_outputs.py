@@ -329,6 +329,31 @@ def test_ctrl_c_during_start_up_exits_130_without_traceback() -> None:
     assert result.stderr.strip() == "error: interrupted"
 
 
+def test_ctrl_c_inside_exec_still_exits_130(study: Path, tmp_path: Path) -> None:
+    # CPython < 3.12 run with -m ends a process by SIGINT (-2) after a caught
+    # KeyboardInterrupt that was raised inside exec() (as dataclasses run code)
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    (probe / "ctrl_c_probe.py").write_text(
+        "import sys\n"
+        "sys.argv = ['salivaprot']\n"
+        "import salivaprot.preprocess\n"
+        "def interrupt(*args, **kwargs):\n"
+        "    exec('raise KeyboardInterrupt')\n"
+        "salivaprot.preprocess.preprocess = interrupt\n"
+        "from salivaprot.cli import main\n"
+        f"main(['diff', {str(study / 'study.mzTab')!r}, '-s', {str(study / 'samples.csv')!r},"
+        f" '--out', {str(tmp_path / 'out')!r}])\n"
+    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(probe)]))
+    result = subprocess.run(
+        [sys.executable, "-m", "ctrl_c_probe"], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert result.returncode == 130, result.stderr
+    assert result.stderr.strip() == "error: interrupted"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["probe", "study"]
+
+
 def test_importing_the_library_leaves_the_exception_hook_alone() -> None:
     script = "import sys\nhook = sys.excepthook\nimport salivaprot\nprint(sys.excepthook is hook)"
     env = dict(os.environ, PYTHONPATH=str(ROOT))

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
+from salivaprot._startup import leave_interrupted
 from salivaprot.errors import SalivaprotError
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ class _Group(click.Group):
             return super().make_context(info_name, args, parent, **extra)
         except KeyboardInterrupt:
             click.echo("error: interrupted", err=True)
+            leave_interrupted()
             sys.exit(EXIT_INTERRUPTED)
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -75,6 +77,7 @@ class _Group(click.Group):
             raise
         except KeyboardInterrupt:
             click.echo("error: interrupted", err=True)
+            leave_interrupted()
             ctx.exit(EXIT_INTERRUPTED)
         except OSError as err:
             where = f"{err.filename}: " if err.filename else ""
