@@ -329,6 +329,25 @@ def test_ctrl_c_during_start_up_exits_130_without_traceback() -> None:
     assert result.stderr.strip() == "error: interrupted"
 
 
+def test_ctrl_c_during_start_up_of_python_m_salivaprot(tmp_path: Path) -> None:
+    # a sitecustomize interrupts the import of click, as Ctrl-C during start-up would
+    (tmp_path / "sitecustomize.py").write_text(
+        "import sys\n"
+        "class Interrupt:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'click':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Interrupt())\n"
+    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), str(ROOT)]))
+    result = subprocess.run(
+        [sys.executable, "-m", "salivaprot", "--version"],
+        capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 130, result.stderr
+    assert result.stderr.strip() == "error: interrupted"
+
+
 def test_ctrl_c_inside_exec_still_exits_130(study: Path, tmp_path: Path) -> None:
     # CPython < 3.12 run with -m ends a process by SIGINT (-2) after a caught
     # KeyboardInterrupt that was raised inside exec() (as dataclasses run code)
