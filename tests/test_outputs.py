@@ -192,6 +192,16 @@ def test_simulate_and_demo_follow_the_same_rules(tmp_path: Path) -> None:
     one_line_error(code, err, "is not empty")
 
 
+def test_demo_records_where_its_simulated_inputs_end_up(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    code, stdout, err = run("demo", "--data", str(tmp_path / "absent"), "--out", str(out))
+    assert code == 0, err
+    assert ".partial" not in stdout + err
+    record = json.loads((out / "diff" / "run.json").read_text())
+    assert record["inputs"]["data"]["path"] == str(out / "data" / "study.mzTab")
+    assert ".partial" not in (out / "diff" / "run.json").read_text()
+
+
 # ------------------------------------------------------- a failed run changes nothing
 def test_failed_forced_run_leaves_the_old_folder_whole(
     study: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -350,8 +350,22 @@ def _diff_into(ctx: click.Context, stage: Path, data: Path, options: dict[str, A
         model=result.model,
     )
     record["notes"] = list(study.notes)
+    staged = ctx.meta.get("salivaprot.staged")
+    if staged is not None:  # demo: inputs simulated into its staging folder; name their home
+        record = _renamed(record, str(staged[0]), str(staged[1]))
     write_json(record, stage / "run.json")
     return result
+
+
+def _renamed(value: Any, hidden: str, shown: str) -> Any:
+    """``value`` with every text naming ``hidden`` naming ``shown`` instead."""
+    if isinstance(value, dict):
+        return {k: _renamed(v, hidden, shown) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_renamed(v, hidden, shown) for v in value]
+    if isinstance(value, str | Path) and hidden in str(value):
+        return str(value).replace(hidden, shown)
+    return value
 
 
 @main.command()
@@ -496,6 +510,7 @@ def _demo_into(
     click.echo(text)
     click.echo(f"summary: {shown / 'summary.txt'}\n")
     ctx.meta["salivaprot.shown_out"] = shown / "diff"
+    ctx.meta["salivaprot.staged"] = (stage, shown)
     ctx.invoke(diff_command, data=mztab, samples=sheet, out=str(stage / "diff"))
     truth_file = mztab.parent / "truth.csv"
     if truth_file.exists():
