@@ -286,23 +286,6 @@ def test_output_problems_are_found_before_any_computation(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "readonly", "study", "taken"]
 
 
-@pytest.mark.skipif(
-    not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root ignores permissions"
-)
-def test_read_only_folder_for_real(study: Path, tmp_path: Path) -> None:  # pragma: no cover
-    readonly = tmp_path / "readonly"
-    readonly.mkdir()
-    readonly.chmod(0o555)
-    try:
-        code, _, err = run(
-            "preprocess", str(study / "study.mzTab"), "-s", str(study / "samples.csv"),
-            "--out", str(readonly / "sub"),
-        )  # fmt: skip
-        one_line_error(code, err, "no permission to write in")
-    finally:
-        readonly.chmod(0o755)
-
-
 # ------------------------------------------------------------- Ctrl-C and bad seeds
 def test_ctrl_c_during_a_run_exits_130_with_one_line(
     study: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
