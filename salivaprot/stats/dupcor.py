@@ -245,14 +245,14 @@ def _varcomp_batch(
     sums = (indicator.T @ (w[:, :, None] * x[:, None, :]).reshape(n, n_chunk * p)).reshape(
         indicator.shape[1], n_chunk, p
     )
-    g = np.einsum("bpj,pkj->pbk", sums, chol_inv)  # P x subjects x p: S L^-T
+    g = sums.transpose(1, 0, 2) @ chol_inv.transpose(0, 2, 1)  # P x subjects x p: S L^-T
     m_q = n_obs - p
     count_values = np.unique(counts[counts > 0])
     n_groups = len(count_values)
     pooled_d = np.zeros((len(idx), n_groups))
     pooled_dy = np.zeros((len(idx), n_groups))
     pooled_w = np.zeros((len(idx), n_groups))
-    q_blocks, qb_blocks, diag_blocks = [], [], []
+    q_blocks, qb_blocks, diag_blocks, keep_blocks = [], [], [], []
     for k, c in enumerate(count_values):
         member = (counts == c).T  # P x subjects
         g_c = g * member[:, :, None]
@@ -260,20 +260,31 @@ def _varcomp_batch(
         u, s, _ = np.linalg.svd(g_c, full_matrices=False)  # u: P x subjects x p
         keep = s > np.maximum(s[:, :1], 1.0) * _TOL_RANK
         u = u * keep[:, None, :]
-        inside = np.einsum("pbk,pb->pk", u, b_c)
+        inside = (u.transpose(0, 2, 1) @ b_c[:, :, None])[:, :, 0]
         outside = np.sum(b_c**2, axis=1) - np.sum(inside**2, axis=1)
         n_members = member.sum(axis=1)
         rest = n_members - keep.sum(axis=1)
         pooled_d[:, k] = c
         pooled_dy[:, k] = np.where(rest > 0, np.maximum(outside, 0.0) / c, 0.0)
         pooled_w[:, k] = np.maximum(rest, 0)
-        q_blocks.append(np.einsum("pbk,pbj->pkj", u, g))
+        q_blocks.append(u.transpose(0, 2, 1) @ g)
         qb_blocks.append(inside)
         diag_blocks.append(keep * c)
+        keep_blocks.append(keep)
     qg = np.concatenate(q_blocks, axis=1)  # P x K x p
     qb = np.concatenate(qb_blocks, axis=1)  # P x K
     diagonal = np.concatenate(diag_blocks, axis=1)  # P x K
-    compressed = -np.einsum("pkj,plj->pkl", qg, qg)
+    # each protein uses at most one direction per observed subject: move its kept
+    # directions to the front (in order) and drop the columns no protein uses, so the
+    # eigendecompositions below are of (subjects x subjects) matrices, not K x K
+    kept = np.concatenate(keep_blocks, axis=1)
+    width = max(int(kept.sum(axis=1).max()), 1)
+    order = np.argsort(~kept, axis=1, kind="stable")[:, :width]
+    inside_width = np.take_along_axis(kept, order, axis=1)
+    qg = np.take_along_axis(qg, order[:, :, None], axis=1) * inside_width[:, :, None]
+    qb = np.take_along_axis(qb, order, axis=1) * inside_width
+    diagonal = np.take_along_axis(diagonal, order, axis=1) * inside_width
+    compressed = -(qg @ qg.transpose(0, 2, 1))
     compressed[:, np.arange(qg.shape[1]), np.arange(qg.shape[1])] += diagonal
     eigenvalues, vectors = np.linalg.eigh(compressed)
     nonzero = eigenvalues > np.maximum(eigenvalues.max(axis=1, keepdims=True), 1.0) * _TOL_RANK
