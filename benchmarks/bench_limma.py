@@ -81,7 +81,7 @@ def main() -> None:
         py_seconds, py_mib, _ = timed([
             sys.executable, "-m", "salivaprot", "--quiet", "diff", str(matrix), "-s", str(sheet),
             "--visits", ",".join(visits), "--format", "matrix", "--input-scale", "log2",
-            "--no-filter", "--normalize", "none", "--out", str(out), "--legacy-ebayes",
+            "--no-filter", "--normalize", "none", "--out", str(out), "--force", "--legacy-ebayes",
         ])  # fmt: skip
         study = load_study(
             matrix, sheet, format="matrix", visits=list(visits), zero_as_missing=False

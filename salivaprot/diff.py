@@ -31,7 +31,7 @@ import pandas as pd
 from salivaprot.data import ProteinData
 from salivaprot.design import SALIVA_CONTRAST, TrialDesign, cell_means, trial_design
 from salivaprot.errors import DataError, DesignError
-from salivaprot.stats._common import bh_adjust, check_choice, check_correlation
+from salivaprot.stats._common import bh_adjust, check_choice, check_correlation, check_finite
 from salivaprot.stats.ancova import fit_ancova
 from salivaprot.stats.dupcor import DupcorMethod
 from salivaprot.stats.limma import fit_limma
@@ -183,7 +183,8 @@ def differential_abundance(
     Raises
     ------
     DataError
-        When the data are not on the log2 scale.
+        When the data are not on the log2 scale, or hold infinite values or
+        values too large to square.
     DesignError
         When the design cannot estimate the contrasts.
 
@@ -214,6 +215,9 @@ def differential_abundance(
             "differential abundance needs log2-scale abundances; preprocess the data first "
             "(or declare --input-scale log2)"
         )
+    ab = data.abundance
+    check_finite(ab.to_numpy(dtype=float), what="the log2 abundances", protein_ids=ab.columns,
+                 sample_ids=ab.index)  # fmt: skip
     design = trial_design(data.samples, covariates=covariates, contrasts=custom_contrasts)
     if method != "limma":
         given = [
@@ -387,6 +391,7 @@ def _limma_table(
         "consensus_correlation": fit.correlation,
         "correlation_given": correlation is not None,
         "dupcor_method": dupcor_method,
+        "n_correlation_not_converged": int((~fit.correlation_converged[fit.fitted]).sum()),
         "contrast_se": contrast_se,
         "trend": trend,
         "robust": robust,

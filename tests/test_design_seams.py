@@ -328,3 +328,23 @@ def test_cli_covariate_kind_and_design_in_run_json(tmp_path: Path) -> None:
                        "--out", str(tmp_path / "res3"), "--correlation", "-0.6")  # fmt: skip
     assert code == 1 and "outside (-0.5, 1)" in output and "Traceback" not in output
     assert not (tmp_path / "res3").exists()
+
+
+def test_validate_judges_the_design_as_diff_does(tmp_path: Path) -> None:
+    sheet = pd.read_csv("test_data/samples.csv")
+    only_baseline = sheet[sheet["visit"] == "baseline"]
+    only_baseline.to_csv(tmp_path / "baseline.csv", index=False)
+    code, output = cli("validate", "test_data/study.mzTab", "--samples",
+                       str(tmp_path / "baseline.csv"), "--drop-unlisted")  # fmt: skip
+    assert code == 1 and "only one visit (baseline) has samples" in output
+    assert "OK: usable study" not in output
+    one_arm = sheet[sheet["arm"] == "aMSC"]
+    one_arm.to_csv(tmp_path / "one_arm.csv", index=False)
+    code, output = cli("validate", "test_data/study.mzTab", "--samples",
+                       str(tmp_path / "one_arm.csv"), "--drop-unlisted")  # fmt: skip
+    assert code == 1 and "only one arm (aMSC) has samples" in output
+    code, output = cli("validate", "test_data/study.mzTab", "--samples", "test_data/samples.csv",
+                       "--covariate", "visit")  # fmt: skip
+    assert code == 1 and "'visit' cannot be a covariate" in output
+    code, output = cli("validate", "test_data/study.mzTab", "--samples", "test_data/samples.csv")
+    assert code == 0 and "OK: usable study" in output

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from salivaprot.cli._options import _force_option, _shown
 from salivaprot.cli.commands import main
 
 logger = logging.getLogger("salivaprot")
@@ -25,15 +26,15 @@ def _formats(_ctx: click.Context, _param: click.Parameter, value: str) -> list[s
     return list(dict.fromkeys(items))
 
 
-def write_figures(
+def draw_figures_into(
     results_dir: Path,
-    out: Path,
+    folder: Path,
     *,
     spec: Path | None = None,
     formats: list[str] | None = None,
     qc: Path | None = None,
 ) -> dict[str, bytes]:
-    """Draw a results folder's figures into ``out`` (staged, atomic).
+    """Draw a results folder's figures into ``folder`` (the caller stages it).
 
     Returns
     -------
@@ -41,27 +42,26 @@ def write_figures(
         Figure name -> its SVG bytes (for a report), in drawing order.
     """
     from salivaprot.figures import draw, read_spec, standard_specs
-    from salivaprot.io._files import staged_folder
     from salivaprot.io.results_folder import read_results_folder
     from salivaprot.plot import to_bytes
 
     formats = formats or list(_FORMATS)
-    folder = read_results_folder(results_dir, qc=qc)
-    for note in folder.notes:
+    results = read_results_folder(results_dir, qc=qc)
+    for note in results.notes:
         logger.warning("%s: %s", results_dir, note)
-    specs = read_spec(spec) if spec is not None else standard_specs(folder)
+    specs = read_spec(spec) if spec is not None else standard_specs(results)
+    folder.mkdir(parents=True, exist_ok=True)
     svgs: dict[str, bytes] = {}
-    with staged_folder(out) as stage:
-        for item in specs:
-            fig = draw(folder, item)
-            for fmt in formats:
-                content = to_bytes(fig, fmt)
-                (stage / f"{item.name}.{fmt}").write_bytes(content)
-                if fmt == "svg":
-                    svgs[item.name] = content
-            if "svg" not in formats:
-                svgs[item.name] = to_bytes(fig, "svg")
-            logger.info("figure %s (%s)", item.name, item.kind)
+    for item in specs:
+        fig = draw(results, item)
+        for fmt in formats:
+            content = to_bytes(fig, fmt)
+            (folder / f"{item.name}.{fmt}").write_bytes(content)
+            if fmt == "svg":
+                svgs[item.name] = content
+        if "svg" not in formats:
+            svgs[item.name] = to_bytes(fig, "svg")
+        logger.info("figure %s (%s)", item.name, item.kind)
     return svgs
 
 
@@ -71,8 +71,8 @@ def write_figures(
     "--out",
     "-o",
     required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder for the figure files.",
+    type=click.Path(file_okay=False),
+    help="Folder for the figure files (new or empty).",
 )
 @click.option(
     "--spec",
@@ -94,12 +94,25 @@ def write_figures(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Run QC table from 'salivaprot qc' (default: RESULTS_DIR/qc.tsv when present).",
 )
+@_force_option
 def figures_command(
-    results_dir: Path, out: Path, spec: Path | None, formats: list[str], qc_file: Path | None
+    results_dir: Path,
+    out: str,
+    spec: Path | None,
+    formats: list[str],
+    qc_file: Path | None,
+    force: bool,
 ) -> None:
-    """Draw the figures of a 'salivaprot diff' RESULTS_DIR into OUT (byte-identical on rerun)."""
-    names = write_figures(results_dir, out, spec=spec, formats=formats, qc=qc_file)
-    click.echo(f"{len(names)} figures ({', '.join(formats)}) -> {out}")
+    """Draw the figures of a 'salivaprot diff' RESULTS_DIR into OUT (byte-identical on rerun).
+
+    OUT must be new or empty (or use --force); it is written as a whole.
+    """
+    from salivaprot.io._outputs import output_folder
+
+    inputs = [("results folder", results_dir), ("figures spec", spec), ("QC table", qc_file)]
+    with output_folder(out, inputs=inputs, force=force) as stage:
+        names = draw_figures_into(results_dir, stage, spec=spec, formats=formats, qc=qc_file)
+    click.echo(f"{len(names)} figures ({', '.join(formats)}) -> {_shown(out)}")
 
 
 def write_report(

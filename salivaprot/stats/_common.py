@@ -6,13 +6,20 @@ second, more than a whole limma fit of a small study, so the hot paths avoid it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+import pandas as pd
 from scipy import special
 
+from salivaprot.errors import DataError
+
 __all__ = [
+    "MAX_ABS_VALUE",
     "bh_adjust",
     "check_choice",
     "check_correlation",
+    "check_finite",
     "f_upper_p",
     "t_two_sided_p",
     "trimmed_mean",
@@ -127,3 +134,72 @@ def bh_adjust(pvalues: np.ndarray) -> np.ndarray:
     scaled = p[order] * n / np.arange(n, 0, -1)
     out[order] = np.minimum(np.minimum.accumulate(scaled), 1.0)
     return out
+
+
+#: Largest magnitude the statistics accept: its square still fits in a float64.
+MAX_ABS_VALUE = 1e150
+
+
+def check_finite(
+    y: np.ndarray,
+    *,
+    what: str = "y",
+    protein_ids: Sequence[object] | pd.Index | None = None,
+    sample_ids: Sequence[object] | pd.Index | None = None,
+    limit: int = 10,
+) -> None:
+    """Refuse infinite values and values too large to square (NaN is missing and allowed).
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        Samples x proteins (a 1-D array is one protein).
+    what : str
+        Name of the array, for the message.
+    protein_ids, sample_ids : sequence, optional
+        Labels of the columns and rows; without them the message gives
+        0-based column (protein) and row (sample) positions.
+    limit : int
+        How many offending cells the message lists.
+
+    Raises
+    ------
+    DataError
+        Naming the protein(s) and sample(s) of the offending values.
+
+    Examples
+    --------
+    >>> check_finite(np.array([[1.0, np.nan], [2.0, 3.0]]))
+    >>> check_finite(np.array([[1.0, np.inf]]), protein_ids=["P1", "P2"], sample_ids=["s1"])
+    Traceback (most recent call last):
+    ...
+    salivaprot.errors.DataError: y has 1 non-finite or too large value(s) (use NaN for missing values; the statistics accept magnitudes up to 1e+150): protein 'P2' in sample 's1' (inf)
+    """  # noqa: E501
+    values = np.asarray(y, dtype=float)
+    if values.ndim == 1:
+        values = values[:, None]
+    with np.errstate(invalid="ignore"):
+        bad = np.isinf(values) | (np.abs(values) > MAX_ABS_VALUE)
+    if not bad.any():
+        return
+    rows, cols = np.nonzero(bad)
+    order = np.lexsort((rows, cols))  # protein by protein
+    rows, cols = rows[order], cols[order]
+
+    def protein(j: int) -> str:
+        return f"protein {protein_ids[j]!r}" if protein_ids is not None else f"protein column {j}"
+
+    def sample(i: int) -> str:
+        return f"sample {sample_ids[i]!r}" if sample_ids is not None else f"sample row {i}"
+
+    cells = [
+        f"{protein(int(j))} in {sample(int(i))} ({values[i, j]:g})"
+        for i, j in zip(rows[:limit], cols[:limit], strict=True)
+    ]
+    more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
+    raise DataError(
+        f"{what} has {len(rows)} non-finite or too large value(s) (use NaN for missing "
+        f"values; the statistics accept magnitudes up to {MAX_ABS_VALUE:g}): "
+        + "; ".join(cells)
+        + more
+    )

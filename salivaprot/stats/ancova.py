@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from salivaprot.stats._common import t_two_sided_p
+from salivaprot.stats._common import check_finite, t_two_sided_p
 from salivaprot.stats.ebayes import squeeze_var
 
 __all__ = ["AncovaFit", "fit_ancova"]
@@ -75,6 +75,12 @@ def fit_ancova(
     -------
     AncovaFit
 
+    Raises
+    ------
+    DataError
+        When an abundance is infinite or too large to square (NaN is missing
+        and fine).
+
     Examples
     --------
     >>> rng = np.random.default_rng(2)
@@ -87,6 +93,8 @@ def fit_ancova(
     """
     y_visit = np.asarray(y_visit, dtype=float)
     y_baseline = np.asarray(y_baseline, dtype=float)
+    check_finite(y_visit, what="y_visit")
+    check_finite(y_baseline, what="y_baseline")
     treated = np.atleast_2d(np.asarray(treated, dtype=float).T).T
     n_subjects, n_proteins = y_visit.shape
     n_arms = treated.shape[1]

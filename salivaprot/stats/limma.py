@@ -32,6 +32,7 @@ from threadpoolctl import threadpool_limits
 from salivaprot.stats._common import (
     check_choice,
     check_correlation,
+    check_finite,
     f_upper_p,
     t_two_sided_p,
 )
@@ -118,6 +119,7 @@ def gls_fit(
     """
     correlation = check_correlation(correlation, subjects)
     y = np.asarray(y, dtype=float)
+    check_finite(y)
     x = np.asarray(design, dtype=float)
     contrasts = np.atleast_2d(np.asarray(contrasts, dtype=float))
     n, n_proteins = y.shape
@@ -205,6 +207,8 @@ class LimmaFit:
     Arrays are proteins x contrasts unless noted; ``joint`` holds, per joint
     test name, arrays ``F``, ``df1``, ``df2`` and ``p_value`` (per protein).
     ``ebayes_estimator`` names the prior estimation used ("legacy" or "unequal-df").
+    ``correlation_converged`` is, per protein, whether its correlation fit met
+    its tolerance (True when the correlation was given or not estimable).
     """
 
     contrast_names: list[str]
@@ -225,6 +229,7 @@ class LimmaFit:
     joint: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     fitted: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     ebayes_estimator: str = "legacy"
+    correlation_converged: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
 
 def fit_limma(
@@ -285,16 +290,24 @@ def fit_limma(
     LimmaFit
         Proteins with no observed value are kept with NaN statistics
         (``fitted`` is False for them).
+
+    Raises
+    ------
+    DataError
+        When ``y`` has infinite values or values too large to square (NaN is
+        missing and fine).
     """
     check_choice("dupcor_method", dupcor_method, ("statmod", "reml"))
     check_choice("contrast_se", contrast_se, ("exact", "limma"))
     if correlation is not None:
         correlation = check_correlation(correlation, subjects)
     y = np.asarray(y, dtype=float)
+    check_finite(y)
     contrasts = np.atleast_2d(np.asarray(contrasts, dtype=float))
     names = contrast_names or [f"contrast{i + 1}" for i in range(contrasts.shape[0])]
     fitted = ~np.isnan(y).all(axis=0)
     yf = y[:, fitted]
+    correlation_converged = np.ones(y.shape[1], dtype=bool)
     if correlation is None:
         dupcor = duplicate_correlation(
             yf, design, subjects, method=dupcor_method, progress=progress
@@ -302,6 +315,7 @@ def fit_limma(
         correlation = dupcor.consensus
         atanh = np.full(y.shape[1], np.nan)
         atanh[fitted] = dupcor.atanh_correlations
+        correlation_converged[fitted] = dupcor.converged
     else:
         atanh = np.full(y.shape[1], np.nan)
     logger.info("consensus within-subject correlation %.6f", correlation)
@@ -374,6 +388,7 @@ def fit_limma(
         joint=joint_out,
         fitted=fitted,
         ebayes_estimator=squeezed.estimator,
+        correlation_converged=correlation_converged,
     )
 
 
