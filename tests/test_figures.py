@@ -266,6 +266,23 @@ def test_design_order_comes_from_run_json(results_dir: Path, tmp_path: Path) -> 
     assert any("order they first appear in samples.tsv" in n for n in loaded.notes)
 
 
+def test_figures_folder_is_written_as_a_whole(results_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "figs"
+    out.mkdir()
+    (out / "old.txt").write_text("an earlier run")
+    spec = tmp_path / "one.yaml"
+    spec.write_text("figures:\n  - name: flow\n    kind: qc\n")
+    args = ["figures", str(results_dir), "--out", str(out), "--spec", str(spec), "--format", "svg"]
+    code, _, err = run(*args)
+    assert code == 1 and "is not empty" in err and "--force" in err
+    assert sorted(p.name for p in out.iterdir()) == ["old.txt"]
+    code, _, err = run(*args, "--force")
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir()) == ["flow.svg"]  # replaced as a whole
+    code, _, err = run("figures", str(results_dir), "--out", str(results_dir), "--force")
+    assert code == 1 and "holds the results folder" in err
+
+
 def test_not_a_results_folder(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     code, _, err = run("figures", str(tmp_path / "empty"), "--out", str(tmp_path / "figs"))
