@@ -373,6 +373,7 @@ def _trajectory(fig: Figure, folder: ResultsFolder, spec: FigureSpec) -> None:
             ax=ax,
             title=title,
             legend=i == ncols - 1,
+            means_include_imputed=bool(folder.run.get("parameters", {}).get("use_imputed")),
         )
     for ax in axes[n:]:
         ax.set_visible(False)

@@ -36,7 +36,8 @@ _CAPTIONS: dict[str, str] = {
     "heatmap_significant": "Z-scored log2 abundances of the significant proteins of the "
     "primary contrast, rows clustered (average linkage); dots mark imputed values.",
     "trajectories_top": "Top proteins of the primary contrast: one thin line per subject, "
-    "arm means with 95% confidence intervals (descriptive); open circles are imputed values.",
+    "arm means with 95% confidence intervals (descriptive; of the values the model used, so "
+    "without imputed values unless --use-imputed); open circles are imputed values.",
     "forest_top": "Estimates with 95% confidence intervals (t quantile with the model's df) "
     "for the top proteins of the primary contrast.",
     "forest_top_protein": "Every contrast of the top protein, with 95% confidence intervals.",

@@ -194,6 +194,15 @@ def test_trajectory_means_and_intervals() -> None:
     assert [t.get_text() for t in ax.get_xticklabels()] == VISITS
     assert "imputed" in [t.get_text() for t in ax.get_legend().get_texts()]
     assert len(ax.lines) >= 8  # one per subject, plus the means
+    # the arm means leave imputed values out unless asked (models use measured values)
+    placebo_baseline = long[(long["arm"] == "placebo") & (long["visit"] == "baseline")]
+    measured = placebo_baseline.loc[~placebo_baseline["imputed"], "value"].mean()
+    means_drawn = [line for line in ax.lines if line.get_linewidth() > 1.0]
+    assert float(means_drawn[0].get_ydata()[0]) == pytest.approx(measured)
+    _, ax = plot.new_figure("single", 60)
+    plot.trajectory(long, arms=ARMS, visits=VISITS, ax=ax, means_include_imputed=True)
+    means_drawn = [line for line in ax.lines if line.get_linewidth() > 1.0]
+    assert float(means_drawn[0].get_ydata()[0]) == pytest.approx(placebo_baseline["value"].mean())
 
 
 def test_trajectory_single_visit_says_so() -> None:

@@ -60,12 +60,13 @@ def trajectory(
     title: str | None = None,
     ylabel: str = "log₂ abundance",
     legend: bool = True,
+    means_include_imputed: bool = False,
 ) -> Axes:
     """A protein's values over visits: subjects as thin lines, arm means with 95% CI.
 
     Visits are evenly spaced in trial order (never alphabetical); arms are
-    dodged slightly. Imputed values are drawn as open markers and counted in
-    the means only when the model used them (the caller decides which rows to pass).
+    dodged slightly. Imputed values are drawn as open markers; they count in
+    the means only with ``means_include_imputed`` (as when the model used them).
 
     Parameters
     ----------
@@ -82,6 +83,8 @@ def trajectory(
         Y-axis label.
     legend : bool
         Draw the legend beside the axes.
+    means_include_imputed : bool
+        Let imputed values count in the arm means (default: measured values only).
 
     Returns
     -------
@@ -124,7 +127,7 @@ def trajectory(
             edgecolors=[colors.get(a, "#000000") for a in rows["arm"]],
             zorder=3,
         )
-    means = arm_means(data, arms, visits)
+    means = arm_means(data if means_include_imputed else data[~imputed], arms, visits)
     for arm in arms:
         m = means[means["arm"] == arm]
         mean = m["mean"].to_numpy(float)
