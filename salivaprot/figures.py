@@ -456,16 +456,16 @@ def _qc(fig: Figure, folder: ResultsFolder, spec: FigureSpec) -> None:
         "folder (rerun 'salivaprot diff')",
         **common,
     )
-    plot.intensity_distributions(
-        folder.matrix,
-        folder.samples,
-        ax=after,
-        title="Intensities analysed (after normalization)",
-        **common,
-    )
     measured = folder.matrix.notna()
     if folder.imputed is not None:
         measured &= ~folder.imputed.reindex_like(measured).fillna(False).astype(bool)
+    plot.intensity_distributions(
+        folder.matrix.where(measured),
+        folder.samples,
+        ax=after,
+        title="Intensities analysed (after normalization; measured values)",
+        **common,
+    )
     plot.proteins_per_sample(
         measured.sum(axis=0),
         folder.samples,
