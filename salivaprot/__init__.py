@@ -47,6 +47,7 @@ from salivaprot.io import (
     sample_sheet,
     write_mztab,
 )
+from salivaprot.io.mzml import RunQC, read_mzml_qc
 from salivaprot.preprocess import filter_proteins, impute, log2, normalize, output_scale
 from salivaprot.simulate import SimulatedTrial, simulate_trial
 from salivaprot.summary import StudySummary, protein_categories, summarize
@@ -67,6 +68,7 @@ __all__ = [
     "MzTab",
     "ProteinData",
     "QuantTable",
+    "RunQC",
     "SalivaprotError",
     "SalivaprotWarning",
     "SampleSheet",
@@ -91,6 +93,7 @@ __all__ = [
     "read_fragpipe",
     "read_matrix",
     "read_maxquant",
+    "read_mzml_qc",
     "read_mztab",
     "read_samples",
     "sample_sheet",

@@ -1,0 +1,1086 @@
+"""Run-level QC metrics from mzML files, read in one streaming pass.
+
+The reader never builds a whole document. It finds each ``<spectrum>`` with a
+byte search, cuts the base64 payloads out of it, and parses only the small
+metadata fragment that is left (cvParams, scan, precursor) with the standard
+library's expat parser. Peak arrays are decoded only when a spectrum lacks a
+value QC needs (total ion current, base peak intensity): then the intensity
+array is decoded (32/64-bit float or integer, zlib, MS-Numpress). The number of
+peaks comes from ``defaultArrayLength``. Memory stays bounded by the largest
+single spectrum plus a few numbers per spectrum.
+
+Safety: a document type declaration (``<!DOCTYPE``, ``<!ENTITY``) is refused,
+so no entity is expanded and nothing is fetched; mzML never uses one.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import math
+import os
+import re
+import warnings
+import xml.etree.ElementTree as ET
+import zlib
+from array import array
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from salivaprot.errors import InputFormatError, InputFormatWarning
+from salivaprot.io._files import PathLike, file_stem
+
+__all__ = ["QC_COLUMNS", "RunQC", "read_mzml_qc"]
+
+_CHUNK = 1 << 22  # 4 MiB reads
+_HEADER_LIMIT = 64 << 20  # the part before <spectrumList> is small; refuse beyond this
+
+# PSI-MS / UO accessions
+_MS_LEVEL = "MS:1000511"
+_MS1_SPECTRUM = "MS:1000579"
+_MSN_SPECTRUM = "MS:1000580"
+_TIC = "MS:1000285"
+_BASE_PEAK_INTENSITY = "MS:1000505"
+_SCAN_START_TIME = "MS:1000016"
+_INJECTION_TIME = "MS:1000927"
+_CHARGE = "MS:1000041"
+_INTENSITY_ARRAY = "MS:1000515"
+_SERIAL_NUMBER = "MS:1000529"
+_MINUTE, _SECOND, _MILLISECOND = "UO:0000031", "UO:0000010", "UO:0000028"
+_DTYPES: dict[str, np.dtype[Any]] = {
+    "MS:1000521": np.dtype("<f4"),
+    "MS:1000523": np.dtype("<f8"),
+    "MS:1000519": np.dtype("<i4"),
+    "MS:1000522": np.dtype("<i8"),
+}
+_ZLIB = "MS:1000574"
+_NO_COMPRESSION = "MS:1000576"
+# numpress codes, alone and followed by zlib
+_NUMPRESS = {
+    "MS:1002312": ("linear", False),
+    "MS:1002313": ("pic", False),
+    "MS:1002314": ("slof", False),
+    "MS:1002746": ("linear", True),
+    "MS:1002747": ("pic", True),
+    "MS:1002748": ("slof", True),
+}
+
+#: Columns of one run's row in ``qc.tsv``, in order (see :meth:`RunQC.row`).
+QC_COLUMNS: tuple[str, ...] = (
+    "run",
+    "file",
+    "sha256",
+    "mzml_version",
+    "instrument_model",
+    "start_time",
+    "n_spectra",
+    "n_ms1",
+    "n_ms2",
+    "rt_start_min",
+    "rt_end_min",
+    "tic_total",
+    "base_peak_max",
+    "ms1_injection_time_q1_ms",
+    "ms1_injection_time_median_ms",
+    "ms1_injection_time_q3_ms",
+    "ms2_injection_time_q1_ms",
+    "ms2_injection_time_median_ms",
+    "ms2_injection_time_q3_ms",
+    "ms1_peaks_median",
+    "ms2_peaks_median",
+    "ms2_charge_1",
+    "ms2_charge_2",
+    "ms2_charge_3",
+    "ms2_charge_4",
+    "ms2_charge_5plus",
+    "ms2_unknown_charge_fraction",
+    "n_decoded",
+    "tic_profile",
+)
+
+
+@dataclass(frozen=True)
+class RunQC:
+    """QC metrics of one LC-MS run (one mzML file).
+
+    Retention times are in minutes whatever unit the file used; injection times
+    in milliseconds. Missing information is ``NaN`` (numbers) or ``None`` (text).
+
+    Attributes
+    ----------
+    path : str
+        The file read.
+    run : str
+        The run name: the file's stem (``S01.mzML.gz`` -> ``S01``), the key the
+        sample sheet's ``run`` column (or ``sample_id``) is matched against.
+    sha256 : str
+        SHA-256 of the file's bytes as stored (compressed when gzip).
+    mzml_version : str or None
+        The ``version`` attribute of ``<mzML>``.
+    instrument_model : str or None
+        Name of the instrument model cvParam of the run's instrument configuration.
+    start_time : str or None
+        ``<run startTimeStamp>``: when acquisition started.
+    n_spectra, n_ms1, n_ms2 : int
+        Spectra in all, at MS level 1 and at MS level 2.
+    rt_start_min, rt_end_min : float
+        Smallest and largest scan start time over all spectra.
+    tic_total : float
+        Sum of the total ion current of the MS1 spectra.
+    base_peak_max : float
+        Largest base peak intensity of the MS1 spectra.
+    ms1_injection_time, ms2_injection_time : tuple of float
+        First quartile, median and third quartile of the ion injection time (ms).
+    ms1_peaks_median, ms2_peaks_median : float
+        Median number of peaks (``defaultArrayLength``) per spectrum.
+    charges : dict of int to int
+        Precursor charge state of the MS2 spectra (first selected ion) -> count.
+    ms2_unknown_charge : int
+        MS2 spectra without a precursor charge (e.g. DIA).
+    n_decoded : int
+        Spectra whose intensity array was decoded because the TIC or base peak
+        cvParam was absent.
+    ms1_rt_min, ms1_tic : numpy.ndarray
+        Scan start time and TIC of each MS1 spectrum with a scan start time, in
+        file order: the TIC chromatogram.
+    """
+
+    path: str
+    run: str
+    sha256: str
+    mzml_version: str | None
+    instrument_model: str | None
+    start_time: str | None
+    n_spectra: int
+    n_ms1: int
+    n_ms2: int
+    rt_start_min: float
+    rt_end_min: float
+    tic_total: float
+    base_peak_max: float
+    ms1_injection_time: tuple[float, float, float]
+    ms2_injection_time: tuple[float, float, float]
+    ms1_peaks_median: float
+    ms2_peaks_median: float
+    charges: dict[int, int]
+    ms2_unknown_charge: int
+    n_decoded: int
+    ms1_rt_min: np.ndarray = field(repr=False)
+    ms1_tic: np.ndarray = field(repr=False)
+
+    @property
+    def charge_fractions(self) -> dict[int, float]:
+        """Share of each precursor charge among the MS2 spectra with a known charge."""
+        known = sum(self.charges.values())
+        return {z: n / known for z, n in sorted(self.charges.items())} if known else {}
+
+    @property
+    def ms2_unknown_charge_fraction(self) -> float:
+        """Share of MS2 spectra without a precursor charge (NaN without MS2 spectra)."""
+        return self.ms2_unknown_charge / self.n_ms2 if self.n_ms2 else math.nan
+
+    def tic_profile(self, bins: int = 20) -> np.ndarray:
+        """MS1 TIC summed in ``bins`` equal retention-time bins over the run's range.
+
+        Returns an empty array when there is no MS1 spectrum with a scan time.
+        """
+        if not len(self.ms1_rt_min):
+            return np.zeros(0)
+        low, high = float(self.ms1_rt_min.min()), float(self.ms1_rt_min.max())
+        edges = np.linspace(low, high if high > low else low + 1.0, bins + 1)
+        sums, _ = np.histogram(self.ms1_rt_min, bins=edges, weights=self.ms1_tic)
+        return sums
+
+    def row(self) -> dict[str, Any]:
+        """This run as one row of ``qc.tsv`` (keys: :data:`QC_COLUMNS`)."""
+        known = sum(self.charges.values())
+
+        def share(*zs: int, above: int | None = None) -> float:
+            if not known:
+                return math.nan
+            n = sum(c for z, c in self.charges.items() if z in zs or (above and z >= above))
+            return n / known
+
+        values: dict[str, Any] = {
+            "run": self.run,
+            "file": self.path,
+            "sha256": self.sha256,
+            "mzml_version": self.mzml_version,
+            "instrument_model": self.instrument_model,
+            "start_time": self.start_time,
+            "n_spectra": self.n_spectra,
+            "n_ms1": self.n_ms1,
+            "n_ms2": self.n_ms2,
+            "rt_start_min": self.rt_start_min,
+            "rt_end_min": self.rt_end_min,
+            "tic_total": self.tic_total,
+            "base_peak_max": self.base_peak_max,
+            "ms1_injection_time_q1_ms": self.ms1_injection_time[0],
+            "ms1_injection_time_median_ms": self.ms1_injection_time[1],
+            "ms1_injection_time_q3_ms": self.ms1_injection_time[2],
+            "ms2_injection_time_q1_ms": self.ms2_injection_time[0],
+            "ms2_injection_time_median_ms": self.ms2_injection_time[1],
+            "ms2_injection_time_q3_ms": self.ms2_injection_time[2],
+            "ms1_peaks_median": self.ms1_peaks_median,
+            "ms2_peaks_median": self.ms2_peaks_median,
+            "ms2_charge_1": share(1),
+            "ms2_charge_2": share(2),
+            "ms2_charge_3": share(3),
+            "ms2_charge_4": share(4),
+            "ms2_charge_5plus": share(above=5),
+            "ms2_unknown_charge_fraction": self.ms2_unknown_charge_fraction,
+            "n_decoded": self.n_decoded,
+            "tic_profile": ";".join(f"{v:.6g}" for v in self.tic_profile()),
+        }
+        return {c: values[c] for c in QC_COLUMNS}
+
+
+# ---------------------------------------------------------------------------
+# accumulation (mergeable, so halves of a file can be read in parallel)
+
+
+@dataclass
+class _Tally:
+    n_spectra: int = 0
+    levels: Counter[int] = field(default_factory=Counter)
+    rt_min: float = math.inf
+    rt_max: float = -math.inf
+    ms1_rt: array[float] = field(default_factory=lambda: array("d"))
+    ms1_tic: array[float] = field(default_factory=lambda: array("d"))
+    tic_total: float = 0.0
+    base_peak_max: float = -math.inf
+    iit1: array[float] = field(default_factory=lambda: array("d"))
+    iit2: array[float] = field(default_factory=lambda: array("d"))
+    peaks1: Counter[int] = field(default_factory=Counter)
+    peaks2: Counter[int] = field(default_factory=Counter)
+    charges: Counter[int] = field(default_factory=Counter)
+    unknown_charge: int = 0
+    decoded: int = 0
+    seconds_unit_warned: bool = False
+
+    def merge(self, other: _Tally) -> None:
+        self.n_spectra += other.n_spectra
+        self.levels.update(other.levels)
+        self.rt_min = min(self.rt_min, other.rt_min)
+        self.rt_max = max(self.rt_max, other.rt_max)
+        self.ms1_rt.extend(other.ms1_rt)
+        self.ms1_tic.extend(other.ms1_tic)
+        self.tic_total += other.tic_total
+        self.base_peak_max = max(self.base_peak_max, other.base_peak_max)
+        self.iit1.extend(other.iit1)
+        self.iit2.extend(other.iit2)
+        self.peaks1.update(other.peaks1)
+        self.peaks2.update(other.peaks2)
+        self.charges.update(other.charges)
+        self.unknown_charge += other.unknown_charge
+        self.decoded += other.decoded
+
+
+def _quartiles(values: array[float]) -> tuple[float, float, float]:
+    if not len(values):
+        return (math.nan, math.nan, math.nan)
+    q = np.quantile(np.frombuffer(values, dtype=np.float64), [0.25, 0.5, 0.75])
+    return (float(q[0]), float(q[1]), float(q[2]))
+
+
+def _counter_median(counts: Counter[int]) -> float:
+    total = sum(counts.values())
+    if not total:
+        return math.nan
+    values = np.repeat(np.array(list(counts), dtype=np.float64), list(counts.values()))
+    return float(np.median(values))
+
+
+# ---------------------------------------------------------------------------
+# XML helpers
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+@dataclass(frozen=True)
+class _Param:
+    accession: str
+    name: str
+    value: str
+    unit: str
+
+
+def _params(element: ET.Element, groups: Mapping[str, list[_Param]]) -> list[_Param]:
+    """The cvParams of an element, its referenced param groups' first (direct children only)."""
+    found: list[_Param] = []
+    for child in element:
+        tag = _local(child.tag)
+        if tag == "cvParam":
+            a = child.attrib
+            found.append(
+                _Param(
+                    a.get("accession", ""),
+                    a.get("name", ""),
+                    a.get("value", ""),
+                    a.get("unitAccession", "") or a.get("unitName", ""),
+                )
+            )
+        elif tag == "referenceableParamGroupRef":
+            found.extend(groups.get(child.attrib.get("ref", ""), ()))
+    return found
+
+
+def _value(params: Sequence[_Param], accession: str) -> _Param | None:
+    for p in params:
+        if p.accession == accession:
+            return p
+    return None
+
+
+def _child(element: ET.Element, name: str) -> ET.Element | None:
+    for child in element:
+        if _local(child.tag) == name:
+            return child
+    return None
+
+
+def _instrument_model(
+    config: ET.Element | None,
+    group_elements: Mapping[str, ET.Element],
+    groups: Mapping[str, list[_Param]],
+) -> str | None:
+    """The instrument model: a specific model term of the run's instrument configuration,
+    else a ``userParam name="instrument model"`` there or in a param group, else a
+    vendor-family term ("Thermo Electron instrument model")."""
+    scopes: list[ET.Element] = []
+    if config is not None:
+        scopes.append(config)
+        for child in config:
+            if _local(child.tag) == "referenceableParamGroupRef":
+                ref = group_elements.get(child.attrib.get("ref", ""))
+                if ref is not None:
+                    scopes.append(ref)
+    family: str | None = None
+    if config is not None:
+        for p in _params(config, groups):
+            if p.accession == "MS:1000031":
+                if p.value:
+                    return p.value
+            elif p.accession.startswith("MS:") and p.accession != _SERIAL_NUMBER:
+                if p.name.endswith("instrument model"):
+                    family = family or p.name
+                else:
+                    return p.name
+    for scope in [*scopes, *group_elements.values()]:
+        for child in scope:
+            if _local(child.tag) == "userParam" and child.attrib.get("name") == "instrument model":
+                value = child.attrib.get("value")
+                if value:
+                    return value
+    if family is None:
+        for element in group_elements.values():
+            for child in element:
+                name = child.attrib.get("name", "")
+                if _local(child.tag) == "cvParam" and name.endswith("instrument model"):
+                    family = name if name != "instrument model" else None
+                    break
+    return family
+
+
+# ---------------------------------------------------------------------------
+# the byte-level scanner
+
+
+class _Source:
+    """A forward-only byte window over a (possibly gzip) stream, hashing what it reads.
+
+    Positions are absolute offsets in the (uncompressed) stream. Bytes before
+    :meth:`release`'s offset may be forgotten when more is read, which keeps
+    memory bounded by the largest spectrum plus one read.
+    """
+
+    def __init__(self, raw: IO[bytes], *, gz: bool, digest: Any, start: int = 0) -> None:
+        self.raw = raw
+        self.digest = digest
+        self.stream: IO[bytes] = gzip.GzipFile(fileobj=self, mode="rb") if gz else raw  # type: ignore[call-overload]
+        self.hash_direct = not gz
+        self.buf = b""
+        self.base = start  # offset of buf[0]
+        self.mark = start  # bytes before this offset are no longer needed
+        self.eof = False
+
+    # GzipFile reads compressed bytes through this, so they are hashed as stored
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size)
+        if self.digest is not None:
+            self.digest.update(data)
+        return data
+
+    @property
+    def end(self) -> int:
+        return self.base + len(self.buf)
+
+    def release(self, offset: int) -> None:
+        self.mark = max(self.mark, offset)
+
+    def more(self) -> bool:
+        if self.eof:
+            return False
+        try:
+            data = self.stream.read(_CHUNK)
+        except (EOFError, gzip.BadGzipFile, zlib.error) as err:
+            raise _Truncated(f"corrupt or truncated gzip stream ({err})") from err
+        if not data:
+            self.eof = True
+            return False
+        if self.hash_direct and self.digest is not None:
+            self.digest.update(data)
+        cut = self.mark - self.base
+        if cut >= len(self.buf):
+            self.buf, self.base = data, self.base + len(self.buf)
+        elif cut > 0:
+            self.buf, self.base = self.buf[cut:] + data, self.mark
+        else:
+            self.buf += data
+        return True
+
+    def find(self, needle: bytes, pos: int, *, keep: bool = True) -> int:
+        """Offset of needle at or after pos, reading more as needed; -1 at end of file.
+
+        With ``keep=False`` the bytes searched in vain are released.
+        """
+        start = pos
+        while True:
+            i = self.buf.find(needle, max(start - self.base, 0))
+            if i >= 0:
+                return i + self.base
+            start = max(pos, self.end - len(needle) + 1)
+            if not keep:
+                self.release(start)
+            if not self.more():
+                return -1
+
+    def ensure(self, end: int) -> bool:
+        while self.end < end:
+            if not self.more():
+                return False
+        return True
+
+    def slice(self, a: int, b: int) -> bytes:
+        return self.buf[a - self.base : b - self.base]
+
+    def startswith(self, prefix: bytes, at: int) -> bool:
+        return self.buf.startswith(prefix, at - self.base)
+
+    def count(self, needle: bytes, a: int, b: int) -> int:
+        return self.buf.count(needle, a - self.base, b - self.base)
+
+    def drain(self) -> None:
+        """Read (and hash) the rest of the stream."""
+        self.release(self.end)
+        while self.more():
+            self.release(self.end)
+
+
+class _Truncated(Exception):
+    pass
+
+
+_WS = b" \t\r\n"
+_OPEN_SPECTRUM = re.compile(rb"<spectrum[\s>]")
+_BINARY_END = (b">", b"/", b" ", b"\t", b"\r", b"\n")
+
+
+class _Reader:
+    """One pass over (a slice of) an mzML file."""
+
+    def __init__(self, path: str, source: _Source) -> None:
+        self.path = path
+        self.src = source
+        self.groups: dict[str, list[_Param]] = {}
+        self.encoding = "utf-8"
+        self.tally = _Tally()
+        self.declared: int | None = None
+        self.version: str | None = None
+        self.instrument: str | None = None
+        self.start_time: str | None = None
+        self.index_count: int | None = None
+        self.last_id: str | None = None
+
+    def fail(self, message: str) -> InputFormatError:
+        return InputFormatError(message, path=self.path)
+
+    # -- header -------------------------------------------------------------
+    def read_header(self) -> int:
+        """Parse everything before the first spectrum; return buffer index after <spectrumList>."""
+        src = self.src
+        src.more()
+        head = src.buf[:4096]
+        text_start = head.lstrip(b"\xef\xbb\xbf").lstrip(_WS)
+        if not text_start:
+            raise self.fail("the file is empty")
+        if not text_start.startswith(b"<"):
+            raise self.fail(
+                f"not an XML file (it starts with {bytes(text_start[:16])!r}); expected mzML"
+            )
+        declaration = re.match(rb"<\?xml[^>]*encoding=[\"']([A-Za-z0-9._-]+)", text_start)
+        if declaration:
+            self.encoding = declaration.group(1).decode("ascii")
+        at = -1
+        while True:
+            at = src.buf.find(b"<spectrumList")
+            if at >= 0 or len(src.buf) > _HEADER_LIMIT or not src.more():
+                break
+        if at < 0:
+            end = src.buf.find(b"</run>")
+            if end < 0 and b"<run" not in src.buf:
+                root = re.search(rb"<([A-Za-z_][\w:.-]*)[\s>]", text_start.split(b"?>", 1)[-1])
+                name = root.group(1).decode("ascii", "replace") if root else "?"
+                if name not in ("mzML", "indexedmzML"):
+                    raise self.fail(f"not an mzML file: its root element is <{name}>")
+                raise self.fail("truncated: the file ends before its <run> element")
+            if end < 0:
+                end = src.buf.find(b"<chromatogramList")
+            if end < 0:
+                raise self.fail("truncated: the file ends inside its <run> element")
+            header = src.buf[:end]
+            after = -1
+        else:
+            close = src.find(b">", at)
+            src.release(close + 1)
+            if close < 0:
+                raise self.fail("truncated: the file ends inside <spectrumList>")
+            header = src.buf[: close + 1]
+            after = close + 1
+        self._parse_header(header)
+        return after
+
+    def _parse_header(self, header: bytes) -> None:
+        if b"<!DOCTYPE" in header or b"<!ENTITY" in header:
+            raise self.fail("refused: a document type declaration (mzML never uses one)")
+        parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
+        try:
+            parser.feed(header)
+            pulled: Any = parser.read_events()
+            events: list[tuple[str, ET.Element]] = list(pulled)
+        except ET.ParseError as err:
+            raise self.fail(f"not well-formed XML before the spectra: {err}") from err
+        if not events:
+            raise self.fail("not an mzML file: no XML element found")
+        root = _local(events[0][1].tag)
+        if root not in ("mzML", "indexedmzML"):
+            raise self.fail(f"not an mzML file: its root element is <{root}>")
+        configs: dict[str, ET.Element] = {}
+        group_elements: dict[str, ET.Element] = {}
+        default_config: str | None = None
+        for kind, element in events:
+            tag = _local(element.tag)
+            if kind == "start":
+                if tag == "mzML":
+                    self.version = element.attrib.get("version")
+                    if self.version and self.version.startswith("0."):
+                        raise self.fail(
+                            f"mzML {self.version} (a pre-release of mzML 1.0) is not supported; "
+                            "convert the raw file again with a current msconvert"
+                        )
+                elif tag == "run":
+                    self.start_time = element.attrib.get("startTimeStamp")
+                    default_config = element.attrib.get("defaultInstrumentConfigurationRef")
+                elif tag == "spectrumList":
+                    count = element.attrib.get("count")
+                    self.declared = int(count) if count and count.isdigit() else None
+            elif tag == "referenceableParamGroup":
+                self.groups[element.attrib.get("id", "")] = _params(element, {})
+                group_elements[element.attrib.get("id", "")] = element
+            elif tag == "instrumentConfiguration":
+                configs[element.attrib.get("id", "")] = element
+        self.instrument = _instrument_model(
+            configs.get(default_config or "", next(iter(configs.values()), None)),
+            group_elements,
+            self.groups,
+        )
+
+    # -- spectra ------------------------------------------------------------
+    def spectra(self, pos: int, stop: int | None = None) -> int:
+        """Read spectra from offset pos; return the offset of </spectrumList>.
+
+        With ``stop`` (an offset), stop before the first spectrum starting at or
+        after it and return -1.
+        """
+        src = self.src
+        src.release(pos)
+        while True:
+            lt = src.find(b"<", pos, keep=False)
+            if lt < 0 or not src.ensure(lt + 16):
+                raise self.truncated("after", None)
+            if src.startswith(b"<!--", lt):
+                end = src.find(b"-->", lt, keep=False)
+                if end < 0:
+                    raise self.truncated("in a comment after", None)
+                pos = end + 3
+                continue
+            if src.startswith(b"</spectrumList", lt):
+                return lt
+            if not _OPEN_SPECTRUM.match(src.buf, lt - src.base):
+                tag = re.match(rb"</?[\w:.-]*", src.slice(lt, lt + 40))
+                what = tag.group(0).decode("ascii", "replace") if tag else "?"
+                raise self.fail(
+                    f"unexpected {what}> after spectrum {self.tally.n_spectra} "
+                    f"(byte {lt}); expected <spectrum> or </spectrumList>"
+                )
+            if stop is not None and lt >= stop:
+                return -1
+            src.release(lt)
+            end = src.find(b"</spectrum>", lt)
+            if end < 0:
+                raise self.truncated("inside", lt)
+            end += len(b"</spectrum>")
+            self.spectrum(src.slice(lt, end), lt)
+            src.release(end)
+            pos = end
+
+    def truncated(self, where: str, start: int | None) -> InputFormatError:
+        n = self.tally.n_spectra
+        last = f" (the last complete one: id '{self.last_id}')" if self.last_id else ""
+        if start is not None:
+            spec = self.src.slice(start, start + 300)
+            ident = re.search(rb'\sid="([^"]*)"', spec)
+            label = f" id '{ident.group(1).decode(errors='replace')}'" if ident else ""
+            return self.fail(
+                f"truncated: the file ends {where} spectrum {n + 1}{label} "
+                f"(starting at byte {start}), after {n} complete spectra{last}"
+            )
+        return self.fail(
+            f"truncated: the file ends {where} spectrum {n} without closing the spectrum "
+            f"list, after {n} complete spectra{last}"
+        )
+
+    def spectrum(self, chunk: bytes, offset: int) -> None:
+        meta: list[bytes] = []
+        payloads: list[bytes] = []
+        pos = 0
+        while True:
+            b = chunk.find(b"<binary", pos)
+            while b >= 0 and chunk[b + 7 : b + 8] not in _BINARY_END:
+                b = chunk.find(b"<binary", b + 7)
+            if b < 0:
+                meta.append(chunk[pos:])
+                break
+            gt = chunk.find(b">", b)
+            if chunk[gt - 1 : gt] == b"/":  # <binary/>
+                meta.append(chunk[pos : gt + 1])
+                payloads.append(b"")
+                pos = gt + 1
+                continue
+            close = chunk.find(b"</binary>", gt)
+            if close < 0:
+                raise self.fail(f"spectrum at byte {offset}: <binary> is never closed")
+            meta.append(chunk[pos:b])
+            meta.append(b"<binary/>")
+            payloads.append(chunk[gt + 1 : close])
+            pos = close + len(b"</binary>")
+        fragment = b"".join(meta)
+        if self.encoding.lower().replace("_", "-") not in ("utf-8", "utf8", "us-ascii", "ascii"):
+            fragment = f'<?xml version="1.0" encoding="{self.encoding}"?>'.encode() + fragment
+        try:
+            element = ET.fromstring(fragment)
+        except ET.ParseError as err:
+            raise self.fail(
+                f"spectrum {self.tally.n_spectra + 1} (byte {offset}) is not well-formed XML: {err}"
+            ) from err
+        self._measure(element, payloads, offset)
+
+    def _measure(self, spectrum: ET.Element, payloads: list[bytes], offset: int) -> None:
+        t = self.tally
+        groups = self.groups
+        params = _params(spectrum, groups)
+        ident = spectrum.attrib.get("id", "?")
+        level_param = _value(params, _MS_LEVEL)
+        if level_param is not None:
+            level = int(float(level_param.value))
+        elif _value(params, _MS1_SPECTRUM) is not None:
+            level = 1
+        else:
+            level = 0  # unknown
+        t.n_spectra += 1
+        t.levels[level] += 1
+        self.last_id = ident
+
+        scan = None
+        scan_list = _child(spectrum, "scanList")
+        if scan_list is not None:
+            scan = _child(scan_list, "scan")
+        rt = math.nan
+        iit = math.nan
+        if scan is not None:
+            scan_params = _params(scan, groups)
+            start = _value(scan_params, _SCAN_START_TIME)
+            if start is not None and start.value:
+                rt = float(start.value)
+                unit = start.unit
+                if unit in (_SECOND, "second"):
+                    rt /= 60.0
+                elif unit not in (_MINUTE, "minute") and not t.seconds_unit_warned:
+                    warnings.warn(
+                        f"{self.path}: spectrum '{ident}' gives its scan start time without "
+                        "a unit; read as minutes",
+                        InputFormatWarning,
+                        stacklevel=2,
+                    )
+                    t.seconds_unit_warned = True
+            injection = _value(scan_params, _INJECTION_TIME)
+            if injection is not None and injection.value:
+                iit = float(injection.value)
+                if injection.unit in ("UO:0000010", "second"):
+                    iit *= 1000.0
+        if not math.isnan(rt):
+            t.rt_min = min(t.rt_min, rt)
+            t.rt_max = max(t.rt_max, rt)
+
+        length = spectrum.attrib.get("defaultArrayLength")
+        peaks = int(length) if length and length.isdigit() else None
+
+        if level == 1:
+            tic_param = _value(params, _TIC)
+            bp_param = _value(params, _BASE_PEAK_INTENSITY)
+            tic = float(tic_param.value) if tic_param is not None and tic_param.value else None
+            bp = float(bp_param.value) if bp_param is not None and bp_param.value else None
+            if tic is None or bp is None:
+                intensities = self._intensities(spectrum, payloads, peaks, ident)
+                t.decoded += 1
+                if tic is None:
+                    tic = float(intensities.sum(dtype=np.float64))
+                if bp is None and len(intensities):
+                    bp = float(intensities.max())
+            t.tic_total += tic
+            if bp is not None:
+                t.base_peak_max = max(t.base_peak_max, bp)
+            if not math.isnan(rt):
+                t.ms1_rt.append(rt)
+                t.ms1_tic.append(tic)
+            if not math.isnan(iit):
+                t.iit1.append(iit)
+            if peaks is not None:
+                t.peaks1[peaks] += 1
+        elif level == 2:
+            if not math.isnan(iit):
+                t.iit2.append(iit)
+            if peaks is not None:
+                t.peaks2[peaks] += 1
+            charge = None
+            precursors = _child(spectrum, "precursorList")
+            precursor = _child(precursors, "precursor") if precursors is not None else None
+            ions = _child(precursor, "selectedIonList") if precursor is not None else None
+            ion = _child(ions, "selectedIon") if ions is not None else None
+            if ion is not None:
+                z = _value(_params(ion, groups), _CHARGE)
+                if z is not None and z.value:
+                    charge = int(float(z.value))
+            if charge is None:
+                t.unknown_charge += 1
+            else:
+                t.charges[charge] += 1
+
+    def _intensities(
+        self, spectrum: ET.Element, payloads: list[bytes], peaks: int | None, ident: str
+    ) -> np.ndarray:
+        arrays = _child(spectrum, "binaryDataArrayList")
+        index = 0
+        for bda in arrays if arrays is not None else ():
+            if _local(bda.tag) != "binaryDataArray":
+                continue
+            params = _params(bda, self.groups)
+            payload = payloads[index] if index < len(payloads) else b""
+            index += 1
+            if _value(params, _INTENSITY_ARRAY) is None:
+                continue
+            length = bda.attrib.get("arrayLength")
+            count = int(length) if length and length.isdigit() else peaks
+            try:
+                return _decode(payload, params, count)
+            except (ValueError, zlib.error, TypeError) as err:
+                raise self.fail(
+                    f"spectrum '{ident}': cannot decode its intensity array ({err})"
+                ) from err
+        raise self.fail(
+            f"spectrum '{ident}' has neither a total ion current cvParam nor an intensity array"
+        )
+
+    # -- after the spectra ---------------------------------------------------
+    def trailer(self, pos: int) -> None:
+        """From </spectrumList> (or the end of <run>) to the end: check, count the index."""
+        src = self.src
+        src.release(pos)
+        end = src.find(b"</mzML>", pos, keep=False)
+        if end < 0:
+            n = self.tally.n_spectra
+            raise self.fail(
+                f"truncated: the file ends before </mzML>, after its {n} spectra were read"
+            )
+        start = src.find(b'<index name="spectrum"', end, keep=False)
+        if start >= 0:
+            count = 0
+            pos = start
+            while True:
+                close = src.buf.find(b"</index>", pos - src.base)
+                if close >= 0:
+                    count += src.count(b"<offset", pos, close + src.base)
+                    break
+                upto = max(pos, src.end - len(b"<offset") + 1)
+                count += src.count(b"<offset", pos, upto)
+                pos = upto
+                src.release(pos)
+                if not src.more():
+                    raise self.fail("truncated: the file ends inside its spectrum index")
+            self.index_count = count
+        src.drain()
+
+    def check_counts(self) -> None:
+        """An index promising more spectra than found is an error; other mismatches warn."""
+        n = self.tally.n_spectra
+        last = f"; the last spectrum read: id '{self.last_id}'" if self.last_id else ""
+        if self.index_count is not None and self.index_count > n:
+            raise self.fail(
+                f"the index lists {self.index_count} spectra but the file holds only {n} "
+                f"(read to the end{last}): spectra are missing from this file"
+            )
+        if self.index_count is not None and self.index_count < n:
+            warnings.warn(
+                f"{self.path}: the index lists {self.index_count} spectra but the file holds "
+                f"{n}; all {n} were read",
+                InputFormatWarning,
+                stacklevel=3,
+            )
+        if self.declared is not None and self.declared != n:
+            warnings.warn(
+                f"{self.path}: <spectrumList count> says {self.declared} spectra but the file "
+                f"holds {n}; all {n} were read",
+                InputFormatWarning,
+                stacklevel=3,
+            )
+
+
+# ---------------------------------------------------------------------------
+# binary decoding
+
+
+def _decode(payload: bytes, params: Sequence[_Param], count: int | None) -> np.ndarray:
+    raw = base64.b64decode(payload) if payload.strip() else b""
+    accessions = {p.accession for p in params}
+    numpress = next((_NUMPRESS[a] for a in accessions if a in _NUMPRESS), None)
+    if numpress is not None:
+        kind, zlib_after = numpress
+        if zlib_after or _ZLIB in accessions:
+            raw = zlib.decompress(raw) if raw else raw
+        return _numpress(kind, raw)
+    if _ZLIB in accessions and raw:
+        raw = zlib.decompress(raw)
+    dtype = next((_DTYPES[a] for a in accessions if a in _DTYPES), None)
+    if dtype is None:
+        raise ValueError("no binary data type cvParam (32/64-bit float or integer)")
+    values = np.frombuffer(raw, dtype=dtype)
+    if count is not None and len(values) != count:
+        raise ValueError(f"decoded {len(values)} values, expected {count}")
+    return values.astype(np.float64)
+
+
+def _numpress(kind: str, raw: bytes) -> np.ndarray:
+    if not raw:
+        return np.zeros(0)
+    try:
+        import pynumpress  # type: ignore[import-not-found,unused-ignore]
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ValueError(
+            "MS-Numpress data needs the 'pynumpress' package (pip install pynumpress)"
+        ) from err
+    data = np.frombuffer(raw, dtype=np.uint8)
+    if kind == "linear":
+        out = pynumpress.decode_linear(data)
+    elif kind == "pic":
+        out = pynumpress.decode_pic(data)
+    else:
+        out = pynumpress.decode_slof(data)
+    return np.asarray(out, dtype=np.float64)
+
+
+# ---------------------------------------------------------------------------
+# public entry point
+
+
+def _is_gzip(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(2) == b"\x1f\x8b"
+
+
+def _spectrum_offsets(path: Path, size: int) -> list[int] | None:
+    """Byte offsets of the spectra from an indexed mzML's index, or None."""
+    with open(path, "rb") as handle:
+        handle.seek(max(0, size - 512))
+        tail = handle.read()
+        found = re.search(rb"<indexListOffset>\s*(\d+)\s*</indexListOffset>", tail)
+        if not found:
+            return None
+        start = int(found.group(1))
+        if start >= size:
+            return None
+        handle.seek(start)
+        index = handle.read(size - start)
+    section = re.search(rb'<index name="spectrum">(.*?)</index>', index, re.S)
+    if not section:
+        return None
+    return [int(m) for m in re.findall(rb"<offset[^>]*>\s*(\d+)\s*</offset>", section.group(1))]
+
+
+def _read_range(path: str, start: int, stop: int | None) -> tuple[_Tally, str | None]:
+    """Worker: read the spectra whose start lies in [start, stop); return tally and last id."""
+    with open(path, "rb") as raw:
+        raw.seek(start)
+        src = _Source(raw, gz=False, digest=None, start=start)
+        reader = _Reader(path, src)
+        header_path = Path(path)
+        with open(header_path, "rb") as head:
+            header_src = _Source(head, gz=False, digest=None)
+            header_reader = _Reader(path, header_src)
+            header_reader.read_header()
+        reader.groups = header_reader.groups
+        reader.encoding = header_reader.encoding
+        reader.spectra(start, stop)
+    return reader.tally, reader.last_id
+
+
+def read_mzml_qc(path: PathLike, *, workers: int = 1) -> RunQC:
+    """Read the run-level QC metrics of an mzML file in one streaming pass.
+
+    Parameters
+    ----------
+    path : str or path-like
+        An mzML 1.x file, indexed or not, optionally gzip-compressed (``.mzML.gz``).
+    workers : int
+        Processes to read one file with. With 2 or more, an indexed,
+        uncompressed file is split at its index into that many parts read in
+        parallel (the results are the same).
+
+    Returns
+    -------
+    RunQC
+        The metrics; :meth:`RunQC.row` gives them as one ``qc.tsv`` row.
+
+    Raises
+    ------
+    InputFormatError
+        The file is missing, not XML, not mzML, an mzML 0.99 pre-release,
+        truncated (the message names how many spectra were complete), or its
+        index or spectrum count promises spectra the file does not hold.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from salivaprot.io.mzml_example import write_example_mzml
+    >>> path = write_example_mzml(pathlib.Path(tempfile.mkdtemp()) / "S01.mzML", n_spectra=32)
+    >>> qc = read_mzml_qc(path)
+    >>> qc.run, qc.n_ms1, qc.n_ms2, qc.instrument_model
+    ('S01', 2, 30, 'Q Exactive')
+    >>> qc.rt_start_min, qc.rt_end_min
+    (0.0, 60.0)
+    >>> qc.row()["ms2_charge_2"] > 0.3
+    True
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputFormatError("mzML file not found", path=path)
+    if p.is_dir():
+        raise InputFormatError("expected an mzML file, found a folder", path=path)
+    name = str(path)
+    size = p.stat().st_size
+    if size == 0:
+        raise InputFormatError("the file is empty", path=path)
+    gz = _is_gzip(p)
+    digest = hashlib.sha256()
+    parts: list[tuple[int, int | None]] = []
+    if workers > 1 and not gz:
+        offsets = _spectrum_offsets(p, size)
+        if offsets and len(offsets) >= 2 * workers and max(offsets) < size:
+            cuts = [offsets[len(offsets) * k // workers] for k in range(1, workers)]
+            with open(p, "rb") as handle:
+                ok = True
+                for cut in cuts:
+                    handle.seek(cut)
+                    ok = ok and bool(_OPEN_SPECTRUM.match(handle.read(16)))
+            if ok:
+                parts = [(c, n) for c, n in zip(cuts, [*cuts[1:], None], strict=True)]
+    with open(p, "rb") as raw:
+        src = _Source(raw, gz=gz, digest=digest)
+        reader = _Reader(name, src)
+        try:
+            after = reader.read_header()
+            futures = []
+            executor = None
+            if parts:
+                import multiprocessing
+                from concurrent.futures import ProcessPoolExecutor
+
+                method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+                executor = ProcessPoolExecutor(
+                    len(parts), mp_context=multiprocessing.get_context(method)
+                )
+                futures = [executor.submit(_read_range, name, a, b) for a, b in parts]
+            try:
+                if after >= 0:
+                    stop = parts[0][0] if parts else None
+                    end = reader.spectra(after, stop)
+                    if end < 0:
+                        # the other parts were read by workers: take their tallies, then skip
+                        for future in futures:
+                            tally, last = future.result()
+                            reader.tally.merge(tally)
+                            reader.last_id = last or reader.last_id
+                        end = reader.src.find(b"</spectrumList", parts[0][0], keep=False)
+                        if end < 0:
+                            raise reader.truncated("after", None)
+                else:
+                    end = after
+                reader.trailer(end)
+            finally:
+                if executor is not None:
+                    executor.shutdown(cancel_futures=True)
+            reader.check_counts()
+        except _Truncated as err:
+            n = reader.tally.n_spectra
+            raise InputFormatError(
+                f"truncated: {err}, after {n} complete spectra", path=path
+            ) from err
+        except OSError as err:
+            raise InputFormatError(f"cannot read the file: {err}", path=path) from err
+    return _result(reader, name, digest.hexdigest())
+
+
+def _result(reader: _Reader, path: str, sha: str) -> RunQC:
+    t = reader.tally
+    order = np.argsort(np.frombuffer(t.ms1_rt, dtype=np.float64), kind="stable")
+    return RunQC(
+        path=path,
+        run=file_stem(os.path.basename(path)),
+        sha256=sha,
+        mzml_version=reader.version,
+        instrument_model=reader.instrument,
+        start_time=reader.start_time,
+        n_spectra=t.n_spectra,
+        n_ms1=t.levels.get(1, 0),
+        n_ms2=t.levels.get(2, 0),
+        rt_start_min=t.rt_min if t.rt_min != math.inf else math.nan,
+        rt_end_min=t.rt_max if t.rt_max != -math.inf else math.nan,
+        tic_total=t.tic_total if t.levels.get(1, 0) else math.nan,
+        base_peak_max=t.base_peak_max if t.base_peak_max != -math.inf else math.nan,
+        ms1_injection_time=_quartiles(t.iit1),
+        ms2_injection_time=_quartiles(t.iit2),
+        ms1_peaks_median=_counter_median(t.peaks1),
+        ms2_peaks_median=_counter_median(t.peaks2),
+        charges=dict(sorted(t.charges.items())),
+        ms2_unknown_charge=t.unknown_charge,
+        n_decoded=t.decoded,
+        ms1_rt_min=np.frombuffer(t.ms1_rt, dtype=np.float64)[order].copy(),
+        ms1_tic=np.frombuffer(t.ms1_tic, dtype=np.float64)[order].copy(),
+    )
