@@ -1,4 +1,8 @@
-"""Quality-control summaries of a study's abundance matrix (tables, no plotting)."""
+"""Quality-control summaries: a study's abundance matrix, and LC-MS runs (tables, no plotting).
+
+Run-level QC (:func:`flag_runs`) works on the table of per-run metrics that
+:func:`salivaprot.read_mzml_qc` gives (one :meth:`~salivaprot.io.mzml.RunQC.row`
+per run, as in ``qc.tsv``)."""
 
 from __future__ import annotations
 
@@ -7,7 +11,24 @@ import pandas as pd
 
 from salivaprot.data import ProteinData
 
-__all__ = ["cv_by_group", "missing_by_group", "missing_by_sample", "sample_medians"]
+__all__ = [
+    "RUN_OUTLIER_METRICS",
+    "cv_by_group",
+    "flag_runs",
+    "missing_by_group",
+    "missing_by_sample",
+    "sample_medians",
+]
+
+#: Metrics tested for robust outliers among a study's runs, and the scale of the test.
+RUN_OUTLIER_METRICS: dict[str, str] = {
+    "n_ms2": "linear",
+    "tic_total": "log10",
+    "ms1_injection_time_median_ms": "log10",
+    "ms2_injection_time_median_ms": "log10",
+}
+_MAD_SCALE = 1.4826  # MAD -> standard deviation under normality
+_MEAN_AD_SCALE = 1.2533  # mean absolute deviation -> standard deviation
 
 
 def _group_keys(data: ProteinData) -> list[pd.Series]:
@@ -118,3 +139,120 @@ def cv_by_group(data: ProteinData) -> pd.DataFrame:
         cv.columns = [str(c) for c in cv.columns]
     cv.index.name = "protein_id"
     return cv
+
+
+def flag_runs(
+    table: pd.DataFrame,
+    *,
+    outlier_z: float = 3.5,
+    min_runs: int = 5,
+    min_ms1: int = 0,
+    min_ms2: int = 0,
+    min_tic: float = 0.0,
+    in_study: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Pass or fail each LC-MS run, with the reasons.
+
+    A run fails when it could not be read (an ``error`` cell), when it is under
+    a hard floor, or when it is a robust outlier among the study's runs on one
+    of :data:`RUN_OUTLIER_METRICS`: ``|x - median| / (1.4826 MAD) > outlier_z``
+    (on log10 for TIC and injection times), in either direction. When more than
+    half the runs share one value (MAD = 0), the mean absolute deviation
+    (x 1.2533) takes the MAD's place.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per run: the ``qc.tsv`` columns (and optionally ``error``).
+    outlier_z : float
+        Robust z-score beyond which a run is an outlier.
+    min_runs : int
+        Fewest readable study runs for the outlier tests (below it they are skipped).
+    min_ms1, min_ms2 : int
+        Hard floors on the number of MS1 / MS2 spectra.
+    min_tic : float
+        Hard floor on ``tic_total`` (sum of MS1 TIC).
+    in_study : pandas.Series of bool, optional
+        Which rows make up the study the outliers are judged in (default: all).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``table`` with ``qc_pass`` (bool) and ``qc_reasons`` ("; "-separated,
+        empty when passed) added.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> runs = pd.DataFrame({
+    ...     "run": [f"r{i}" for i in range(6)],
+    ...     "n_ms1": [2000] * 6,
+    ...     "n_ms2": [30000, 31000, 29500, 30500, 30200, 9000],
+    ...     "tic_total": [1e11, 1.1e11, 0.9e11, 1e11, 1.05e11, 1e9],
+    ... })
+    >>> flagged = flag_runs(runs, min_ms2=10000)
+    >>> flagged["qc_pass"].tolist()
+    [True, True, True, True, True, False]
+    >>> print(flagged["qc_reasons"].iloc[-1])  # doctest: +ELLIPSIS
+    n_ms2 9000 < floor 10000; n_ms2 low outlier (robust z -...); tic_total low outlier ...
+    """
+    out = table.copy()
+    study = pd.Series(True, index=out.index) if in_study is None else in_study.reindex(out.index)
+    study = study.fillna(False).astype(bool)
+    errors = (
+        out["error"].fillna("").astype(str)
+        if "error" in out.columns
+        else pd.Series("", index=out.index)
+    )
+    readable = errors == ""
+    reasons: dict[object, list[str]] = {i: [] for i in out.index}
+    for i in out.index[~readable]:
+        reasons[i].append(f"unreadable: {errors[i]}")
+    floors = (
+        ("n_ms1", min_ms1, "{:d}"),
+        ("n_ms2", min_ms2, "{:d}"),
+        ("tic_total", min_tic, "{:.4g}"),
+    )
+    for column, floor, fmt in floors:
+        if not floor or column not in out.columns:
+            continue
+        values = pd.to_numeric(out[column], errors="coerce")
+        for i in out.index[readable]:
+            value = values[i]
+            shown = fmt.format(int(floor) if fmt == "{:d}" else floor)
+            if np.isnan(value):
+                reasons[i].append(f"{column} unknown (floor {shown})")
+            elif value < floor:
+                got = fmt.format(int(value) if fmt == "{:d}" else value)
+                reasons[i].append(f"{column} {got} < floor {shown}")
+    basis = readable & study
+    if int(basis.sum()) >= min_runs:
+        for column, scale in RUN_OUTLIER_METRICS.items():
+            if column not in out.columns:
+                continue
+            values = pd.to_numeric(out[column], errors="coerce").astype(float)
+            if scale == "log10":
+                values = values.where(values > 0).apply(np.log10)
+            reference = values[basis].dropna()
+            if len(reference) < min_runs:
+                continue
+            median = float(reference.median())
+            deviations = (reference - median).abs()
+            mad = float(deviations.median()) * _MAD_SCALE
+            if not mad > 0:  # over half the runs equal: the mean absolute deviation instead
+                mad = float(deviations.mean()) * _MEAN_AD_SCALE
+            if not mad > 0:
+                continue
+            z = (values - median) / mad
+            shown_median = 10**median if scale == "log10" else median
+            for i in out.index[readable]:
+                if np.isfinite(z[i]) and abs(z[i]) > outlier_z:
+                    side = "low" if z[i] < 0 else "high"
+                    on = " on log10" if scale == "log10" else ""
+                    reasons[i].append(
+                        f"{column} {side} outlier (robust z {z[i]:.1f}{on}; "
+                        f"study median {shown_median:.4g})"
+                    )
+    out["qc_pass"] = [not reasons[i] for i in out.index]
+    out["qc_reasons"] = ["; ".join(reasons[i]) for i in out.index]
+    return out

@@ -148,7 +148,11 @@ class RunQC:
         cvParam was absent.
     ms1_rt_min, ms1_tic : numpy.ndarray
         Scan start time and TIC of each MS1 spectrum with a scan start time, in
-        file order: the TIC chromatogram.
+        retention-time order: the TIC chromatogram.
+    ms1_ids : tuple of str
+        The native IDs of those spectra, in the same order.
+    ms1_peaks_quartiles, ms2_peaks_quartiles : tuple of float
+        Quartiles of the peaks per spectrum (observed values: no interpolation).
     """
 
     path: str
@@ -173,6 +177,9 @@ class RunQC:
     n_decoded: int
     ms1_rt_min: np.ndarray = field(repr=False)
     ms1_tic: np.ndarray = field(repr=False)
+    ms1_ids: tuple[str, ...] = field(default=(), repr=False)
+    ms1_peaks_quartiles: tuple[float, float, float] = (math.nan, math.nan, math.nan)
+    ms2_peaks_quartiles: tuple[float, float, float] = (math.nan, math.nan, math.nan)
 
     @property
     def charge_fractions(self) -> dict[int, float]:
@@ -253,6 +260,7 @@ class _Tally:
     rt_max: float = -math.inf
     ms1_rt: array[float] = field(default_factory=lambda: array("d"))
     ms1_tic: array[float] = field(default_factory=lambda: array("d"))
+    ms1_ids: list[str] = field(default_factory=list)
     tic_total: float = 0.0
     base_peak_max: float = -math.inf
     iit1: array[float] = field(default_factory=lambda: array("d"))
@@ -271,6 +279,7 @@ class _Tally:
         self.rt_max = max(self.rt_max, other.rt_max)
         self.ms1_rt.extend(other.ms1_rt)
         self.ms1_tic.extend(other.ms1_tic)
+        self.ms1_ids.extend(other.ms1_ids)
         self.tic_total += other.tic_total
         self.base_peak_max = max(self.base_peak_max, other.base_peak_max)
         self.iit1.extend(other.iit1)
@@ -286,6 +295,14 @@ def _quartiles(values: array[float]) -> tuple[float, float, float]:
     if not len(values):
         return (math.nan, math.nan, math.nan)
     q = np.quantile(np.frombuffer(values, dtype=np.float64), [0.25, 0.5, 0.75])
+    return (float(q[0]), float(q[1]), float(q[2]))
+
+
+def _counter_quartiles(counts: Counter[int]) -> tuple[float, float, float]:
+    if not counts:
+        return (math.nan, math.nan, math.nan)
+    values = np.repeat(np.array(list(counts), dtype=np.float64), list(counts.values()))
+    q = np.quantile(values, [0.25, 0.5, 0.75], method="inverted_cdf")
     return (float(q[0]), float(q[1]), float(q[2]))
 
 
@@ -761,6 +778,7 @@ class _Reader:
             if not math.isnan(rt):
                 t.ms1_rt.append(rt)
                 t.ms1_tic.append(tic)
+                t.ms1_ids.append(ident)
             if not math.isnan(iit):
                 t.iit1.append(iit)
             if peaks is not None:
@@ -1083,4 +1101,7 @@ def _result(reader: _Reader, path: str, sha: str) -> RunQC:
         n_decoded=t.decoded,
         ms1_rt_min=np.frombuffer(t.ms1_rt, dtype=np.float64)[order].copy(),
         ms1_tic=np.frombuffer(t.ms1_tic, dtype=np.float64)[order].copy(),
+        ms1_ids=tuple(t.ms1_ids[i] for i in order),
+        ms1_peaks_quartiles=_counter_quartiles(t.peaks1),
+        ms2_peaks_quartiles=_counter_quartiles(t.peaks2),
     )

@@ -109,6 +109,7 @@ def write_example_mzml(
     time_unit: str = "minute",
     with_tic: bool = True,
     gz: bool = False,
+    intensity_scale: float = 1.0,
 ) -> Path:
     """Write a deterministic synthetic DDA run as indexed mzML 1.1.
 
@@ -137,6 +138,8 @@ def write_example_mzml(
         compute them from the arrays).
     gz : bool
         gzip the whole file.
+    intensity_scale : float
+        Multiplies every intensity (a weak or overloaded run).
 
     Returns
     -------
@@ -166,7 +169,7 @@ def write_example_mzml(
             low, high = (350.0, 1800.0) if level == 1 else (110.0, 2000.0)
             mz = np.sort(rng.uniform(low, high, peaks))
             elution = np.exp(-(((index / max(n_spectra, 1)) - 0.5) ** 2) / 0.08)
-            intensity = rng.lognormal(10.0, 1.5, peaks) * (0.2 + elution)
+            intensity = rng.lognormal(10.0, 1.5, peaks) * (0.2 + elution) * intensity_scale
             if level == 2:
                 intensity /= 50.0
             tic = float(intensity.sum())
