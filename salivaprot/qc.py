@@ -10,11 +10,13 @@ import numpy as np
 import pandas as pd
 
 from salivaprot.data import ProteinData
+from salivaprot.errors import DataError
 
 __all__ = [
     "RUN_OUTLIER_METRICS",
     "cv_by_group",
     "flag_runs",
+    "join_run_qc",
     "missing_by_group",
     "missing_by_sample",
     "sample_medians",
@@ -256,3 +258,124 @@ def flag_runs(
     out["qc_pass"] = [not reasons[i] for i in out.index]
     out["qc_reasons"] = ["; ".join(reasons[i]) for i in out.index]
     return out
+
+
+#: QC metrics that :func:`join_run_qc` copies into the sample table (numeric), plus flags.
+RUN_QC_SAMPLE_COLUMNS: tuple[str, ...] = (
+    "n_ms1",
+    "n_ms2",
+    "rt_start_min",
+    "rt_end_min",
+    "tic_total",
+    "log10_tic_total",
+    "base_peak_max",
+    "ms1_injection_time_median_ms",
+    "ms2_injection_time_median_ms",
+    "ms1_peaks_median",
+    "ms2_peaks_median",
+    "ms2_charge_2",
+    "ms2_charge_3",
+    "ms2_unknown_charge_fraction",
+    "qc_pass",
+    "qc_reasons",
+)
+
+
+def join_run_qc(
+    data: ProteinData, qc: pd.DataFrame, *, exclude_failed: bool = False
+) -> tuple[ProteinData, list[dict[str, str]], list[str]]:
+    """Join per-run QC metrics to the samples; optionally leave out failed runs.
+
+    Each sample is matched to a QC row by the row's ``sample_id`` when the QC
+    table has one, else by run name: the file stem of the sample table's
+    ``run`` (or of the sample ID) equals the QC table's ``run``, the rule the
+    protein tables use.
+
+    Parameters
+    ----------
+    data : ProteinData
+        The study.
+    qc : pandas.DataFrame
+        A ``qc.tsv`` table (:func:`salivaprot.io.mzml.read_qc_table`).
+    exclude_failed : bool
+        Leave out samples whose run has ``qc_pass`` False.
+
+    Returns
+    -------
+    data : ProteinData
+        With :data:`RUN_QC_SAMPLE_COLUMNS` in the sample table (``log10_tic_total``
+        is derived), and without the failed samples when asked.
+    excluded : list of dict
+        ``sample_id``, ``run`` and ``reasons`` of each sample left out.
+    notes : list of str
+        Samples without a QC row, and sample-table columns not overwritten.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from salivaprot.simulate import simulate_trial
+    >>> data = simulate_trial(seed=1, n_proteins=20, subjects_per_arm=2).data
+    >>> qc = pd.DataFrame({"sample_id": data.samples.index, "run": data.samples.index,
+    ...                    "tic_total": 1e10, "qc_pass": True, "qc_reasons": ""})
+    >>> qc.loc[0, ["qc_pass", "qc_reasons"]] = [False, "n_ms2 low outlier"]
+    >>> joined, excluded, notes = join_run_qc(data, qc, exclude_failed=True)
+    >>> joined.n_samples == data.n_samples - 1, excluded[0]["reasons"]
+    (True, 'n_ms2 low outlier')
+    """
+    from salivaprot.io._files import file_stem
+
+    samples = data.samples
+    notes: list[str] = []
+    if "sample_id" in qc.columns and qc["sample_id"].notna().any():
+        rows = qc.dropna(subset=["sample_id"]).set_index(qc["sample_id"].dropna().astype(str))
+        if rows.index.duplicated().any():
+            raise DataError("the QC table names a sample_id on more than one run")
+        keys = pd.Series(samples.index, index=samples.index)
+    else:
+        rows = qc.set_index(qc["run"].astype(str))
+        source = (
+            samples["run"]
+            if "run" in samples.columns
+            else pd.Series(samples.index, index=samples.index)
+        )
+        keys = source.astype(str).map(file_stem)
+    matched = keys.map(lambda k: k in rows.index)
+    if not matched.all():
+        absent = samples.index[~matched.to_numpy()].tolist()
+        notes.append(f"{len(absent)} sample(s) have no QC row (kept): {absent}")
+    table = rows.reindex(keys.to_numpy())
+    table.index = samples.index
+    if "tic_total" in table.columns:
+        tic = pd.to_numeric(table["tic_total"], errors="coerce")
+        table["log10_tic_total"] = np.log10(tic.where(tic > 0))
+    added = samples.copy()
+    for column in RUN_QC_SAMPLE_COLUMNS:
+        if column not in table.columns:
+            continue
+        if column in samples.columns:
+            notes.append(
+                f"sample table column '{column}' kept; the QC value of that name not joined"
+            )
+            continue
+        added[column] = table[column]
+    joined = ProteinData(
+        abundance=data.abundance,
+        samples=added,
+        proteins=data.proteins,
+        scale=data.scale,
+        steps=data.steps,
+        imputed=data.imputed,
+    )
+    excluded: list[dict[str, str]] = []
+    if exclude_failed and "qc_pass" in table.columns:
+        failed = table["qc_pass"].eq(False) & matched.to_numpy()
+        for sample_id in samples.index[failed.to_numpy()]:
+            excluded.append(
+                {
+                    "sample_id": str(sample_id),
+                    "run": str(table.loc[sample_id, "run"]),
+                    "reasons": str(table.loc[sample_id].get("qc_reasons", "") or ""),
+                }
+            )
+        joined = joined.subset(samples=~failed.to_numpy())
+    return joined, excluded, notes

@@ -185,3 +185,72 @@ def test_flag_runs_rules() -> None:
     study = pd.Series([True, True, True, True, False, False])
     assert flag_runs(table, in_study=study, min_runs=4)["qc_pass"].iloc[1] is np.False_
     assert flag_runs(table, in_study=study)["qc_pass"].iloc[1]  # 4 < min_runs: skipped
+
+
+# --- diff --qc --------------------------------------------------------------------------------
+
+
+def _qc_table_for(samples_csv: Path, folder: Path, failed: dict[str, str]) -> Path:
+    """A qc.tsv whose runs are the sheet's runs (as mzML file names would give them)."""
+    sheet = pd.read_csv(samples_csv)
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(
+        {
+            "run": sheet["run"],
+            "file": [f"/raw/{r}.mzML" for r in sheet["run"]],
+            "n_ms2": rng.integers(28000, 32000, len(sheet)),
+            "tic_total": rng.lognormal(25, 0.2, len(sheet)),
+            "qc_pass": [r not in failed for r in sheet["run"]],
+            "qc_reasons": [failed.get(r, "") for r in sheet["run"]],
+        }
+    )
+    path = folder / "qc.tsv"
+    table.to_csv(path, sep="\t", index=False)
+    return path
+
+
+def test_diff_with_qc_covariate_and_excluded_runs(
+    study_files: dict[str, Path], tmp_path: Path
+) -> None:
+    sheet = pd.read_csv(study_files["samples"])
+    first = sheet.iloc[0]
+    qc = _qc_table_for(study_files["samples"], tmp_path, {first["run"]: "n_ms2 low outlier"})
+    out = tmp_path / "diff"
+    code, _, stderr = run(
+        "diff", str(study_files["mztab"]), "--samples", str(study_files["samples"]),
+        "--qc", str(qc), "--exclude-failed-runs", "--covariate", "log10_tic_total",
+        "--out", str(out),
+    )  # fmt: skip
+    assert code == 0, stderr
+    record = json.loads((out / "run.json").read_text())
+    assert record["qc"]["excluded_runs"] == [
+        {"sample_id": first["sample_id"], "run": first["run"], "reasons": "n_ms2 low outlier"}
+    ]
+    assert "qc" in record["inputs"]
+    samples = pd.read_csv(out / "samples.tsv", sep="\t")
+    assert first["sample_id"] not in set(samples["sample_id"])
+    assert {"tic_total", "log10_tic_total", "n_ms2", "qc_pass"} <= set(samples.columns)
+    assert len(samples) == len(sheet) - 1
+    assert f"left out sample {first['sample_id']}" in stderr
+    # without --exclude-failed-runs every sample stays
+    code, _, _ = run(
+        "diff", str(study_files["mztab"]), "--samples", str(study_files["samples"]),
+        "--qc", str(qc), "--out", str(tmp_path / "all"),
+    )  # fmt: skip
+    assert code == 0
+    assert json.loads((tmp_path / "all" / "run.json").read_text())["qc"]["excluded_runs"] == []
+
+
+def test_diff_qc_usage_errors(study_files: dict[str, Path], tmp_path: Path) -> None:
+    code, _, stderr = run(
+        "diff", str(study_files["mztab"]), "--samples", str(study_files["samples"]),
+        "--exclude-failed-runs", "--out", str(tmp_path / "x"),
+    )  # fmt: skip
+    assert code == 2 and "--exclude-failed-runs needs --qc" in stderr
+    bad = tmp_path / "qc.tsv"
+    bad.write_text("run\tn_ms2\nr1\t3\n", encoding="utf-8")
+    code, _, stderr = run(
+        "diff", str(study_files["mztab"]), "--samples", str(study_files["samples"]),
+        "--qc", str(bad), "--out", str(tmp_path / "y"),
+    )  # fmt: skip
+    assert code == 1 and "not a qc.tsv from 'salivaprot qc': no qc_pass column" in stderr

@@ -36,7 +36,7 @@ import numpy as np
 from salivaprot.errors import InputFormatError, InputFormatWarning
 from salivaprot.io._files import PathLike, file_stem
 
-__all__ = ["QC_COLUMNS", "RunQC", "read_mzml_qc"]
+__all__ = ["QC_COLUMNS", "RunQC", "read_mzml_qc", "read_qc_table"]
 
 _CHUNK = 1 << 22  # 4 MiB reads
 _HEADER_LIMIT = 64 << 20  # the part before <spectrumList> is small; refuse beyond this
@@ -1105,3 +1105,45 @@ def _result(reader: _Reader, path: str, sha: str) -> RunQC:
         ms1_peaks_quartiles=_counter_quartiles(t.peaks1),
         ms2_peaks_quartiles=_counter_quartiles(t.peaks2),
     )
+
+
+def read_qc_table(path: PathLike) -> Any:
+    """Read a ``qc.tsv`` written by ``salivaprot qc`` (one row per run).
+
+    Returns
+    -------
+    pandas.DataFrame
+        As written: ``run``, the metrics, ``qc_pass`` (bool) and ``qc_reasons``.
+
+    Raises
+    ------
+    InputFormatError
+        The file is not such a table (no ``run`` or ``qc_pass`` column) or
+        names a run twice.
+    """
+    import io
+
+    import pandas as pd
+
+    from salivaprot.io._files import read_text
+
+    text = read_text(path, what="QC table")
+    try:
+        table = pd.read_csv(io.StringIO(text), sep="\t", dtype={"run": str, "sample_id": str})
+    except (ValueError, pd.errors.ParserError) as err:
+        raise InputFormatError(f"not a tab-separated table: {err}", path=path) from err
+    missing = [c for c in ("run", "qc_pass") if c not in table.columns]
+    if missing:
+        raise InputFormatError(
+            f"not a qc.tsv from 'salivaprot qc': no {' or '.join(missing)} column", path=path
+        )
+    repeated = sorted(set(table.loc[table["run"].duplicated(), "run"]))
+    if repeated:
+        raise InputFormatError(f"runs listed more than once: {repeated}", path=path)
+    flags = table["qc_pass"].astype(str).str.lower()
+    if not flags.isin(["true", "false"]).all():
+        raise InputFormatError("column 'qc_pass' must hold True or False", path=path)
+    table["qc_pass"] = flags == "true"
+    if "qc_reasons" in table.columns:
+        table["qc_reasons"] = table["qc_reasons"].fillna("").astype(str)
+    return table
