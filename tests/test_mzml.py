@@ -282,10 +282,21 @@ def test_missing_and_folder(tmp_path: Path) -> None:
         read_mzml_qc(tmp_path)
 
 
-def test_malformed_spectrum_names_it(synthetic: Path, tmp_path: Path) -> None:
-    raw = synthetic.read_bytes()
-    bad = raw.replace(b"<scanList", b"<scanLst", 1)
+def test_malformed_spectrum_names_it(tmp_path: Path) -> None:
+    # spectra that need their arrays decoded are parsed as XML: malformed ones are named
+    raw = write_example_mzml(tmp_path / "a.mzML", n_spectra=20, ms1_peaks=5, with_tic=False)
     path = tmp_path / "bad.mzML"
-    path.write_bytes(bad)
+    path.write_bytes(raw.read_bytes().replace(b"<scanList", b"<scanLst", 1))
     with pytest.raises(InputFormatError, match=r"spectrum 1 \(byte \d+\) is not well-formed XML"):
+        read_mzml_qc(path)
+    # the others are scanned for their cvParams: values that are not numbers are named
+    raw = write_example_mzml(tmp_path / "b.mzML", n_spectra=20, ms1_peaks=5)
+    path.write_bytes(
+        raw.read_bytes().replace(b'name="ms level" value="2"', b'name="ms level" value="two"', 1)
+    )
+    with pytest.raises(
+        InputFormatError,
+        match=r"bad\.mzML: spectrum 2 \(id 'controllerType=0 controllerNumber=1 scan=2'\): "
+        r"ms level 'two' is not a number",
+    ):
         read_mzml_qc(path)

@@ -1,13 +1,21 @@
 """Run-level QC metrics from mzML files, read in one streaming pass.
 
 The reader never builds a whole document. It finds each ``<spectrum>`` with a
-byte search, cuts the base64 payloads out of it, and parses only the small
-metadata fragment that is left (cvParams, scan, precursor) with the standard
-library's expat parser. Peak arrays are decoded only when a spectrum lacks a
-value QC needs (total ion current, base peak intensity): then the intensity
-array is decoded (32/64-bit float or integer, zlib, MS-Numpress). The number of
-peaks comes from ``defaultArrayLength``. Memory stays bounded by the largest
-single spectrum plus a few numbers per spectrum.
+byte search and cuts the base64 payloads out of it. What is left (a few
+kilobytes of metadata) is scanned with regular expressions for the handful of
+cvParams QC needs (ms level, TIC, base peak intensity, scan start time and its
+unit, ion injection time, precursor charge); the number of peaks comes from
+``defaultArrayLength``. A spectrum that uses ``referenceableParamGroupRef``, or
+an MS1 spectrum without a TIC or base peak cvParam, is parsed as XML instead
+(the standard library's expat), with its param groups resolved, and then its
+intensity array is decoded (32/64-bit float or integer, zlib, MS-Numpress).
+Memory stays bounded by the largest single spectrum plus a few numbers per
+spectrum. Metadata scanned by the fast path is not checked for XML
+well-formedness; everything outside the spectra, and every spectrum that is
+parsed, is.
+
+An indexed, uncompressed file can be split at its index into parts read by
+worker processes (``workers=``); the metrics are the same.
 
 Safety: a document type declaration (``<!DOCTYPE``, ``<!ENTITY``) is refused,
 so no entity is expanded and nothing is fetched; mzML never uses one.
@@ -18,6 +26,7 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
+import html
 import math
 import os
 import re
@@ -508,6 +517,15 @@ class _Truncated(Exception):
 
 _WS = b" \t\r\n"
 _OPEN_SPECTRUM = re.compile(rb"<spectrum[\s>]")
+# the fast path: the few cvParams QC needs, found in the metadata by regular expressions
+_FAST_PARAMS = re.compile(rb'accession="(MS:100(?:0511|0579|0285|0505|0016|0927|0041))"')
+_VALUE = re.compile(rb'\bvalue="([^"]*)"')
+_UNIT = re.compile(rb'\bunitAccession="([^"]+)"')
+_UNIT_NAME = re.compile(rb'\bunitName="([^"]+)"')
+_SPECTRUM_ID = re.compile(rb'\sid="([^"]*)"')
+_ARRAY_LENGTH = re.compile(rb'\sdefaultArrayLength="(\d+)"')
+# ident, ms level, rt (min), injection time (ms), peaks, TIC, base peak, charge, decoded
+_Found = tuple[str, int, float, float, int | None, float | None, float | None, int | None, bool]
 _BINARY_END = (b">", b"/", b" ", b"\t", b"\r", b"\n")
 
 
@@ -700,6 +718,11 @@ class _Reader:
             payloads.append(chunk[gt + 1 : close])
             pos = close + len(b"</binary>")
         fragment = b"".join(meta)
+        if b"referenceableParamGroupRef" not in fragment:
+            found = self._scan_fast(fragment, offset)
+            if found is not None:
+                self._add(*found)
+                return
         if self.encoding.lower().replace("_", "-") not in ("utf-8", "utf8", "us-ascii", "ascii"):
             fragment = f'<?xml version="1.0" encoding="{self.encoding}"?>'.encode() + fragment
         try:
@@ -708,70 +731,110 @@ class _Reader:
             raise self.fail(
                 f"spectrum {self.tally.n_spectra + 1} (byte {offset}) is not well-formed XML: {err}"
             ) from err
-        self._measure(element, payloads, offset)
+        self._measure(element, payloads)
 
-    def _measure(self, spectrum: ET.Element, payloads: list[bytes], offset: int) -> None:
-        t = self.tally
-        groups = self.groups
-        params = _params(spectrum, groups)
-        ident = spectrum.attrib.get("id", "?")
-        level_param = _value(params, _MS_LEVEL)
-        if level_param is not None:
-            level = int(float(level_param.value))
-        elif _value(params, _MS1_SPECTRUM) is not None:
-            level = 1
+    def _number(self, raw: bytes | str, what: str, ident: str) -> float:
+        try:
+            return float(raw)
+        except ValueError:
+            text = raw.decode(self.encoding, "replace") if isinstance(raw, bytes) else raw
+            raise self.fail(
+                f"spectrum {self.tally.n_spectra + 1} (id '{ident}'): {what} {text!r} "
+                "is not a number"
+            ) from None
+
+    def _scan_fast(self, fragment: bytes, offset: int) -> _Found | None:
+        """The QC values of a spectrum by regular expressions over its metadata.
+
+        Returns None when the spectrum needs the full parse (an MS1 spectrum
+        without TIC or base peak cvParam, whose arrays must be decoded).
+        """
+        tag_end = fragment.find(b">")
+        head = fragment[: tag_end + 1]
+        found_id = _SPECTRUM_ID.search(head)
+        ident = found_id.group(1).decode(self.encoding, "replace") if found_id else "?"
+        if "&" in ident:
+            ident = html.unescape(ident)
+        found_length = _ARRAY_LENGTH.search(head)
+        peaks = int(found_length.group(1)) if found_length else None
+        values: dict[bytes, tuple[bytes, bytes]] = {}
+        for match in _FAST_PARAMS.finditer(fragment, tag_end):
+            accession = match.group(1)
+            if accession in values:
+                continue  # the first scan, the first precursor's first selected ion
+            opened = fragment.rfind(b"<", 0, match.start())
+            if not fragment.startswith(b"<cvParam", opened):
+                continue  # e.g. a userParam or a referenced term: not a cvParam
+            tag = fragment[opened : fragment.find(b">", match.end()) + 1]
+            value = _VALUE.search(tag)
+            unit = _UNIT.search(tag) or _UNIT_NAME.search(tag)
+            values[accession] = (value.group(1) if value else b"", unit.group(1) if unit else b"")
+        if b"MS:1000511" in values:
+            level = int(self._number(values[b"MS:1000511"][0], "ms level", ident))
         else:
-            level = 0  # unknown
+            level = 1 if b"MS:1000579" in values else 0
+        tic = bp = None
+        if level == 1:
+            if not values.get(b"MS:1000285", (b"",))[0]:
+                return None
+            if not values.get(b"MS:1000505", (b"",))[0]:
+                return None
+            tic = self._number(values[b"MS:1000285"][0], "total ion current", ident)
+            bp = self._number(values[b"MS:1000505"][0], "base peak intensity", ident)
+        rt = math.nan
+        start = values.get(b"MS:1000016")
+        if start is not None and start[0]:
+            rt = self._minutes(
+                self._number(start[0], "scan start time", ident), start[1].decode(), ident
+            )
+        iit = math.nan
+        injection = values.get(b"MS:1000927")
+        if injection is not None and injection[0]:
+            iit = self._number(injection[0], "ion injection time", ident)
+            if injection[1] in (b"UO:0000010", b"second"):
+                iit *= 1000.0
+        charge = None
+        z = values.get(b"MS:1000041")
+        if z is not None and z[0]:
+            charge = int(self._number(z[0], "charge state", ident))
+        return (ident, level, rt, iit, peaks, tic, bp, charge, False)
+
+    def _minutes(self, value: float, unit: str, ident: str) -> float:
+        if unit in (_SECOND, "second"):
+            return value / 60.0
+        if unit not in (_MINUTE, "minute") and not self.tally.seconds_unit_warned:
+            warnings.warn(
+                f"{self.path}: spectrum '{ident}' gives its scan start time without a unit; "
+                "read as minutes",
+                InputFormatWarning,
+                stacklevel=2,
+            )
+            self.tally.seconds_unit_warned = True
+        return value
+
+    def _add(
+        self,
+        ident: str,
+        level: int,
+        rt: float,
+        iit: float,
+        peaks: int | None,
+        tic: float | None,
+        bp: float | None,
+        charge: int | None,
+        decoded: bool,
+    ) -> None:
+        t = self.tally
         t.n_spectra += 1
         t.levels[level] += 1
         self.last_id = ident
-
-        scan = None
-        scan_list = _child(spectrum, "scanList")
-        if scan_list is not None:
-            scan = _child(scan_list, "scan")
-        rt = math.nan
-        iit = math.nan
-        if scan is not None:
-            scan_params = _params(scan, groups)
-            start = _value(scan_params, _SCAN_START_TIME)
-            if start is not None and start.value:
-                rt = float(start.value)
-                unit = start.unit
-                if unit in (_SECOND, "second"):
-                    rt /= 60.0
-                elif unit not in (_MINUTE, "minute") and not t.seconds_unit_warned:
-                    warnings.warn(
-                        f"{self.path}: spectrum '{ident}' gives its scan start time without "
-                        "a unit; read as minutes",
-                        InputFormatWarning,
-                        stacklevel=2,
-                    )
-                    t.seconds_unit_warned = True
-            injection = _value(scan_params, _INJECTION_TIME)
-            if injection is not None and injection.value:
-                iit = float(injection.value)
-                if injection.unit in ("UO:0000010", "second"):
-                    iit *= 1000.0
         if not math.isnan(rt):
             t.rt_min = min(t.rt_min, rt)
             t.rt_max = max(t.rt_max, rt)
-
-        length = spectrum.attrib.get("defaultArrayLength")
-        peaks = int(length) if length and length.isdigit() else None
-
+        if decoded:
+            t.decoded += 1
         if level == 1:
-            tic_param = _value(params, _TIC)
-            bp_param = _value(params, _BASE_PEAK_INTENSITY)
-            tic = float(tic_param.value) if tic_param is not None and tic_param.value else None
-            bp = float(bp_param.value) if bp_param is not None and bp_param.value else None
-            if tic is None or bp is None:
-                intensities = self._intensities(spectrum, payloads, peaks, ident)
-                t.decoded += 1
-                if tic is None:
-                    tic = float(intensities.sum(dtype=np.float64))
-                if bp is None and len(intensities):
-                    bp = float(intensities.max())
+            tic = 0.0 if tic is None else tic
             t.tic_total += tic
             if bp is not None:
                 t.base_peak_max = max(t.base_peak_max, bp)
@@ -788,7 +851,59 @@ class _Reader:
                 t.iit2.append(iit)
             if peaks is not None:
                 t.peaks2[peaks] += 1
-            charge = None
+            if charge is None:
+                t.unknown_charge += 1
+            else:
+                t.charges[charge] += 1
+
+    def _measure(self, spectrum: ET.Element, payloads: list[bytes]) -> None:
+        """The QC values of a parsed spectrum (param groups resolved, arrays decoded if needed)."""
+        groups = self.groups
+        params = _params(spectrum, groups)
+        ident = spectrum.attrib.get("id", "?")
+        level_param = _value(params, _MS_LEVEL)
+        if level_param is not None:
+            level = int(self._number(level_param.value, "ms level", ident))
+        elif _value(params, _MS1_SPECTRUM) is not None:
+            level = 1
+        else:
+            level = 0  # unknown
+        scan = None
+        scan_list = _child(spectrum, "scanList")
+        if scan_list is not None:
+            scan = _child(scan_list, "scan")
+        rt = iit = math.nan
+        if scan is not None:
+            scan_params = _params(scan, groups)
+            start = _value(scan_params, _SCAN_START_TIME)
+            if start is not None and start.value:
+                value = self._number(start.value, "scan start time", ident)
+                rt = self._minutes(value, start.unit, ident)
+            injection = _value(scan_params, _INJECTION_TIME)
+            if injection is not None and injection.value:
+                iit = self._number(injection.value, "ion injection time", ident)
+                if injection.unit in (_SECOND, "second"):
+                    iit *= 1000.0
+        length = spectrum.attrib.get("defaultArrayLength")
+        peaks = int(length) if length and length.isdigit() else None
+        tic = bp = None
+        decoded = False
+        charge = None
+        if level == 1:
+            tic_param = _value(params, _TIC)
+            bp_param = _value(params, _BASE_PEAK_INTENSITY)
+            if tic_param is not None and tic_param.value:
+                tic = self._number(tic_param.value, "total ion current", ident)
+            if bp_param is not None and bp_param.value:
+                bp = self._number(bp_param.value, "base peak intensity", ident)
+            if tic is None or bp is None:
+                intensities = self._intensities(spectrum, payloads, peaks, ident)
+                decoded = True
+                if tic is None:
+                    tic = float(intensities.sum(dtype=np.float64))
+                if bp is None and len(intensities):
+                    bp = float(intensities.max())
+        elif level == 2:
             precursors = _child(spectrum, "precursorList")
             precursor = _child(precursors, "precursor") if precursors is not None else None
             ions = _child(precursor, "selectedIonList") if precursor is not None else None
@@ -796,11 +911,8 @@ class _Reader:
             if ion is not None:
                 z = _value(_params(ion, groups), _CHARGE)
                 if z is not None and z.value:
-                    charge = int(float(z.value))
-            if charge is None:
-                t.unknown_charge += 1
-            else:
-                t.charges[charge] += 1
+                    charge = int(self._number(z.value, "charge state", ident))
+        self._add(ident, level, rt, iit, peaks, tic, bp, charge, decoded)
 
     def _intensities(
         self, spectrum: ET.Element, payloads: list[bytes], peaks: int | None, ident: str
