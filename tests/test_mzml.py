@@ -300,3 +300,32 @@ def test_malformed_spectrum_names_it(tmp_path: Path) -> None:
         r"ms level 'two' is not a number",
     ):
         read_mzml_qc(path)
+
+
+def test_unusual_cvparam_layouts_fall_back_to_the_careful_path(tmp_path: Path) -> None:
+    # blocks of spectra are read with a few regular expressions; anything unusual in a
+    # block sends it to the spectrum-by-spectrum path, with the same results
+    source = write_example_mzml(tmp_path / "a.mzML", n_spectra=300, ms1_peaks=40, ms2_peaks=20)
+    expected = ours(_read(source))
+    raw = source.read_bytes()
+    swapped = re.sub(
+        rb'accession="MS:1000511" name="ms level" value="(\d)"',
+        rb'value="\1" name="ms level" accession="MS:1000511"',
+        raw,
+    )
+    unit_by_name = raw.replace(b'unitCvRef="UO" unitAccession="UO:0000031" ', b"")
+    grouped = raw.replace(
+        b'<cvParam cvRef="MS" accession="MS:1000130" name="positive scan" value=""/>',
+        b'<referenceableParamGroupRef ref="CommonInstrumentParams"/>',
+    )
+    for name, content in (("b", swapped), ("c", unit_by_name), ("d", grouped)):
+        assert content != raw
+        path = tmp_path / f"{name}.mzML"
+        path.write_bytes(content)
+        assert ours(_read(path)) == expected, name
+    bad = raw.replace(b'name="charge state" value="3"', b'name="charge state" value="3+"')
+    path = tmp_path / "e.mzML"
+    path.write_bytes(bad)
+    first = bad[: bad.index(b'value="3+"')].count(b"<spectrum ")
+    with pytest.raises(InputFormatError, match=rf"spectrum {first} \(id '[^']+'\): charge state"):
+        read_mzml_qc(path)

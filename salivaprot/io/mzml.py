@@ -524,6 +524,16 @@ _UNIT = re.compile(rb'\bunitAccession="([^"]+)"')
 _UNIT_NAME = re.compile(rb'\bunitName="([^"]+)"')
 _SPECTRUM_ID = re.compile(rb'\sid="([^"]*)"')
 _ARRAY_LENGTH = re.compile(rb'\sdefaultArrayLength="(\d+)"')
+# the block path
+_BLOCK_MIN = 1 << 16
+_BINARY_CONTENT = re.compile(rb"<binary>[^<]*</binary>")
+_SPECTRUM_SPLIT = re.compile(rb"<spectrum(?=[\s>])")
+_PARAM_VALUES = re.compile(
+    rb'accession="(MS:100(?:0511|0579|0285|0505|0016|0927|0041))"[^>]*?value="([^"]*)"'
+    rb'(?:[^>]*?unitAccession="([^"]*)")?'
+)
+_TAG_ID = re.compile(rb'(?:^|\s)id="([^"]*)"')
+_TAG_LENGTH = re.compile(rb'(?:^|\s)defaultArrayLength="(\d+)"')
 # ident, ms level, rt (min), injection time (ms), peaks, TIC, base peak, charge, decoded
 _Found = tuple[str, int, float, float, int | None, float | None, float | None, int | None, bool]
 _BINARY_END = (b">", b"/", b" ", b"\t", b"\r", b"\n")
@@ -669,6 +679,15 @@ class _Reader:
             if stop is not None and lt >= stop:
                 return -1
             src.release(lt)
+            # many whole spectra in the buffer: read them together
+            limit = src.end if stop is None else min(src.end, stop)
+            last = src.buf.rfind(b"</spectrum>", lt - src.base, limit - src.base)
+            if last >= 0:
+                end = src.base + last + len(b"</spectrum>")
+                if end - lt > _BLOCK_MIN and self._block(src.slice(lt, end)):
+                    src.release(end)
+                    pos = end
+                    continue
             end = src.find(b"</spectrum>", lt)
             if end < 0:
                 raise self.truncated("inside", lt)
@@ -743,32 +762,56 @@ class _Reader:
                 "is not a number"
             ) from None
 
-    def _scan_fast(self, fragment: bytes, offset: int) -> _Found | None:
-        """The QC values of a spectrum by regular expressions over its metadata.
+    def _block(self, block: bytes) -> bool:
+        """Read consecutive whole spectra at once; False when one needs the careful path.
 
-        Returns None when the spectrum needs the full parse (an MS1 spectrum
-        without TIC or base peak cvParam, whose arrays must be decoded).
+        The binary payloads are cut out with one substitution, then the spectrum
+        tags and the needed cvParams are found with one regular-expression pass
+        each. The block is left to the spectrum-by-spectrum path (which names
+        problems precisely) when anything is unusual: param group references, a
+        spectrum without TIC or base peak, a cvParam whose attributes are not in
+        the usual order, a unit given by name only, a value that is not a number.
         """
-        tag_end = fragment.find(b">")
-        head = fragment[: tag_end + 1]
-        found_id = _SPECTRUM_ID.search(head)
-        ident = found_id.group(1).decode(self.encoding, "replace") if found_id else "?"
-        if "&" in ident:
-            ident = html.unescape(ident)
-        found_length = _ARRAY_LENGTH.search(head)
-        peaks = int(found_length.group(1)) if found_length else None
-        values: dict[bytes, tuple[bytes, bytes]] = {}
-        for match in _FAST_PARAMS.finditer(fragment, tag_end):
-            accession = match.group(1)
-            if accession in values:
-                continue  # the first scan, the first precursor's first selected ion
-            opened = fragment.rfind(b"<", 0, match.start())
-            if not fragment.startswith(b"<cvParam", opened):
-                continue  # e.g. a userParam or a referenced term: not a cvParam
-            tag = fragment[opened : fragment.find(b">", match.end()) + 1]
-            value = _VALUE.search(tag)
-            unit = _UNIT.search(tag) or _UNIT_NAME.search(tag)
-            values[accession] = (value.group(1) if value else b"", unit.group(1) if unit else b"")
+        if b"ParamGroupRef" in block:
+            return False
+        meta = _BINARY_CONTENT.sub(b"<binary/>", block)
+        pieces = _SPECTRUM_SPLIT.split(meta)
+        if pieces[0].strip() or meta.count(b"</spectrum>") != len(pieces) - 1:
+            return False
+        found: list[_Found] = []
+        decode = self.encoding
+        try:
+            for piece in pieces[1:]:
+                params = _PARAM_VALUES.findall(piece)
+                if len(params) != len(_FAST_PARAMS.findall(piece)):
+                    return False  # a needed cvParam whose value is missing or comes first
+                values: dict[bytes, tuple[bytes, bytes]] = {}
+                for accession, value, unit in params:
+                    if accession not in values:  # the first scan, precursor, selected ion
+                        values[accession] = (value, unit)
+                start_time = values.get(b"MS:1000016")
+                if start_time is not None and start_time[0] and not start_time[1]:
+                    return False
+                attributes = piece[: piece.find(b">")]
+                ident_match = _TAG_ID.search(attributes)
+                ident = ident_match.group(1).decode(decode, "replace") if ident_match else "?"
+                if "&" in ident:
+                    ident = html.unescape(ident)
+                length = _TAG_LENGTH.search(attributes)
+                result = self._from_values(values, ident, int(length.group(1)) if length else None)
+                if result is None:
+                    return False
+                found.append(result)
+        except InputFormatError:
+            return False
+        for result in found:
+            self._add(*result)
+        return True
+
+    def _from_values(
+        self, values: dict[bytes, tuple[bytes, bytes]], ident: str, peaks: int | None
+    ) -> _Found | None:
+        """A spectrum's QC values from its cvParams (accession -> (value, unit))."""
         if b"MS:1000511" in values:
             level = int(self._number(values[b"MS:1000511"][0], "ms level", ident))
         else:
@@ -798,6 +841,34 @@ class _Reader:
         if z is not None and z[0]:
             charge = int(self._number(z[0], "charge state", ident))
         return (ident, level, rt, iit, peaks, tic, bp, charge, False)
+
+    def _scan_fast(self, fragment: bytes, offset: int) -> _Found | None:
+        """The QC values of a spectrum by regular expressions over its metadata.
+
+        Returns None when the spectrum needs the full parse (an MS1 spectrum
+        without TIC or base peak cvParam, whose arrays must be decoded).
+        """
+        tag_end = fragment.find(b">")
+        head = fragment[: tag_end + 1]
+        found_id = _SPECTRUM_ID.search(head)
+        ident = found_id.group(1).decode(self.encoding, "replace") if found_id else "?"
+        if "&" in ident:
+            ident = html.unescape(ident)
+        found_length = _ARRAY_LENGTH.search(head)
+        peaks = int(found_length.group(1)) if found_length else None
+        values: dict[bytes, tuple[bytes, bytes]] = {}
+        for match in _FAST_PARAMS.finditer(fragment, tag_end):
+            accession = match.group(1)
+            if accession in values:
+                continue  # the first scan, the first precursor's first selected ion
+            opened = fragment.rfind(b"<", 0, match.start())
+            if not fragment.startswith(b"<cvParam", opened):
+                continue  # e.g. a userParam or a referenced term: not a cvParam
+            tag = fragment[opened : fragment.find(b">", match.end()) + 1]
+            value = _VALUE.search(tag)
+            unit = _UNIT.search(tag) or _UNIT_NAME.search(tag)
+            values[accession] = (value.group(1) if value else b"", unit.group(1) if unit else b"")
+        return self._from_values(values, ident, peaks)
 
     def _minutes(self, value: float, unit: str, ident: str) -> float:
         if unit in (_SECOND, "second"):
