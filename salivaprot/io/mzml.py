@@ -532,6 +532,7 @@ _PARAM_VALUES = re.compile(
     rb'accession="(MS:100(?:0511|0579|0285|0505|0016|0927|0041))"[^>]*?value="([^"]*)"'
     rb'(?:[^>]*?unitAccession="([^"]*)")?'
 )
+_TAG_HEAD = re.compile(rb'[^>]*?\sid="([^"]*)"[^>]*?\sdefaultArrayLength="(\d+)"')
 _TAG_ID = re.compile(rb'(?:^|\s)id="([^"]*)"')
 _TAG_LENGTH = re.compile(rb'(?:^|\s)defaultArrayLength="(\d+)"')
 # ident, ms level, rt (min), injection time (ms), peaks, TIC, base peak, charge, decoded
@@ -781,29 +782,36 @@ class _Reader:
         found: list[_Found] = []
         decode = self.encoding
         try:
+            n_params = 0
             for piece in pieces[1:]:
                 params = _PARAM_VALUES.findall(piece)
-                if len(params) != len(_FAST_PARAMS.findall(piece)):
-                    return False  # a needed cvParam whose value is missing or comes first
-                values: dict[bytes, tuple[bytes, bytes]] = {}
-                for accession, value, unit in params:
-                    if accession not in values:  # the first scan, precursor, selected ion
-                        values[accession] = (value, unit)
+                n_params += len(params)
+                # the first of each: the first scan, precursor and selected ion
+                values = {a: (v, u) for a, v, u in reversed(params)}
                 start_time = values.get(b"MS:1000016")
                 if start_time is not None and start_time[0] and not start_time[1]:
                     return False
-                attributes = piece[: piece.find(b">")]
-                ident_match = _TAG_ID.search(attributes)
-                ident = ident_match.group(1).decode(decode, "replace") if ident_match else "?"
+                head = _TAG_HEAD.match(piece)
+                length: int | None
+                if head is not None:
+                    raw_id, length = head.group(1), int(head.group(2))
+                else:
+                    attributes = piece[: piece.find(b">")]
+                    found_id = _TAG_ID.search(attributes)
+                    found_length = _TAG_LENGTH.search(attributes)
+                    raw_id = found_id.group(1) if found_id else b"?"
+                    length = int(found_length.group(1)) if found_length else None
+                ident = raw_id.decode(decode, "replace")
                 if "&" in ident:
                     ident = html.unescape(ident)
-                length = _TAG_LENGTH.search(attributes)
-                result = self._from_values(values, ident, int(length.group(1)) if length else None)
+                result = self._from_values(values, ident, length)
                 if result is None:
                     return False
                 found.append(result)
         except InputFormatError:
             return False
+        if n_params != len(_FAST_PARAMS.findall(meta)):
+            return False  # a needed cvParam whose value is missing or comes first
         for result in found:
             self._add(*result)
         return True
