@@ -2,10 +2,10 @@
 
 Generates (once, deterministically) a realistic DDA Orbitrap run: 60 minutes,
 40,000 spectra, 1 MS1 per 15 MS2, ~2,000 peaks per MS1 and ~300 per MS2, zlib,
-64-bit arrays, indexed (about 450 MB). Then times, each in a fresh process
-(wall clock, best of ``--repeat``; the file is in the page cache after the
-first ``cat``), and records each process's peak resident memory (children
-included):
+64-bit arrays, indexed (510 MB as generated here). Then times, each in a fresh
+process (wall clock after imports, best of ``--repeat`` interleaved rounds; the
+file is in the page cache), and records each process's peak resident memory
+(children included):
 
 * ``cat FILE > /dev/null``
 * ``salivaprot.read_mzml_qc(FILE)`` with 1 and 2 worker processes
