@@ -532,6 +532,7 @@ _PARAM_VALUES = re.compile(
     rb'accession="(MS:100(?:0511|0579|0285|0505|0016|0927|0041))"[^>]*?value="([^"]*)"'
     rb'(?:[^>]*?unitAccession="([^"]*)")?'
 )
+_INDEX_OFFSET = re.compile(rb"<offset[^>]*>\s*(\d+)\s*</offset>")
 _TAG_HEAD = re.compile(rb'[^>]*?\sid="([^"]*)"[^>]*?\sdefaultArrayLength="(\d+)"')
 _TAG_ID = re.compile(rb'(?:^|\s)id="([^"]*)"')
 _TAG_LENGTH = re.compile(rb'(?:^|\s)defaultArrayLength="(\d+)"')
@@ -1124,23 +1125,38 @@ def _is_gzip(path: Path) -> bool:
         return handle.read(2) == b"\x1f\x8b"
 
 
-def _spectrum_offsets(path: Path, size: int) -> list[int] | None:
-    """Byte offsets of the spectra from an indexed mzML's index, or None."""
+def _spectrum_offsets(path: Path, size: int) -> array[int] | None:
+    """Byte offsets of the spectra from an indexed mzML's index, or None.
+
+    The index is read in chunks and the offsets kept as 8-byte integers, so a
+    million spectra cost 8 MB.
+    """
+    offsets: array[int] = array("q")
     with open(path, "rb") as handle:
         handle.seek(max(0, size - 512))
-        tail = handle.read()
-        found = re.search(rb"<indexListOffset>\s*(\d+)\s*</indexListOffset>", tail)
-        if not found:
+        found = re.search(rb"<indexListOffset>\s*(\d+)\s*</indexListOffset>", handle.read())
+        if not found or int(found.group(1)) >= size:
             return None
-        start = int(found.group(1))
-        if start >= size:
-            return None
-        handle.seek(start)
-        index = handle.read(size - start)
-    section = re.search(rb'<index name="spectrum">(.*?)</index>', index, re.S)
-    if not section:
-        return None
-    return [int(m) for m in re.findall(rb"<offset[^>]*>\s*(\d+)\s*</offset>", section.group(1))]
+        handle.seek(int(found.group(1)))
+        pending = b""
+        inside = False
+        while True:
+            chunk = handle.read(_CHUNK)
+            if not chunk:
+                return offsets if inside else None
+            text = pending + chunk
+            if not inside:
+                opened = text.find(b'<index name="spectrum">')
+                if opened < 0:
+                    pending = text[-32:]
+                    continue
+                inside, text = True, text[opened:]
+            closed = text.find(b"</index>")
+            usable = text if closed >= 0 else text[: text.rfind(b"<offset")]
+            offsets.extend(int(m) for m in _INDEX_OFFSET.findall(usable))
+            if closed >= 0:
+                return offsets
+            pending = text[len(usable) :]
 
 
 def _read_range(path: str, start: int, stop: int | None) -> tuple[_Tally, str | None]:
