@@ -103,6 +103,8 @@ def test_real_files(relative: str) -> None:
     row = qc.row()
     assert list(row) == list(QC_COLUMNS)
     assert row["sha256"] == qc.sha256 and len(qc.sha256) == 64
+    parallel = _read(path, WARNS.get(relative), workers=2)  # split at the index when usable
+    assert all(_same(parallel.row()[c], row[c]) for c in QC_COLUMNS)
 
 
 @pytest.mark.parametrize("relative", sorted(REFUSED))

@@ -1152,7 +1152,7 @@ def _spectrum_offsets(path: Path, size: int) -> array[int] | None:
                     continue
                 inside, text = True, text[opened:]
             closed = text.find(b"</index>")
-            usable = text if closed >= 0 else text[: text.rfind(b"<offset")]
+            usable = text[:closed] if closed >= 0 else text[: max(text.rfind(b"<offset"), 0)]
             offsets.extend(int(m) for m in _INDEX_OFFSET.findall(usable))
             if closed >= 0:
                 return offsets
