@@ -789,9 +789,35 @@ class _Reader:
                 n_params += len(params)
                 # the first of each: the first scan, precursor and selected ion
                 values = {a: (v, u) for a, v, u in reversed(params)}
-                start_time = values.get(b"MS:1000016")
-                if start_time is not None and start_time[0] and not start_time[1]:
-                    return False
+                get = values.get
+                found_level = get(b"MS:1000511")
+                if found_level is not None:
+                    level = int(float(found_level[0]))
+                else:
+                    level = 1 if b"MS:1000579" in values else 0
+                tic = bp = None
+                if level == 1:
+                    found_tic, found_bp = get(b"MS:1000285"), get(b"MS:1000505")
+                    if not (found_tic and found_tic[0] and found_bp and found_bp[0]):
+                        return False  # the arrays must be decoded
+                    tic, bp = float(found_tic[0]), float(found_bp[0])
+                rt = math.nan
+                start_time = get(b"MS:1000016")
+                if start_time is not None and start_time[0]:
+                    if start_time[1] == b"UO:0000031":
+                        rt = float(start_time[0])
+                    elif start_time[1] == b"UO:0000010":
+                        rt = float(start_time[0]) / 60.0
+                    else:
+                        return False  # a unit by name only, or none
+                iit = math.nan
+                injection = get(b"MS:1000927")
+                if injection is not None and injection[0]:
+                    iit = float(injection[0])
+                    if injection[1] == b"UO:0000010":
+                        iit *= 1000.0
+                charge_found = get(b"MS:1000041")
+                charge = int(float(charge_found[0])) if charge_found and charge_found[0] else None
                 head = _TAG_HEAD.match(piece)
                 length: int | None
                 if head is not None:
@@ -805,12 +831,9 @@ class _Reader:
                 ident = raw_id.decode(decode, "replace")
                 if "&" in ident:
                     ident = html.unescape(ident)
-                result = self._from_values(values, ident, length)
-                if result is None:
-                    return False
-                found.append(result)
-        except InputFormatError:
-            return False
+                found.append((ident, level, rt, iit, length, tic, bp, charge, False))
+        except ValueError:
+            return False  # a value that is not a number: the careful path names it
         if n_params != len(_FAST_PARAMS.findall(meta)):
             return False  # a needed cvParam whose value is missing or comes first
         for result in found:
