@@ -11,8 +11,16 @@ an MS1 spectrum without a TIC or base peak cvParam, is parsed as XML instead
 intensity array is decoded (32/64-bit float or integer, zlib, MS-Numpress).
 Memory stays bounded by the largest single spectrum plus a few numbers per
 spectrum. Metadata scanned by the fast path is not checked for XML
-well-formedness; everything outside the spectra, and every spectrum that is
-parsed, is.
+well-formedness; the header (everything before the spectra) and every spectrum
+that is parsed are. After the spectra, only ``</mzML>`` and the spectrum index
+are looked for.
+
+In the common case many whole spectra are read at once: the payloads of a 4 MiB
+block are cut out with one substitution, the block is split at ``<spectrum``,
+and each spectrum's cvParams are found with one ``findall``. Anything unusual in
+a block (param group references, a missing TIC or base peak, attributes in an
+unusual order, a unit given by name only, a value that is not a number) sends
+it to the spectrum-by-spectrum path, which handles it or names the problem.
 
 An indexed, uncompressed file can be split at its index into parts read by
 worker processes (``workers=``); the metrics are the same.
