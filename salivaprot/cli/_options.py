@@ -266,6 +266,7 @@ def _inputs(
         ("sample sheet", options.get("samples")),
         ("contrasts file", options.get("contrasts_file")),
         ("reference-protein file", ctx.meta.get("salivaprot.reference_file")),
+        ("QC table", options.get("qc_table")),
     ]
 
 
