@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import re
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
@@ -313,20 +314,29 @@ def parse_table(
     # room for a separator at the end of each line, checked below (usecols skips the check)
     spare = 1 if positions is None else 0
     try:
-        frame = pd.read_csv(
-            tail,  # type: ignore[call-overload]
-            sep=separator,
-            header=None,
-            names=list(range(n + spare)),
-            index_col=False,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            skip_blank_lines=False,
-            usecols=positions,
-        )
+        with warnings.catch_warnings():
+            # pandas warns (and drops data) when a row has more fields than names
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                tail,  # type: ignore[call-overload]
+                sep=separator,
+                header=None,
+                names=list(range(n + spare)),
+                index_col=False,
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                skip_blank_lines=False,
+                usecols=positions,
+            )
     except pd.errors.EmptyDataError:
         frame = pd.DataFrame(columns=list(range(n + spare)) if positions is None else positions)
+    except pd.errors.ParserWarning as err:
+        raise InputFormatError(
+            f"rows have more fields than the {n} columns of the header (line {header_line}); "
+            "a stray quote or separator?",
+            path=path,
+        ) from err
     except pd.errors.ParserError as err:
         message = _PARSER_LINE.sub(
             lambda m: f"line {int(m.group(1)) + header_line}", str(err)

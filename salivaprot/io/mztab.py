@@ -300,7 +300,8 @@ class MzTab:
             raise InputFormatError(problems[:_MAX_LISTED], path=self.path)
         accession = accession.astype(str)
         flags = _decoy_flags(table, member_flags)
-        extras = table.drop(columns=["accession", "description", "taxid", "species", *columns])
+        standard = ["accession", "description", "taxid", "species", *columns]
+        extras = table.drop(columns=[c for c in standard if c in table.columns])
         extras = extras.drop(columns=[c for c in extras.columns if "abundance" in c])
         extras.insert(0, "line", extras.index.to_numpy())
         proteins = annotate_proteins(
