@@ -157,11 +157,12 @@ def _reference_list(
     if value is None:
         return None
     if value.startswith("@"):
-        path = Path(value[1:])
-        try:
-            lines = path.read_text(encoding="utf-8-sig").splitlines()
-        except OSError as err:
-            raise click.BadParameter(f"cannot read {path}: {err.strerror}") from err
+        from salivaprot.io._files import read_text
+
+        try:  # read_text refuses FIFOs and devices instead of blocking on them
+            lines = read_text(value[1:], what="protein list").splitlines()
+        except SalivaprotError as err:
+            raise click.BadParameter(err.problems[0]) from err
         items = [line.split("\t")[0].strip() for line in lines if line.strip()]
     else:
         items = [v.strip() for v in value.split(",") if v.strip()]
