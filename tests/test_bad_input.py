@@ -485,3 +485,53 @@ def test_command_line_answers_with_a_one_line_error(
         pytest.skip("no /dev/zero here")
     code, stderr = cli("validate", path, "--samples", study["samples"], "--visits", VISITS)
     assert_one_line_error(code, stderr, expected)
+
+
+# ----------------------------------------------- found by the property test
+
+
+def test_stray_quote_in_a_header_is_an_error(tmp_path: Path) -> None:
+    # csv reads the whole header as one quoted field; pandas then warned and dropped data
+    path = write_file(tmp_path, '"protein_id\tS1\tS2\nP1\t1\t2\nP2\t3\t4\n', "m.tsv")
+    with pytest.raises(InputFormatError):
+        read_matrix(path)
+
+
+def test_mztab_without_taxid_column(tmp_path: Path, study: dict[str, Path]) -> None:
+    lines = mztab_lines(study)
+    header = next(i for i, line in enumerate(lines) if line.startswith("PRH"))
+    position = lines[header].split("\t").index("taxid")
+    for i in [header, *prt_positions(lines)]:
+        fields = lines[i].split("\t")
+        del fields[position]
+        lines[i] = "\t".join(fields)
+    path = write_file(tmp_path, "\n".join(lines), "no_taxid.mzTab")
+    assert read_mztab(path).quant().abundance.shape == (6, 12)
+
+
+# ------------------------------------------------ other files the command line reads
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_reference_protein_list_from_a_named_pipe_is_refused(
+    tmp_path: Path, study: dict[str, Path]
+) -> None:
+    fifo = tmp_path / "proteins.txt"
+    os.mkfifo(fifo)
+    done = run_cli_subprocess(
+        "preprocess", study["mztab"], "--samples", study["samples"], "--visits", VISITS,
+        "--out", tmp_path / "out", "--normalize", "reference", "--reference-proteins", f"@{fifo}",
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr  # a bad option value: click's usage error
+    assert "is a named pipe (FIFO)" in done.stderr
+
+
+def test_reference_protein_list_from_a_file(tmp_path: Path, study: dict[str, Path]) -> None:
+    proteins = read_mztab(study["mztab"]).quant().abundance.index[:3]
+    listing = write_file(tmp_path, "\r".join(proteins) + "\r", "proteins.txt")  # CR-only
+    code, stderr = cli(
+        "preprocess", study["mztab"], "--samples", study["samples"], "--visits", VISITS,
+        "--out", tmp_path / "out", "--normalize", "reference", "--reference-proteins",
+        f"@{listing}",
+    )  # fmt: skip
+    assert code == 0, stderr
