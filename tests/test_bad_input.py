@@ -456,6 +456,8 @@ def _bad_inputs(tmp_path: Path, study: dict[str, Path], matrix_text: str) -> dic
     for i in prt_positions(lines)[:2]:
         nulls[i] = set_cell(lines[i], 1, "null")
     (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    huge = matrix_text.split("\n")
+    huge[1] = set_cell(huge[1], 2, "1e200")
     return {
         "overflow": write_file(tmp_path, "\n".join(overflow), "overflow.mzTab"),
         "null accessions": write_file(tmp_path, "\n".join(nulls), "nulls.mzTab"),
@@ -463,6 +465,8 @@ def _bad_inputs(tmp_path: Path, study: dict[str, Path], matrix_text: str) -> dic
         "folder": tmp_path,
         "loop": tmp_path / "loop",
         "extra value": write_file(tmp_path, "protein_id\tS1\nP1\t1\t2\n", "extra.tsv"),
+        "huge log2": write_file(tmp_path, "\n".join(huge), "x.tsv"),
+        "utf-16 without bom": write_file(tmp_path, matrix_text.encode("utf-16-le"), "u.tsv"),
     }
 
 
@@ -475,6 +479,8 @@ def _bad_inputs(tmp_path: Path, study: dict[str, Path], matrix_text: str) -> dic
         ("folder", "expected an input file, found a folder"),
         ("loop", "a symbolic link loop"),
         ("extra value", "extra.tsv: more fields than the 2 columns of the header"),
+        ("huge log2", "expected a finite number, found '1e200'"),
+        ("utf-16 without bom", "looks like UTF-16 text without a byte-order mark"),
     ],
 )
 def test_command_line_answers_with_a_one_line_error(
