@@ -50,6 +50,7 @@ __all__ = [
     "run_keys",
     "separator_of",
     "text_column",
+    "to_floats",
     "zeros_to_missing",
 ]
 
@@ -422,6 +423,26 @@ def finite(values: np.ndarray | pd.Series | pd.DataFrame) -> np.ndarray:
         return np.isnan(array) | (np.abs(array) <= MAX_MAGNITUDE)
 
 
+_DECIMAL = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+
+
+def to_floats(text: pd.Series) -> pd.Series:
+    """Cells as float64 (NaN where not a number), overflow as ±inf on every pandas.
+
+    pandas 3 parses ``1e400`` as inf, pandas 2 refuses it; plain decimal numbers
+    that pandas refuses are parsed by Python, so that :func:`finite` sees the
+    overflow either way.
+    """
+    values = pd.to_numeric(text, errors="coerce")
+    out = pd.Series(values.to_numpy(dtype="float64", na_value=np.nan), index=text.index)
+    retry = out.isna().to_numpy() & text.notna().to_numpy()
+    if retry.any():
+        cells = text[retry].astype(str).str.strip()
+        decimal = cells[cells.str.match(_DECIMAL).to_numpy(bool)]
+        out.loc[decimal.index] = [float(cell) for cell in decimal]
+    return out
+
+
 def out_of_range(found: object, *, missing: str = "NA or an empty cell") -> str:
     """The message for a cell :func:`finite` refuses (after ``line N, column 'C': ``)."""
     return (
@@ -486,10 +507,7 @@ def numbers(
         else:
             text = _stripped(cells)
             missing = (text.isna() | text.isin(MISSING_TOKENS)).to_numpy(bool, na_value=True)
-            numeric = pd.to_numeric(text.mask(missing), errors="coerce")
-            values = pd.Series(
-                numeric.to_numpy(dtype="float64", na_value=np.nan), index=cells.index
-            )
+            values = to_floats(text.mask(missing))
             not_number = np.isnan(values.to_numpy()) & ~missing
             if EXACT_FLOATS:  # pandas 2: to_numeric can be off in the last digits; re-parse
                 good = ~missing & ~not_number & np.isfinite(values.to_numpy())

@@ -30,7 +30,7 @@ import pandas as pd
 from salivaprot.data import ProteinData
 from salivaprot.errors import InputFormatError, InputFormatWarning
 from salivaprot.io._files import PathLike, file_stem, read_decoded
-from salivaprot.io._tables import duplicated_ids, finite, out_of_range
+from salivaprot.io._tables import duplicated_ids, finite, out_of_range, to_floats
 from salivaprot.io.quant import QuantTable, annotate_proteins, join
 from salivaprot.io.sheets import SampleSheet
 
@@ -597,7 +597,7 @@ def _section_table(
         strict = "_abundance_" in column
         missing = cells.isin(MISSING_TOKENS)
         infinite = cells.isin(_INF_TOKENS)
-        values = pd.to_numeric(cells.where(~(missing | infinite)), errors="coerce")
+        values = to_floats(cells.where(~(missing | infinite)))
         bad = values.isna() & ~(missing | infinite)
         if bad.any():
             if not strict:

@@ -12,7 +12,7 @@ import pandas as pd
 
 from salivaprot.errors import InputFormatError, SalivaprotError, SampleSheetError
 from salivaprot.io._files import PathLike, read_text, read_text_encoding
-from salivaprot.io._tables import finite, out_of_range, parse_table
+from salivaprot.io._tables import finite, out_of_range, parse_table, to_floats
 
 __all__ = [
     "COLUMN_ALIASES",
@@ -344,7 +344,7 @@ def sample_sheet(
     for column in NUMERIC_COVARIATES:
         if column not in table.columns:
             continue
-        values = pd.to_numeric(table[column], errors="coerce").astype("float64")
+        values = to_floats(table[column])
         bad = table.index[values.isna() & table[column].notna()]
         if len(bad):
             shown = ", ".join(repr(str(v)) for v in table.loc[bad[:3], column])
