@@ -541,3 +541,9 @@ def test_reference_protein_list_from_a_file(tmp_path: Path, study: dict[str, Pat
         f"@{listing}",
     )  # fmt: skip
     assert code == 0, stderr
+
+
+@pytest.mark.parametrize("content", [b"", b"  \n\n", b"\xef\xbb\xbf", b"\r\r\r"])
+def test_empty_data_file_says_empty(tmp_path: Path, content: bytes) -> None:
+    with pytest.raises(InputFormatError, match="the input file is empty"):
+        read(write_file(tmp_path, content, "data.tsv"))

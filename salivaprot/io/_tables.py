@@ -133,7 +133,9 @@ def peek(path: PathLike, *, what: str = "input file") -> Header:
         return Header(columns=names, parquet=True, first_line="", separator="\t")
     encoding = sniff_encoding(head, path, f"table, mzTab or Parquet {what}")
     text = head.decode(encoding.codec, errors="replace")
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    if not text.strip():
+        raise InputFormatError(f"the {what} is empty (blank lines only)", path=path)
     skipped = _LEADING_BLANK.match(text)
     first = text[skipped.end() if skipped else 0 :].split("\n", 1)[0]
     if first.split("\t", 1)[0].strip() in _MZTAB_PREFIXES:
