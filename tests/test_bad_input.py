@@ -547,3 +547,8 @@ def test_reference_protein_list_from_a_file(tmp_path: Path, study: dict[str, Pat
 def test_empty_data_file_says_empty(tmp_path: Path, content: bytes) -> None:
     with pytest.raises(InputFormatError, match="the input file is empty"):
         read(write_file(tmp_path, content, "data.tsv"))
+
+
+def test_trailing_separator_noted_before_trailing_blank_lines(tmp_path: Path) -> None:
+    path = write_file(tmp_path, "protein_id\tS1\nP1\t1\t\nP2\t2\t\n\n\n", "m.tsv")
+    assert any("separator at the end" in note for note in read_matrix(path).notes)

@@ -62,7 +62,6 @@ MAX_LISTED = 20
 _MZTAB_PREFIXES = frozenset({"MTD", "COM", "PRH", "PRT", "PSH", "PEH", "SMH"})
 _LEADING_BLANK = re.compile(r"(?:[ \t]*\r?\n)*")
 _PARSER_LINE = re.compile(r"line (\d+)")
-_TAIL = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -210,17 +209,36 @@ def read_header(handle: TextIO, *, path: PathLike, what: str) -> tuple[list[str]
 
 
 class Tail:
-    """A text handle that remembers the last characters read (to check the last line)."""
+    """A text handle that remembers the end of what was read (to check the last lines).
+
+    Keeps the last complete line and the unterminated rest, never more.
+    """
 
     def __init__(self, handle: TextIO) -> None:
         self.handle = handle
-        self.tail = ""
+        self.line = ""  # the last complete line with content, without its "\n"
+        self.partial = ""  # what follows the last "\n" read so far
+
+    def _remember(self, data: str) -> None:
+        cut = data.rfind("\n")
+        if cut < 0:
+            self.partial += data
+            return
+        end = cut
+        while end >= 0:  # the last line with content (blank lines at the end are skipped)
+            before = data.rfind("\n", 0, end)
+            line = self.partial + data[:end] if before < 0 else data[before + 1 : end]
+            if line.strip() or before < 0:
+                if line.strip():
+                    self.line = line
+                break
+            end = before
+        self.partial = data[cut + 1 :]
 
     def read(self, size: int = -1) -> str:
         """Read like the wrapped handle, remembering the end."""
         data = self.handle.read(size)
-        if data:
-            self.tail = (self.tail + data)[-_TAIL:]
+        self._remember(data)
         return data
 
     def __iter__(self) -> Iterator[str]:
@@ -230,18 +248,18 @@ class Tail:
         line = self.handle.readline()
         if not line:
             raise StopIteration
-        self.tail = (self.tail + line)[-_TAIL:]
+        self._remember(line)
         return line
 
     @property
     def ends_with_newline(self) -> bool:
         """Whether what was read so far ends a line (an empty read does)."""
-        return not self.tail or self.tail.endswith("\n")
+        return not self.partial
 
     @property
     def last_line(self) -> str:
-        """The last (unterminated) line read."""
-        return self.tail.rsplit("\n", 1)[-1]
+        """The last line read when it has no line end, else ``""``."""
+        return self.partial
 
 
 def read_table(
@@ -397,7 +415,7 @@ def parse_table(
 
 def _ends_with_separator(tail: Tail, separator: str, n: int) -> bool:
     """Whether the last line read has an (empty) field after the header's ``n`` columns."""
-    last = tail.tail.rstrip("\n").rsplit("\n", 1)[-1]
+    last = tail.partial or tail.line
     return last.endswith(separator) and last.count(separator) >= n
 
 
