@@ -420,13 +420,14 @@ def _ends_with_separator(tail: Tail, separator: str, n: int) -> bool:
 
 
 #: The largest magnitude read as a number. Nothing an instrument or pipeline measures
-#: comes near it (raw intensities stay below 1e20, log values below 1e3), and beyond
-#: it squares overflow to infinity, which no statistic survives.
-MAX_MAGNITUDE = 1e150
+#: comes near it (1e20 ions would be more than a saliva sample holds; log values stay
+#: below 1e3, q-values below 1), and the statistics square and sum values, and square
+#: those again: beyond ~1e77 that overflows, beyond ~1e154 a single square does.
+MAX_MAGNITUDE = 1e50
 
 
 def finite(values: np.ndarray | pd.Series | pd.DataFrame) -> np.ndarray:
-    """Where values are usable: missing (NaN), or finite with magnitude at most 1e150.
+    """Where values are usable: missing (NaN), or finite with magnitude at most 1e50.
 
     The one rule every reader applies to quantities: ``inf``, ``-inf``,
     ``Infinity``, numbers that overflow (``1e400``) and numbers beyond
@@ -435,7 +436,7 @@ def finite(values: np.ndarray | pd.Series | pd.DataFrame) -> np.ndarray:
     Examples
     --------
     >>> import numpy as np
-    >>> finite(np.array([1.0, np.nan, np.inf, 1e200, -3e9])).tolist()
+    >>> finite(np.array([1.0, np.nan, np.inf, 1e60, -3e9])).tolist()
     [True, True, False, False, True]
     """
     array = np.asarray(values, dtype="float64")
@@ -466,7 +467,7 @@ def to_floats(text: pd.Series) -> pd.Series:
 def out_of_range(found: object, *, missing: str = "NA or an empty cell") -> str:
     """The message for a cell :func:`finite` refuses (after ``line N, column 'C': ``)."""
     return (
-        f"expected a finite number, found {found!r}: infinite, or beyond ±1e150, which no "
+        f"expected a finite number, found {found!r}: infinite, or beyond ±1e50, which no "
         f"measurement reaches (write {missing} if the value is missing)"
     )
 
@@ -481,7 +482,7 @@ def numbers(
     """Convert columns to float, reporting every cell that is not a usable number.
 
     Empty cells and :data:`MISSING_TOKENS` are missing; anything else must be a
-    finite number of magnitude at most 1e150 (see :func:`finite`).
+    finite number of magnitude at most 1e50 (see :func:`finite`).
 
     Parameters
     ----------
