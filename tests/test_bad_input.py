@@ -553,3 +553,15 @@ def test_empty_data_file_says_empty(tmp_path: Path, content: bytes) -> None:
 def test_trailing_separator_noted_before_trailing_blank_lines(tmp_path: Path) -> None:
     path = write_file(tmp_path, "protein_id\tS1\nP1\t1\t\nP2\t2\t\n\n\n", "m.tsv")
     assert any("separator at the end" in note for note in read_matrix(path).notes)
+
+
+def test_diann_report_rows_with_a_null_group_are_left_out(tmp_path: Path) -> None:
+    text = (
+        "File.Name\tProtein.Group\tPG.MaxLFQ\tQ.Value\n"
+        "a.raw\tP04745\t5\t0.001\n"
+        "a.raw\tnull\t7\t0.001\n"
+        "b.raw\tP04745\t6\t0.001\n"
+    )
+    quant = read_quant(write_file(tmp_path, text, "report.tsv"))
+    assert list(quant.abundance.index) == ["P04745"]
+    assert any("1 precursor rows without a protein group" in note for note in quant.notes)

@@ -12,6 +12,7 @@ from salivaprot.errors import InputFormatError
 from salivaprot.io._files import PathLike, input_path
 from salivaprot.io._tables import (
     MAX_LISTED,
+    MISSING_TOKENS,
     column_table,
     duplicated_ids,
     listing,
@@ -260,6 +261,8 @@ def _from_report(
     frame = frame[list(found.values())].rename(columns=renamed)
     run_column = "File.Name" if "File.Name" in frame.columns else "Run"
     groups = text_column(frame, "Protein.Group")
+    if groups is not None:  # a group written as a missing value is no group
+        groups = groups.where(~groups.isin(MISSING_TOKENS), np.nan)
     runs = text_column(frame, run_column)
     quantity = next((q for q in _QUANTITIES if q in frame.columns), None)
     if groups is None or runs is None or quantity is None:
