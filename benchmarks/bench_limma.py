@@ -13,7 +13,9 @@ in-process time of the statistics alone is reported too (salivaprot:
 ``differential_abundance``; R: duplicateCorrelation to eBayes, printed by the
 script).
 
-Run from the repository root (needs R with limma):
+Run from the repository root (needs R with limma). salivaprot runs with
+``--legacy-ebayes``, the eBayes of Debian's limma 3.54.1 that ``Rscript`` loads;
+with limma >= 3.61 on ``R_LIBS``, drop it to compare with that limma's default.
 
     python benchmarks/bench_limma.py [--sizes small,large] [--workdir /tmp/salivaprot-bench]
 """
@@ -79,14 +81,14 @@ def main() -> None:
         py_seconds, py_mib, _ = timed([
             sys.executable, "-m", "salivaprot", "--quiet", "diff", str(matrix), "-s", str(sheet),
             "--visits", ",".join(visits), "--format", "matrix", "--input-scale", "log2",
-            "--no-filter", "--normalize", "none", "--out", str(out),
+            "--no-filter", "--normalize", "none", "--out", str(out), "--force", "--legacy-ebayes",
         ])  # fmt: skip
         study = load_study(
             matrix, sheet, format="matrix", visits=list(visits), zero_as_missing=False
         )
         data = preprocess(study.data, filter=False, input_scale="log2", normalize_method="none")
         start = time.perf_counter()
-        result = differential_abundance(data)
+        result = differential_abundance(data, legacy_ebayes=True)
         py_stats = time.perf_counter() - start
         r_out = args.workdir / f"{name}_r.csv"
         r_seconds, r_mib, log = timed([

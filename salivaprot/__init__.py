@@ -14,47 +14,114 @@ Examples
 True
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from __future__ import annotations
 
-from salivaprot.data import ProteinData
-from salivaprot.design import TrialDesign, trial_design
-from salivaprot.diff import RESULT_COLUMNS, DiffResult, differential_abundance
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+import salivaprot._startup  # first: Ctrl-C while importing the rest exits cleanly  # noqa: F401
 from salivaprot.errors import (
     DataError,
     DesignError,
     InputFormatError,
     InputFormatWarning,
+    OutputError,
     SalivaprotError,
     SalivaprotWarning,
     SampleSheetError,
 )
-from salivaprot.io import (
-    FORMATS,
-    MzTab,
-    QuantTable,
-    SampleSheet,
-    Study,
-    detect_format,
-    join,
-    load_study,
-    read,
-    read_diann,
-    read_fragpipe,
-    read_matrix,
-    read_maxquant,
-    read_mztab,
-    read_samples,
-    sample_sheet,
-    write_mztab,
-)
-from salivaprot.preprocess import filter_proteins, impute, log2, normalize, output_scale
-from salivaprot.simulate import SimulatedTrial, simulate_trial
-from salivaprot.summary import StudySummary, protein_categories, summarize
 
-try:
-    __version__ = version("salivaprot")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
-    __version__ = "0+unknown"
+if TYPE_CHECKING:
+    from salivaprot.data import ProteinData
+    from salivaprot.design import TrialDesign, trial_design
+    from salivaprot.diff import RESULT_COLUMNS, DiffResult, differential_abundance
+    from salivaprot.io import (
+        FORMATS,
+        MzTab,
+        QuantTable,
+        SampleSheet,
+        Study,
+        detect_format,
+        join,
+        load_study,
+        read,
+        read_diann,
+        read_fragpipe,
+        read_matrix,
+        read_maxquant,
+        read_mztab,
+        read_samples,
+        sample_sheet,
+        write_mztab,
+    )
+    from salivaprot.preprocess import filter_proteins, impute, log2, normalize, output_scale
+    from salivaprot.simulate import SimulatedTrial, simulate_trial
+    from salivaprot.summary import StudySummary, protein_categories, summarize
+
+#: Where each public name lives. Modules are imported on first use (PEP 562), so
+#: ``import salivaprot`` and ``salivaprot --help`` do not pay for pandas and scipy.
+_LAZY: dict[str, str] = {
+    "ProteinData": "salivaprot.data",
+    "TrialDesign": "salivaprot.design",
+    "trial_design": "salivaprot.design",
+    "RESULT_COLUMNS": "salivaprot.diff",
+    "DiffResult": "salivaprot.diff",
+    "differential_abundance": "salivaprot.diff",
+    **dict.fromkeys(
+        [
+            "FORMATS",
+            "MzTab",
+            "QuantTable",
+            "SampleSheet",
+            "Study",
+            "detect_format",
+            "join",
+            "load_study",
+            "read",
+            "read_diann",
+            "read_fragpipe",
+            "read_matrix",
+            "read_maxquant",
+            "read_mztab",
+            "read_samples",
+            "sample_sheet",
+            "write_mztab",
+        ],
+        "salivaprot.io",
+    ),
+    **dict.fromkeys(
+        ["filter_proteins", "impute", "log2", "normalize", "output_scale"],
+        "salivaprot.preprocess",
+    ),
+    "SimulatedTrial": "salivaprot.simulate",
+    "simulate_trial": "salivaprot.simulate",
+    "StudySummary": "salivaprot.summary",
+    "protein_categories": "salivaprot.summary",
+    "summarize": "salivaprot.summary",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("salivaprot")
+        except PackageNotFoundError:  # pragma: no cover - a source tree without install
+            found = "0+unknown"
+        globals()["__version__"] = found
+        return found
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'salivaprot' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "FORMATS",
@@ -65,6 +132,7 @@ __all__ = [
     "InputFormatError",
     "InputFormatWarning",
     "MzTab",
+    "OutputError",
     "ProteinData",
     "QuantTable",
     "SalivaprotError",

@@ -20,6 +20,7 @@ Methods:
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -28,9 +29,9 @@ import numpy as np
 import pandas as pd
 
 from salivaprot.data import ProteinData
-from salivaprot.design import TrialDesign, cell_means, trial_design
+from salivaprot.design import SALIVA_CONTRAST, TrialDesign, cell_means, trial_design
 from salivaprot.errors import DataError, DesignError
-from salivaprot.stats._common import bh_adjust
+from salivaprot.stats._common import bh_adjust, check_choice, check_correlation, check_finite
 from salivaprot.stats.ancova import fit_ancova
 from salivaprot.stats.dupcor import DupcorMethod
 from salivaprot.stats.limma import fit_limma
@@ -93,12 +94,7 @@ class DiffResult:
 def cell_mean_contrasts(
     design: TrialDesign, contrasts: Mapping[str, Mapping[str, float]]
 ) -> pd.DataFrame:
-    """Turn contrasts of cell means (``"ARM:VISIT": weight``) into design-column contrasts.
-
-    The cell mean of arm A at visit V is ``(Intercept) + arm[A] + visit[V] +
-    arm[A]:visit[V]`` (terms absent for the reference arm or the baseline), at
-    covariates' reference values; weights that sum to zero make the intercept
-    and covariates cancel.
+    """Deprecated: give custom contrasts to :func:`salivaprot.design.trial_design`.
 
     Parameters
     ----------
@@ -111,62 +107,28 @@ def cell_mean_contrasts(
     -------
     pandas.DataFrame
         One row per named contrast over the design's columns.
-
-    Raises
-    ------
-    DesignError
-        For unknown cells, empty contrasts or names that clash with the standard ones.
-
-    Examples
-    --------
-    >>> from salivaprot.simulate import simulate_trial
-    >>> design = trial_design(simulate_trial(seed=1, n_proteins=20, subjects_per_arm=3).data.samples)
-    >>> rows = cell_mean_contrasts(design, {"aMSC_month4_vs_month1": {"aMSC:month4": 1, "aMSC:month1": -1}})
-    >>> rows.loc["aMSC_month4_vs_month1"][rows.loc["aMSC_month4_vs_month1"] != 0].to_dict()
-    {'visit[month1]': -1.0, 'visit[month4]': 1.0, 'arm[aMSC]:visit[month1]': -1.0, 'arm[aMSC]:visit[month4]': 1.0}
-    """  # noqa: E501
-    problems: list[str] = []
-    cells = [f"{a}:{v}" for a in design.arms for v in design.visits]
-    rows: dict[str, pd.Series] = {}
-    for name, weights in contrasts.items():
-        if name in design.contrasts.index:
-            problems.append(f"custom contrast '{name}' has the name of a standard contrast")
-            continue
-        if not weights:
-            problems.append(f"custom contrast '{name}' has no cells")
-            continue
-        vector = pd.Series(0.0, index=design.matrix.columns)
-        for cell, weight in weights.items():
-            arm, _, visit = str(cell).partition(":")
-            if arm not in design.arms or visit not in design.visits:
-                problems.append(
-                    f"custom contrast '{name}' names cell '{cell}', which is not in the design. "
-                    f"Cells: {cells}"
-                )
-                continue
-            try:
-                w = float(weight)
-            except (TypeError, ValueError):
-                problems.append(f"custom contrast '{name}': weight of '{cell}' is not a number")
-                continue
-            vector["(Intercept)"] += w
-            if arm != design.arms[0]:
-                vector[f"arm[{arm}]"] += w
-            if visit != design.visits[0]:
-                vector[f"visit[{visit}]"] += w
-                if arm != design.arms[0]:
-                    vector[f"arm[{arm}]:visit[{visit}]"] += w
-        rows[str(name)] = vector
-    if problems:
-        raise DesignError(problems)
-    return pd.DataFrame(rows).T
+    """
+    warnings.warn(
+        "cell_mean_contrasts is deprecated and will be removed in 0.3; use "
+        "trial_design(samples, contrasts=...) and read TrialDesign.contrasts",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    rebuilt = trial_design(
+        design.samples,
+        covariates=design.covariate_kinds,
+        contrasts=contrasts,
+        arms=design.arms,
+        visits=design.visits,
+    )
+    return rebuilt.contrasts.loc[list(rebuilt.custom)]
 
 
 def differential_abundance(
     data: ProteinData,
     *,
     method: Method = "limma",
-    covariates: Sequence[str] = (),
+    covariates: Sequence[str] | Mapping[str, str] | None = (),
     custom_contrasts: Mapping[str, Mapping[str, float]] | None = None,
     trend: bool = False,
     robust: bool = False,
@@ -175,6 +137,7 @@ def differential_abundance(
     contrast_se: Literal["exact", "limma"] = "exact",
     use_imputed: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    legacy_ebayes: bool = False,
 ) -> DiffResult:
     """Test every protein for differences between arms across visits.
 
@@ -185,15 +148,18 @@ def differential_abundance(
         ``arm``, ``visit``).
     method : {"limma", "mixed", "ancova"}
         Statistical method (see the module documentation).
-    covariates : sequence of str
-        Sample-sheet columns to adjust for.
+    covariates : sequence of str or mapping
+        Sample-sheet columns to adjust for: names (numbers are numeric, text
+        categorical), ``"NAME:KIND"`` strings or ``{name: kind}`` with kind
+        ``numeric`` or ``categorical`` (see :func:`salivaprot.design.trial_design`).
     custom_contrasts : mapping, optional
         More contrasts of cell means, ``{name: {"ARM:VISIT": weight}}``
-        (limma and mixed).
+        (limma and mixed); any weights, a single cell mean included.
     trend, robust : bool
         Empirical-Bayes options of limma's ``eBayes`` (limma and ancova).
     correlation : float, optional
-        Fix the within-subject correlation (limma) instead of estimating it.
+        Fix the within-subject correlation (limma) instead of estimating it;
+        refused outside :meth:`TrialDesign.correlation_bounds`.
     dupcor_method : {"statmod", "reml"}
         How limma's per-protein correlations are fitted.
     contrast_se : {"exact", "limma"}
@@ -205,6 +171,10 @@ def differential_abundance(
         missing, since every method handles missing values itself.
     progress : callable, optional
         Called as ``progress(done, total)`` during long per-protein work.
+    legacy_ebayes : bool
+        limma and ancova: estimate the eBayes prior as limma 3.54-3.60 did. By
+        default it is estimated as current limma (>= 3.61) does, which differs
+        when proteins have different residual df (any missing value).
 
     Returns
     -------
@@ -213,7 +183,8 @@ def differential_abundance(
     Raises
     ------
     DataError
-        When the data are not on the log2 scale.
+        When the data are not on the log2 scale, or hold infinite values or
+        values too large to square.
     DesignError
         When the design cannot estimate the contrasts.
 
@@ -228,48 +199,97 @@ def differential_abundance(
     >>> result.table["contrast"].unique()[:2].tolist()
     ['aMSC_vs_placebo_change_month1', 'aMSC_vs_placebo_change_month4']
     """
+    if not isinstance(data, ProteinData):
+        raise DataError(f"data must be a ProteinData, not {type(data).__name__}")
+    check_choice("method", method, ("limma", "mixed", "ancova"))
+    check_choice("dupcor_method", dupcor_method, ("statmod", "reml"))
+    check_choice("contrast_se", contrast_se, ("exact", "limma"))
+    flags = (("trend", trend), ("robust", robust), ("use_imputed", use_imputed))
+    for flag, value in (*flags, ("legacy_ebayes", legacy_ebayes)):
+        if not isinstance(value, bool | np.bool_):
+            raise DesignError(f"{flag} must be True or False, not {value!r}")
+    if progress is not None and not callable(progress):
+        raise DesignError("progress must be a callable progress(done, total)")
     if data.scale != "log2":
         raise DataError(
             "differential abundance needs log2-scale abundances; preprocess the data first "
             "(or declare --input-scale log2)"
         )
-    if method not in ("limma", "mixed", "ancova"):
-        raise DesignError(f"unknown method {method!r}; choose limma, mixed or ancova")
-    design = trial_design(data.samples, covariates=covariates)
-    contrasts = design.contrasts
-    if custom_contrasts:
-        if method == "ancova":
-            raise DesignError("custom contrasts need method limma or mixed, not ancova")
-        contrasts = pd.concat([contrasts, cell_mean_contrasts(design, custom_contrasts)])
+    ab = data.abundance
+    check_finite(ab.to_numpy(dtype=float), what="the log2 abundances", protein_ids=ab.columns,
+                 sample_ids=ab.index)  # fmt: skip
+    design = trial_design(data.samples, covariates=covariates, contrasts=custom_contrasts)
+    if method != "limma":
+        given = [
+            name
+            for name, used in (
+                ("correlation", correlation is not None),
+                ("contrast_se='limma'", contrast_se != "exact"),
+                ("dupcor_method='reml'", dupcor_method != "statmod"),
+            )
+            if used
+        ]
+        if method == "mixed" and (trend or robust or legacy_ebayes):
+            given.append("trend/robust/legacy_ebayes (eBayes options: limma and ancova)")
+        if given:
+            raise DesignError(f"{', '.join(given)} applies to method 'limma', not '{method}'")
+    if correlation is not None:
+        correlation = check_correlation(correlation, design.subjects.to_numpy())
+    if design.custom and method == "ancova":
+        raise DesignError("custom contrasts need method limma or mixed, not ancova")
     values = data.abundance
     if data.imputed is not None and not use_imputed:
         values = values.mask(data.imputed)
     y = values.to_numpy(dtype=float)
-    proteins = data.proteins
-    genes = (
-        proteins["gene"] if "gene" in proteins.columns else pd.Series(np.nan, index=proteins.index)
-    )
     model: dict[str, Any] = {
         "method": method,
-        "covariates": list(design.covariates),
+        "design": design.describe(),
+        "covariates": dict(design.covariate_kinds),
         "joint_tests": {k: list(v) for k, v in design.joint.items()},
         "use_imputed": use_imputed,
         "n_proteins": int(y.shape[1]),
     }
+    legacy = True if legacy_ebayes else None
+    if method != "mixed":
+        model["limma_version_reproduced"] = "3.54.1" if legacy_ebayes else "3.63.2"
     if method == "limma":
         table, extra = _limma_table(
-            y, design, contrasts, trend, robust, correlation, dupcor_method, contrast_se, progress
+            y, design, trend, robust, correlation, dupcor_method, contrast_se, progress, legacy
         )
     elif method == "mixed":
-        table, extra = _mixed_table(y, design, contrasts, progress)
+        table, extra = _mixed_table(y, design, progress)
     else:
-        table, extra = _ancova_table(y, data, design, trend, robust, covariates)
+        table, extra = _ancova_table(y, design, trend, robust, legacy)
     model.update(extra)
+    table = _results_table(table, data.proteins, method)
     model["contrasts"] = list(pd.unique(table["contrast"]))
-    table.insert(
-        0, "protein_id", np.tile(proteins.index.to_numpy(), len(table) // max(len(proteins), 1))
+    tested = table["pvalue"].notna().groupby(table["protein_id"], sort=False).any()
+    model["n_tested"] = int(tested.sum())
+    model["n_not_tested"] = int((~tested).sum())
+    untested_notes = table.loc[table["pvalue"].isna() & (table["note"] != ""), "note"]
+    model["notes"] = {str(k): int(v) for k, v in untested_notes.value_counts().items()}
+    if design.saliva:
+        effect = table.loc[table["contrast"] == SALIVA_CONTRAST, "log2fc"]
+        model["saliva"] = {
+            "levels": list(design.saliva),
+            "contrast": SALIVA_CONTRAST,
+            "median_log2fc": float(effect.median()) if effect.notna().any() else None,
+            "n_significant_padj_0.05": int(
+                (table.loc[table["contrast"] == SALIVA_CONTRAST, "padj"] < 0.05).sum()
+            ),
+        }
+    return DiffResult(table=table, model=model, design=design)
+
+
+def _results_table(table: pd.DataFrame, proteins: pd.DataFrame, method: str) -> pd.DataFrame:
+    """The one results builder: protein columns, method, BH within each contrast, schema order."""
+    genes = (
+        proteins["gene"] if "gene" in proteins.columns else pd.Series(np.nan, index=proteins.index)
     )
-    table.insert(1, "gene", np.tile(genes.to_numpy(), len(table) // max(len(proteins), 1)))
+    repeats = len(table) // max(len(proteins), 1)
+    table = table.copy()
+    table.insert(0, "protein_id", np.tile(proteins.index.to_numpy(), repeats))
+    table.insert(1, "gene", np.tile(genes.to_numpy(), repeats))
     table["method"] = method
     table["padj"] = np.nan
     for _, rows in table.groupby("contrast", sort=False).groups.items():
@@ -278,13 +298,7 @@ def differential_abundance(
         if ok.any():
             table.loc[p.index[ok], "padj"] = bh_adjust(p[ok].to_numpy())
     table["note"] = table["note"].fillna("")
-    table = table[list(RESULT_COLUMNS)].reset_index(drop=True)
-    tested = table["pvalue"].notna().groupby(table["protein_id"], sort=False).any()
-    model["n_tested"] = int(tested.sum())
-    model["n_not_tested"] = int((~tested).sum())
-    untested_notes = table.loc[table["pvalue"].isna() & (table["note"] != ""), "note"]
-    model["notes"] = {str(k): int(v) for k, v in untested_notes.value_counts().items()}
-    return DiffResult(table=table, model=model, design=design)
+    return table[list(RESULT_COLUMNS)].reset_index(drop=True)
 
 
 def _observed_counts(y: np.ndarray, subjects: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -324,14 +338,15 @@ def _contrast_blocks(
 def _limma_table(
     y: np.ndarray,
     design: TrialDesign,
-    contrasts: pd.DataFrame,
     trend: bool,
     robust: bool,
     correlation: float | None,
     dupcor_method: DupcorMethod,
     contrast_se: Literal["exact", "limma"],
     progress: Callable[[int, int], None] | None,
+    legacy: bool | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
+    contrasts = design.contrasts
     names = list(contrasts.index)
     joint = {k: [names.index(c) for c in v] for k, v in design.joint.items()}
     matrix = design.matrix
@@ -349,6 +364,7 @@ def _limma_table(
         robust=robust,
         dupcor_method=dupcor_method,
         contrast_se=contrast_se,
+        legacy=legacy,
         progress=progress,
     )
     n_samples, n_subjects = _observed_counts(y, design.subjects.to_numpy())
@@ -375,9 +391,11 @@ def _limma_table(
         "consensus_correlation": fit.correlation,
         "correlation_given": correlation is not None,
         "dupcor_method": dupcor_method,
+        "n_correlation_not_converged": int((~fit.correlation_converged[fit.fitted]).sum()),
         "contrast_se": contrast_se,
         "trend": trend,
         "robust": robust,
+        "ebayes_estimator": fit.ebayes_estimator,
         "df_prior": _summary_value(fit.df_prior[fit.fitted]),
         "s2_prior": _summary_value(fit.s2_prior[fit.fitted]),
         "df_prior_infinite": bool(np.isinf(fit.df_prior[fit.fitted]).any()),
@@ -440,9 +458,9 @@ def _summary_value(values: np.ndarray) -> float | str | None:
 def _mixed_table(
     y: np.ndarray,
     design: TrialDesign,
-    contrasts: pd.DataFrame,
     progress: Callable[[int, int], None] | None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
+    contrasts = design.contrasts
     names = list(contrasts.index)
     joint = {name: contrasts.loc[members].to_numpy() for name, members in design.joint.items()}
     if progress is not None:
@@ -500,47 +518,32 @@ def _mixed_table(
 
 def _ancova_table(
     y: np.ndarray,
-    data: ProteinData,
     design: TrialDesign,
     trend: bool,
     robust: bool,
-    covariates: Sequence[str],
+    legacy: bool | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    samples = data.samples
-    baseline, reference = design.visits[0], design.arms[0]
-    treated_arms = design.arms[1:]
-    base = samples.index[(samples["visit"] == baseline).to_numpy()]
-    base_by_subject = pd.Series(
-        np.arange(len(samples))[samples.index.isin(base)],
-        index=samples.loc[base, "subject_id"].astype(str),
-    )
+    reference, treated_arms = design.arms[0], design.arms[1:]
+    covariate_columns = [c for cs in design.covariate_columns.values() for c in cs]
     blocks = []
     priors: dict[str, Any] = {}
     for visit in design.visits[1:]:
-        later = samples.index[(samples["visit"] == visit).to_numpy()]
-        rows_later = np.flatnonzero(samples.index.isin(later))
-        subjects = samples["subject_id"].astype(str).to_numpy()[rows_later]
-        paired = [
-            (b, v)
-            for v, s in zip(rows_later, subjects, strict=True)
-            if (b := base_by_subject.get(s)) is not None
-        ]
-        base_rows = np.array([b for b, _ in paired], dtype=int)
-        visit_rows = np.array([v for _, v in paired], dtype=int)
-        arms = samples["arm"].astype(str).to_numpy()[visit_rows]
+        pairs = design.ancova_pairs(visit)
+        arms = design.arm.to_numpy()[pairs.visit_rows]
         treated = np.column_stack([(arms == t).astype(float) for t in treated_arms])
-        extra_covariates = None
-        if covariates:
-            cov_matrix = design.matrix.iloc[visit_rows]
-            cov_columns = [c for c in cov_matrix.columns if c.split("[")[0] in covariates]
-            extra_covariates = cov_matrix[cov_columns].to_numpy()
+        extra_covariates = (
+            design.matrix.iloc[pairs.visit_rows][covariate_columns].to_numpy()
+            if covariate_columns
+            else None
+        )
         fit = fit_ancova(
-            y[visit_rows],
-            y[base_rows],
+            y[pairs.visit_rows],
+            y[pairs.baseline_rows],
             treated,
             covariates=extra_covariates,
             trend=trend,
             robust=robust,
+            legacy=legacy,
         )
         names = [f"{t}_vs_{reference}_change_{visit}" for t in treated_arms]
         block = _contrast_blocks(
@@ -558,16 +561,21 @@ def _ancova_table(
             },
         )
         block["note"] = np.tile(fit.note, len(names))
-        missing_pairs = len(base) - len(paired)
         priors[visit] = {
             "df_prior": _summary_value(fit.df_prior),
             "s2_prior": _summary_value(fit.s2_prior),
-            "subjects_with_both_visits": len(paired),
-            "subjects_at_baseline_without_this_visit": int(missing_pairs),
+            "subjects_with_both_visits": len(pairs.visit_rows),
+            "subjects_at_baseline_without_this_visit": len(pairs.without_visit),
+            "subjects_at_this_visit_without_baseline": len(pairs.without_baseline),
+            "subjects_left_out": sorted(pairs.without_visit + pairs.without_baseline),
+            "ebayes_estimator": fit.ebayes_estimator,
         }
         blocks.append(block)
     return pd.concat(blocks, ignore_index=True), {
         "trend": trend,
         "robust": robust,
+        "ebayes_estimator": "unequal-df"
+        if any(v["ebayes_estimator"] == "unequal-df" for v in priors.values())
+        else "legacy",
         "visits": priors,
     }

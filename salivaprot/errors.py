@@ -24,6 +24,7 @@ __all__ = [
     "DesignError",
     "InputFormatError",
     "InputFormatWarning",
+    "OutputError",
     "SalivaprotError",
     "SalivaprotWarning",
     "SampleSheetError",
@@ -89,6 +90,10 @@ class DesignError(SalivaprotError):
 
 class DataError(SalivaprotError):
     """A data container was built from inconsistent pieces."""
+
+
+class OutputError(SalivaprotError):
+    """An output folder cannot be used as asked (it holds an input, is not empty...)."""
 
 
 class SalivaprotWarning(UserWarning):

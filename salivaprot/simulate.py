@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from salivaprot._validate import check_seed, check_sequence
 from salivaprot.data import ProteinData
 from salivaprot.errors import DesignError
 from salivaprot.io._files import PathLike, staged_folder
@@ -207,6 +208,9 @@ def simulate_trial(
     >>> bool(0.15 < trial.data.missing_fraction < 0.35)
     True
     """
+    seed = check_seed(seed, DesignError)
+    visits = check_sequence("visits", visits, DesignError, example="baseline") or []
+    arms = check_sequence("arms", arms, DesignError, example="placebo") or []
     _check_settings(
         n_proteins, subjects_per_arm, visits, arms, dropout, missing_fraction, changed_fraction
     )

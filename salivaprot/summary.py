@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from salivaprot.data import ProteinData
+from salivaprot.errors import DataError
 from salivaprot.qc import missing_by_group
 
 __all__ = ["StudySummary", "protein_categories", "summarize"]
@@ -170,6 +171,8 @@ def summarize(
     >>> summary.n_subjects, summary.arms, summary.missed_visits
     (6, {'placebo': 3, 'aMSC': 3}, {})
     """
+    if species is not None and (isinstance(species, bool) or not isinstance(species, int)):
+        raise DataError(f"species must be an NCBI taxonomy ID (e.g. 9606) or None, not {species!r}")
     categories = protein_categories(data.proteins, species=species).value_counts()
     arms: dict[str, int] = {}
     visits: dict[str, int] = {}

@@ -50,7 +50,7 @@ def test_contrasts_reproduce_cell_mean_differences() -> None:
 
 
 def test_three_arms_get_contrasts_each() -> None:
-    design = trial_design(sheet(["placebo", "low", "high"], ["V0", "V1"]))
+    design = trial_design(sheet(["placebo", "placebo", "low", "low", "high", "high"], ["V0", "V1"]))
     assert {"low_vs_placebo_change_V1", "high_vs_placebo_change_V1", "placebo_change_V1"} <= set(
         design.contrasts.index
     )

@@ -112,8 +112,11 @@ def test_unknown_saliva_type(tmp_path: Path) -> None:
 def test_visit_order_needs_visits_or_visit_day(tmp_path: Path) -> None:
     text = GOOD.replace(",visit_day", "").replace(",0,", ",").replace(",31,", ",")
     text = text.replace(",29,", ",")
+    # names that spell a time order it: baseline before month1
+    assert read_samples(write(tmp_path, text)).visits == ["baseline", "month1"]
+    vague = text.replace("baseline", "pre").replace("month1", "post")
     with pytest.raises(SampleSheetError, match="visit order is not known: give it with --visits"):
-        read_samples(write(tmp_path, text))
+        read_samples(write(tmp_path, vague))
 
 
 def test_visits_option_unknown_and_unlisted(tmp_path: Path) -> None:
@@ -133,7 +136,7 @@ def test_visits_option_overrides_visit_day(tmp_path: Path) -> None:
 
 def test_reference_arm_unknown(tmp_path: Path) -> None:
     with pytest.raises(
-        SampleSheetError, match=r"--reference-arm 'control' is not an arm.*\['aMSC', 'placebo'\]"
+        SampleSheetError, match=r"--reference-arm 'control' is not an arm.*\['placebo', 'aMSC'\]"
     ):
         read_samples(write(tmp_path, GOOD), reference_arm="control")
 
@@ -142,7 +145,7 @@ def test_blinded_codes_work_like_named_arms(tmp_path: Path) -> None:
     blinded = GOOD.replace("placebo", "B").replace("aMSC", "A")
     sheet = read_samples(write(tmp_path, blinded))
     assert sheet.arms == ["A", "B"]
-    assert "first in sorted order" in " ".join(sheet.notes)
+    assert "blinded codes: the first code" in " ".join(sheet.notes)
     chosen = read_samples(write(tmp_path, blinded), reference_arm="B")
     assert chosen.arms == ["B", "A"]
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
+from salivaprot._startup import leave_interrupted
 from salivaprot.errors import SalivaprotError
 
 if TYPE_CHECKING:
@@ -21,6 +22,8 @@ logger = logging.getLogger("salivaprot")
 
 EXIT_PROBLEMS = 1
 EXIT_INTERNAL = 3
+#: Exit code after Ctrl-C (128 + SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
 
 
 def _version_text() -> str:
@@ -48,6 +51,22 @@ def _report_problems(problems: Sequence[str]) -> None:
 class _Group(click.Group):
     """A group that shows salivaprot errors as messages, never as tracebacks."""
 
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        # Ctrl-C while parsing (eager options such as --version import the heavy
+        # modules): the same one line and status as during a command, not "Aborted!"
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except KeyboardInterrupt:
+            click.echo("error: interrupted", err=True)
+            leave_interrupted()
+            sys.exit(EXIT_INTERRUPTED)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -56,6 +75,10 @@ class _Group(click.Group):
             ctx.exit(EXIT_PROBLEMS)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except KeyboardInterrupt:
+            click.echo("error: interrupted", err=True)
+            leave_interrupted()
+            ctx.exit(EXIT_INTERRUPTED)
         except OSError as err:
             where = f"{err.filename}: " if err.filename else ""
             click.echo(f"error: {where}{err.strerror or err}", err=True)
@@ -152,15 +175,17 @@ def _parse_species(value: str) -> int | None:
 
 
 def _reference_list(
-    _ctx: click.Context, _param: click.Parameter, value: str | None
+    ctx: click.Context, _param: click.Parameter, value: str | None
 ) -> list[str] | None:
     if value is None:
         return None
     if value.startswith("@"):
         from salivaprot.io._files import read_text
 
+        path = Path(value[1:])
+        ctx.meta["salivaprot.reference_file"] = path
         try:  # read_text refuses FIFOs and devices instead of blocking on them
-            lines = read_text(value[1:], what="protein list").splitlines()
+            lines = read_text(path, what="protein list").splitlines()
         except SalivaprotError as err:
             raise click.BadParameter(err.problems[0]) from err
         items = [line.split("\t")[0].strip() for line in lines if line.strip()]
@@ -169,6 +194,22 @@ def _reference_list(
     if not items:
         raise click.BadParameter("name at least one protein ID")
     return items
+
+
+_scale_options = [
+    click.option("--input-scale", type=click.Choice(["raw", "log2"]), default=None,
+                 help="Scale of the input values (default: raw)."),
+    click.option("--force-scale", is_flag=True,
+                 help="Accept values that do not look like --input-scale (log2 above 50, "
+                      "or raw with a 99th percentile below 40)."),
+]  # fmt: skip
+
+
+def _scale_check_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--input-scale`` and ``--force-scale`` alone (for ``validate``)."""
+    for option in reversed(_scale_options):
+        func = option(func)
+    return func
 
 
 def _preprocess_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -184,8 +225,7 @@ def _preprocess_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      metavar="TAXID|all", help="Keep proteins of this species (unknown kept)."),
         click.option("--exclude-pattern", multiple=True, metavar="REGEX",
                      help="Also remove proteins whose ID matches (repeatable)."),
-        click.option("--input-scale", type=click.Choice(["raw", "log2"]), default=None,
-                     help="Scale of the input values (default: raw)."),
+        *_scale_options,
         click.option("--normalize", "normalize_method",
                      type=click.Choice(["median", "quantile", "total", "reference", "none"]),
                      default="median", show_default=True),
@@ -196,8 +236,8 @@ def _preprocess_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--impute", "impute_method",
                      type=click.Choice(["none", "minprob", "min", "knn"]),
                      default="none", show_default=True),
-        click.option("--seed", type=int, default=0, show_default=True,
-                     help="Seed of random steps (minprob imputation)."),
+        click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+                     help="Seed of random steps (minprob imputation); 0 or more."),
         click.option("--scale", type=click.Choice(["concentration", "output"]),
                      default="concentration", show_default=True,
                      help="output = concentration x flow (x total protein when given)."),
@@ -209,6 +249,33 @@ def _preprocess_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+def _force_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--force``: let a run replace an output folder that has content, as a whole."""
+    return click.option(
+        "--force",
+        is_flag=True,
+        help="Replace the contents of a non-empty output folder as a whole "
+        "(the new outputs are staged and swapped in; the old ones go only then).",
+    )(func)
+
+
+def _inputs(
+    ctx: click.Context, data: Path, options: dict[str, Any]
+) -> list[tuple[str, Path | None]]:
+    """Every input file of a run, by role, for the output-folder checks."""
+    return [
+        ("data file", data),
+        ("sample sheet", options.get("samples")),
+        ("contrasts file", options.get("contrasts_file")),
+        ("reference-protein file", ctx.meta.get("salivaprot.reference_file")),
+    ]
+
+
+def _shown(out: str) -> Path:
+    """The output folder as the user named it, for messages."""
+    return Path(out)
+
+
 def _preprocess_kwargs(options: dict[str, Any]) -> dict[str, Any]:
     """Map CLI option values to :func:`salivaprot.preprocess.preprocess` keywords."""
     return {
@@ -218,6 +285,7 @@ def _preprocess_kwargs(options: dict[str, Any]) -> dict[str, Any]:
         "min_fraction": options["min_fraction"],
         "groups": options["groups"],
         "input_scale": options["input_scale"],
+        "check_scale": not options["force_scale"],
         "normalize_method": options["normalize_method"],
         "exclude_top": options["exclude_top"],
         "reference_proteins": options["reference_proteins"],

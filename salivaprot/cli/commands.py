@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import pandas as pd
 
 from salivaprot.cli._options import (
     _comma_list,
     _design_options,
+    _force_option,
     _Group,
+    _inputs,
     _load_study,
     _parse_species,
     _preprocess_kwargs,
@@ -20,8 +21,13 @@ from salivaprot.cli._options import (
     _print_version,
     _Progress,
     _read_contrast_file,
+    _scale_check_options,
     _setup_logging,
+    _shown,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 logger = logging.getLogger("salivaprot")
 
@@ -56,6 +62,14 @@ def main(ctx: click.Context, quiet: bool, verbose: bool, debug: bool) -> None:  
     metavar="TAXID|all",
     help="Organism studied, for the 'other species' count.",
 )
+@click.option(
+    "--covariate",
+    "covariates",
+    multiple=True,
+    metavar="NAME[:KIND]",
+    help="Check this covariate as diff would (repeatable; KIND numeric or categorical).",
+)
+@_scale_check_options
 def validate(
     data: Path,
     samples: Path | None,
@@ -67,6 +81,9 @@ def validate(
     keep_zeros: bool,
     drop_unlisted: bool,
     species: str,
+    covariates: tuple[str, ...],
+    input_scale: str | None,
+    force_scale: bool,
 ) -> None:  # fmt: skip
     """Check that DATA and the sample sheet fit together, and summarize them.
 
@@ -74,10 +91,14 @@ def validate(
     report (.tsv or .parquet), a FragPipe combined_protein.tsv or a generic
     matrix; its format is recognized from its content.
 
-    Exits 0 when the study is usable; otherwise lists every problem found and
-    exits 1.
+    With a sample sheet, the trial design is checked as `salivaprot diff`
+    checks it (arms, visits, subjects, covariates), so "usable" means diff can
+    fit it, and the values are checked against --input-scale as preprocess and
+    diff check them. Exits 0 when the study is usable; otherwise lists every
+    problem found and exits 1.
     """
     from salivaprot.io.study import load_study
+    from salivaprot.preprocess import check_input
     from salivaprot.summary import summarize
 
     taxid = _parse_species(species)
@@ -89,10 +110,17 @@ def validate(
         q_value=q_value,
         visits=visits,
         reference_arm=reference_arm,
-        zero_as_missing=not keep_zeros,
+        zero_as_missing=not keep_zeros and input_scale != "log2",
         drop_unlisted=drop_unlisted,
     )
     click.echo(summarize(study.data, species=taxid, notes=study.notes).to_text())
+    check_input(study.data, input_scale=input_scale, check_scale=not force_scale)  # type: ignore[arg-type]
+    if study.data.has_design:
+        from salivaprot.design import trial_design
+
+        trial_design(study.data.samples, covariates=list(covariates))
+    elif covariates:
+        raise click.UsageError("--covariate needs a sample sheet: --samples FILE")
     click.echo("OK: usable study.")
 
 
@@ -100,11 +128,37 @@ def validate(
 @click.argument("data", type=click.Path(path_type=Path))
 @_design_options
 @_preprocess_options
-@click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for matrix.tsv, samples.tsv, QC tables and run.json.")  # fmt: skip
-def preprocess_command(data: Path, out: Path, **options: Any) -> None:
-    """Filter, log2, normalize, impute and scale DATA; write the matrix and QC tables to OUT."""
-    from salivaprot.io._files import staged_folder
+@click.option(
+    "--out",
+    "-o",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder for matrix.tsv, samples.tsv, QC tables and run.json (new or empty).",
+)
+@_force_option
+@click.pass_context
+def preprocess_command(
+    ctx: click.Context, data: Path, out: str, force: bool, **options: Any
+) -> None:  # fmt: skip
+    """Filter, log2, normalize, impute and scale DATA; write the matrix and QC tables to OUT.
+
+    OUT must be new or empty (or use --force); it never holds an input.
+    """
+    from salivaprot.io._outputs import output_folder
+
+    with output_folder(out, inputs=_inputs(ctx, data, options), force=force) as stage:
+        ready, removed = _preprocess_into(stage, data, options)
+    click.echo(
+        f"{ready.n_samples} samples x {ready.n_proteins} proteins "
+        f"({len(removed)} removed, {100 * ready.missing_fraction:.1f}% missing) -> {_shown(out)}"
+    )
+    for step in ready.steps:
+        logger.info("step: %s", step)
+
+
+def _preprocess_into(stage: Path, data: Path, options: dict[str, Any]) -> tuple[Any, pd.DataFrame]:
+    import pandas as pd
+
     from salivaprot.io.results import run_record, write_json, write_matrix, write_table
     from salivaprot.preprocess import (
         MEDIAN_BEFORE_COLUMN,
@@ -137,31 +191,25 @@ def preprocess_command(data: Path, out: Path, **options: Any) -> None:
             "median_final": sample_medians(ready),
         }
     )
-    with staged_folder(out) as stage:
-        write_matrix(ready, stage / "matrix.tsv")
-        write_table(ready.samples, stage / "samples.tsv")
-        write_table(ready.proteins, stage / "proteins.tsv")
-        write_table(removed, stage / "removed_proteins.tsv")
-        if ready.imputed is not None:
-            write_table(ready.imputed.T.astype(int), stage / "imputed.tsv")
-        write_table(missing_by_sample(ready), stage / "qc" / "missing_by_sample.tsv")
-        write_table(missing_by_group(ready), stage / "qc" / "missing_by_group.tsv")
-        write_table(medians, stage / "qc" / "sample_medians.tsv")
-        write_table(cv_by_group(ready), stage / "qc" / "cv_by_group.tsv")
-        record = run_record(
-            command="preprocess",
-            parameters={k: v for k, v in options.items() if k != "samples"} | kwargs,
-            inputs={"data": data, "samples": options["samples"]},
-            steps=ready.steps,
-            seeds={"impute": kwargs["seed"]},
-        )
-        write_json(record, stage / "run.json")
-    click.echo(
-        f"{ready.n_samples} samples x {ready.n_proteins} proteins "
-        f"({len(removed)} removed, {100 * ready.missing_fraction:.1f}% missing) -> {out}"
+    write_matrix(ready, stage / "matrix.tsv")
+    write_table(ready.samples, stage / "samples.tsv")
+    write_table(ready.proteins, stage / "proteins.tsv")
+    write_table(removed, stage / "removed_proteins.tsv")
+    if ready.imputed is not None:
+        write_table(ready.imputed.T.astype(int), stage / "imputed.tsv")
+    write_table(missing_by_sample(ready), stage / "qc" / "missing_by_sample.tsv")
+    write_table(missing_by_group(ready), stage / "qc" / "missing_by_group.tsv")
+    write_table(medians, stage / "qc" / "sample_medians.tsv")
+    write_table(cv_by_group(ready), stage / "qc" / "cv_by_group.tsv")
+    record = run_record(
+        command="preprocess",
+        parameters={k: v for k, v in options.items() if k != "samples"} | kwargs,
+        inputs={"data": data, "samples": options["samples"]},
+        steps=ready.steps,
+        seeds={"impute": kwargs["seed"]},
     )
-    for step in ready.steps:
-        logger.info("step: %s", step)
+    write_json(record, stage / "run.json")
+    return ready, removed
 
 
 @main.command("diff")
@@ -172,9 +220,10 @@ def preprocess_command(data: Path, out: Path, **options: Any) -> None:
     "--out",
     "-o",
     required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder for results.tsv/.parquet, matrix.tsv, samples.tsv and run.json.",
+    type=click.Path(file_okay=False),
+    help="Folder for results.tsv/.parquet, matrix.tsv, samples.tsv and run.json (new or empty).",
 )
+@_force_option
 @click.option(
     "--method",
     type=click.Choice(["limma", "mixed", "ancova"]),
@@ -186,8 +235,9 @@ def preprocess_command(data: Path, out: Path, **options: Any) -> None:
     "--covariate",
     "covariates",
     multiple=True,
-    metavar="NAME",
-    help="Sample-sheet column to adjust for (repeatable).",
+    metavar="NAME[:KIND]",
+    help="Sample-sheet column to adjust for (repeatable); KIND numeric or categorical "
+    "when the values cannot say.",
 )
 @click.option(
     "--contrasts",
@@ -197,6 +247,12 @@ def preprocess_command(data: Path, out: Path, **options: Any) -> None:
 )
 @click.option("--trend", is_flag=True, help="eBayes: prior variance trends with abundance.")
 @click.option("--robust", is_flag=True, help="eBayes: robust to outlying variances.")
+@click.option(
+    "--legacy-ebayes",
+    is_flag=True,
+    help="eBayes prior as limma 3.54-3.60 (default: as limma >= 3.61, which differs "
+    "when proteins have different residual df).",
+)
 @click.option(
     "--correlation",
     type=click.FloatRange(-0.99, 0.99),
@@ -221,10 +277,32 @@ def preprocess_command(data: Path, out: Path, **options: Any) -> None:
 )
 @click.option("--use-imputed", is_flag=True, help="Let models use imputed values.")
 @click.pass_context
-def diff_command(ctx: click.Context, data: Path, out: Path, **options: Any) -> None:  # fmt: skip
-    """Differential abundance between arms across visits for DATA; results into OUT."""
+def diff_command(
+    ctx: click.Context, data: Path, out: str, force: bool, **options: Any
+) -> None:  # fmt: skip
+    """Differential abundance between arms across visits for DATA; results into OUT.
+
+    OUT must be new or empty (or use --force); it never holds an input.
+    """
+    from salivaprot.io._outputs import output_folder
+
+    if options["samples"] is None:
+        raise click.UsageError("diff needs a sample sheet: --samples FILE")
+    inputs = _inputs(ctx, data, options)
+    with output_folder(out, inputs=inputs, force=force) as stage:
+        result = _diff_into(ctx, stage, data, options)
+    table = result.table
+    significant = table[table["padj"] < 0.05].groupby("contrast", sort=False).size()
+    click.echo(
+        f"{options['method']}: {result.model['n_tested']} of {result.model['n_proteins']} proteins "
+        f"tested, {len(table)} rows -> {ctx.meta.get('salivaprot.shown_out', _shown(out))}"
+    )
+    for contrast in result.model["contrasts"]:
+        click.echo(f"  {contrast}: {int(significant.get(contrast, 0))} with padj < 0.05")
+
+
+def _diff_into(ctx: click.Context, stage: Path, data: Path, options: dict[str, Any]) -> Any:
     from salivaprot.diff import differential_abundance
-    from salivaprot.io._files import staged_folder
     from salivaprot.io.results import (
         run_record,
         write_json,
@@ -234,8 +312,6 @@ def diff_command(ctx: click.Context, data: Path, out: Path, **options: Any) -> N
     )
     from salivaprot.preprocess import preprocess
 
-    if options["samples"] is None:
-        raise click.UsageError("diff needs a sample sheet: --samples FILE")
     custom = _read_contrast_file(options["contrasts_file"])
     kwargs = _preprocess_kwargs(options)
     study = _load_study(data, options)
@@ -254,36 +330,42 @@ def diff_command(ctx: click.Context, data: Path, out: Path, **options: Any) -> N
             contrast_se=options["contrast_se"],
             use_imputed=options["use_imputed"],
             progress=progress,
+            legacy_ebayes=options["legacy_ebayes"],
         )
     finally:
         progress.close()
-    table = result.table
-    with staged_folder(out) as stage:
-        write_results(table, stage)
-        write_matrix(ready, stage / "matrix.tsv")
-        write_table(ready.samples, stage / "samples.tsv")
-        record = run_record(
-            command="diff",
-            parameters={k: (str(v) if isinstance(v, Path) else v) for k, v in options.items()}
-            | kwargs,
-            inputs={
-                "data": data,
-                "samples": options["samples"],
-                "contrasts": options["contrasts_file"],
-            },
-            steps=ready.steps,
-            seeds={"impute": kwargs["seed"]},
-            model=result.model,
-        )
-        record["notes"] = list(study.notes)
-        write_json(record, stage / "run.json")
-    significant = table[table["padj"] < 0.05].groupby("contrast", sort=False).size()
-    click.echo(
-        f"{options['method']}: {result.model['n_tested']} of {result.model['n_proteins']} proteins "
-        f"tested, {len(table)} rows -> {out}"
+    write_results(result.table, stage)
+    write_matrix(ready, stage / "matrix.tsv")
+    write_table(ready.samples, stage / "samples.tsv")
+    record = run_record(
+        command="diff",
+        parameters={k: (str(v) if isinstance(v, Path) else v) for k, v in options.items()} | kwargs,
+        inputs={
+            "data": data,
+            "samples": options["samples"],
+            "contrasts": options["contrasts_file"],
+        },
+        steps=ready.steps,
+        seeds={"impute": kwargs["seed"]},
+        model=result.model,
     )
-    for contrast in result.model["contrasts"]:
-        click.echo(f"  {contrast}: {int(significant.get(contrast, 0))} with padj < 0.05")
+    record["notes"] = list(study.notes)
+    staged = ctx.meta.get("salivaprot.staged")
+    if staged is not None:  # demo: inputs simulated into its staging folder; name their home
+        record = _renamed(record, str(staged[0]), str(staged[1]))
+    write_json(record, stage / "run.json")
+    return result
+
+
+def _renamed(value: Any, hidden: str, shown: str) -> Any:
+    """``value`` with every text naming ``hidden`` naming ``shown`` instead."""
+    if isinstance(value, dict):
+        return {k: _renamed(v, hidden, shown) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_renamed(v, hidden, shown) for v in value]
+    if isinstance(value, str | Path) and hidden in str(value):
+        return str(value).replace(hidden, shown)
+    return value
 
 
 @main.command()
@@ -291,10 +373,12 @@ def diff_command(ctx: click.Context, data: Path, out: Path, **options: Any) -> N
     "--out",
     "-o",
     required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder to write study.mzTab, samples.csv and truth.csv into.",
+    type=click.Path(file_okay=False),
+    help="Folder to write study.mzTab, samples.csv and truth.csv into (new or empty).",
 )
-@click.option("--seed", default=0, show_default=True, type=int)
+@_force_option
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Random seed (0 or more).")  # fmt: skip
 @click.option(
     "--proteins", "n_proteins", default=500, show_default=True, type=click.IntRange(min=5)
 )
@@ -330,7 +414,8 @@ def diff_command(ctx: click.Context, data: Path, out: Path, **options: Any) -> N
     help="Target fraction of undetected values.",
 )
 def simulate(
-    out: Path,
+    out: str,
+    force: bool,
     seed: int,
     n_proteins: int,
     subjects_per_arm: int,
@@ -340,21 +425,24 @@ def simulate(
     missing_fraction: float,
 ) -> None:  # fmt: skip
     """Write a seeded, realistic simulated trial (same seed, identical files)."""
+    from salivaprot.io._outputs import output_folder
     from salivaprot.simulate import simulate_trial
 
-    trial = simulate_trial(
-        seed=seed,
-        n_proteins=n_proteins,
-        subjects_per_arm=subjects_per_arm,
-        visits=visits,
-        arms=arms,
-        dropout=dropout,
-        missing_fraction=missing_fraction,
-    )
-    files = trial.write(out)
+    with output_folder(out, force=force) as stage:
+        trial = simulate_trial(
+            seed=seed,
+            n_proteins=n_proteins,
+            subjects_per_arm=subjects_per_arm,
+            visits=visits,
+            arms=arms,
+            dropout=dropout,
+            missing_fraction=missing_fraction,
+        )
+        files = trial.write(stage)
     data = trial.data
+    written = ", ".join(str(_shown(out) / p.name) for p in files.values())
     click.echo(
-        f"wrote {', '.join(str(p) for p in files.values())}: {data.n_samples} samples, "
+        f"wrote {written}: {data.n_samples} samples, "
         f"{data.n_proteins} proteins, {100 * data.missing_fraction:.1f}% missing"
     )
 
@@ -371,40 +459,65 @@ def simulate(
 @click.option(
     "--out",
     "-o",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("salivaprot-demo"),
+    type=click.Path(file_okay=False),
+    default="salivaprot-demo",
     show_default=True,
+    help="Folder for summary.txt and diff/ (new or empty).",
 )
+@_force_option
 @click.pass_context
-def demo(ctx: click.Context, data_dir: Path, out: Path) -> None:
+def demo(ctx: click.Context, data_dir: Path, out: str, force: bool) -> None:
     """Run the main job on the bundled simulated study and write its outputs to OUT.
 
     Validates the study, then runs ``salivaprot diff`` (limma) into OUT/diff and
     compares the calls with the simulation's truth.
     """
+    from salivaprot.io._outputs import output_folder
+
+    mztab, sheet = data_dir / "study.mzTab", data_dir / "samples.csv"
+    bundled = mztab.exists() and sheet.exists()
+    inputs = [("data file", mztab), ("sample sheet", sheet)] if bundled else []
+    with output_folder(out, inputs=inputs, force=force) as stage:
+        _demo_into(ctx, stage, _shown(out), mztab, sheet, data_dir, bundled)
+
+
+def _demo_into(
+    ctx: click.Context,
+    stage: Path,
+    shown: Path,
+    mztab: Path,
+    sheet: Path,
+    data_dir: Path,
+    bundled: bool,
+) -> None:  # fmt: skip
+    import pandas as pd
+
     from salivaprot.io._files import atomic_write
     from salivaprot.io.study import load_study
     from salivaprot.simulate import demo_trial
     from salivaprot.summary import summarize
 
-    mztab, sheet = data_dir / "study.mzTab", data_dir / "samples.csv"
-    if not (mztab.exists() and sheet.exists()):
-        click.echo(f"{data_dir} has no bundled study; simulating it into {out / 'data'}", err=True)
-        demo_trial().write(out / "data")
-        mztab, sheet = out / "data" / "study.mzTab", out / "data" / "samples.csv"
+    if not bundled:
+        click.echo(
+            f"{data_dir} has no bundled study; simulating it into {shown / 'data'}", err=True
+        )
+        demo_trial().write(stage / "data")
+        mztab, sheet = stage / "data" / "study.mzTab", stage / "data" / "samples.csv"
     study = load_study(mztab, sheet)
     text = summarize(study.data, notes=study.notes).to_text()
-    with atomic_write(out / "summary.txt") as handle:
+    with atomic_write(stage / "summary.txt") as handle:
         handle.write(text + "\n")
     click.echo(text)
-    click.echo(f"wrote {out / 'summary.txt'}\n")
-    ctx.invoke(diff_command, data=mztab, samples=sheet, out=out / "diff")
+    click.echo(f"summary: {shown / 'summary.txt'}\n")
+    ctx.meta["salivaprot.shown_out"] = shown / "diff"
+    ctx.meta["salivaprot.staged"] = (stage, shown)
+    ctx.invoke(diff_command, data=mztab, samples=sheet, out=str(stage / "diff"))
     truth_file = mztab.parent / "truth.csv"
     if truth_file.exists():
         from salivaprot.io.results import read_results
 
         truth = pd.read_csv(truth_file)
-        results = read_results(out / "diff")
+        results = read_results(stage / "diff")
         visit = str(truth["visit"].iloc[-1])
         changed = set(truth.loc[(truth["visit"] == visit) & truth["is_changed"], "protein_id"])
         effect = results["contrast"].str.endswith(f"_change_{visit}") & results[

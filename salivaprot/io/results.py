@@ -1,8 +1,8 @@
 """Writing an analysis folder: matrices and tables as TSV, and ``run.json``.
 
-Everything is written into a staging folder first (see
-:func:`salivaprot.io._files.staged_folder`), so a failed run leaves no
-half-written results. Numbers are written in their shortest exact form, and
+The command line writes everything into a staging folder first and swaps it
+in as a whole (see :func:`salivaprot.io._outputs.output_folder`), so a failed
+run leaves no half-written results. Numbers are written in their shortest exact form, and
 ``run.json`` has no timestamp, so the same run gives the same bytes.
 """
 

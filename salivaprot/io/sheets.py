@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from salivaprot._order import reference_arm_order, visit_order
+from salivaprot._validate import check_sequence
 from salivaprot.errors import InputFormatError, SalivaprotError, SampleSheetError
 from salivaprot.io._files import PathLike, read_text, read_text_encoding
 from salivaprot.io._tables import finite, out_of_range, parse_table, to_floats
@@ -56,7 +58,6 @@ SALIVA_TYPES: dict[str, str] = {
     "stim": "stimulated",
 }
 
-_DEFAULT_REFERENCE = "placebo"
 #: Cells read as missing anywhere in a sheet (R writes NA, spreadsheets #N/A).
 MISSING_CELLS = frozenset({"NA", "N/A", "#N/A", "NaN", "nan", "null", "NULL", "None"})
 
@@ -140,8 +141,10 @@ def read_samples(
         Visit order, baseline first. When omitted, visits are ordered by the
         median of a numeric ``visit_day`` column.
     reference_arm : str, optional
-        The control arm. Default: ``placebo`` when present, else the first arm
-        in sorted order (blinded codes such as ``A``/``B`` work the same way).
+        The control arm. Default: the arm called placebo (any case or common
+        spelling: ``Placebo``, ``PBO``...); else, when the arms are blinded
+        codes (``A``/``B``), the first code; otherwise it must be given (see
+        :mod:`salivaprot._order`).
 
     Returns
     -------
@@ -165,6 +168,7 @@ def read_samples(
     >>> sheet.aliases
     {'sample': 'sample_id', 'patient': 'subject_id'}
     """
+    visits = check_sequence("visits", visits, SampleSheetError, example="baseline")
     text, encoding = read_text_encoding(path, what="sample sheet")
     frame, notes = _parse_table(text, path)
     sheet = sample_sheet(frame, visits=visits, reference_arm=reference_arm, path=path)
@@ -264,6 +268,11 @@ def sample_sheet(
     >>> sheet.reference_arm, sheet.baseline
     ('A', 'V1')
     """
+    visits = check_sequence("visits", visits, SampleSheetError, example="baseline")
+    if not isinstance(frame, pd.DataFrame):
+        raise SampleSheetError(
+            f"the sample table must be a pandas DataFrame, not {type(frame).__name__}"
+        )
     problems: list[str] = []
     notes: list[str] = []
     table = frame.copy()
@@ -387,75 +396,22 @@ def sample_sheet(
             "with a 'saliva' column)"
         )
 
-    # ---- visit order
-    present_visits = list(pd.unique(table["visit"].dropna().astype(str)))
-    order: list[str] = []
-    if visits is not None:
-        order = [str(v).strip() for v in visits if str(v).strip()]
-        dup = sorted({v for v in order if order.count(v) > 1})
-        if dup:
-            problems.append(f"--visits lists {', '.join(dup)} more than once")
-        unknown = [v for v in order if v not in present_visits]
-        if unknown:
-            problems.append(
-                f"--visits names {', '.join(repr(v) for v in unknown)}, not in the sample sheet. "
-                f"Visits in the sheet: {sorted(present_visits)}"
-            )
-        unlisted = [v for v in present_visits if v not in order]
-        if unlisted:
-            problems.append(
-                f"visits {sorted(unlisted)} are in the sample sheet but not in --visits "
-                f"({','.join(order)}); list every visit, baseline first"
-            )
-        notes.append(f"visit order from --visits: {', '.join(order)}")
-    elif "visit_day" in table.columns:
-        days = table.dropna(subset=["visit"]).groupby("visit")["visit_day"].median()
-        if days.isna().any():
-            problems.append(
-                "visit_day is missing for every sample of visit(s) "
-                f"{sorted(map(str, days.index[days.isna()]))}; cannot order visits"
-            )
-        else:
-            tied = days[days.duplicated(keep=False)]
-            if len(tied):
-                problems.append(
-                    f"visits {sorted(map(str, tied.index))} have the same median visit_day; "
-                    "give the order with --visits"
-                )
-            order = [str(v) for v in days.sort_values(kind="stable").index]
-            notes.append(f"visit order from median visit_day: {', '.join(order)}")
-    else:
-        problems.append(
-            f"the visit order is not known: give it with --visits (e.g. --visits "
-            f"{','.join(sorted(present_visits)[:3]) or 'baseline,month1,month4'}, baseline first) "
-            "or add a numeric 'visit_day' column"
-        )
-
-    # ---- reference arm
-    present_arms = sorted(map(str, pd.unique(table["arm"].dropna().astype(str))))
-    reference: str | None = None
-    if reference_arm is not None:
-        if reference_arm not in present_arms:
-            problems.append(
-                f"--reference-arm '{reference_arm}' is not an arm of the sample sheet. "
-                f"Arms: {present_arms}"
-            )
-        else:
-            reference = reference_arm
-            notes.append(f"reference arm from --reference-arm: {reference}")
-    elif _DEFAULT_REFERENCE in present_arms:
-        reference = _DEFAULT_REFERENCE
-        notes.append(f"reference arm: {reference} (default)")
-    elif present_arms:
-        reference = present_arms[0]
-        notes.append(
-            f"reference arm: {reference} (first in sorted order; choose with --reference-arm)"
-        )
-
-    if problems or reference is None:
+    # ---- visit order and reference arm: the rules of salivaprot._order
+    order, note, found = visit_order(
+        table["visit"], table["visit_day"] if "visit_day" in table.columns else None, visits
+    )
+    problems.extend(found)
+    if note:
+        notes.append(note)
+    arm_order, note, found = reference_arm_order(
+        list(pd.unique(table["arm"].dropna().astype(str))), reference_arm
+    )
+    problems.extend(found)
+    if note:
+        notes.append(note)
+    if problems or order is None or arm_order is None:
         raise SampleSheetError(problems or ["no arm is given for any sample"], path=path)
 
-    arm_order = [reference, *[a for a in present_arms if a != reference]]
     table["arm"] = pd.Categorical(table["arm"].astype(str), categories=arm_order)
     table["visit"] = pd.Categorical(table["visit"].astype(str), categories=order, ordered=True)
     table["subject_id"] = table["subject_id"].astype(str)

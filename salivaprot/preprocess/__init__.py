@@ -12,7 +12,6 @@ The steps live in submodules (``filters``, ``transforms``, ``imputation``,
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Literal
 
 from salivaprot.data import ProteinData
@@ -24,6 +23,7 @@ from salivaprot.preprocess.transforms import (
     MEDIAN_BEFORE_COLUMN,
     NORMALIZATION_COLUMN,
     NormalizeMethod,
+    check_input,
     log2,
     normalize,
 )
@@ -32,6 +32,7 @@ from salivaprot.summary import HUMAN_TAXID
 __all__ = [
     "MEDIAN_BEFORE_COLUMN",
     "NORMALIZATION_COLUMN",
+    "check_input",
     "check_saliva",
     "filter_proteins",
     "filter_reasons",
@@ -57,6 +58,7 @@ def preprocess(
     min_fraction: float | None = 0.5,
     groups: Groups = "any",
     input_scale: Literal["raw", "log2"] | None = None,
+    check_scale: bool = True,
     normalize_method: NormalizeMethod = "median",
     exclude_top: int = 0,
     reference_proteins: Sequence[str] | None = None,
@@ -78,6 +80,10 @@ def preprocess(
     input_scale : {"raw", "log2"}, optional
         Declare the scale of the input (default: ``data.scale``); log2 input is
         not transformed again.
+    check_scale : bool
+        Refuse values that do not look like their scale: log2 values above 50,
+        or raw values whose 99th percentile is below 40 (see
+        :func:`check_input`, which also refuses infinite log2 values).
     normalize_method, exclude_top, reference_proteins
         For :func:`normalize`.
     impute_method, seed
@@ -103,10 +109,7 @@ def preprocess(
     check_saliva(data, allow_mixed=allow_mixed_saliva)
     if scale not in ("concentration", "output"):
         raise DataError(f"scale must be 'concentration' or 'output', not {scale!r}")
-    if input_scale is not None and input_scale != data.scale:
-        data = replace(
-            data, scale=input_scale, steps=(*data.steps, f"declared scale {input_scale!r}")
-        )
+    data = check_input(data, input_scale=input_scale, check_scale=check_scale)
     if filter:
         data = filter_proteins(
             data,

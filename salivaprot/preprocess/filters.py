@@ -10,6 +10,7 @@ from typing import Literal
 
 import pandas as pd
 
+from salivaprot._validate import check_sequence
 from salivaprot.data import ProteinData
 from salivaprot.errors import DataError
 from salivaprot.summary import HUMAN_TAXID, protein_categories
@@ -67,6 +68,7 @@ def filter_reasons(
     >>> filter_reasons(data).value_counts().to_dict()
     {'': 78, 'other_species': 15, 'contaminant': 3, 'min_fraction': 2, 'decoy': 2}
     """
+    patterns = check_sequence("patterns", patterns, DataError, example="^CON__") or ()
     if min_fraction is not None and not 0.0 <= min_fraction <= 1.0:
         raise DataError(f"min_fraction must be between 0 and 1, not {min_fraction}")
     if groups not in ("any", "all"):

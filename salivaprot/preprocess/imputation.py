@@ -9,6 +9,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from salivaprot._validate import check_seed
 from salivaprot.data import ProteinData
 from salivaprot.errors import DataError
 from salivaprot.preprocess.transforms import _require_scale
@@ -70,6 +71,7 @@ def impute(
     (0, True)
     """
     _require_scale(data, "log2", "impute()")
+    seed = check_seed(seed, DataError)
     y = data.abundance
     values = y.to_numpy(dtype=float)
     missing = np.isnan(values)

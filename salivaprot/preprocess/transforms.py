@@ -10,10 +10,20 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from salivaprot._validate import check_sequence
 from salivaprot.data import ProteinData
 from salivaprot.errors import DataError
 
-__all__ = ["MEDIAN_BEFORE_COLUMN", "NORMALIZATION_COLUMN", "NormalizeMethod", "log2", "normalize"]
+__all__ = [
+    "LOG2_MAX",
+    "MEDIAN_BEFORE_COLUMN",
+    "NORMALIZATION_COLUMN",
+    "RAW_P99_MIN",
+    "NormalizeMethod",
+    "check_input",
+    "log2",
+    "normalize",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +33,93 @@ NORMALIZATION_COLUMN = "normalization_offset_log2"
 MEDIAN_BEFORE_COLUMN = "median_log2_before_normalization"
 
 NormalizeMethod = Literal["median", "quantile", "total", "reference", "none"]
+
+#: Largest value believable on the log2 scale (2^50 is ~1e15, beyond any MS intensity).
+LOG2_MAX = 50.0
+#: Raw intensities whose 99th percentile is below this look log2-transformed already.
+RAW_P99_MIN = 40.0
+
+
+def check_input(
+    data: ProteinData,
+    *,
+    input_scale: Literal["raw", "log2"] | None = None,
+    check_scale: bool = True,
+) -> ProteinData:
+    """Declare the input's scale and check that its numbers can be on that scale.
+
+    * Log2 input must be finite (NaN is missing): an infinite value is refused,
+      naming its protein and sample (raw input's infinities become missing in
+      :func:`log2`).
+    * With ``check_scale`` (the default), log2 input whose largest value is
+      above :data:`LOG2_MAX` (50) is refused (raw intensities declared log2),
+      and raw input whose 99th percentile is below :data:`RAW_P99_MIN` (40) too
+      (log2 values that would be logged twice). The message says which scale
+      the values look like; ``check_scale=False`` (``--force-scale``) accepts
+      them as declared.
+
+    Parameters
+    ----------
+    data : ProteinData
+        Imported abundances.
+    input_scale : {"raw", "log2"}, optional
+        The scale of the values (default: ``data.scale``).
+    check_scale : bool
+        Refuse values that do not look like the declared scale.
+
+    Returns
+    -------
+    ProteinData
+        ``data`` with ``scale`` set to ``input_scale`` (a step records the declaration).
+
+    Raises
+    ------
+    DataError
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = ProteinData(pd.DataFrame({"P1": [8e6, 2e7], "P2": [5e5, 3e5]}, index=["a", "b"]),
+    ...                   pd.DataFrame(index=["a", "b"]), pd.DataFrame(index=["P1", "P2"]))
+    >>> check_input(raw).scale
+    'raw'
+    >>> check_input(raw, input_scale="log2")
+    Traceback (most recent call last):
+    ...
+    salivaprot.errors.DataError: the abundances are declared log2 (--input-scale log2) but reach 2e+07; log2 abundances stay below 50, so these look like raw intensities: use --input-scale raw (or leave the option out); if they really are log2, add --force-scale (check_scale=False in Python)
+    """  # noqa: E501
+    if input_scale is not None and input_scale != data.scale:
+        data = replace(
+            data, scale=input_scale, steps=(*data.steps, f"declared scale {input_scale!r}")
+        )
+    values = data.abundance.to_numpy(dtype=float)
+    if data.scale == "log2":
+        from salivaprot.stats._common import check_finite
+
+        check_finite(values, what="the log2 abundances", protein_ids=data.abundance.columns,
+                     sample_ids=data.abundance.index)  # fmt: skip
+    finite = values[np.isfinite(values)]
+    if not check_scale or finite.size == 0:
+        return data
+    if data.scale == "log2":
+        top = float(finite.max())
+        if top > LOG2_MAX:
+            raise DataError(
+                f"the abundances are declared log2 (--input-scale log2) but reach {top:.4g}; "
+                f"log2 abundances stay below {LOG2_MAX:g}, so these look like raw intensities: "
+                "use --input-scale raw (or leave the option out); if they really are log2, add "
+                "--force-scale (check_scale=False in Python)"
+            )
+    else:
+        p99 = float(np.percentile(finite, 99))
+        if p99 < RAW_P99_MIN:
+            raise DataError(
+                f"the abundances are read as raw intensities, but 99% of them are below "
+                f"{p99:.4g}; raw MS intensities reach far higher, so these look log2-transformed "
+                "already (logging them again would be wrong): use --input-scale log2; if they "
+                "really are raw, add --force-scale (check_scale=False in Python)"
+            )
+    return data
 
 
 def _require_scale(data: ProteinData, scale: str, what: str) -> None:
@@ -114,6 +211,11 @@ def normalize(
     True
     """
     _require_scale(data, "log2", "normalize()")
+    reference_proteins = check_sequence(
+        "reference_proteins", reference_proteins, DataError, example="P04745"
+    )
+    if isinstance(exclude_top, bool) or not isinstance(exclude_top, int | np.integer):
+        raise DataError(f"exclude_top must be a whole number, not {exclude_top!r}")
     if exclude_top < 0:
         raise DataError(f"exclude_top must be 0 or more, not {exclude_top}")
     y = data.abundance

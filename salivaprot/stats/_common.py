@@ -6,10 +6,74 @@ second, more than a whole limma fit of a small study, so the hot paths avoid it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+import pandas as pd
 from scipy import special
 
-__all__ = ["bh_adjust", "f_upper_p", "t_two_sided_p", "trimmed_mean"]
+from salivaprot.errors import DataError
+
+__all__ = [
+    "MAX_ABS_VALUE",
+    "bh_adjust",
+    "check_choice",
+    "check_correlation",
+    "check_finite",
+    "f_upper_p",
+    "t_two_sided_p",
+    "trimmed_mean",
+]
+
+
+def check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
+    """Refuse an option value that is not one of ``choices`` (a :class:`DesignError`).
+
+    Examples
+    --------
+    >>> check_choice("method", "reml", ("statmod", "reml"))
+    >>> check_choice("method", "foo", ("statmod", "reml"))
+    Traceback (most recent call last):
+    ...
+    salivaprot.errors.DesignError: method must be one of 'statmod', 'reml', not 'foo'
+    """
+    from salivaprot.errors import DesignError
+
+    if not isinstance(value, str) or value not in choices:
+        raise DesignError(f"{name} must be one of {', '.join(map(repr, choices))}, not {value!r}")
+
+
+def check_correlation(correlation: float, subjects: np.ndarray) -> float:
+    """Refuse a within-subject correlation that makes a subject's covariance singular.
+
+    A subject with m samples has the covariance ``(1 - rho) I + rho J``, with
+    eigenvalues ``1 - rho`` and ``1 + (m - 1) rho``: positive definite for
+    ``-1 / (m - 1) < rho < 1``, m the largest number of samples of a subject.
+
+    Examples
+    --------
+    >>> check_correlation(0.3, np.array(["a", "a", "a", "b"]))
+    0.3
+    >>> check_correlation(-0.5, np.array(["a", "a", "a", "b"]))
+    Traceback (most recent call last):
+    ...
+    salivaprot.errors.DesignError: correlation -0.5 is outside (-0.5, 1): with up to 3 samples per subject, a within-subject correlation must be greater than -1/(3 - 1) = -0.5 and less than 1 for the covariance to be positive definite
+    """  # noqa: E501
+    from salivaprot.errors import DesignError
+
+    if isinstance(correlation, bool) or not isinstance(correlation, int | float | np.number):
+        raise DesignError(f"correlation must be a number, not {correlation!r}")
+    _, counts = np.unique(np.asarray(subjects), return_counts=True)
+    largest = int(counts.max()) if counts.size else 1
+    lower = -1.0 / (largest - 1) if largest > 1 else -1.0
+    value = float(correlation)
+    if not (lower < value < 1.0):
+        raise DesignError(
+            f"correlation {correlation:g} is outside ({lower:g}, 1): with up to {largest} samples "
+            f"per subject, a within-subject correlation must be greater than -1/({largest} - 1) "
+            f"= {lower:g} and less than 1 for the covariance to be positive definite"
+        )
+    return value
 
 
 def t_two_sided_p(t: np.ndarray, df: np.ndarray) -> np.ndarray:
@@ -70,3 +134,72 @@ def bh_adjust(pvalues: np.ndarray) -> np.ndarray:
     scaled = p[order] * n / np.arange(n, 0, -1)
     out[order] = np.minimum(np.minimum.accumulate(scaled), 1.0)
     return out
+
+
+#: Largest magnitude the statistics accept: its square still fits in a float64.
+MAX_ABS_VALUE = 1e150
+
+
+def check_finite(
+    y: np.ndarray,
+    *,
+    what: str = "y",
+    protein_ids: Sequence[object] | pd.Index | None = None,
+    sample_ids: Sequence[object] | pd.Index | None = None,
+    limit: int = 10,
+) -> None:
+    """Refuse infinite values and values too large to square (NaN is missing and allowed).
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        Samples x proteins (a 1-D array is one protein).
+    what : str
+        Name of the array, for the message.
+    protein_ids, sample_ids : sequence, optional
+        Labels of the columns and rows; without them the message gives
+        0-based column (protein) and row (sample) positions.
+    limit : int
+        How many offending cells the message lists.
+
+    Raises
+    ------
+    DataError
+        Naming the protein(s) and sample(s) of the offending values.
+
+    Examples
+    --------
+    >>> check_finite(np.array([[1.0, np.nan], [2.0, 3.0]]))
+    >>> check_finite(np.array([[1.0, np.inf]]), protein_ids=["P1", "P2"], sample_ids=["s1"])
+    Traceback (most recent call last):
+    ...
+    salivaprot.errors.DataError: y has 1 non-finite or too large value(s) (use NaN for missing values; the statistics accept magnitudes up to 1e+150): protein 'P2' in sample 's1' (inf)
+    """  # noqa: E501
+    values = np.asarray(y, dtype=float)
+    if values.ndim == 1:
+        values = values[:, None]
+    with np.errstate(invalid="ignore"):
+        bad = np.isinf(values) | (np.abs(values) > MAX_ABS_VALUE)
+    if not bad.any():
+        return
+    rows, cols = np.nonzero(bad)
+    order = np.lexsort((rows, cols))  # protein by protein
+    rows, cols = rows[order], cols[order]
+
+    def protein(j: int) -> str:
+        return f"protein {protein_ids[j]!r}" if protein_ids is not None else f"protein column {j}"
+
+    def sample(i: int) -> str:
+        return f"sample {sample_ids[i]!r}" if sample_ids is not None else f"sample row {i}"
+
+    cells = [
+        f"{protein(int(j))} in {sample(int(i))} ({values[i, j]:g})"
+        for i, j in zip(rows[:limit], cols[:limit], strict=True)
+    ]
+    more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
+    raise DataError(
+        f"{what} has {len(rows)} non-finite or too large value(s) (use NaN for missing "
+        f"values; the statistics accept magnitudes up to {MAX_ABS_VALUE:g}): "
+        + "; ".join(cells)
+        + more
+    )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from salivaprot.stats._common import t_two_sided_p
+from salivaprot.stats._common import check_finite, t_two_sided_p
 from salivaprot.stats.ebayes import squeeze_var
 
 __all__ = ["AncovaFit", "fit_ancova"]
@@ -25,7 +25,8 @@ __all__ = ["AncovaFit", "fit_ancova"]
 class AncovaFit:
     """One follow-up visit's ANCOVA for every protein (arrays: proteins x treated arms).
 
-    ``note`` says why a protein has no result ("" when it has one).
+    ``note`` says why a protein has no result ("" when it has one);
+    ``ebayes_estimator`` names the eBayes prior estimation used.
     """
 
     estimate: np.ndarray
@@ -40,6 +41,7 @@ class AncovaFit:
     s2_prior: np.ndarray
     df_prior: np.ndarray
     note: np.ndarray
+    ebayes_estimator: str = "legacy"
 
 
 def fit_ancova(
@@ -50,6 +52,7 @@ def fit_ancova(
     covariates: np.ndarray | None = None,
     trend: bool = False,
     robust: bool = False,
+    legacy: bool | None = None,
 ) -> AncovaFit:
     """Fit ``y_V ~ arm + y_B (+ covariates)`` for every protein and moderate the variances.
 
@@ -64,10 +67,19 @@ def fit_ancova(
         Subjects x covariate columns.
     trend, robust : bool
         As for limma's ``eBayes``.
+    legacy : bool or None
+        eBayes prior estimation, as limma's ``legacy`` (``None``: current limma;
+        ``True``: limma 3.54-3.60; see :func:`salivaprot.stats.ebayes.squeeze_var`).
 
     Returns
     -------
     AncovaFit
+
+    Raises
+    ------
+    DataError
+        When an abundance is infinite or too large to square (NaN is missing
+        and fine).
 
     Examples
     --------
@@ -81,6 +93,8 @@ def fit_ancova(
     """
     y_visit = np.asarray(y_visit, dtype=float)
     y_baseline = np.asarray(y_baseline, dtype=float)
+    check_finite(y_visit, what="y_visit")
+    check_finite(y_baseline, what="y_baseline")
     treated = np.atleast_2d(np.asarray(treated, dtype=float).T).T
     n_subjects, n_proteins = y_visit.shape
     n_arms = treated.shape[1]
@@ -145,6 +159,7 @@ def fit_ancova(
         df_fit[present],
         covariate=avg[present] if trend else None,
         robust=robust,
+        legacy=legacy,
     )
     s2_prior = np.full(n_proteins, np.nan)
     df_prior = np.full(n_proteins, np.nan)
@@ -172,4 +187,5 @@ def fit_ancova(
         s2_prior=s2_prior,
         df_prior=df_prior,
         note=note,
+        ebayes_estimator=squeezed.estimator,
     )

@@ -13,20 +13,32 @@ iterations or when the score step falls below 1e-6. ``method="statmod"``
 repeats exactly those steps (so the consensus agrees with R to rounding);
 ``method="reml"`` continues the same iteration to the exact REML optimum (the
 two differ by about 1e-6 in the consensus; see DOMAIN.md).
+
+Every iteration is capped: besides the outer limit (20 or 500 scoring steps),
+the step-halving (damping) loop of each step gives up after
+:data:`MAX_DAMPING_STEPS` doublings of the damping, or at once when the
+deviance is not finite. A protein whose fit stops without meeting its
+tolerance is flagged in :attr:`DuplicateCorrelation.converged`; when its
+variance components are not finite its correlation is NaN and it is left out
+of the consensus.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from salivaprot.stats._common import trimmed_mean
+from salivaprot.stats._common import check_choice, check_finite, trimmed_mean
 
-__all__ = ["DuplicateCorrelation", "duplicate_correlation"]
+__all__ = ["MAX_DAMPING_STEPS", "DuplicateCorrelation", "duplicate_correlation"]
+
+#: Most doublings of the damping within one scoring step before a protein's fit gives up
+#: (statmod's own rule stops at damping / information > 1e15, about 50 doublings).
+MAX_DAMPING_STEPS = 200
 
 DupcorMethod = Literal["statmod", "reml"]
 
@@ -43,11 +55,21 @@ class DuplicateCorrelation:
         atanh of each protein's correlation (NaN where it could not be estimated).
     method : str
         ``statmod`` or ``reml``.
+    converged : numpy.ndarray
+        Per protein, False when its iterative fit stopped without meeting its
+        tolerance (iteration cap, damping limit or a non-finite deviance);
+        True otherwise, including proteins that were not fitted.
     """
 
     consensus: float
     atanh_correlations: np.ndarray
     method: str
+    converged: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+    @property
+    def n_not_converged(self) -> int:
+        """Number of proteins whose fit did not converge."""
+        return int((~self.converged).sum())
 
 
 def duplicate_correlation(
@@ -80,6 +102,11 @@ def duplicate_correlation(
     -------
     DuplicateCorrelation
 
+    Raises
+    ------
+    DataError
+        When ``y`` has infinite values or values too large to square.
+
     Examples
     --------
     >>> rng = np.random.default_rng(1)
@@ -89,14 +116,18 @@ def duplicate_correlation(
     >>> round(duplicate_correlation(y, design, subjects).consensus, 1)
     0.5
     """
+    check_choice("method", method, ("statmod", "reml"))
     y = np.asarray(y, dtype=float)
+    check_finite(y)
     design = np.asarray(design, dtype=float)
     codes, subject_index = np.unique(np.asarray(subjects), return_inverse=True)
     n_subjects = len(codes)
     n_beta = design.shape[1]
     max_block = int(np.bincount(subject_index).max())
     if max_block == 1:
-        return DuplicateCorrelation(0.0, np.zeros(y.shape[1]), method)
+        return DuplicateCorrelation(
+            0.0, np.zeros(y.shape[1]), method, np.ones(y.shape[1], dtype=bool)
+        )
     tol, maxit = (1e-6, 20) if method == "statmod" else (1e-14, 500)
     observed_all = ~np.isnan(y)
     indicator = np.zeros((len(subject_index), n_subjects))
@@ -106,7 +137,7 @@ def duplicate_correlation(
     eligible = (n_obs_all > n_beta + 2) & (n_blocks_all > 1) & (n_blocks_all < n_obs_all - 1)
     # many tiny LAPACK calls: BLAS threads only add overhead (measured 18x slower on 2 cores)
     with threadpool_limits(limits=1, user_api="blas"):
-        rho = _per_protein_rho(
+        rho, converged = _per_protein_rho(
             y, design, subject_index, indicator, eligible, n_subjects, tol, maxit, progress
         )
     rho_max = 0.99
@@ -120,7 +151,7 @@ def duplicate_correlation(
     atanh = np.arctanh(rho)
     kept = atanh[~np.isnan(atanh)]
     consensus = float(np.tanh(trimmed_mean(kept, trim))) if kept.size else np.nan
-    return DuplicateCorrelation(consensus, atanh, method)
+    return DuplicateCorrelation(consensus, atanh, method, converged)
 
 
 def _per_protein_rho(
@@ -133,9 +164,10 @@ def _per_protein_rho(
     tol: float,
     maxit: int,
     progress: Callable[[int, int], None] | None,
-) -> np.ndarray:
-    """Per-protein correlations (NaN where not estimable), in chunks of proteins."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-protein correlations (NaN where not estimable) and convergence, in chunks."""
     rho = np.full(y.shape[1], np.nan)
+    converged = np.ones(y.shape[1], dtype=bool)
     observed_all = ~np.isnan(y)
     total = y.shape[1]
     for start in range(0, total, _CHUNK):
@@ -145,7 +177,10 @@ def _per_protein_rho(
         chunk = chunk[eligible[chunk]]
         if not chunk.size:
             continue
-        varcomp, handled = _varcomp_batch(y[:, chunk], design, indicator, tol=tol, maxit=maxit)
+        varcomp, handled, done = _varcomp_batch(
+            y[:, chunk], design, indicator, tol=tol, maxit=maxit
+        )
+        converged[chunk] = done
         for position in np.flatnonzero(~handled):
             g = chunk[position]
             observed = observed_all[:, g]
@@ -153,13 +188,16 @@ def _per_protein_rho(
                 y[observed, g], design[observed], subject_index[observed], n_subjects,
                 tol=tol, maxit=maxit,
             )  # fmt: skip
-            varcomp[position] = np.nan if single is None else single
+            if single is None:
+                varcomp[position] = np.nan
+            else:
+                varcomp[position], converged[g] = single
         total_variance = varcomp.sum(axis=1)
         usable = np.isfinite(varcomp).all(axis=1) & (total_variance != 0)
         rho[chunk[usable]] = varcomp[usable, 1] / total_variance[usable]
     if progress is not None:
         progress(total, total)
-    return rho
+    return rho, converged
 
 
 _CHUNK = 1024
@@ -168,12 +206,12 @@ _TOL_RANK = 1e-10
 
 def _varcomp_batch(
     y: np.ndarray, x: np.ndarray, indicator: np.ndarray, *, tol: float, maxit: int
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Variance components of many proteins at once (the vectorized :func:`_random_block_varcomp`).
 
     Handles proteins whose observed design is of full rank; returns their
-    (error, subject) variance components and a mask of the proteins handled
-    (the others go through the one-protein path).
+    (error, subject) variance components, a mask of the proteins handled
+    (the others go through the one-protein path) and whether each converged.
     """
     observed = ~np.isnan(y)
     weights = observed.astype(float)
@@ -187,8 +225,9 @@ def _varcomp_batch(
     eigen = np.linalg.eigvalsh(xtx)
     handled = eigen[:, 0] > 1e-7 * np.maximum(eigen[:, -1], 1e-300)
     varcomp = np.full((n_proteins, 2), np.nan)
+    converged = np.ones(n_proteins, dtype=bool)
     if not handled.any():
-        return varcomp, handled
+        return varcomp, handled, converged
     idx = np.flatnonzero(handled)
     xtx = xtx[idx]
     w = weights[:, idx]
@@ -206,14 +245,14 @@ def _varcomp_batch(
     sums = (indicator.T @ (w[:, :, None] * x[:, None, :]).reshape(n, n_chunk * p)).reshape(
         indicator.shape[1], n_chunk, p
     )
-    g = np.einsum("bpj,pkj->pbk", sums, chol_inv)  # P x subjects x p: S L^-T
+    g = sums.transpose(1, 0, 2) @ chol_inv.transpose(0, 2, 1)  # P x subjects x p: S L^-T
     m_q = n_obs - p
     count_values = np.unique(counts[counts > 0])
     n_groups = len(count_values)
     pooled_d = np.zeros((len(idx), n_groups))
     pooled_dy = np.zeros((len(idx), n_groups))
     pooled_w = np.zeros((len(idx), n_groups))
-    q_blocks, qb_blocks, diag_blocks = [], [], []
+    q_blocks, qb_blocks, diag_blocks, keep_blocks = [], [], [], []
     for k, c in enumerate(count_values):
         member = (counts == c).T  # P x subjects
         g_c = g * member[:, :, None]
@@ -221,20 +260,31 @@ def _varcomp_batch(
         u, s, _ = np.linalg.svd(g_c, full_matrices=False)  # u: P x subjects x p
         keep = s > np.maximum(s[:, :1], 1.0) * _TOL_RANK
         u = u * keep[:, None, :]
-        inside = np.einsum("pbk,pb->pk", u, b_c)
+        inside = (u.transpose(0, 2, 1) @ b_c[:, :, None])[:, :, 0]
         outside = np.sum(b_c**2, axis=1) - np.sum(inside**2, axis=1)
         n_members = member.sum(axis=1)
         rest = n_members - keep.sum(axis=1)
         pooled_d[:, k] = c
         pooled_dy[:, k] = np.where(rest > 0, np.maximum(outside, 0.0) / c, 0.0)
         pooled_w[:, k] = np.maximum(rest, 0)
-        q_blocks.append(np.einsum("pbk,pbj->pkj", u, g))
+        q_blocks.append(u.transpose(0, 2, 1) @ g)
         qb_blocks.append(inside)
         diag_blocks.append(keep * c)
+        keep_blocks.append(keep)
     qg = np.concatenate(q_blocks, axis=1)  # P x K x p
     qb = np.concatenate(qb_blocks, axis=1)  # P x K
     diagonal = np.concatenate(diag_blocks, axis=1)  # P x K
-    compressed = -np.einsum("pkj,plj->pkl", qg, qg)
+    # each protein uses at most one direction per observed subject: move its kept
+    # directions to the front (in order) and drop the columns no protein uses, so the
+    # eigendecompositions below are of (subjects x subjects) matrices, not K x K
+    kept = np.concatenate(keep_blocks, axis=1)
+    width = max(int(kept.sum(axis=1).max()), 1)
+    order = np.argsort(~kept, axis=1, kind="stable")[:, :width]
+    inside_width = np.take_along_axis(kept, order, axis=1)
+    qg = np.take_along_axis(qg, order[:, :, None], axis=1) * inside_width[:, :, None]
+    qb = np.take_along_axis(qb, order, axis=1) * inside_width
+    diagonal = np.take_along_axis(diagonal, order, axis=1) * inside_width
+    compressed = -(qg @ qg.transpose(0, 2, 1))
     compressed[:, np.arange(qg.shape[1]), np.arange(qg.shape[1])] += diagonal
     eigenvalues, vectors = np.linalg.eigh(compressed)
     nonzero = eigenvalues > np.maximum(eigenvalues.max(axis=1, keepdims=True), 1.0) * _TOL_RANK
@@ -267,11 +317,14 @@ def _varcomp_batch(
     negative = ((fitted < 0) & (wt > 0)).any(axis=1)
     start[iterate & negative] = np.column_stack([t0 / m_q, np.zeros(len(idx))])[iterate & negative]
     result = start.copy()
+    done = np.ones(len(idx), dtype=bool)
     if iterate.any():
-        result[iterate] = _glm_gamma_batch(d[iterate], dy[iterate], wt[iterate], start[iterate],
-                                           tol=tol, maxit=maxit)  # fmt: skip
+        result[iterate], done[iterate] = _glm_gamma_batch(
+            d[iterate], dy[iterate], wt[iterate], start[iterate], tol=tol, maxit=maxit
+        )
     varcomp[idx] = result
-    return varcomp, handled
+    converged[idx] = done
+    return varcomp, handled, converged
 
 
 def _glm_gamma_batch(
@@ -282,12 +335,18 @@ def _glm_gamma_batch(
     *,
     tol: float,
     maxit: int,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """statmod's glmgam.fit (gamma GLM, identity link, damped scoring) for many proteins at once.
 
     Each protein takes its own steps, exactly as the one-protein algorithm would.
     The deviance is computed up to a constant that does not depend on the
     coefficients, which leaves every comparison the algorithm makes unchanged.
+
+    Returns the coefficients and, per protein, whether the score step fell
+    below ``tol``. A protein stops (not converged) after ``maxit`` scoring
+    steps, after :data:`MAX_DAMPING_STEPS` doublings of the damping within a
+    step, or at once when its deviance is not finite (its coefficients are
+    then NaN); the loop as a whole is capped too, so it always ends.
     """
     n = len(d)
     real = weight > 0
@@ -315,7 +374,14 @@ def _glm_gamma_batch(
     beta_old = beta.copy()
     dev_old = dev.copy()
     eye = np.eye(2)
-    while active.any():
+    converged = np.zeros(n, dtype=bool)
+    # NaN from the start (overflowing data): nothing to iterate
+    hopeless = np.isnan(dev) | ~np.isfinite(beta).all(axis=1)
+    beta[hopeless] = np.nan
+    active[hopeless] = False
+    for _ in range((maxit + 2) * (MAX_DAMPING_STEPS + 2)):
+        if not active.any():
+            break
         rows = np.flatnonzero(active & fresh)
         if rows.size:
             mu = beta[rows, :1] + beta[rows, 1:] * d[rows]
@@ -350,21 +416,28 @@ def _glm_gamma_batch(
         dev[ok] = trial_dev[accepted]
         stop_now = accepted & too_damped
         lam[ok[level[ok] == 1]] /= 10
-        converged = np.einsum("pk,pk->p", score[rows], step) < tol
-        finished = accepted & (stop_now | converged | (iteration[rows] > maxit))
+        small = np.einsum("pk,pk->p", score[rows], step) < tol
+        finished = accepted & (stop_now | small | (iteration[rows] > maxit))
         active[rows[finished]] = False
+        converged[rows[accepted & small]] = True
         fresh[rows[accepted & ~finished]] = True
         rejected = rows[~accepted]
         give_up = too_damped[~accepted]
         beta[rejected[give_up]] = beta_old[rejected[give_up]]
         active[rejected[give_up]] = False
-        lam[rejected[~give_up]] *= 2
-    return beta
+        # beyond statmod: endless damping ends the fit (not converged)
+        stuck = ~give_up & ((level[rejected] > MAX_DAMPING_STEPS) | ~np.isfinite(lam[rejected]))
+        beta[rejected[stuck]] = beta_old[rejected[stuck]]
+        active[rejected[stuck]] = False
+        lam[rejected[~give_up & ~stuck]] *= 2
+    active_left = np.flatnonzero(active)
+    beta[active_left] = np.nan  # the overall cap: cannot happen unless the rules above fail
+    return beta, converged
 
 
 def _random_block_varcomp(
     y: np.ndarray, x: np.ndarray, blocks: np.ndarray, n_subjects: int, *, tol: float, maxit: int
-) -> np.ndarray | None:
+) -> tuple[np.ndarray, bool] | None:
     """Variance components (error, subject) of one protein, as statmod's mixedModel2Fit finds them.
 
     The residual-space data enter only through the eigenvalues d of Z'PZ and the
@@ -403,11 +476,14 @@ def _random_block_varcomp(
     mean_d = float(np.sum(weight * d) / m_q)
     var_d = float(np.sum(weight * (d - mean_d) ** 2) / (m_q - 1)) if m_q > 1 else 0.0
     if not (m_q > 2 and n_nonzero > 1 and var_d > 1e-15):
-        return start
+        return start, True
     fitted = design @ start
     if not (fitted >= 0).all():
         start = np.array([float(np.sum(dy) / m_q), 0.0])
-    return _glm_gamma_batch(d[None], dy[None], weight[None], start[None], tol=tol, maxit=maxit)[0]
+    beta, done = _glm_gamma_batch(
+        d[None], dy[None], weight[None], start[None], tol=tol, maxit=maxit
+    )
+    return beta[0], bool(done[0])
 
 
 def _eigen_pools(

@@ -11,6 +11,12 @@ s~_g^2 = (d_0 s_0^2 + d_g s_g^2) / (d_0 + d_g).
 The algorithms follow limma's ``squeezeVar``, ``fitFDist`` and
 ``fitFDistRobustly`` step by step, so that the numbers agree with R to
 rounding (tests compare with stored R outputs).
+
+That moment estimation is limma's "legacy" method. Since limma 3.61, when the
+residual df differ between proteins, ``squeezeVar`` uses by default a
+likelihood-based estimator that weights each variance by its df
+(:mod:`salivaprot.stats._unequal_df`); :func:`squeeze_var` does the same
+unless ``legacy=True``.
 """
 
 from __future__ import annotations
@@ -46,11 +52,14 @@ class SqueezedVariances:
         Prior df d_0 per protein (constant unless ``robust``); may be ``inf``.
     var_post : numpy.ndarray
         Posterior (moderated) variances.
+    estimator : {"legacy", "unequal-df"}
+        Which prior estimation was used (see ``legacy`` of :func:`squeeze_var`).
     """
 
     var_prior: np.ndarray
     df_prior: np.ndarray
     var_post: np.ndarray
+    estimator: str = "legacy"
 
 
 def trigamma_inverse(x: np.ndarray) -> np.ndarray:
@@ -354,7 +363,9 @@ def fit_f_dist_robustly(
     """
     from scipy import stats
 
-    x = np.asarray(x, dtype=float)
+    # a private copy: small variances are offset and unequal-df variances are
+    # transformed to df1_max below, which must not reach the caller (R copies too)
+    x = np.array(x, dtype=float)
     n = len(x)
     if n < 2:
         return np.nan, np.nan, np.full(n, np.nan)
@@ -495,6 +506,7 @@ def squeeze_var(
     covariate: np.ndarray | None = None,
     robust: bool = False,
     winsor_tail_p: tuple[float, float] = (0.05, 0.1),
+    legacy: bool | None = None,
 ) -> SqueezedVariances:
     """Shrink residual variances towards a fitted prior (limma's ``squeezeVar``).
 
@@ -509,7 +521,14 @@ def squeeze_var(
     robust : bool
         Robust to outlying variances (``robust=True``).
     winsor_tail_p : tuple of float
-        Winsorization tail proportions of the robust fit.
+        Winsorization tail proportions of the robust fit (legacy estimation only).
+    legacy : bool or None
+        ``None`` (default), as limma >= 3.61 with ``legacy = NULL``: the
+        moment estimation of limma 3.54-3.60 when every protein with residual
+        df has the same df, the unequal-df estimator
+        (:func:`salivaprot.stats._unequal_df.fit_f_dist_unequal_df1`)
+        otherwise. ``True``: always the moment estimation (limma 3.54-3.60).
+        ``False``: always the unequal-df estimator.
 
     Returns
     -------
@@ -529,10 +548,22 @@ def squeeze_var(
     n = len(var)
     if n == 0:
         raise ValueError("var is empty")
-    if n == 1:
-        return SqueezedVariances(var.copy(), np.zeros(1), var.copy())
+    # limma >= 3.61 returns the variances unmoderated below 3 proteins; 3.54 below 2
+    too_few = n < (2 if legacy else 3)
+    if legacy is None:
+        positive = df[df > 0]
+        legacy = positive.size == 0 or bool(positive.min() == positive.max())
+    estimator = "legacy" if legacy else "unequal-df"
+    if too_few:
+        return SqueezedVariances(var.copy(), np.zeros(n), var.copy(), estimator)
     var[df == 0] = 0.0
-    if robust:
+    if not legacy:
+        from salivaprot.stats._unequal_df import fit_f_dist_unequal_df1
+
+        fit = fit_f_dist_unequal_df1(var, df, covariate, robust=robust)
+        scale = fit.scale
+        df_prior = np.full(n, fit.df2) if fit.df2_shrunk is None else fit.df2_shrunk
+    elif robust:
         scale, _, df_prior_values = fit_f_dist_robustly(var, df, covariate, winsor_tail_p)
         df_prior = np.asarray(df_prior_values, dtype=float)
     else:
@@ -546,4 +577,6 @@ def squeeze_var(
     var_post[finite] = (df[finite] * var[finite] + df_prior[finite] * var_prior[finite]) / (
         df[finite] + df_prior[finite]
     )
-    return SqueezedVariances(var_prior=var_prior, df_prior=df_prior, var_post=var_post)
+    return SqueezedVariances(
+        var_prior=var_prior, df_prior=df_prior, var_post=var_post, estimator=estimator
+    )

@@ -29,7 +29,13 @@ from typing import Literal
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from salivaprot.stats._common import f_upper_p, t_two_sided_p
+from salivaprot.stats._common import (
+    check_choice,
+    check_correlation,
+    check_finite,
+    f_upper_p,
+    t_two_sided_p,
+)
 from salivaprot.stats.dupcor import DupcorMethod, duplicate_correlation
 from salivaprot.stats.ebayes import squeeze_var
 
@@ -111,9 +117,9 @@ def gls_fit(
     >>> bool(np.allclose(fit.estimate[:, 0], ols))
     True
     """
-    if not -1 < correlation < 1:
-        raise ValueError(f"the correlation must be in (-1, 1), not {correlation}")
+    correlation = check_correlation(correlation, subjects)
     y = np.asarray(y, dtype=float)
+    check_finite(y)
     x = np.asarray(design, dtype=float)
     contrasts = np.atleast_2d(np.asarray(contrasts, dtype=float))
     n, n_proteins = y.shape
@@ -142,8 +148,12 @@ def gls_fit(
     xtvx = (xtx - np.einsum("bp,bpj,bpk->pjk", gamma, sums, sums)) / (1.0 - rho)
     xtvy = ((x.T @ centred).T - np.einsum("bp,bpj,bp->pj", gamma, sums, y_sums)) / (1.0 - rho)
     ytvy = (np.sum(centred**2, axis=0) - np.sum(gamma * y_sums**2, axis=0)) / (1.0 - rho)
+    # the same for a constant 1 at every observed value: the fit is linear in y, so the
+    # coefficients of y are those of the centred values plus avg times those of 1
+    xtv1 = ((x.T @ weights).T - np.einsum("bp,bpj,bp->pj", gamma, sums, counts)) / (1.0 - rho)
 
     coefficients = np.full((n_proteins, p), np.nan)
+    shift = np.zeros((n_proteins, p))
     cov = np.full((n_proteins, p, p), np.nan)
     rank = np.zeros(n_proteins, dtype=int)
     estimable = np.zeros((n_proteins, contrasts.shape[0]), dtype=bool)
@@ -153,20 +163,23 @@ def gls_fit(
     if full.any():
         inverse = np.linalg.inv(xtvx[full])
         coefficients[full] = np.einsum("pjk,pk->pj", inverse, xtvy[full])
+        shift[full] = np.einsum("pjk,pk->pj", inverse, xtv1[full])
         cov[full] = inverse
         rank[full] = p
         estimable[full] = True
         coefficient_estimable[full] = True
     for g in np.flatnonzero(~full & (n_obs > 0)):
-        pinv = np.linalg.pinv(xtvx[g], rcond=_RANK_TOL, hermitian=True)
-        coefficients[g] = pinv @ xtvy[g]
-        cov[g] = pinv
-        projector = pinv @ xtvx[g]
-        rank[g] = round(float(np.trace(projector)))
+        inverse_g, kept = _aliased_inverse(xtvx[g])
+        coefficients[g] = inverse_g @ xtvy[g]
+        shift[g] = inverse_g @ xtv1[g]
+        cov[g] = inverse_g
+        projector = inverse_g @ xtvx[g]
+        rank[g] = int(kept.sum())
         estimable[g] = np.all(np.abs(contrasts @ projector - contrasts) < 1e-8, axis=1)
-        coefficient_estimable[g] = np.abs(np.diag(projector) - 1.0) < 1e-8
+        coefficient_estimable[g] = kept
     df_residual = np.where(n_obs > 0, n_obs - rank, 0).astype(float)
     rss = ytvy - np.einsum("pj,pj->p", np.nan_to_num(coefficients), xtvy)
+    coefficients = coefficients + np.nan_to_num(avg)[:, None] * shift  # undo the centring
     with np.errstate(invalid="ignore", divide="ignore"):
         sigma = np.where(df_residual > 0, np.sqrt(np.maximum(rss, 0.0) / df_residual), np.nan)
     estimate = coefficients @ contrasts.T
@@ -193,6 +206,9 @@ class LimmaFit:
 
     Arrays are proteins x contrasts unless noted; ``joint`` holds, per joint
     test name, arrays ``F``, ``df1``, ``df2`` and ``p_value`` (per protein).
+    ``ebayes_estimator`` names the prior estimation used ("legacy" or "unequal-df").
+    ``correlation_converged`` is, per protein, whether its correlation fit met
+    its tolerance (True when the correlation was given or not estimable).
     """
 
     contrast_names: list[str]
@@ -212,6 +228,8 @@ class LimmaFit:
     atanh_correlations: np.ndarray
     joint: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     fitted: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    ebayes_estimator: str = "legacy"
+    correlation_converged: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
 
 def fit_limma(
@@ -227,6 +245,7 @@ def fit_limma(
     robust: bool = False,
     dupcor_method: DupcorMethod = "statmod",
     contrast_se: Literal["exact", "limma"] = "exact",
+    legacy: bool | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> LimmaFit:
     """limma-style moderated statistics with repeated measures per subject.
@@ -259,6 +278,10 @@ def fit_limma(
         approximation (one coefficient correlation for every protein) and
         ``classifyTestsF``'s F, to reproduce a standard R limma script; it
         depends on the parametrization (R scripts usually fit cell means).
+    legacy : bool or None
+        Prior estimation of eBayes, as limma's ``legacy`` argument (see
+        :func:`salivaprot.stats.ebayes.squeeze_var`): ``None`` as current
+        limma (>= 3.61), ``True`` as limma 3.54-3.60.
     progress : callable, optional
         Progress callback of the correlation estimate, ``progress(done, total)``.
 
@@ -267,12 +290,24 @@ def fit_limma(
     LimmaFit
         Proteins with no observed value are kept with NaN statistics
         (``fitted`` is False for them).
+
+    Raises
+    ------
+    DataError
+        When ``y`` has infinite values or values too large to square (NaN is
+        missing and fine).
     """
+    check_choice("dupcor_method", dupcor_method, ("statmod", "reml"))
+    check_choice("contrast_se", contrast_se, ("exact", "limma"))
+    if correlation is not None:
+        correlation = check_correlation(correlation, subjects)
     y = np.asarray(y, dtype=float)
+    check_finite(y)
     contrasts = np.atleast_2d(np.asarray(contrasts, dtype=float))
     names = contrast_names or [f"contrast{i + 1}" for i in range(contrasts.shape[0])]
     fitted = ~np.isnan(y).all(axis=0)
     yf = y[:, fitted]
+    correlation_converged = np.ones(y.shape[1], dtype=bool)
     if correlation is None:
         dupcor = duplicate_correlation(
             yf, design, subjects, method=dupcor_method, progress=progress
@@ -280,11 +315,10 @@ def fit_limma(
         correlation = dupcor.consensus
         atanh = np.full(y.shape[1], np.nan)
         atanh[fitted] = dupcor.atanh_correlations
+        correlation_converged[fitted] = dupcor.converged
     else:
         atanh = np.full(y.shape[1], np.nan)
     logger.info("consensus within-subject correlation %.6f", correlation)
-    if contrast_se not in ("exact", "limma"):
-        raise ValueError(f"contrast_se must be 'exact' or 'limma', not {contrast_se!r}")
     with threadpool_limits(limits=1, user_api="blas"):  # many tiny p x p solves
         gls = gls_fit(yf, design, subjects, correlation, contrasts)
         if contrast_se == "limma":
@@ -298,6 +332,7 @@ def fit_limma(
         gls.df_residual,
         covariate=gls.avg_log2 if trend else None,
         robust=robust,
+        legacy=legacy,
     )
     df_pooled = float(np.nansum(gls.df_residual))
     df_total = np.minimum(gls.df_residual + squeezed.df_prior, df_pooled)
@@ -352,6 +387,8 @@ def fit_limma(
         atanh_correlations=atanh,
         joint=joint_out,
         fitted=fitted,
+        ebayes_estimator=squeezed.estimator,
+        correlation_converged=correlation_converged,
     )
 
 
@@ -396,6 +433,34 @@ def _classify_f(t: np.ndarray, covariance: np.ndarray) -> tuple[np.ndarray, int]
     rank = int(np.sum(values / values[0] > 1e-8))
     q = vectors[:, :rank] / np.sqrt(values[:rank]) / np.sqrt(rank)
     return np.sum((t @ q) ** 2, axis=1), rank
+
+
+def _aliased_inverse(gram: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A generalized inverse of a singular X'V^-1X that drops aliased columns as lm.fit does.
+
+    Columns are taken in order and one is dropped when it is (numerically) a
+    combination of the columns kept before it, as R's pivoting QR decides; the
+    inverse of the kept block, zero elsewhere, is a generalized inverse, so
+    every estimable contrast and the residual sum of squares are those of any
+    other, and the kept coefficients are the ones lm.fit reports (the others NA).
+    """
+    p = gram.shape[0]
+    kept = np.zeros(p, dtype=bool)
+    scale = max(float(np.max(np.diag(gram))), 1e-300)
+    for j in range(p):
+        if gram[j, j] <= _RANK_TOL * scale:
+            continue
+        s = np.flatnonzero(kept)
+        residual = gram[j, j]
+        if s.size:
+            block = gram[np.ix_(s, s)]
+            residual -= float(gram[j, s] @ np.linalg.solve(block, gram[s, j]))
+        if residual > _RANK_TOL * gram[j, j]:
+            kept[j] = True
+    inverse = np.zeros_like(gram)
+    if kept.any():
+        inverse[np.ix_(kept, kept)] = np.linalg.inv(gram[np.ix_(kept, kept)])
+    return inverse, kept
 
 
 def _expand(values: np.ndarray, fitted: np.ndarray, fill: float = np.nan) -> np.ndarray:

@@ -60,7 +60,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import pandas as pd
 
-from salivaprot.stats._common import bh_adjust
+from salivaprot.stats._common import bh_adjust, check_finite
 from salivaprot.stats._reml import (
     _NOT_ESTIMABLE,
     HESSIAN_TOL,
@@ -393,8 +393,10 @@ def fit_mixed(
     ------
     ValueError
         If the shapes disagree, ``design`` or ``contrasts`` are not finite,
-        ``y`` has infinite values, ``design`` is not of full column rank, or a
-        subject label is missing.
+        ``design`` is not of full column rank, or a subject label is missing.
+    DataError
+        If ``y`` has infinite values or values too large to square (NaN is
+        missing and fine).
 
     Examples
     --------
@@ -431,8 +433,7 @@ def fit_mixed(
         raise ValueError(f"contrasts must be a k x {p} matrix; got shape {lmat.shape}")
     if not np.isfinite(x).all() or not np.isfinite(lmat).all():
         raise ValueError("design and contrasts must be finite")
-    if np.isinf(yv).any():
-        raise ValueError("y has infinite values; use NaN for missing values")
+    check_finite(yv)
     if p == 0 or np.linalg.matrix_rank(x) < p:
         raise ValueError("design must have full column rank")
     joints = {str(k): np.atleast_2d(np.asarray(v, dtype=float)) for k, v in (joint or {}).items()}

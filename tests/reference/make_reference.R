@@ -16,6 +16,14 @@
 #   * per-visit ANCOVA y_V ~ arm + y_B moderated with limma's eBayes.
 # Every number is written with sprintf("%.17g"), NA as an empty cell.
 # README.md in this folder documents every file and modelling choice.
+#
+# The limma found first on the library path decides where outputs go. A limma
+# without eBayes's `legacy` argument (Debian's 3.54.1) writes everything into
+# tests/reference/. A limma that has it (>= 3.61, e.g. 3.63.2 installed with
+# `R_LIBS=...`) writes only what depends on eBayes's prior estimation into
+# tests/reference/limma-<version>/, with eBayes's default (legacy = NULL): the
+# limma tables of the T_vs_R_change contrasts, the _prior and _F tables, the
+# model table and the ANCOVA tables (no contrasts.fit route, dupcor or mixed models).
 
 suppressPackageStartupMessages({
   library(limma)
@@ -28,6 +36,13 @@ ref_dir <- file.path("tests", "reference")
 if (!file.exists(file.path(ref_dir, "make_reference.R"))) {
   stop("run from the repository root: Rscript tests/reference/make_reference.R")
 }
+versioned <- "legacy" %in% names(formals(eBayes))  # limma >= 3.61
+out_dir <- if (versioned) {
+  file.path(ref_dir, paste0("limma-", packageVersion("limma")))
+} else {
+  ref_dir
+}
+dir.create(out_dir, showWarnings = FALSE)
 
 t_start <- proc.time()[["elapsed"]]
 elapsed <- function(since) sprintf("%.1f s", proc.time()[["elapsed"]] - since)
@@ -65,7 +80,7 @@ format_column <- function(x) {
 write_table <- function(df, name) {
   cells <- lapply(df, format_column)
   lines <- if (nrow(df)) do.call(paste, c(cells, sep = ",")) else character()
-  con <- file(file.path(ref_dir, name), open = "wb")
+  con <- file(file.path(out_dir, name), open = "wb")
   on.exit(close(con))
   writeLines(c(paste(names(df), collapse = ","), lines), con, sep = "\n", useBytes = TRUE)
   invisible(name)
@@ -293,7 +308,8 @@ run_limma <- function(name, cfg, d, con, est) {
         avg_log2 = expand(f$Amean), stringsAsFactors = FALSE)
     }
     tab <- do.call(rbind, rows)
-    write_table(tab, sprintf("limma_%s_%s.csv", name, variant))
+    write_table(if (versioned) tab[tab$contrast %in% con$change, ] else tab,
+                sprintf("limma_%s_%s.csv", name, variant))
 
     f1 <- eb$X1
     prior <- data.frame(
@@ -359,13 +375,13 @@ run_limma <- function(name, cfg, d, con, est) {
       avg_log2 = expand(eb_c$Amean), stringsAsFactors = FALSE)
   })
   tab_c <- do.call(rbind, rows)
-  write_table(tab_c, sprintf("limma_%s_contrasts_fit_default.csv", name))
+  if (!versioned) write_table(tab_c, sprintf("limma_%s_contrasts_fit_default.csv", name))
   ftab_c <- data.frame(
     protein_id = rownames(y_all), contrast = con$joint_name, F = expand(eb_cf$F),
     df1 = expand(ifelse(is.na(eb_cf$F), NA, q)),
     df2 = expand(ifelse(is.na(eb_cf$F), NA, eb_cf$df.total)),
     p_value = expand(eb_cf$F.p.value), stringsAsFactors = FALSE)
-  write_table(ftab_c, sprintf("limma_%s_contrasts_fit_default_F.csv", name))
+  if (!versioned) write_table(ftab_c, sprintf("limma_%s_contrasts_fit_default_F.csv", name))
   stopifnot(close_enough(eb_c$sigma, fits$X1$sigma))
   passed(sprintf("%s: cell-means lmFit has the same sigma as X1", name))
   d_exact <- results$default$tab
@@ -400,7 +416,7 @@ run_limma <- function(name, cfg, d, con, est) {
               sum(est$full_rank), f1$df.prior, f1$s2.prior),
     stringsAsFactors = FALSE)
   write_table(model, sprintf("limma_%s_model.csv", name))
-  write_table(data.frame(protein_id = rownames(y_all),
+  if (!versioned) write_table(data.frame(protein_id = rownames(y_all),
                          atanh_correlation = expand(dupcor$atanh.correlations),
                          stringsAsFactors = FALSE),
               sprintf("limma_%s_dupcor.csv", name))
@@ -635,7 +651,7 @@ versions <- c(
   sprintf("lmerTest %s", packageVersion("lmerTest")),
   sprintf("Matrix %s", packageVersion("Matrix"))
 )
-writeLines(versions, file.path(ref_dir, "versions.txt"))
+writeLines(versions, file.path(out_dir, "versions.txt"))
 cat(versions, sep = "\n")
 
 summary_rows <- list()
@@ -650,8 +666,13 @@ for (name in names(designs)) {
   cat(sprintf("  %d proteins x %d samples, %.4f missing, %d with a rank-deficient observed design\n",
               nrow(d$y), ncol(d$y), mean(is.na(d$y)), sum(!est$full_rank)))
   lim <- run_limma(name, cfg, d, con, est)
-  mix <- run_mixed(name, cfg, d, con, est)
-  if (name == "balanced") {
+  # the mixed models do not use limma: made once, with the limma without `legacy`
+  mix <- if (versioned) {
+    list(n_fit = NA, n_singular = NA, n_na_rows = NA, n_na_f = NA, notes = table(character()))
+  } else {
+    run_mixed(name, cfg, d, con, est)
+  }
+  if (name == "balanced" && !versioned) {
     # complete balanced data: the GLS estimates of every contrast do not depend on the
     # correlation, so limma's and lmer's estimates must agree
     stopifnot(identical(lim$tab$protein_id, mix$tab$protein_id),

@@ -1,0 +1,157 @@
+"""Benchmark at a real saliva trial's size: `salivaprot diff` from a DIA-NN pg_matrix vs R limma.
+
+The shape of the real 168-sample saliva study (issue 11): about 1,300 protein
+groups x 170 samples, 20 subjects x 9 visits, 10-25% missing, written as a
+DIA-NN ``report.pg_matrix.tsv`` with a sample sheet whose ``run`` column names
+each raw file.
+
+Timed, as whole processes (``/usr/bin/time``), best of ``--repeat`` runs:
+
+* salivaprot: ``salivaprot diff report.pg_matrix.tsv --samples samples.csv``
+  (reading, filters, log2, median normalization, limma with the default exact
+  contrasts, writing the results folder), with ``--legacy-ebayes`` so that its
+  eBayes is the one of Debian's limma 3.54.1 that ``Rscript`` loads;
+* R: ``benchmarks/limma_r.R`` on the same preprocessed matrix (what
+  ``salivaprot preprocess`` writes, converted to CSV beforehand, untimed):
+  read, ``duplicateCorrelation``, ``lmFit``, ``contrasts.fit``, ``eBayes``,
+  write.
+
+The agreement line compares the two outputs: estimates (exact in both) and the
+t of proteins observed in every sample (where ``contrasts.fit`` is exact too).
+
+    python benchmarks/bench_trial.py [--repeat 3] [--workdir /tmp/salivaprot-trial]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from salivaprot.simulate import simulate_trial
+
+HERE = Path(__file__).resolve().parent
+VISITS = (
+    "baseline",
+    "week1",
+    "week2",
+    "week4",
+    "week8",
+    "month3",
+    "month4",
+    "month6",
+    "month12",
+)
+
+
+def write_inputs(folder: Path) -> tuple[Path, Path]:
+    """The simulated study as a DIA-NN pg_matrix and a sample sheet."""
+    trial = simulate_trial(
+        seed=7,
+        n_proteins=1300,
+        subjects_per_arm=10,
+        visits=VISITS,
+        dropout=0.1,
+        missing_fraction=0.18,
+    )
+    data = trial.data
+    samples = data.samples
+    paths = [f"D:\\saliva\\raw\\{run}.raw" for run in samples["run"]]
+    proteins = data.proteins
+    matrix = data.abundance.T.copy()
+    matrix.columns = paths
+    table = pd.DataFrame(
+        {
+            "Protein.Group": proteins.index,
+            "Protein.Ids": proteins.index,
+            "Protein.Names": [f"{g}_HUMAN" if isinstance(g, str) else "" for g in proteins["gene"]],
+            "Genes": proteins["gene"].fillna("").to_numpy(),
+            "First.Protein.Description": proteins["description"].fillna("").to_numpy(),
+        }
+    )
+    table = pd.concat([table, matrix.reset_index(drop=True)], axis=1)
+    pg = folder / "report.pg_matrix.tsv"
+    table.to_csv(pg, sep="\t", index=False, float_format="%.6g")
+    sheet = folder / "samples.csv"
+    samples.reset_index()[["sample_id", "subject_id", "arm", "visit", "visit_day", "run"]].to_csv(
+        sheet, index=False
+    )
+    return pg, sheet
+
+
+def timed(command: list[str]) -> tuple[float, float, str]:
+    """Run a command under /usr/bin/time; return seconds, peak MiB and its output."""
+    result = subprocess.run(
+        ["/usr/bin/time", "-f", "TIME %e %M", *command], capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
+    match = re.search(r"TIME ([0-9.]+) ([0-9]+)", result.stderr)
+    assert match, result.stderr
+    return float(match.group(1)), int(match.group(2)) / 1024, result.stdout + result.stderr
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/salivaprot-trial"))
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    pg, sheet = write_inputs(args.workdir)
+    exe = [sys.executable, "-m", "salivaprot"]
+    # the preprocessed matrix R starts from (untimed)
+    pre = args.workdir / "pre"
+    shutil.rmtree(pre, ignore_errors=True)
+    subprocess.run([*exe, "--quiet", "preprocess", str(pg), "-s", str(sheet), "--out", str(pre)],
+                   check=True)  # fmt: skip
+    matrix = pd.read_csv(pre / "matrix.tsv", sep="\t", index_col=0)
+    r_matrix = args.workdir / "matrix.csv"
+    matrix.to_csv(r_matrix)
+    r_sheet = args.workdir / "samples_r.csv"
+    pd.read_csv(sheet)[["sample_id", "subject_id", "arm", "visit"]].to_csv(r_sheet, index=False)
+
+    out = args.workdir / "salivaprot"
+    python_runs, r_runs = [], []
+    for _ in range(args.repeat):
+        shutil.rmtree(out, ignore_errors=True)
+        ours = [*exe, "--quiet", "diff", str(pg), "-s", str(sheet), "--out", str(out)]
+        python_runs.append(timed([*ours, "--legacy-ebayes"]))
+        r_script = [str(HERE / "limma_r.R"), str(r_matrix), str(r_sheet), ",".join(VISITS)]
+        r_runs.append(timed(["Rscript", *r_script, "placebo", str(args.workdir / "r.csv")]))
+    py_seconds, py_mib, _ = min(python_runs)
+    r_seconds, r_mib, log = min(r_runs)
+    n_proteins, n_samples = matrix.shape
+    raw_proteins = len(pd.read_csv(pg, sep="\t", usecols=[0]))
+    label = f"{raw_proteins:,} protein groups ({n_proteins:,} kept) x {n_samples} samples"
+    print(f"best of {args.repeat}; {label}")
+    print("| tool | wall clock | peak memory |")
+    print("|---|---:|---:|")
+    print(f"| salivaprot diff (from the raw pg_matrix) | {py_seconds:.2f} s | {py_mib:.0f} MiB |")
+    print(f"| R limma (from the preprocessed matrix) | {r_seconds:.2f} s | {r_mib:.0f} MiB |")
+    print(f"| speed-up | {r_seconds / py_seconds:.1f}x | |")
+    print(log.strip().splitlines()[-2] if "R timings" in log else "")
+
+    ours = pd.read_csv(out / "results.tsv", sep="\t").set_index(["protein_id", "contrast"])
+    r_table = pd.read_csv(args.workdir / "r.csv").set_index(["protein_id", "contrast"])
+    ours = ours.reindex(r_table.index)
+    estimate = np.nanmax(np.abs(ours["log2fc"] - r_table["log2fc"]))
+    complete = matrix.index[matrix.notna().all(axis=1)]
+    on_complete = r_table.index.get_level_values(0).isin(complete)
+    t_rel = np.nanmax(
+        np.abs(ours["stat"][on_complete] - r_table["stat"][on_complete])
+        / np.abs(r_table["stat"][on_complete])
+    )
+    print(
+        f"agreement: estimates {estimate:.1e} absolute; t of {len(complete)} complete proteins "
+        f"{t_rel:.1e} relative"
+    )
+
+
+if __name__ == "__main__":
+    main()

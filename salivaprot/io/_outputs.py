@@ -1,0 +1,266 @@
+"""The output folder of a command, handled as one unit.
+
+A command that writes a folder (``preprocess``, ``diff``, ``simulate``,
+``demo``) goes through :func:`output_folder`:
+
+* **Checked up front**, before any computation: the path is not empty, is not
+  a file, is neither the current folder nor one that contains it, does not
+  hold (and is not) any of the run's inputs, and can be written; a folder that
+  already has content is refused unless ``force=True``.
+* **Staged**: the run writes into a hidden temporary folder beside the output
+  folder (in the nearest existing parent), never into the output folder itself.
+* **Swapped in by renames** when the run succeeds: a new or empty output folder
+  is replaced by the staged one in one rename; with ``force=True`` a folder
+  with content is first renamed aside, the staged folder renamed into its
+  place, and only then is the old content deleted. A failed or interrupted run
+  deletes its staging folder and leaves the output folder as it was.
+
+Messages name the output folder, never the staging folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from salivaprot.errors import OutputError, SalivaprotError
+
+__all__ = ["check_output_folder", "output_folder"]
+
+PathLike = str | os.PathLike[str]
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def _nearest_existing(path: Path) -> Path:
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            return candidate
+    return Path(path.anchor or ".")  # pragma: no cover - the root always exists
+
+
+def _home() -> Path | None:
+    try:
+        return Path.home().resolve()
+    except (RuntimeError, KeyError):  # pragma: no cover - no home folder known
+        return None
+
+
+def check_output_folder(
+    out: PathLike,
+    *,
+    inputs: Iterable[tuple[str, PathLike | None]] = (),
+    force: bool = False,
+    option: str = "--out",
+) -> Path:
+    """Check that ``out`` can receive a run's outputs as a whole; return it as a Path.
+
+    Parameters
+    ----------
+    out : str or path-like
+        The output folder (created by the run when it does not exist).
+    inputs : iterable of (role, path)
+        The run's input files (data file, sample sheet, contrasts file...);
+        ``None`` paths are skipped.
+    force : bool
+        Allow a folder that already has content (the run will replace it).
+    option : str
+        The option that named the folder, for messages.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    OutputError
+        Every problem found, each saying what to do instead.
+    """
+    text = os.fspath(out)
+    if not text.strip():
+        raise OutputError(
+            f"{option} is empty; name the folder to write into (the current folder is never used "
+            "implicitly)"
+        )
+    target = Path(text)
+    where = str(target)
+    if target.is_symlink():
+        raise OutputError(
+            f"{option} {where} is a symbolic link; give the folder it points to, or another folder"
+        )
+    if target.exists() and not target.is_dir():
+        raise OutputError(f"{option} {where} exists and is not a folder")
+    resolved = target.resolve()
+    problems: list[str] = []
+    cwd = Path.cwd().resolve()
+    if cwd == resolved or cwd.is_relative_to(resolved):
+        problems.append(
+            f"{option} {where} is the current folder or contains it; a run replaces its output "
+            "folder as a whole, so give a folder of its own (e.g. a new subfolder)"
+        )
+    elif resolved == Path(resolved.anchor) or resolved == _home():
+        problems.append(
+            f"{option} {where} is the filesystem root or your home folder; give a folder of its own"
+        )
+    plain = Path(os.path.abspath(target))
+    for role, path in inputs:
+        if path is None:
+            continue
+        # the file itself and the name it was given (a symbolic link in the folder counts)
+        names = (Path(path).resolve(), Path(os.path.abspath(path)))
+        if any(n.is_relative_to(folder) for n in names for folder in (resolved, plain)):
+            problems.append(
+                f"{option} {where} holds the {role} {path}; inputs are never modified, so write "
+                "the outputs to another folder"
+            )
+    if problems:
+        raise OutputError(problems)
+    if target.exists():
+        if not os.access(target, os.W_OK | os.X_OK):
+            raise OutputError(f"{option} {where} cannot be written (permission denied)")
+        if not force and any(target.iterdir()):
+            raise OutputError(
+                f"{option} {where} is not empty; give a new or empty folder, or add --force to "
+                "replace its contents as a whole"
+            )
+    parent = _nearest_existing(resolved.parent)
+    if not parent.is_dir():
+        raise OutputError(f"{option} {where} cannot be created: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"{option} {where} cannot be written: no permission to write in {parent}")
+    return target
+
+
+def _rename_paths(err: BaseException, stage: Path, target: Path) -> None:
+    """Replace the staging folder by the output folder in an error's paths and messages."""
+    hidden = str(stage)
+
+    def fix(value: object) -> object:
+        if isinstance(value, str) and hidden in value:
+            return value.replace(hidden, str(target))
+        if isinstance(value, os.PathLike) and hidden in os.fspath(value):
+            return os.fspath(value).replace(hidden, str(target))
+        return value
+
+    if isinstance(err, OSError):
+        err.filename = fix(err.filename)
+        err.filename2 = fix(err.filename2)
+    if isinstance(err, SalivaprotError):
+        err.problems = [str(fix(p)) for p in err.problems]
+        if err.path is not None:
+            err.path = str(fix(err.path))
+    err.args = tuple(fix(a) for a in err.args)
+
+
+@contextlib.contextmanager
+def output_folder(
+    out: PathLike,
+    *,
+    inputs: Iterable[tuple[str, PathLike | None]] = (),
+    force: bool = False,
+    option: str = "--out",
+) -> Iterator[Path]:
+    """Check ``out`` up front, yield a staging folder, and swap it in on success.
+
+    Enter this before the run's computation, so that an unusable output folder
+    is found at once. Everything the run writes goes into the yielded folder;
+    see the module documentation for the swap.
+
+    Parameters
+    ----------
+    out, inputs, force, option
+        As for :func:`check_output_folder`.
+
+    Yields
+    ------
+    pathlib.Path
+        The staging folder, empty.
+
+    Raises
+    ------
+    OutputError
+        From the checks, or when the folder was given content during the run
+        (without ``force``).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> base = pathlib.Path(tempfile.mkdtemp())
+    >>> with output_folder(base / "results") as stage:
+    ...     _ = (stage / "run.json").write_text("{}")
+    >>> sorted(p.name for p in base.iterdir())
+    ['results']
+    >>> with output_folder(base / "results") as stage:
+    ...     pass
+    Traceback (most recent call last):
+    ...
+    salivaprot.errors.OutputError: --out ... is not empty; give a new or empty folder, or add --force to replace its contents as a whole
+    >>> with output_folder(base / "results", force=True) as stage:
+    ...     _ = (stage / "results.tsv").write_text("")
+    >>> sorted(p.name for p in (base / "results").iterdir())
+    ['results.tsv']
+    """  # noqa: E501
+    target = check_output_folder(out, inputs=inputs, force=force, option=option)
+    resolved = target.resolve()
+    home = _nearest_existing(resolved.parent)
+    try:
+        stage = Path(tempfile.mkdtemp(prefix=f".{resolved.name}.", suffix=".partial", dir=home))
+    except OSError as err:
+        raise OutputError(
+            f"{option} {target} cannot be written: {err.strerror or err} in {home}"
+        ) from err
+    try:
+        try:
+            yield stage
+        except BaseException as err:
+            _rename_paths(err, stage, target)
+            raise
+        try:
+            _swap_in(stage, resolved, target, force=force, option=option)
+        except OSError as err:
+            raise OutputError(
+                f"{option} {target} could not be put in place: {err.strerror or err}; "
+                "it was left as it was"
+            ) from err
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _swap_in(stage: Path, resolved: Path, target: Path, *, force: bool, option: str) -> None:
+    """Rename the staged folder into place; with ``force`` the old content goes last."""
+    mode = resolved.stat().st_mode & 0o7777 if resolved.is_dir() else 0o777 & ~_umask()
+    os.chmod(stage, mode)
+    resolved.parent.mkdir(parents=True, exist_ok=True)
+    if not resolved.exists():
+        os.rename(stage, resolved)
+        return
+    if not any(resolved.iterdir()):
+        os.rmdir(resolved)
+        try:
+            os.rename(stage, resolved)
+        except BaseException:
+            resolved.mkdir(mode=mode, exist_ok=True)
+            raise
+        return
+    if not force:
+        raise OutputError(
+            f"{option} {target} was given content while this run was working; nothing was "
+            "written (rerun, or add --force to replace it)"
+        )
+    aside = Path(tempfile.mkdtemp(prefix=f".{resolved.name}.", suffix=".old", dir=resolved.parent))
+    os.rmdir(aside)
+    os.rename(resolved, aside)
+    try:
+        os.rename(stage, resolved)
+    except BaseException:
+        os.rename(aside, resolved)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
