@@ -110,7 +110,9 @@ def input_path(path: PathLike, *, what: str = "file") -> Path:
 
 
 def _a(what: str) -> str:
-    return f"{'an' if what[:1].lower() in 'aeiou' else 'a'} {what}"
+    """``what`` with its article ("an input file", "an mzTab file", "a sample sheet")."""
+    vowel_sound = what[:1].lower() in "aeiou" or what.lower().startswith("mz")
+    return f"{'an' if vowel_sound else 'a'} {what}"
 
 
 def _stat_problem(p: Path, err: OSError, what: str) -> str:
