@@ -157,7 +157,10 @@ def write_example_mzml(
     run = target.name.split(".")[0]
     cycle = ms2_per_ms1 + 1
     offsets: list[tuple[str, int]] = []
-    opener: Any = gzip.open if gz else open
+    def opener(name: Path, mode: str) -> Any:
+        # gzip without a time stamp: the same arguments give the same bytes
+        return gzip.GzipFile(name, mode, mtime=0) if gz else open(name, mode)
+
     with opener(target, "wb") as handle:
         out = _Out(handle)
         out.write(_HEADER.format(run=run, count=n_spectra))
