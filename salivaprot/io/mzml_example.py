@@ -157,6 +157,7 @@ def write_example_mzml(
     run = target.name.split(".")[0]
     cycle = ms2_per_ms1 + 1
     offsets: list[tuple[str, int]] = []
+
     def opener(name: Path, mode: str) -> Any:
         # gzip without a time stamp: the same arguments give the same bytes
         return gzip.GzipFile(name, mode, mtime=0) if gz else open(name, mode)
