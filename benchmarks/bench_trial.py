@@ -60,28 +60,10 @@ def write_inputs(folder: Path) -> tuple[Path, Path]:
         dropout=0.1,
         missing_fraction=0.18,
     )
-    data = trial.data
-    samples = data.samples
-    paths = [f"D:\\saliva\\raw\\{run}.raw" for run in samples["run"]]
-    proteins = data.proteins
-    matrix = data.abundance.T.copy()
-    matrix.columns = paths
-    table = pd.DataFrame(
-        {
-            "Protein.Group": proteins.index,
-            "Protein.Ids": proteins.index,
-            "Protein.Names": [f"{g}_HUMAN" if isinstance(g, str) else "" for g in proteins["gene"]],
-            "Genes": proteins["gene"].fillna("").to_numpy(),
-            "First.Protein.Description": proteins["description"].fillna("").to_numpy(),
-        }
-    )
-    table = pd.concat([table, matrix.reset_index(drop=True)], axis=1)
-    pg = folder / "report.pg_matrix.tsv"
-    table.to_csv(pg, sep="\t", index=False, float_format="%.6g")
+    pg = trial.write_pg_matrix(folder / "report.pg_matrix.tsv", folder="D:\\saliva\\raw")
     sheet = folder / "samples.csv"
-    samples.reset_index()[["sample_id", "subject_id", "arm", "visit", "visit_day", "run"]].to_csv(
-        sheet, index=False
-    )
+    columns = ["sample_id", "subject_id", "arm", "visit", "visit_day", "run"]
+    trial.data.samples.reset_index()[columns].to_csv(sheet, index=False)
     return pg, sheet
 
 

@@ -54,6 +54,7 @@ if TYPE_CHECKING:
         sample_sheet,
         write_mztab,
     )
+    from salivaprot.io.mzml import RunQC, read_mzml_qc
     from salivaprot.preprocess import filter_proteins, impute, log2, normalize, output_scale
     from salivaprot.simulate import SimulatedTrial, simulate_trial
     from salivaprot.summary import StudySummary, protein_categories, summarize
@@ -93,6 +94,8 @@ _LAZY: dict[str, str] = {
         ["filter_proteins", "impute", "log2", "normalize", "output_scale"],
         "salivaprot.preprocess",
     ),
+    "RunQC": "salivaprot.io.mzml",
+    "read_mzml_qc": "salivaprot.io.mzml",
     "SimulatedTrial": "salivaprot.simulate",
     "simulate_trial": "salivaprot.simulate",
     "StudySummary": "salivaprot.summary",
@@ -135,6 +138,7 @@ __all__ = [
     "OutputError",
     "ProteinData",
     "QuantTable",
+    "RunQC",
     "SalivaprotError",
     "SalivaprotWarning",
     "SampleSheet",
@@ -159,6 +163,7 @@ __all__ = [
     "read_fragpipe",
     "read_matrix",
     "read_maxquant",
+    "read_mzml_qc",
     "read_mztab",
     "read_samples",
     "sample_sheet",

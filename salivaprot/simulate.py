@@ -152,6 +152,53 @@ class SimulatedTrial:
             )
         return {role: Path(out) / name for role, name in names.items()}
 
+    def write_pg_matrix(self, path: PathLike, *, folder: str = "D:\\raw") -> Path:
+        """Write the raw abundances as a DIA-NN ``report.pg_matrix.tsv``.
+
+        One column per run, named by a Windows raw-file path (``folder`` +
+        ``run`` + ``.raw``) as DIA-NN writes them, so a sample sheet's ``run``
+        column (the file stem) matches; missing values are empty cells.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write (atomically).
+        folder : str
+            The raw files' folder in the column names.
+
+        Returns
+        -------
+        pathlib.Path
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> trial = simulate_trial(seed=1, n_proteins=20, subjects_per_arm=2)
+        >>> out = trial.write_pg_matrix(pathlib.Path(tempfile.mkdtemp()) / "report.pg_matrix.tsv")
+        >>> out.read_text().splitlines()[0].split("\\t")[4:6]
+        ['First.Protein.Description', 'D:\\\\raw\\\\SJ002_P01_baseline.raw']
+        """
+        from salivaprot.io._files import atomic_write
+
+        data = self.data
+        proteins = data.proteins
+        genes = proteins["gene"].fillna("").astype(str)
+        table = pd.DataFrame(
+            {
+                "Protein.Group": proteins.index,
+                "Protein.Ids": proteins.index,
+                "Protein.Names": [f"{g}_HUMAN" if g else "" for g in genes],
+                "Genes": genes.to_numpy(),
+                "First.Protein.Description": proteins["description"].fillna("").to_numpy(),
+            }
+        )
+        values = data.abundance.T.reset_index(drop=True)
+        values.columns = [f"{folder}\\{run}.raw" for run in data.samples["run"]]
+        table = pd.concat([table, values], axis=1)
+        with atomic_write(path) as handle:
+            table.to_csv(handle, sep="\t", index=False, lineterminator="\n", float_format="%.6g")
+        return Path(path)
+
 
 def simulate_trial(
     *,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 
 from salivaprot.design import TrialDesign, trial_design
+from salivaprot.io._files import EXACT_FLOATS
 from salivaprot.io.sheets import sample_sheet
 from salivaprot.simulate import SimulatedTrial, simulate_trial
 
@@ -70,6 +72,13 @@ def study_files(tmp_path: Path, small_trial: SimulatedTrial) -> dict[str, Path]:
 
 
 REFERENCE = Path(__file__).resolve().parent / "reference"
+
+
+def read_csv(*args: Any, **kwargs: Any) -> pd.DataFrame:
+    """``pandas.read_csv`` parsing floats exactly, also under pandas 2 (R references)."""
+    return pd.read_csv(*args, **EXACT_FLOATS, **kwargs)
+
+
 #: Reference designs: visit order, reference arm and covariates used by make_reference.R.
 REFERENCE_DESIGNS: dict[str, tuple[list[str], str, tuple[str, ...]]] = {
     "balanced": (["baseline", "month1", "month4"], "placebo", ()),
@@ -81,12 +90,12 @@ REFERENCE_DESIGNS: dict[str, tuple[list[str], str, tuple[str, ...]]] = {
 def load_reference_input(name: str) -> tuple[pd.DataFrame, TrialDesign]:
     """A reference design's log2 matrix (proteins x samples, sheet order) and its TrialDesign."""
     visits, reference_arm, covariates = REFERENCE_DESIGNS[name]
-    frame = pd.read_csv(REFERENCE / f"samples_{name}.csv")
+    frame = read_csv(REFERENCE / f"samples_{name}.csv")
     sheet = sample_sheet(frame, visits=visits, reference_arm=reference_arm)
-    matrix = pd.read_csv(REFERENCE / f"input_{name}.csv", index_col=0)[list(sheet.table.index)]
+    matrix = read_csv(REFERENCE / f"input_{name}.csv", index_col=0)[list(sheet.table.index)]
     return matrix, trial_design(sheet.table, covariates=covariates)
 
 
 def reference_table(name: str) -> pd.DataFrame:
     """A stored R output table (tests/reference/<name>.csv)."""
-    return pd.read_csv(REFERENCE / f"{name}.csv")
+    return read_csv(REFERENCE / f"{name}.csv")

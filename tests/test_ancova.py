@@ -14,13 +14,13 @@ import pytest
 
 from salivaprot.stats.ancova import fit_ancova
 
-from .conftest import REFERENCE, REFERENCE_DESIGNS, load_reference_input, reference_table
+from .conftest import REFERENCE, REFERENCE_DESIGNS, load_reference_input, read_csv, reference_table
 
 
 def visit_pairs(name: str, visit: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.Index]:
     matrix, _ = load_reference_input(name)
     visits, reference_arm, _ = REFERENCE_DESIGNS[name]
-    samples = pd.read_csv(REFERENCE / f"samples_{name}.csv").set_index("sample_id")
+    samples = read_csv(REFERENCE / f"samples_{name}.csv").set_index("sample_id")
     base = samples[samples["visit"] == visits[0]].reset_index().set_index("subject_id")
     later = samples[samples["visit"] == visit].reset_index().set_index("subject_id")
     both = [s for s in base.index if s in later.index]

@@ -28,7 +28,7 @@ from salivaprot.diff import differential_abundance
 from salivaprot.io.sheets import sample_sheet
 from salivaprot.preprocess import preprocess
 
-from .conftest import REFERENCE
+from .conftest import REFERENCE, read_csv
 
 #: limma version of the reference -> legacy_ebayes setting that reproduces it
 LIMMA_VERSIONS = {"3.54.1": True, "3.63.2": False}
@@ -71,10 +71,10 @@ CASES: dict[str, dict[str, Any]] = {
 
 def load(case: str) -> ProteinData:
     spec = CASES[case]
-    frame = pd.read_csv(REFERENCE / spec["samples"])
+    frame = read_csv(REFERENCE / spec["samples"])
     reference_arm = "A" if case == "blinded" else "placebo"
     sheet = sample_sheet(frame, visits=spec["visits"], reference_arm=reference_arm)
-    matrix = pd.read_csv(REFERENCE / f"input_{spec['input']}.csv", index_col=0)
+    matrix = read_csv(REFERENCE / f"input_{spec['input']}.csv", index_col=0)
     matrix = matrix[list(sheet.table.index)]
     matrix = matrix[matrix.notna().any(axis=1)]
     return ProteinData(matrix.T, sheet.table, pd.DataFrame(index=matrix.index), scale="log2")
@@ -111,7 +111,7 @@ def relative(a: pd.Series, b: pd.Series) -> float:
 def test_limma_custom_contrasts_and_numeric_covariate_match_r(
     case: str, route: str, version: str
 ) -> None:
-    ref = pd.read_csv(REFERENCE / f"design_limma_{case}_{version}.csv")
+    ref = read_csv(REFERENCE / f"design_limma_{case}_{version}.csv")
     ref = ref[ref["route"] == route].add_prefix("r_")
     ref = ref.rename(columns={"r_protein_id": "protein_id", "r_contrast": "contrast"})
     table = ours(case, "limma", "exact" if route == "exact" else "limma", LIMMA_VERSIONS[version])
@@ -134,7 +134,7 @@ LIMMA_REL = {"3.54.1": 1e-9, "3.63.2": 1e-8}
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_mixed_custom_contrasts_and_numeric_covariate_match_lmertest(case: str) -> None:
-    ref = pd.read_csv(REFERENCE / f"design_mixed_{case}.csv").add_prefix("r_")
+    ref = read_csv(REFERENCE / f"design_mixed_{case}.csv").add_prefix("r_")
     ref = ref.rename(columns={"r_protein_id": "protein_id", "r_contrast": "contrast"})
     table = ours(case, "mixed")
     merged = ref.merge(table, on=["protein_id", "contrast"], how="left")

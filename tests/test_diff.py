@@ -17,7 +17,7 @@ from salivaprot.diff import RESULT_COLUMNS, cell_mean_contrasts, differential_ab
 from salivaprot.io.results import read_results
 from salivaprot.preprocess import preprocess
 
-from .conftest import REFERENCE, REFERENCE_DESIGNS, TEST_DATA, reference_table
+from .conftest import REFERENCE, REFERENCE_DESIGNS, TEST_DATA, read_csv, reference_table
 
 
 @pytest.fixture(scope="module")
@@ -181,8 +181,8 @@ def test_cli_diff_on_a_log2_matrix_reproduces_r_limma(
     np.testing.assert_allclose(merged.loc[ok, "stat"], merged.loc[ok, "t"], rtol=5e-11)
     np.testing.assert_allclose(merged.loc[ok, "pvalue"], merged.loc[ok, "p_value"], rtol=2e-10)
     np.testing.assert_allclose(merged.loc[ok, "padj_y"], merged.loc[ok, "padj_x"], rtol=2e-10)
-    matrix = pd.read_csv(tmp_path / "out" / "matrix.tsv", sep="\t", index_col=0)
-    original = pd.read_csv(REFERENCE / f"input_{name}.csv", index_col=0)
+    matrix = read_csv(tmp_path / "out" / "matrix.tsv", sep="\t", index_col=0)
+    original = read_csv(REFERENCE / f"input_{name}.csv", index_col=0)
     pd.testing.assert_frame_equal(matrix, original[matrix.columns], check_names=False)
 
 
@@ -211,7 +211,7 @@ def test_cli_diff_design_problems(tmp_path: Path) -> None:
     trial = simulate_trial(seed=2, n_proteins=60, subjects_per_arm=3, dropout=0.0)
     files = trial.write(tmp_path / "study")
     out = tmp_path / "out"
-    sheet = pd.read_csv(files["samples"])
+    sheet = read_csv(files["samples"])
     sheet = sheet[~((sheet["arm"] == "aMSC") & (sheet["visit"] == "month4"))]
     sheet.to_csv(tmp_path / "s.csv", index=False)
     code, _, err = run("diff", str(files["mztab"]), "-s", str(tmp_path / "s.csv"),

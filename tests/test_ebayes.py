@@ -21,7 +21,7 @@ from salivaprot.stats.ebayes import (
     squeeze_var,
 )
 
-from .conftest import REFERENCE
+from .conftest import REFERENCE, read_csv
 
 VARIANTS = {"default": (False, False), "trend": (True, False), "robust": (False, True),
             "trend_robust": (True, True)}  # fmt: skip
@@ -32,7 +32,7 @@ LEGACY_TOLERANCE = {"default": 3e-14, "trend": 2e-13, "robust": 1e-13, "trend_ro
 
 
 def squeeze_input() -> pd.DataFrame:
-    return pd.read_csv(REFERENCE / "squeeze_input.csv")
+    return read_csv(REFERENCE / "squeeze_input.csv")
 
 
 def squeeze(frame: pd.DataFrame, variant: str, **options: object) -> SqueezedVariances:
@@ -57,7 +57,7 @@ def max_relative(got: np.ndarray, expected: np.ndarray) -> float:
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_squeeze_var_legacy_matches_limma_3_54(variant: str) -> None:
     frame = squeeze_input()
-    expected = pd.read_csv(REFERENCE / f"squeeze_{variant}.csv")
+    expected = read_csv(REFERENCE / f"squeeze_{variant}.csv")
     result = squeeze(frame, variant, legacy=True)
     for column, values in (("var_prior", result.var_prior), ("df_prior", result.df_prior),
                            ("var_post", result.var_post)):  # fmt: skip
@@ -95,7 +95,7 @@ def test_squeeze_var_default_matches_limma_3_63(variant: str) -> None:
         ("", False, CURRENT_TOLERANCE[variant]),
         ("_legacy", True, LEGACY_TOLERANCE[variant]),
     ):
-        expected = pd.read_csv(CURRENT / f"squeeze_{variant}{suffix}.csv")
+        expected = read_csv(CURRENT / f"squeeze_{variant}{suffix}.csv")
         result = squeeze(frame, variant, legacy=legacy)
         for column, values in (("var_prior", result.var_prior), ("df_prior", result.df_prior),
                                ("var_post", result.var_post)):  # fmt: skip
@@ -123,7 +123,7 @@ def test_equal_df_uses_the_legacy_estimator_by_default(trend: bool, robust: bool
 def test_forced_unequal_df_estimator_on_equal_df_matches_limma_3_63(variant: str) -> None:
     """legacy=False with equal df: equal weights, so the trend is plain lowess, as in R."""
     frame = squeeze_input().assign(df=9.0)
-    expected = pd.read_csv(CURRENT / f"squeeze_{variant}_equal_df_new.csv")
+    expected = read_csv(CURRENT / f"squeeze_{variant}_equal_df_new.csv")
     result = squeeze(frame, variant, legacy=False)
     assert result.estimator == "unequal-df"
     for column, values in (("var_prior", result.var_prior), ("df_prior", result.df_prior),

@@ -39,6 +39,8 @@ from salivaprot.simulate import simulate_trial
 from salivaprot.stats import MixedFit, fit_mixed
 from salivaprot.stats._common import bh_adjust
 
+from .conftest import read_csv
+
 REFERENCE = Path(__file__).parent / "reference"
 DESIGNS = {
     "balanced": (["baseline", "month1", "month4"], "placebo", ()),
@@ -66,10 +68,10 @@ def load(name: str) -> tuple[pd.Index, np.ndarray, TrialDesign]:
     """Protein IDs, samples x proteins matrix and design of a reference data set."""
     visits, reference_arm, covariates = DESIGNS[name]
     sheet = sample_sheet(
-        pd.read_csv(REFERENCE / f"samples_{name}.csv"), visits=visits, reference_arm=reference_arm
+        read_csv(REFERENCE / f"samples_{name}.csv"), visits=visits, reference_arm=reference_arm
     )
     design = trial_design(sheet.table, covariates=covariates)
-    values = pd.read_csv(REFERENCE / f"input_{name}.csv", index_col="protein_id")
+    values = read_csv(REFERENCE / f"input_{name}.csv", index_col="protein_id")
     y = values[list(sheet.table.index)].to_numpy().T
     return values.index, y, design
 
@@ -99,7 +101,7 @@ def ours(name: str) -> tuple[MixedFit, pd.DataFrame, pd.DataFrame, pd.DataFrame]
 def reference(name: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     frames = []
     for suffix in ("", "_F", "_fit"):
-        frame = pd.read_csv(REFERENCE / f"mixed_{name}{suffix}.csv", dtype={"note": object})
+        frame = read_csv(REFERENCE / f"mixed_{name}{suffix}.csv", dtype={"note": object})
         frame["note"] = frame["note"].fillna("")
         frames.append(frame)
     return frames[0], frames[1], frames[2]

@@ -96,17 +96,23 @@ def test_non_numeric_abundance_names_line_and_column(tmp_path: Path) -> None:
     )
 
 
-def test_legacy_missing_tokens_and_infinity(tmp_path: Path) -> None:
+def test_legacy_missing_tokens(tmp_path: Path) -> None:
     rows = [
         "PRT\tA1\tx\tnull\tnull\t1.#QNAN\t--dummy--",
-        "PRT\tA2\tx\tnull\tnull\tINF\t-",
+        "PRT\tA2\tx\tnull\tnull\tnull\t-",
         "PRT\tA3\tx\tnull\tnull\tNaN\t7",
     ]
-    with pytest.warns(InputFormatWarning, match="1 infinite value"):
-        mztab = read_mztab(write(tmp_path, mztab_text(rows)))
+    mztab = read_mztab(write(tmp_path, mztab_text(rows)))
     abundance = mztab.quant().abundance
     assert abundance.isna().to_numpy().sum() == 5
     assert abundance.at["A3", "assay[2]"] == 7
+
+
+def test_infinite_abundance_is_an_error_naming_line_and_column(tmp_path: Path) -> None:
+    # the readers' one rule: INF (the spec's "ratio over zero") is no abundance
+    rows = ["PRT\tA1\tx\tnull\tnull\t5\t6", "PRT\tA2\tx\tnull\tnull\tINF\t-"]
+    with pytest.raises(InputFormatError, match=r"line 11, column 'protein_abundance_assay\[1\]'"):
+        read_mztab(write(tmp_path, mztab_text(rows)))
 
 
 def test_bom_crlf_and_gzip_are_read_alike(tmp_path: Path) -> None:
@@ -152,7 +158,7 @@ def test_structure_problems(tmp_path: Path) -> None:
 
 def test_repeated_accession_is_refused(tmp_path: Path) -> None:
     with pytest.raises(
-        InputFormatError, match=r"protein accession repeated: P04745 \(lines 10, 11\)"
+        InputFormatError, match=r"protein accession 'P04745' is repeated on lines 10, 11"
     ):
         read_mztab(write(tmp_path, mztab_text([ROW1, ROW1]))).quant()
 

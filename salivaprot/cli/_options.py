@@ -180,12 +180,14 @@ def _reference_list(
     if value is None:
         return None
     if value.startswith("@"):
+        from salivaprot.io._files import read_text
+
         path = Path(value[1:])
         ctx.meta["salivaprot.reference_file"] = path
-        try:
-            lines = path.read_text(encoding="utf-8-sig").splitlines()
-        except OSError as err:
-            raise click.BadParameter(f"cannot read {path}: {err.strerror}") from err
+        try:  # read_text refuses FIFOs and devices instead of blocking on them
+            lines = read_text(path, what="protein list").splitlines()
+        except SalivaprotError as err:
+            raise click.BadParameter(err.problems[0]) from err
         items = [line.split("\t")[0].strip() for line in lines if line.strip()]
     else:
         items = [v.strip() for v in value.split(",") if v.strip()]
@@ -266,6 +268,7 @@ def _inputs(
         ("sample sheet", options.get("samples")),
         ("contrasts file", options.get("contrasts_file")),
         ("reference-protein file", ctx.meta.get("salivaprot.reference_file")),
+        ("QC table", options.get("qc_table")),
     ]
 
 

@@ -276,6 +276,18 @@ def _preprocess_into(stage: Path, data: Path, options: dict[str, Any]) -> tuple[
     "(cell-means design) to match a standard R limma script.",
 )
 @click.option("--use-imputed", is_flag=True, help="Let models use imputed values.")
+@click.option(
+    "--qc",
+    "qc_table",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="qc.tsv from 'salivaprot qc': its metrics join the samples (usable as "
+    "--covariate, e.g. log10_tic_total).",
+)
+@click.option(
+    "--exclude-failed-runs",
+    is_flag=True,
+    help="With --qc: leave out samples whose run failed QC (listed in run.json).",
+)
 @click.pass_context
 def diff_command(
     ctx: click.Context, data: Path, out: str, force: bool, **options: Any
@@ -315,7 +327,8 @@ def _diff_into(ctx: click.Context, stage: Path, data: Path, options: dict[str, A
     custom = _read_contrast_file(options["contrasts_file"])
     kwargs = _preprocess_kwargs(options)
     study = _load_study(data, options)
-    ready = preprocess(study.data, **kwargs)
+    samples_data, qc_record = _join_qc(study.data, options)
+    ready = preprocess(samples_data, **kwargs)
     progress = _Progress("within-subject correlations", not ctx.obj.get("quiet"))
     try:
         result = differential_abundance(
@@ -348,12 +361,15 @@ def _diff_into(ctx: click.Context, stage: Path, data: Path, options: dict[str, A
             "data": data,
             "samples": options["samples"],
             "contrasts": options["contrasts_file"],
+            "qc": options["qc_table"],
         },
         steps=ready.steps,
         seeds={"impute": kwargs["seed"]},
         model=result.model,
     )
     record["notes"] = list(study.notes)
+    if qc_record is not None:
+        record["qc"] = qc_record
     staged = ctx.meta.get("salivaprot.staged")
     if staged is not None:  # demo: inputs simulated into its staging folder; name their home
         record = _renamed(record, str(staged[0]), str(staged[1]))
@@ -370,6 +386,25 @@ def _renamed(value: Any, hidden: str, shown: str) -> Any:
     if isinstance(value, str | Path) and hidden in str(value):
         return str(value).replace(hidden, shown)
     return value
+
+
+def _join_qc(data: Any, options: dict[str, Any]) -> tuple[Any, dict[str, Any] | None]:
+    """diff --qc: join run QC metrics to the samples, leave out failed runs when asked."""
+    if options["qc_table"] is None:
+        if options["exclude_failed_runs"]:
+            raise click.UsageError("--exclude-failed-runs needs --qc DIR/qc.tsv")
+        return data, None
+    from salivaprot.io.mzml import read_qc_table
+    from salivaprot.qc import join_run_qc
+
+    joined, excluded, notes = join_run_qc(
+        data, read_qc_table(options["qc_table"]), exclude_failed=options["exclude_failed_runs"]
+    )
+    for note in notes:
+        logger.warning("--qc: %s", note)
+    for item in excluded:
+        logger.warning("left out sample %s (run %s): %s", *item.values())
+    return joined, {"excluded_runs": excluded, "notes": notes}
 
 
 @main.command()

@@ -10,32 +10,47 @@ missing, and the keys a sample sheet's ``run`` may use for a data column.
 from __future__ import annotations
 
 import csv
-import io
 import re
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TextIO
 
 import numpy as np
 import pandas as pd
 
 from salivaprot.errors import InputFormatError
-from salivaprot.io._files import EXACT_FLOATS, PathLike, file_stem, read_head, read_text
+from salivaprot.io._files import (
+    EXACT_FLOATS,
+    PathLike,
+    file_stem,
+    input_path,
+    read_decoded,
+    read_head,
+    sniff_encoding,
+)
 
 __all__ = [
+    "MAX_MAGNITUDE",
     "MISSING_TOKENS",
     "SEPARATOR_NAMES",
     "Header",
     "TextTable",
     "column_table",
     "duplicated_ids",
+    "finite",
     "header_columns",
     "listing",
     "numbers",
+    "out_of_range",
+    "parse_table",
     "peek",
+    "read_header",
     "read_table",
     "run_keys",
     "separator_of",
     "text_column",
+    "to_floats",
     "zeros_to_missing",
 ]
 
@@ -43,6 +58,8 @@ __all__ = [
 MISSING_TOKENS = frozenset({"", "NA", "NaN", "nan", "NULL", "null", "N/A", "#N/A"})
 SEPARATOR_NAMES = {"\t": "tab", ",": "comma", ";": "semicolon"}
 MAX_LISTED = 20
+#: mzTab line prefixes: a file starting with one is not parsed as a CSV table.
+_MZTAB_PREFIXES = frozenset({"MTD", "COM", "PRH", "PRT", "PSH", "PEH", "SMH"})
 _LEADING_BLANK = re.compile(r"(?:[ \t]*\r?\n)*")
 _PARSER_LINE = re.compile(r"line (\d+)")
 
@@ -65,6 +82,7 @@ class TextTable:
     frame: pd.DataFrame
     separator: str
     header_line: int
+    notes: tuple[str, ...] = field(default=())
 
     @property
     def separator_name(self) -> str:
@@ -108,18 +126,21 @@ def peek(path: PathLike, *, what: str = "input file") -> Header:
         import pyarrow.parquet as pq
 
         try:
-            names = list(pq.read_schema(path).names)
+            names = list(pq.read_schema(input_path(path, what=what)).names)
         except (OSError, ValueError) as err:  # pyarrow.ArrowInvalid is a ValueError
             raise InputFormatError(f"cannot read the Parquet file: {err}", path=path) from err
         return Header(columns=names, parquet=True, first_line="", separator="\t")
-    if b"\x00" in head[:8192]:
-        raise InputFormatError(
-            f"this is a binary file, not a text table, mzTab or Parquet {what}", path=path
-        )
-    text = head.decode("utf-8-sig", errors="replace")
-    columns, separator, _ = header_columns(text)
+    encoding = sniff_encoding(head, path, f"table, mzTab or Parquet {what}")
+    text = head.decode(encoding.codec, errors="replace")
+    text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    if not text.strip():
+        raise InputFormatError(f"the {what} is empty (blank lines only)", path=path)
     skipped = _LEADING_BLANK.match(text)
-    first = text[skipped.end() if skipped else 0 :].split("\n", 1)[0].rstrip("\r")
+    first = text[skipped.end() if skipped else 0 :].split("\n", 1)[0]
+    if first.split("\t", 1)[0].strip() in _MZTAB_PREFIXES:
+        # mzTab: no CSV parsing of its first line (a COM line may be megabytes long)
+        return Header(columns=first.split("\t"), parquet=False, first_line=first, separator="\t")
+    columns, separator, _ = header_columns(text, path=path)
     return Header(columns=columns, parquet=False, first_line=first, separator=separator)
 
 
@@ -140,12 +161,20 @@ def separator_of(header: str) -> str:
     return best if counts[best] else "\t"
 
 
-def _split_header(line: str, separator: str) -> list[str]:
-    fields = next(csv.reader([line], delimiter=separator), [])
+def _split_header(line: str, separator: str, *, path: PathLike | None, line_no: int) -> list[str]:
+    try:
+        fields = next(csv.reader([line], delimiter=separator), [])
+    except csv.Error as err:
+        raise InputFormatError(
+            f"the header line cannot be split into columns: {err} (a column name longer "
+            f"than {csv.field_size_limit()} characters, or a stray quote?)",
+            path=path,
+            line=line_no,
+        ) from err
     return [field.strip() for field in fields]
 
 
-def header_columns(text: str) -> tuple[list[str], str, int]:
+def header_columns(text: str, *, path: PathLike | None = None) -> tuple[list[str], str, int]:
     """Column names of the first non-blank line of ``text``, its separator and line number."""
     skipped = _LEADING_BLANK.match(text)
     start = skipped.end() if skipped else 0
@@ -153,7 +182,84 @@ def header_columns(text: str) -> tuple[list[str], str, int]:
     end = text.find("\n", start)
     line = text[start:] if end < 0 else text[start:end]
     separator = separator_of(line)
-    return _split_header(line.rstrip("\r"), separator), separator, line_no
+    return (
+        _split_header(line.rstrip("\r"), separator, path=path, line_no=line_no),
+        separator,
+        line_no,
+    )
+
+
+def read_header(handle: TextIO, *, path: PathLike, what: str) -> tuple[list[str], str, int]:
+    """Read up to and including the first non-blank line of an open text file.
+
+    Returns its column names, separator and line number; the handle is left
+    at the start of the next line.
+
+    Raises
+    ------
+    InputFormatError
+        When the file holds nothing but blank lines.
+    """
+    for line_no, line in enumerate(handle, start=1):
+        if line.strip():
+            header = line.rstrip("\n")
+            separator = separator_of(header)
+            return _split_header(header, separator, path=path, line_no=line_no), separator, line_no
+    raise InputFormatError(f"the {what} is empty", path=path)
+
+
+class Tail:
+    """A text handle that remembers the end of what was read (to check the last lines).
+
+    Keeps the last complete line and the unterminated rest, never more.
+    """
+
+    def __init__(self, handle: TextIO) -> None:
+        self.handle = handle
+        self.line = ""  # the last complete line with content, without its "\n"
+        self.partial = ""  # what follows the last "\n" read so far
+
+    def _remember(self, data: str) -> None:
+        cut = data.rfind("\n")
+        if cut < 0:
+            self.partial += data
+            return
+        end = cut
+        while end >= 0:  # the last line with content (blank lines at the end are skipped)
+            before = data.rfind("\n", 0, end)
+            line = self.partial + data[:end] if before < 0 else data[before + 1 : end]
+            if line.strip() or before < 0:
+                if line.strip():
+                    self.line = line
+                break
+            end = before
+        self.partial = data[cut + 1 :]
+
+    def read(self, size: int = -1) -> str:
+        """Read like the wrapped handle, remembering the end."""
+        data = self.handle.read(size)
+        self._remember(data)
+        return data
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        line = self.handle.readline()
+        if not line:
+            raise StopIteration
+        self._remember(line)
+        return line
+
+    @property
+    def ends_with_newline(self) -> bool:
+        """Whether what was read so far ends a line (an empty read does)."""
+        return not self.partial
+
+    @property
+    def last_line(self) -> str:
+        """The last line read when it has no line end, else ``""``."""
+        return self.partial
 
 
 def read_table(
@@ -189,8 +295,29 @@ def read_table(
         The file is missing, empty or binary, repeats a column name, has a
         row with more fields than the header, or ends in a truncated row.
     """
-    text = read_text(path, what=what)
-    columns, separator, header_line = header_columns(text)
+    table, encoding = read_decoded(
+        path, lambda handle: parse_table(handle, path=path, what=what, usecols=usecols), what=what
+    )
+    if encoding.note:
+        table = TextTable(
+            frame=table.frame,
+            separator=table.separator,
+            header_line=table.header_line,
+            notes=(encoding.note, *table.notes),
+        )
+    return table
+
+
+def parse_table(
+    handle: TextIO, *, path: PathLike, what: str, usecols: Callable[[str], bool] | None = None
+) -> TextTable:
+    """:func:`read_table` on an open text handle (``\\n`` line ends)."""
+    columns, separator, header_line = read_header(handle, path=path, what=what)
+    notes: list[str] = []
+    # empty names at the end of the header: a separator at the end of the line
+    header_fields = len(columns)
+    while len(columns) > 1 and columns[-1] == "":
+        columns.pop()
     repeated = sorted({c for c in columns if columns.count(c) > 1 and c})
     if repeated:
         raise InputFormatError(
@@ -200,43 +327,79 @@ def read_table(
             line=header_line,
         )
     names = [c if c else f"(unnamed column {i + 1})" for i, c in enumerate(columns)]
-    positions = None
+    n = len(names)
+    positions: list[int] | None = None
     if usecols is not None:
         positions = [i for i, c in enumerate(names) if usecols(c)]
-    body_start = _LEADING_BLANK.match(text)
-    body = text[body_start.end() if body_start else 0 :]
+    tail = Tail(handle)
+    # room for a separator at the end of each line, checked below (usecols skips the check)
+    spare = 1 if positions is None else 0
     try:
-        frame = pd.read_csv(
-            io.StringIO(body),
-            sep=separator,
-            header=None,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            skip_blank_lines=False,
-            usecols=positions,
-        )
-    except pd.errors.ParserError as err:
-        message = _PARSER_LINE.sub(
-            lambda m: f"line {int(m.group(1)) + header_line - 1}", str(err)
-        ).replace("Error tokenizing data. C error: ", "")
+        with warnings.catch_warnings():
+            # pandas warns (and drops data) when a row has more fields than names
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                tail,  # type: ignore[call-overload]
+                sep=separator,
+                header=None,
+                names=list(range(n + spare)),
+                index_col=False,
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                skip_blank_lines=False,
+                usecols=positions,
+            )
+    except pd.errors.EmptyDataError:
+        frame = pd.DataFrame(columns=list(range(n + spare)) if positions is None else positions)
+    except pd.errors.ParserWarning as err:
         raise InputFormatError(
-            f"cannot be read as a {SEPARATOR_NAMES[separator]}-separated table "
-            f"with the {len(names)} columns of its header (line {header_line}): {message}",
+            f"rows have more fields than the {n} columns of the header (line {header_line}); "
+            "a stray quote or separator?",
             path=path,
         ) from err
-    frame = frame.iloc[1:]
-    frame.columns = pd.Index(
-        [names[i] for i in positions] if positions is not None else names[: frame.shape[1]]
-    )
+    except pd.errors.ParserError as err:
+        message = _PARSER_LINE.sub(
+            lambda m: f"line {int(m.group(1)) + header_line}", str(err)
+        ).replace("Error tokenizing data. C error: ", "")
+        message = re.sub(r"Expected \d+ fields", f"expected {n} fields", message)
+        raise InputFormatError(
+            f"cannot be read as a {SEPARATOR_NAMES[separator]}-separated table "
+            f"with the {n} columns of its header (line {header_line}): {message}",
+            path=path,
+        ) from err
     frame.index = pd.RangeIndex(header_line + 1, header_line + 1 + len(frame), name="line")
-    if not text.endswith(("\n", "\r")) and len(frame) and usecols is None:
-        last = text.rstrip("\r\n").rsplit("\n", 1)[-1]
-        fields = len(next(csv.reader([last.rstrip("\r")], delimiter=separator), []))
-        if fields < len(names):
+    if positions is None:
+        extra = frame.iloc[:, n:]
+        surplus = (extra != "").any(axis=1).to_numpy(bool)
+        if surplus.any():
+            lines = frame.index[surplus]
+            shown = ", ".join(map(str, lines[:10])) + (
+                f" and {len(lines) - 10} more" if len(lines) > 10 else ""
+            )
             raise InputFormatError(
-                f"the last line has {fields} fields, the header {len(names)}: "
-                "the file seems truncated",
+                f"more fields than the {n} columns of the header (line {header_line}) on "
+                f"line{'s' if len(lines) > 1 else ''} {shown}",
+                path=path,
+            )
+        frame = frame.iloc[:, :n]
+        if header_fields > n or _ends_with_separator(tail, separator, n):
+            notes.append(
+                "ignored the empty field after the last column (a separator at the end of "
+                "each line)"
+            )
+        frame.columns = pd.Index(names)
+    else:
+        frame.columns = pd.Index([names[i] for i in positions if i < n])
+    if not tail.ends_with_newline and len(frame) and usecols is None:
+        last = tail.last_line
+        try:
+            fields = len(next(csv.reader([last], delimiter=separator), []))
+        except csv.Error:
+            fields = n
+        if fields < n:
+            raise InputFormatError(
+                f"the last line has {fields} fields, the header {n}: the file seems truncated",
                 path=path,
                 line=int(frame.index[-1]),
             )
@@ -247,7 +410,66 @@ def read_table(
             candidates = frame[first_empty]
             blank = candidates.apply(lambda column: _stripped(column) == "").all(axis=1)
             frame = frame.drop(index=candidates.index[blank.to_numpy(bool)])
-    return TextTable(frame=frame, separator=separator, header_line=header_line)
+    return TextTable(frame=frame, separator=separator, header_line=header_line, notes=tuple(notes))
+
+
+def _ends_with_separator(tail: Tail, separator: str, n: int) -> bool:
+    """Whether the last line read has an (empty) field after the header's ``n`` columns."""
+    last = tail.partial or tail.line
+    return last.endswith(separator) and last.count(separator) >= n
+
+
+#: The largest magnitude read as a number. Nothing an instrument or pipeline measures
+#: comes near it (1e20 ions would be more than a saliva sample holds; log values stay
+#: below 1e3, q-values below 1), and the statistics square and sum values, and square
+#: those again: beyond ~1e77 that overflows, beyond ~1e154 a single square does.
+MAX_MAGNITUDE = 1e50
+
+
+def finite(values: np.ndarray | pd.Series | pd.DataFrame) -> np.ndarray:
+    """Where values are usable: missing (NaN), or finite with magnitude at most 1e50.
+
+    The one rule every reader applies to quantities: ``inf``, ``-inf``,
+    ``Infinity``, numbers that overflow (``1e400``) and numbers beyond
+    :data:`MAX_MAGNITUDE` are refused (see :func:`out_of_range`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> finite(np.array([1.0, np.nan, np.inf, 1e60, -3e9])).tolist()
+    [True, True, False, False, True]
+    """
+    array = np.asarray(values, dtype="float64")
+    with np.errstate(invalid="ignore"):
+        return np.isnan(array) | (np.abs(array) <= MAX_MAGNITUDE)
+
+
+_DECIMAL = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+
+
+def to_floats(text: pd.Series) -> pd.Series:
+    """Cells as float64 (NaN where not a number), overflow as ±inf on every pandas.
+
+    pandas 3 parses ``1e400`` as inf, pandas 2 refuses it; plain decimal numbers
+    that pandas refuses are parsed by Python, so that :func:`finite` sees the
+    overflow either way.
+    """
+    values = pd.to_numeric(text, errors="coerce")
+    out = pd.Series(values.to_numpy(dtype="float64", na_value=np.nan), index=text.index)
+    retry = out.isna().to_numpy() & text.notna().to_numpy()
+    if retry.any():
+        cells = text[retry].astype(str).str.strip()
+        decimal = cells[cells.str.match(_DECIMAL).to_numpy(bool)]
+        out.loc[decimal.index] = [float(cell) for cell in decimal]
+    return out
+
+
+def out_of_range(found: object, *, missing: str = "NA or an empty cell") -> str:
+    """The message for a cell :func:`finite` refuses (after ``line N, column 'C': ``)."""
+    return (
+        f"expected a finite number, found {found!r}: infinite, or beyond ±1e50, which no "
+        f"measurement reaches (write {missing} if the value is missing)"
+    )
 
 
 def numbers(
@@ -257,10 +479,10 @@ def numbers(
     path: PathLike,
     row: str = "line",
 ) -> pd.DataFrame:
-    """Convert columns to float, reporting every cell that is not a number.
+    """Convert columns to float, reporting every cell that is not a usable number.
 
     Empty cells and :data:`MISSING_TOKENS` are missing; anything else must be a
-    finite number.
+    finite number of magnitude at most 1e50 (see :func:`finite`).
 
     Parameters
     ----------
@@ -299,29 +521,33 @@ def numbers(
     problems: list[str] = []
     for column in columns:
         cells = frame[column]
-        bad: pd.Series
+        not_number: np.ndarray
         if pd.api.types.is_numeric_dtype(cells) and not pd.api.types.is_bool_dtype(cells):
             values = cells.astype("float64")
-            bad = pd.Series(np.isinf(values.to_numpy()), index=cells.index)
+            not_number = np.zeros(len(cells), dtype=bool)
         else:
             text = _stripped(cells)
             missing = (text.isna() | text.isin(MISSING_TOKENS)).to_numpy(bool, na_value=True)
-            numeric = pd.to_numeric(text.mask(missing), errors="coerce")
-            values = pd.Series(
-                numeric.to_numpy(dtype="float64", na_value=np.nan), index=cells.index
-            )
-            bad = pd.Series((np.isnan(values) & ~missing) | np.isinf(values), index=cells.index)
+            values = to_floats(text.mask(missing))
+            not_number = np.isnan(values.to_numpy()) & ~missing
             if EXACT_FLOATS:  # pandas 2: to_numeric can be off in the last digits; re-parse
-                good = ~missing & ~bad.to_numpy()
+                good = ~missing & ~not_number & np.isfinite(values.to_numpy())
                 exact = values.to_numpy(copy=True)
                 exact[good] = np.asarray(text[good].to_numpy(dtype=str), dtype=float)
                 values = pd.Series(exact, index=cells.index)
+        huge = ~finite(values.to_numpy())
+        bad = pd.Series(not_number | huge, index=cells.index)
         if bad.any() and len(problems) < MAX_LISTED:
-            for position, value in cells[bad].head(MAX_LISTED - len(problems)).items():
-                problems.append(
-                    f"{row} {position}, column '{column}': expected a number "
-                    f"(empty, NA or NaN for missing), found {value!r}"
-                )
+            shown = cells[bad].head(MAX_LISTED - len(problems))
+            for position, value in shown.items():
+                where = f"{row} {position}, column '{column}'"
+                if huge[cells.index.get_loc(position)]:
+                    problems.append(f"{where}: {out_of_range(value)}")
+                else:
+                    problems.append(
+                        f"{where}: expected a number (empty, NA or NaN for missing), "
+                        f"found {value!r}"
+                    )
             if bad.sum() > 1:
                 problems[-1] += f" ({int(bad.sum())} bad cells in this column)"
         out[column] = values.mask(bad)
@@ -352,14 +578,38 @@ def _stripped(cells: pd.Series) -> pd.Series:
 
 
 def duplicated_ids(ids: pd.Series, *, row: str = "line", what: str = "protein ID") -> list[str]:
-    """Problems for empty and repeated IDs, each with its lines (empty list when fine)."""
+    """Problems for empty, missing and repeated IDs, each with its lines (empty list when fine).
+
+    IDs are compared as given (readers strip surrounding spaces first); an
+    empty cell or a missing-value token (``null``, ``NA``, ...) is no ID.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ids = pd.Series(["P1", "", "null", "P1"], index=pd.Index([2, 3, 4, 5], name="line"))
+    >>> for problem in duplicated_ids(ids):
+    ...     print(problem)
+    empty protein ID on line 3
+    missing protein ID (written 'null') on line 4
+    protein ID 'P1' is repeated on lines 2, 5; IDs must be unique
+    """
     problems: list[str] = []
-    empty = ids[ids.isna() | (ids.astype(str).str.strip() == "")]
+    text = ids.astype(object).where(ids.notna(), "").astype(str).str.strip()
+    empty = ids.index[(text == "").to_numpy(bool)]
+    token = ids.index[text.isin(MISSING_TOKENS - {""}).to_numpy(bool)]
+
+    def lines(index: pd.Index) -> str:
+        shown = ", ".join(map(str, index[:10]))
+        more = f" and {len(index) - 10} more" if len(index) > 10 else ""
+        return f"{row}{'s' if len(index) > 1 else ''} {shown}{more}"
+
     if len(empty):
-        shown = ", ".join(map(str, empty.index[:10]))
-        more = f" and {len(empty) - 10} more" if len(empty) > 10 else ""
-        problems.append(f"empty {what} on {row}{'s' if len(empty) > 1 else ''} {shown}{more}")
-    present = ids.drop(empty.index)
+        problems.append(f"empty {what} on {lines(empty)}")
+    if len(token):
+        written = sorted({str(text[i]) for i in token})
+        listed = ", ".join(repr(w) for w in written)
+        problems.append(f"missing {what} (written {listed}) on {lines(token)}")
+    present = text.drop(empty.append(token))
     repeated = present[present.duplicated(keep=False)]
     for value, rows in list(repeated.groupby(repeated, sort=True).groups.items())[:MAX_LISTED]:
         listed = ", ".join(map(str, rows))

@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 
 from salivaprot.errors import InputFormatError
-from salivaprot.io._files import PathLike
+from salivaprot.io._files import PathLike, input_path
 from salivaprot.io._tables import (
     MAX_LISTED,
+    MISSING_TOKENS,
     column_table,
     duplicated_ids,
     listing,
@@ -204,6 +205,7 @@ def read_diann(
             path=path,
             row="line",
             source=f"DIA-NN main report ({table.separator_name}-separated, long format)",
+            read_notes=table.notes,
             thresholds=(q_value, pg_q_value, lib_pg_q_value),
             zero_as_missing=zero_as_missing,
         )
@@ -225,7 +227,7 @@ def _read_parquet_report(
     wanted = {_compact(c) for c in _REPORT_COLUMNS}
     used = [c for c in columns if _compact(c) in wanted]
     try:
-        frame = pd.read_parquet(path, columns=used)
+        frame = pd.read_parquet(input_path(path, what="DIA-NN report"), columns=used)
     except (OSError, ValueError) as err:
         raise InputFormatError(f"cannot read the Parquet file: {err}", path=path) from err
     frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
@@ -247,8 +249,9 @@ def _from_report(
     source: str,
     thresholds: tuple[float | None, float | None, float | None],
     zero_as_missing: bool,
+    read_notes: tuple[str, ...] = (),
 ) -> QuantTable:
-    notes: list[str] = []
+    notes: list[str] = list(read_notes)
     found = _resolve(list(frame.columns), _REPORT_COLUMNS)
     renamed = {actual: name for name, actual in found.items() if actual != name}
     if renamed:
@@ -258,6 +261,8 @@ def _from_report(
     frame = frame[list(found.values())].rename(columns=renamed)
     run_column = "File.Name" if "File.Name" in frame.columns else "Run"
     groups = text_column(frame, "Protein.Group")
+    if groups is not None:  # a group written as a missing value is no group
+        groups = groups.where(~groups.isin(MISSING_TOKENS), np.nan)
     runs = text_column(frame, run_column)
     quantity = next((q for q in _QUANTITIES if q in frame.columns), None)
     if groups is None or runs is None or quantity is None:
@@ -435,7 +440,8 @@ def _read_pg_matrix(path: PathLike, zero_as_missing: bool) -> QuantTable:
     notes = [
         f"report.pg_matrix ({table.separator_name}-separated): {len(ids)} protein groups x "
         f"{len(runs)} runs, as DIA-NN filtered them (q-value thresholds apply to the main "
-        "report only)"
+        "report only)",
+        *table.notes,
     ]
     if zero_as_missing:
         values, zeros = zeros_to_missing(values)

@@ -159,6 +159,7 @@ def read_fragpipe(
         f"{'older (Philosopher) layout' if old_layout else 'current layout'}: "
         f"{len(frame)} proteins x {len(labels)} samples",
     )
+    notes[2:2] = table.notes
     ids = frame["Protein"].str.strip()
     problems = [f"{path}: {problem}" for problem in duplicated_ids(ids)]
     try:

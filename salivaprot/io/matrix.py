@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-import io
-import re
+import warnings
 from collections.abc import Sequence
+from typing import TextIO
 
 import numpy as np
 import pandas as pd
 
 from salivaprot.errors import InputFormatError
-from salivaprot.io._files import EXACT_FLOATS, PathLike, read_text
+from salivaprot.io._files import EXACT_FLOATS, PathLike, read_decoded
 from salivaprot.io._tables import (
     MISSING_TOKENS,
     SEPARATOR_NAMES,
+    Tail,
     column_table,
     duplicated_ids,
-    header_columns,
+    finite,
     numbers,
+    read_header,
     read_table,
     run_keys,
     zeros_to_missing,
@@ -25,9 +27,6 @@ from salivaprot.io._tables import (
 from salivaprot.io.quant import QuantTable, annotate_proteins
 
 __all__ = ["EXPECTED", "looks_like_matrix", "read_matrix"]
-
-_LEADING_BLANK_LINES = re.compile(r"(?:[ \t]*\r?\n)*")
-_BLANK_LINE = re.compile(r"\n[ \t]*\r?\n")
 
 #: What a generic matrix looks like, for messages.
 EXPECTED = (
@@ -88,8 +87,8 @@ def read_matrix(path: PathLike, *, zero_as_missing: bool = True) -> QuantTable:
     """
     fast = _read_numeric_fast(path)
     if fast is not None:
-        ids, values, separator_name, lines = fast
-        return _quant_table(path, ids, values, separator_name, lines, zero_as_missing)
+        ids, values, separator_name, lines, read_notes = fast
+        return _quant_table(path, ids, values, separator_name, lines, zero_as_missing, read_notes)
     table = read_table(path, what="protein matrix")
     frame = table.frame
     columns = list(frame.columns)
@@ -124,44 +123,62 @@ def read_matrix(path: PathLike, *, zero_as_missing: bool = True) -> QuantTable:
     if problems:
         raise InputFormatError(problems)
     return _quant_table(
-        path, ids, values, table.separator_name, frame.index.to_numpy(), zero_as_missing
+        path,
+        ids,
+        values,
+        table.separator_name,
+        frame.index.to_numpy(),
+        zero_as_missing,
+        table.notes,
     )
 
 
 def _read_numeric_fast(
     path: PathLike,
-) -> tuple[pd.Series, pd.DataFrame, str, np.ndarray] | None:
+) -> tuple[pd.Series, pd.DataFrame, str, np.ndarray, tuple[str, ...]] | None:
     """Parse a well-formed numeric matrix with pandas' float parser in one pass.
 
     Returns ``None`` whenever the file needs the careful text path (blank or
-    truncated lines, repeated names, any cell that is not a number or a missing
-    token, infinities), which then reports problems with line and column.
+    truncated lines, repeated names, a separator at the end of lines, any
+    cell that is not a number or a missing token, non-finite or huge
+    numbers), which then reports problems with line and column.
     """
-    text = read_text(path, what="protein matrix")
-    columns, separator, header_line = header_columns(text)
+    result, encoding = read_decoded(path, lambda handle: _fast(handle, path), what="protein matrix")
+    if result is None:
+        return None
+    return (*result, (encoding.note,) if encoding.note else ())
+
+
+def _fast(handle: TextIO, path: PathLike) -> tuple[pd.Series, pd.DataFrame, str, np.ndarray] | None:
+    columns, separator, header_line = read_header(handle, path=path, what="protein matrix")
     if not looks_like_matrix(columns) or len(columns) < 2 or len(set(columns)) != len(columns):
         return None
-    start = _LEADING_BLANK_LINES.match(text)
-    body = text[start.end() if start else 0 :]
-    if not body.endswith(("\n", "\r")) or _BLANK_LINE.search(body.rstrip("\r\n")):
+    if "" in columns:
         return None
+    tail = Tail(handle)
     try:
-        frame = pd.read_csv(
-            io.StringIO(body),
-            sep=separator,
-            header=0,
-            dtype={i: "float64" for i in range(1, len(columns))} | {0: str},
-            keep_default_na=False,
-            na_values=sorted(MISSING_TOKENS),
-            **EXACT_FLOATS,
-        )
-    except (ValueError, pd.errors.ParserError):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            frame = pd.read_csv(
+                tail,  # type: ignore[call-overload]
+                sep=separator,
+                header=None,
+                names=list(range(len(columns))),
+                dtype={i: "float64" for i in range(1, len(columns))} | {0: str},
+                keep_default_na=False,
+                na_values=sorted(MISSING_TOKENS),
+                skip_blank_lines=False,
+                **EXACT_FLOATS,
+            )
+    except (ValueError, pd.errors.ParserError, Warning):
+        return None
+    if not tail.ends_with_newline or not isinstance(frame.index, pd.RangeIndex):
         return None
     values = frame.iloc[:, 1:]
-    if frame.shape[1] != len(columns) or np.isinf(values.to_numpy()).any():
+    if frame.shape[1] != len(columns) or not finite(values.to_numpy()).all():
         return None
     ids = frame.iloc[:, 0].str.strip()
-    if ids.isna().any() or (ids == "").any() or ids.duplicated().any():
+    if ids.isna().any() or ids.isin(MISSING_TOKENS).any() or ids.duplicated().any():
         return None
     lines = np.arange(header_line + 1, header_line + 1 + len(frame))
     ids.index = values.index = pd.Index(lines, name="line")
@@ -176,9 +193,13 @@ def _quant_table(
     separator_name: str,
     lines: np.ndarray,
     zero_as_missing: bool,
+    read_notes: tuple[str, ...] = (),
 ) -> QuantTable:
     samples = list(values.columns)
-    notes = [f"{separator_name}-separated; {len(ids)} proteins x {len(samples)} samples"]
+    notes = [
+        f"{separator_name}-separated; {len(ids)} proteins x {len(samples)} samples",
+        *read_notes,
+    ]
     if zero_as_missing:
         values, zeros = zeros_to_missing(values)
         if zeros:

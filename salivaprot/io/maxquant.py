@@ -167,6 +167,7 @@ def read_maxquant(
     pairs = available[chosen]
     labels = [label for label, _ in pairs]
     notes.insert(1, f"{len(frame)} protein groups x {len(labels)} samples")
+    notes[2:2] = table.notes
 
     ids = frame[id_column].str.strip()
     problems = [f"{path}: {problem}" for problem in duplicated_ids(ids)]

@@ -22,13 +22,15 @@ import logging
 import re
 import warnings
 from dataclasses import dataclass, field
+from typing import TextIO
 
 import numpy as np
 import pandas as pd
 
 from salivaprot.data import ProteinData
 from salivaprot.errors import InputFormatError, InputFormatWarning
-from salivaprot.io._files import PathLike, file_stem, read_text
+from salivaprot.io._files import PathLike, file_stem, read_decoded
+from salivaprot.io._tables import duplicated_ids, finite, out_of_range, to_floats
 from salivaprot.io.quant import QuantTable, annotate_proteins, join
 from salivaprot.io.sheets import SampleSheet
 
@@ -124,6 +126,8 @@ class MzTab:
         The sections present.
     comments : tuple of str
         ``COM`` lines.
+    notes : tuple of str
+        What the reader decided (e.g. the text encoding when not UTF-8).
     """
 
     path: str
@@ -136,6 +140,7 @@ class MzTab:
     psms: pd.DataFrame | None = None
     small_molecules: pd.DataFrame | None = None
     comments: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = field(default=())
 
     # ------------------------------------------------------------- metadata
     @property
@@ -242,7 +247,7 @@ class MzTab:
                 path=self.path,
             )
         table = self.proteins
-        notes: list[str] = []
+        notes: list[str] = list(self.notes)
         member_flags: pd.DataFrame | None = None
         if "opt_global_result_type" in table.columns:
             details = table["opt_global_result_type"] == "protein_details"
@@ -290,18 +295,13 @@ class MzTab:
                 notes.append(f"read {zeros} zero abundances as missing")
                 abundance = abundance.mask(abundance == 0)
         accession = table["accession"]
-        repeated = accession[accession.duplicated(keep=False)]
-        if len(repeated):
-            listed = [
-                f"{acc} (lines {', '.join(map(str, rows))})"
-                for acc, rows in repeated.groupby(repeated, sort=True).groups.items()
-            ]
-            raise InputFormatError(
-                [f"protein accession repeated: {item}" for item in listed[:_MAX_LISTED]],
-                path=self.path,
-            )
+        problems = duplicated_ids(accession.fillna("null"), what="protein accession")
+        if problems:
+            raise InputFormatError(problems[:_MAX_LISTED], path=self.path)
+        accession = accession.astype(str)
         flags = _decoy_flags(table, member_flags)
-        extras = table.drop(columns=["accession", "description", "taxid", "species", *columns])
+        standard = ["accession", "description", "taxid", "species", *columns]
+        extras = table.drop(columns=[c for c in standard if c in table.columns])
         extras = extras.drop(columns=[c for c in extras.columns if "abundance" in c])
         extras.insert(0, "line", extras.index.to_numpy())
         proteins = annotate_proteins(
@@ -426,77 +426,8 @@ def read_mztab(path: PathLike) -> MzTab:
     >>> mztab.to_protein_data().shape
     (12, 30)
     """
-    text = read_text(path, what="mzTab file")
-    lines = text.splitlines()
-    metadata: dict[str, str] = {}
-    comments: list[str] = []
-    headers: dict[str, tuple[int, list[str]]] = {}
-    rows: dict[str, list[tuple[int, list[str]]]] = {h: [] for h in _SECTIONS}
-    problems: list[str] = []
-    first_content = True
-    mztab_m = False
-
-    def problem(line_no: int, message: str) -> None:
-        problems.append(f"line {line_no}: {message}")
-
-    for line_no, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        prefix, _, rest = line.partition("\t")
-        prefix = prefix.strip()
-        if first_content:
-            first_content = False
-            if prefix not in {"MTD", "COM", *_SECTIONS, *_ROW_TO_HEADER, *_MZTAB_M_PREFIXES}:
-                raise InputFormatError(
-                    f"not an mzTab file: line {line_no} starts with {prefix[:30]!r}; mzTab "
-                    "lines start with MTD, COM, PRH/PRT, PEH/PEP, PSH/PSM or SMH/SML",
-                    path=path,
-                )
-        if prefix == "MTD":
-            key, _, value = rest.partition("\t")
-            key = _INDEXED_KEY.sub(r"\1-", key.strip()).replace("colunit_", "colunit-")
-            metadata[key] = value.rstrip("\t").strip()
-        elif prefix == "COM":
-            comments.append(rest)
-        elif prefix in _SECTIONS:
-            if prefix in headers:
-                problem(
-                    line_no,
-                    f"second {prefix} header (first at line {headers[prefix][0]}); "
-                    "each section appears once",
-                )
-                continue
-            header = _trim(rest.split("\t"))
-            seen: set[str] = set()
-            repeated = sorted({c for c in header if c in seen or seen.add(c)})  # type: ignore[func-returns-value]
-            if repeated:
-                problem(line_no, f"{prefix} header repeats column(s) {', '.join(repeated)}")
-            headers[prefix] = (line_no, header)
-        elif prefix in _ROW_TO_HEADER:
-            header_prefix = _ROW_TO_HEADER[prefix]
-            if header_prefix not in headers:
-                problem(line_no, f"{prefix} row before its {header_prefix} header")
-                continue
-            fields = rest.split("\t")
-            expected = len(headers[header_prefix][1])
-            if len(fields) > expected:
-                fields = _trim(fields, keep=expected)
-            if len(fields) != expected:
-                hint = ""
-                if line_no == len(lines) and not text.endswith(("\n", "\r")):
-                    hint = " (the file seems truncated)"
-                problem(
-                    line_no,
-                    f"{prefix} row has {len(fields) + 1} fields, its {header_prefix} "
-                    f"header (line {headers[header_prefix][0]}) has {expected + 1}{hint}",
-                )
-                continue
-            rows[header_prefix].append((line_no, fields))
-        elif prefix in _MZTAB_M_PREFIXES:
-            mztab_m = True
-        else:
-            problem(line_no, f"unknown line prefix {prefix[:30]!r}")
-
+    scan, encoding = read_decoded(path, lambda handle: _scan(handle, path), what="mzTab file")
+    metadata, comments, headers, rows, problems, mztab_m = scan
     version = metadata.get("mzTab-version")
     if mztab_m or (version or "").startswith("2") or (version or "").endswith("-M"):
         raise InputFormatError(
@@ -552,8 +483,94 @@ def read_mztab(path: PathLike) -> MzTab:
         type=metadata.get("mzTab-type"),
         metadata=metadata,
         comments=tuple(comments),
+        notes=(encoding.note,) if encoding.note else (),
         **sections,
     )
+
+
+_Scan = tuple[
+    dict[str, str],
+    list[str],
+    dict[str, tuple[int, list[str]]],
+    dict[str, list[tuple[int, list[str]]]],
+    list[str],
+    bool,
+]
+
+
+def _scan(handle: TextIO, path: PathLike) -> _Scan:
+    """Read the lines of an mzTab file once, sorting them by prefix."""
+    metadata: dict[str, str] = {}
+    comments: list[str] = []
+    headers: dict[str, tuple[int, list[str]]] = {}
+    rows: dict[str, list[tuple[int, list[str]]]] = {h: [] for h in _SECTIONS}
+    problems: list[str] = []
+    first_content = True
+    mztab_m = False
+
+    def problem(line_no: int, message: str) -> None:
+        problems.append(f"line {line_no}: {message}")
+
+    for line_no, raw_line in enumerate(handle, start=1):
+        terminated = raw_line.endswith("\n")
+        line = raw_line[:-1] if terminated else raw_line
+        if not line.strip():
+            continue
+        prefix, _, rest = line.partition("\t")
+        prefix = prefix.strip()
+        if first_content:
+            first_content = False
+            if prefix not in {"MTD", "COM", *_SECTIONS, *_ROW_TO_HEADER, *_MZTAB_M_PREFIXES}:
+                raise InputFormatError(
+                    f"not an mzTab file: line {line_no} starts with {prefix[:30]!r}; mzTab "
+                    "lines start with MTD, COM, PRH/PRT, PEH/PEP, PSH/PSM or SMH/SML",
+                    path=path,
+                )
+        if prefix == "MTD":
+            key, _, value = rest.partition("\t")
+            key = _INDEXED_KEY.sub(r"\1-", key.strip()).replace("colunit_", "colunit-")
+            metadata[key] = value.rstrip("\t").strip()
+        elif prefix == "COM":
+            comments.append(rest)
+        elif prefix in _SECTIONS:
+            if prefix in headers:
+                problem(
+                    line_no,
+                    f"second {prefix} header (first at line {headers[prefix][0]}); "
+                    "each section appears once",
+                )
+                continue
+            header = [c.strip() for c in _trim(rest.split("\t"))]
+            seen: set[str] = set()
+            repeated = sorted({c for c in header if c in seen or seen.add(c)})  # type: ignore[func-returns-value]
+            if repeated:
+                problem(line_no, f"{prefix} header repeats column(s) {', '.join(repeated)}")
+            headers[prefix] = (line_no, header)
+        elif prefix in _ROW_TO_HEADER:
+            header_prefix = _ROW_TO_HEADER[prefix]
+            if header_prefix not in headers:
+                problem(line_no, f"{prefix} row before its {header_prefix} header")
+                continue
+            fields = rest.split("\t")
+            expected = len(headers[header_prefix][1])
+            if len(fields) > expected:
+                fields = _trim(fields, keep=expected)
+            if len(fields) != expected:
+                hint = "" if terminated else " (the file seems truncated)"
+                problem(
+                    line_no,
+                    f"{prefix} row has {len(fields) + 1} fields, its {header_prefix} "
+                    f"header (line {headers[header_prefix][0]}) has {expected + 1}{hint}",
+                )
+                continue
+            rows[header_prefix].append((line_no, [f.strip() for f in fields]))
+        elif prefix in _MZTAB_M_PREFIXES:
+            mztab_m = True
+        else:
+            problem(line_no, f"unknown line prefix {prefix[:30]!r}")
+    if first_content:
+        raise InputFormatError("the mzTab file is empty", path=path)
+    return metadata, comments, headers, rows, problems, mztab_m
 
 
 def _trim(fields: list[str], keep: int = 0) -> list[str]:
@@ -580,7 +597,7 @@ def _section_table(
         strict = "_abundance_" in column
         missing = cells.isin(MISSING_TOKENS)
         infinite = cells.isin(_INF_TOKENS)
-        values = pd.to_numeric(cells.where(~(missing | infinite)), errors="coerce")
+        values = to_floats(cells.where(~(missing | infinite)))
         bad = values.isna() & ~(missing | infinite)
         if bad.any():
             if not strict:
@@ -590,14 +607,17 @@ def _section_table(
                     f"line {line_no}, column '{column}': expected a number or null, found {value!r}"
                 )
             continue
-        if infinite.any() and strict:
-            warnings.warn(
-                f"{path}: {int(infinite.sum())} infinite value(s) in {section} column "
-                f"'{column}' read as missing",
-                InputFormatWarning,
-                stacklevel=3,
-            )
-            values = values.mask(infinite)
+        if strict:
+            # the readers' one rule for quantities: infinite or overflowing is an error
+            huge = infinite.to_numpy(bool) | ~finite(values.to_numpy(dtype="float64"))
+            for line_no, value in cells[huge].head(_MAX_LISTED).items():
+                problems.append(
+                    f"line {line_no}, column '{column}': {out_of_range(value, missing='null')}"
+                )
+            if huge.sum() > 1 and problems:
+                problems[-1] += f" ({int(huge.sum())} such cells in this column)"
+            if huge.any():
+                continue
         elif infinite.any():
             values = values.mask(infinite & cells.str.startswith("-"), -np.inf).mask(
                 infinite & ~cells.str.startswith("-"), np.inf

@@ -5,15 +5,16 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from salivaprot._order import reference_arm_order, visit_order
 from salivaprot._validate import check_sequence
-from salivaprot.errors import SampleSheetError
-from salivaprot.io._files import PathLike, read_text
+from salivaprot.errors import InputFormatError, SalivaprotError, SampleSheetError
+from salivaprot.io._files import PathLike, read_text, read_text_encoding
+from salivaprot.io._tables import finite, out_of_range, parse_table, to_floats
 
 __all__ = [
     "COLUMN_ALIASES",
@@ -56,6 +57,9 @@ SALIVA_TYPES: dict[str, str] = {
     "sws": "stimulated",
     "stim": "stimulated",
 }
+
+#: Cells read as missing anywhere in a sheet (R writes NA, spreadsheets #N/A).
+MISSING_CELLS = frozenset({"NA", "N/A", "#N/A", "NaN", "nan", "null", "NULL", "None"})
 
 
 @dataclass(frozen=True)
@@ -165,9 +169,11 @@ def read_samples(
     {'sample': 'sample_id', 'patient': 'subject_id'}
     """
     visits = check_sequence("visits", visits, SampleSheetError, example="baseline")
-    text = read_text(path, what="sample sheet")
-    frame = _parse_table(text, path)
-    return sample_sheet(frame, visits=visits, reference_arm=reference_arm, path=path)
+    text, encoding = read_text_encoding(path, what="sample sheet")
+    frame, notes = _parse_table(text, path)
+    sheet = sample_sheet(frame, visits=visits, reference_arm=reference_arm, path=path)
+    read_notes = (encoding.note,) if encoding.note else ()
+    return replace(sheet, notes=(*read_notes, *notes, *sheet.notes))
 
 
 def read_run_keys(path: PathLike) -> tuple[pd.Series, str] | None:
@@ -178,8 +184,8 @@ def read_run_keys(path: PathLike) -> tuple[pd.Series, str] | None:
     cannot be read.
     """
     try:
-        frame = _parse_table(read_text(path, what="sample sheet"), path)
-    except SampleSheetError:
+        frame, _ = _parse_table(read_text(path, what="sample sheet"), path)
+    except SalivaprotError:
         return None
     keys = {c: str(c).strip().lower().replace(" ", "_") for c in frame.columns}
     renamed = {c: COLUMN_ALIASES.get(key, key) for c, key in keys.items()}
@@ -192,9 +198,9 @@ def read_run_keys(path: PathLike) -> tuple[pd.Series, str] | None:
     return pd.Series(frame[how].to_numpy(), index=frame["sample_id"].to_numpy()), how
 
 
-def _parse_table(text: str, path: PathLike) -> pd.DataFrame:
-    lines = text.splitlines()
-    header = next((line for line in lines if line.strip()), "")
+def _parse_table(text: str, path: PathLike) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """The sheet's cells as text, indexed by physical line, and notes on how it was read."""
+    header = next((line for line in text.split("\n") if line.strip()), "")
     counts = {sep: header.count(sep) for sep in ("\t", ",", ";")}
     sep = max(counts, key=lambda s: counts[s])
     if counts[sep] == 0:
@@ -205,20 +211,14 @@ def _parse_table(text: str, path: PathLike) -> pd.DataFrame:
             line=1,
         )
     try:
-        frame = pd.read_csv(
-            io.StringIO("\n".join(lines)),
-            sep=sep,
-            dtype=str,
-            keep_default_na=False,
-            skip_blank_lines=False,
-        )
-    except (pd.errors.ParserError, ValueError) as err:
-        raise SampleSheetError(f"cannot be read as a table: {err}", path=path) from err
-    frame.index = pd.RangeIndex(2, len(frame) + 2, name="line")
+        table = parse_table(io.StringIO(text), path=path, what="sample sheet")
+    except InputFormatError as err:
+        raise SampleSheetError(err.problems) from err
+    frame = table.frame
     if frame.empty:
-        return frame
+        return frame, table.notes
     blank = (frame.apply(lambda column: column.str.strip()) == "").all(axis=1)
-    return frame[~blank]
+    return frame[~blank], table.notes
 
 
 def _clean_cell(value: object) -> object:
@@ -315,16 +315,27 @@ def sample_sheet(
             path=path,
         )
 
-    # ---- text cells: strip, empty -> missing
+    # ---- text cells: strip, empty and NA -> missing
+    written: dict[str, pd.Series] = {}
     for column in table.columns:
-        table[column] = table[column].astype(object).map(_clean_cell)
+        cells = table[column].astype(object).map(_clean_cell)
+        tokens = cells.isin(MISSING_CELLS)
+        written[column] = cells[tokens]
+        table[column] = cells.mask(tokens)
     if table.empty:
         raise SampleSheetError("the sample sheet has a header but no samples", path=path)
 
     for column in (*_REQUIRED, *(["run"] if "run" in table.columns else [])):
-        empty = table.index[table[column].isna()]
+        empty = table.index[table[column].isna() & ~table.index.isin(written[column].index)]
         if len(empty):
             problems.append(f"empty '{column}' at {at(empty)}")
+        tokens_found = written[column]
+        if len(tokens_found):
+            shown = ", ".join(sorted({repr(str(v)) for v in tokens_found}))
+            problems.append(
+                f"missing '{column}' (written {shown}) at {at(tokens_found.index)}; every "
+                f"sample needs its {column}"
+            )
 
     duplicated = table["sample_id"].dropna()
     duplicated = duplicated[duplicated.duplicated(keep=False)]
@@ -342,12 +353,16 @@ def sample_sheet(
     for column in NUMERIC_COVARIATES:
         if column not in table.columns:
             continue
-        values = pd.to_numeric(table[column], errors="coerce")
+        values = to_floats(table[column])
         bad = table.index[values.isna() & table[column].notna()]
         if len(bad):
             shown = ", ".join(repr(str(v)) for v in table.loc[bad[:3], column])
             problems.append(f"column '{column}' must be numeric; found {shown} at {at(bad)}")
-        table[column] = values.astype("float64")
+        huge = table.index[~finite(values.to_numpy())]
+        if len(huge):
+            shown = ", ".join(str(v) for v in table.loc[huge[:3], column])
+            problems.append(f"column '{column}' at {at(huge)}: {out_of_range(shown)}")
+        table[column] = values.mask(~finite(values.to_numpy()))
     if "saliva" in table.columns:
         canonical_saliva = table["saliva"].map(
             lambda v: SALIVA_TYPES.get(v.lower(), np.nan) if isinstance(v, str) else np.nan

@@ -1,0 +1,333 @@
+# ruff: noqa: E501  (tables of expected values, one file per line)
+"""Run-level QC from mzML: real files, synthetic runs, damaged files."""
+
+from __future__ import annotations
+
+import gzip
+import math
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from salivaprot import InputFormatError, InputFormatWarning, read_mzml_qc
+from salivaprot.io.mzml import QC_COLUMNS, RunQC
+from salivaprot.io.mzml_example import write_example_mzml
+from tests.conftest import real_file
+from tests.mzml_reference import ours, pyteomics_qc
+
+DATA = Path(__file__).resolve().parent / "data"
+nan = math.nan
+
+# file -> (n_ms1, n_ms2, instrument, rt start, rt end (min), MS1 TIC sum, charges, unknown, decoded)
+REAL: dict[str, tuple[Any, ...]] = {
+    "hupo-psi-mzml/examples/tiny.pwiz.1.1.mzML": (3, 1, "LCQ Deca", 0.7008333333333333, 5.9905, 16679700.0, {2: 1}, 0, 1),
+    "ms_deisotope/tests/test_data/has_missing_charge_state_info.mzML": (3, 2, "Q Exactive", 0.0044898139, 0.027433696, 97975632.0, {}, 2, 0),
+    "ms_deisotope/tests/test_data/small.mzML": (14, 34, "LTQ FT", 0.004935, 0.487236666667, 185112952.0, {}, 34, 0),
+    "mzdata/test/data/20200204_BU_8B8egg_1ug_uL_7charges_60_min_Slot2-11_1_244.mzML.gz": (2, 101, "Bruker Daltonics timsTOF series", 32.66795749172835, 32.73157983362221, 30779856.0, {1: 3, 2: 2, 3: 53, 4: 39}, 4, 0),
+    "mzlib/mzLib/Test/DatabaseTests/sliced_b6.mzML": (7, 257, "Orbitrap Fusion", 77.003460795467, 77.128956597067, 9852113600.0, {2: 146, 3: 79, 4: 21, 5: 9, 6: 2}, 0, 0),
+    "mzlib/mzLib/Test/FlashLFQ/TestData/SilacTest.mzML": (9, 83, "Q Exactive", 98.638236, 99.002961, 3721542620.0, {2: 31, 3: 20, 4: 25, 5: 7}, 0, 0),
+    "mzlib/mzLib/Test/FlashLFQ/TestData/sliced-mzml.mzML": (10, 90, "LTQ Orbitrap Velos", 93.90167, 94.49917, 10617290496.0, {2: 77, 3: 13}, 0, 0),
+    "openms/share/OpenMS/examples/ID/Ecoli_MS2_small.mzML": (0, 139, "LTQ Orbitrap XL", 83.33485999999999, 84.16226833333333, nan, {2: 97, 3: 33, 4: 9}, 0, 0),
+    "openms/src/tests/class_tests/openms/data/IM_FAIMS_test.mzML": (9, 10, "Orbitrap Exploris 480", 2.272112376118, 2.414206642532, 4948260544.0, {2: 9, 3: 1}, 0, 0),
+    "openms/src/tests/class_tests/openms/data/MzMLFile_6_compressed.mzML": (4, 0, None, 0.016666666666666666, 0.06666666666666667, 19800.0, {}, 0, 4),
+    "openms/src/tests/topp/FileFilter_37_output.mzML": (4, 6, None, 0.347855, 0.66618, 2712169.3336359696, {}, 6, 4),
+    "openms/src/tests/topp/FileFilter_38_output.mzML": (4, 6, None, 0.347855, 0.66618, 2712155.0, {}, 6, 4),
+    "pymzml/tests/data/example.mzML.gz": (11, 0, "Q Exactive", 0.0014658998, 0.046045516, 1125941596.0, {}, 0, 0),
+    "pymzml/tests/data/mini_numpress.chrom.mzML": (0, 0, None, nan, nan, nan, {}, 0, 0),
+}  # fmt: skip
+#: Real files whose metadata disagree with their content: read, with these warnings.
+WARNS = {
+    "openms/src/tests/class_tests/openms/data/IM_FAIMS_test.mzML": [
+        r"<spectrumList count> says 87605 spectra but the file holds 19"
+    ],
+    "pymzml/tests/data/example.mzML.gz": [
+        r"the index lists 10 spectra but the file holds 11",
+        r"<spectrumList count> says 2918 spectra but the file holds 11",
+    ],
+}
+REFUSED = {
+    "hupo-psi-mzml/examples/1min.mzML": r"1min\.mzML: mzML 0\.99\.1 \(a pre-release of mzML 1\.0\) "
+    r"is not supported",
+    "pyteomics/tests/test.mzML": r"test\.mzML: the index lists 48 spectra but the file holds "
+    r"only 2 \(read to the end; the last spectrum read: id 'controllerType=0 "
+    r"controllerNumber=1 scan=2'\)",
+}
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) or isinstance(b, float):
+        return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-12)
+    return bool(a == b)
+
+
+def _read(path: Path, expected_warnings: list[str] | None = None, **kwargs: Any) -> RunQC:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        qc = read_mzml_qc(path, **kwargs)
+    messages = [str(w.message) for w in caught]
+    for pattern in expected_warnings or []:
+        assert any(re.search(re.escape(pattern), m) for m in messages), messages
+    assert len(messages) == len(expected_warnings or []), messages
+    assert all(issubclass(w.category, InputFormatWarning) for w in caught)
+    return qc
+
+
+def _check(qc: RunQC, expected: tuple[Any, ...]) -> None:
+    n1, n2, model, rt0, rt1, tic, charges, unknown, decoded = expected
+    assert (qc.n_ms1, qc.n_ms2, qc.instrument_model) == (n1, n2, model)
+    assert _same(qc.rt_start_min, rt0) and _same(qc.rt_end_min, rt1)
+    assert _same(qc.tic_total, tic)
+    assert qc.charges == charges
+    assert qc.ms2_unknown_charge == unknown
+    assert qc.n_decoded == decoded
+
+
+def _matches_pyteomics(path: Path, qc: RunQC) -> None:
+    reference = pyteomics_qc(path)
+    mine = ours(qc)
+    differ = {k: (mine[k], reference[k]) for k in reference if not _same(mine[k], reference[k])}
+    assert not differ
+
+
+@pytest.mark.parametrize("relative", sorted(REAL))
+def test_real_files(relative: str) -> None:
+    path = real_file(relative)
+    qc = _read(path, WARNS.get(relative))
+    _check(qc, REAL[relative])
+    _matches_pyteomics(path, qc)
+    row = qc.row()
+    assert list(row) == list(QC_COLUMNS)
+    assert row["sha256"] == qc.sha256 and len(qc.sha256) == 64
+    parallel = _read(path, WARNS.get(relative), workers=2)  # split at the index when usable
+    assert all(_same(parallel.row()[c], row[c]) for c in QC_COLUMNS)
+
+
+@pytest.mark.parametrize("relative", sorted(REFUSED))
+def test_real_files_refused(relative: str) -> None:
+    path = real_file(relative)
+    with pytest.raises(InputFormatError, match=REFUSED[relative]):
+        read_mzml_qc(path)
+
+
+def test_every_real_mzml_is_covered() -> None:
+    folder = real_file("hupo-psi-mzml/examples/tiny.pwiz.1.1.mzML").parents[2]
+    found = {
+        str(p.relative_to(folder))
+        for p in folder.rglob("*")
+        if p.is_file() and re.search(r"\.mzml(\.gz)?$", p.name, re.IGNORECASE)
+    }
+    assert found == set(REAL) | set(REFUSED)
+
+
+# --- fixtures shipped in tests/data (run on a fresh clone without ../shared) -------------
+
+FIXTURES = {
+    "tiny.pwiz.1.1.mzML": ([], REAL["hupo-psi-mzml/examples/tiny.pwiz.1.1.mzML"]),
+    "FileFilter_37_output.mzML": ([], REAL["openms/src/tests/topp/FileFilter_37_output.mzML"]),
+    "example.mzML.gz": (
+        WARNS["pymzml/tests/data/example.mzML.gz"],
+        REAL["pymzml/tests/data/example.mzML.gz"],
+    ),
+    "IM_FAIMS_test.first3.mzML": (
+        [],
+        (1, 2, "Orbitrap Exploris 480", 2.272112376118, 2.275570222886, 636240000.0, {2: 2}, 0, 0),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FIXTURES))
+def test_fixtures(name: str) -> None:
+    expected_warnings, expected = FIXTURES[name]
+    qc = _read(DATA / name, expected_warnings)
+    _check(qc, expected)
+    _matches_pyteomics(DATA / name, qc)
+
+
+def test_fixture_details() -> None:
+    tiny = _read(DATA / "tiny.pwiz.1.1.mzML")
+    # scan start time in seconds on one spectrum (42 s), none on another
+    assert len(tiny.ms1_rt_min) == 2
+    assert tiny.ms1_rt_min[0] == pytest.approx(42.0 / 60.0, abs=1e-3)
+    assert tiny.start_time == "2007-06-27T15:23:45.00035"
+    assert tiny.base_peak_max == 120053.0
+    assert (tiny.ms1_peaks_median, tiny.ms2_peaks_median) == (15.0, 10.0)
+    faims = _read(DATA / "IM_FAIMS_test.first3.mzML")
+    assert faims.ms1_injection_time[1] == pytest.approx(2.787945792079)
+    assert faims.ms2_injection_time[1] == pytest.approx(53.463550284505)
+    numpress = _read(DATA / "FileFilter_37_output.mzML")  # TIC from Numpress-slof arrays
+    assert numpress.n_decoded == 4 and numpress.base_peak_max == pytest.approx(38922.55365201299)
+
+
+# --- synthetic runs -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("mzml")
+    return write_example_mzml(folder / "S01.mzML", n_spectra=400, ms1_peaks=60, ms2_peaks=20)
+
+
+def test_synthetic_matches_pyteomics(synthetic: Path) -> None:
+    qc = _read(synthetic)
+    assert (qc.n_spectra, qc.n_ms1, qc.n_ms2) == (400, 25, 375)
+    assert (qc.rt_start_min, qc.rt_end_min) == (0.0, 60.0)
+    assert qc.instrument_model == "Q Exactive"
+    assert qc.start_time == "2026-03-02T09:15:00Z"
+    assert 0.0 < qc.ms2_unknown_charge_fraction < 0.25
+    assert sum(qc.charge_fractions.values()) == pytest.approx(1.0)
+    _matches_pyteomics(synthetic, qc)
+    profile = qc.tic_profile(10)
+    assert len(profile) == 10 and profile.sum() == pytest.approx(qc.tic_total)
+    assert len(qc.row()["tic_profile"].split(";")) == 20
+
+
+def test_parallel_read_is_identical(synthetic: Path) -> None:
+    serial = _read(synthetic)
+    parallel = _read(synthetic, workers=2)
+    for column in QC_COLUMNS:
+        assert _same(parallel.row()[column], serial.row()[column]), column
+    assert (parallel.ms1_tic == serial.ms1_tic).all()
+
+
+def test_variants_give_the_same_metrics(tmp_path: Path) -> None:
+    kwargs: dict[str, Any] = {"n_spectra": 120, "ms1_peaks": 40, "ms2_peaks": 10, "seed": 3}
+    base = _read(write_example_mzml(tmp_path / "a.mzML", **kwargs))
+    gz = _read(write_example_mzml(tmp_path / "b.mzML.gz", gz=True, **kwargs))
+    seconds = _read(write_example_mzml(tmp_path / "c.mzML", time_unit="second", **kwargs))
+    decoded = _read(
+        write_example_mzml(tmp_path / "d.mzML", with_tic=False, compress=False, **kwargs)
+    )
+    assert gz.run == "b" and gz.sha256 != base.sha256
+    for other in (gz, seconds, decoded):
+        assert (other.n_ms1, other.n_ms2, other.charges) == (base.n_ms1, base.n_ms2, base.charges)
+        assert other.rt_end_min == pytest.approx(base.rt_end_min, rel=1e-9)
+        assert other.tic_total == pytest.approx(base.tic_total, rel=1e-9)
+    assert decoded.n_decoded == base.n_ms1 and base.n_decoded == 0
+    assert decoded.base_peak_max == pytest.approx(base.base_peak_max, rel=1e-9)
+
+
+# --- damaged and wrong files ---------------------------------------------------------------
+
+
+def test_truncated_inside_a_spectrum(synthetic: Path, tmp_path: Path) -> None:
+    raw = synthetic.read_bytes()
+    cut = raw.index(b'<spectrum index="7"') + 500
+    path = tmp_path / "cut.mzML"
+    path.write_bytes(raw[:cut])
+    with pytest.raises(InputFormatError) as err:
+        read_mzml_qc(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}: truncated: the file ends inside spectrum 8")
+    assert "after 7 complete spectra" in message and "scan=7" in message
+    gz = tmp_path / "cut.mzML.gz"
+    packed = gzip.compress(raw)
+    gz.write_bytes(packed[: len(packed) // 2])
+    with pytest.raises(InputFormatError, match=r"cut\.mzML\.gz: truncated: .*complete spectra"):
+        read_mzml_qc(gz)
+
+
+def test_truncated_between_spectra_and_before_the_end(synthetic: Path, tmp_path: Path) -> None:
+    raw = synthetic.read_bytes()
+    path = tmp_path / "cut.mzML"
+    path.write_bytes(raw[: raw.index(b'<spectrum index="9"')])
+    with pytest.raises(InputFormatError, match=r"truncated: .* after 9 complete spectra"):
+        read_mzml_qc(path)
+    path.write_bytes(raw[: raw.index(b"</run>")])
+    with pytest.raises(InputFormatError, match=r"ends before </mzML>, after its 400 spectra"):
+        read_mzml_qc(path)
+    path.write_bytes(raw[:300])
+    with pytest.raises(InputFormatError, match=r"truncated: the file ends before its <run>"):
+        read_mzml_qc(path)
+
+
+def test_index_promising_more_spectra(synthetic: Path, tmp_path: Path) -> None:
+    raw = synthetic.read_bytes()
+    start = raw.index(b'        <spectrum index="398"')
+    end = raw.index(b"</spectrumList>")
+    path = tmp_path / "short.mzML"
+    path.write_bytes(raw[:start] + b"      " + raw[end:])
+    with pytest.raises(
+        InputFormatError, match=r"the index lists 400 spectra but the file holds only 398"
+    ):
+        read_mzml_qc(path)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00", r"not an XML file \(it starts with"),
+        (b"sample_id,run\ns1,r1\n", r"not an XML file"),
+        (b"", r"the file is empty"),
+        (b'<?xml version="1.0"?>\n<mzXML><msRun/></mzXML>\n', r"not an mzML file: its root element is <mzXML>"),
+        (
+            b'<?xml version="1.0"?>\n<!DOCTYPE mzML [<!ENTITY a "b">]>\n<mzML version="1.1.0"><run><spectrumList count="0"></spectrumList></run></mzML>',
+            r"refused: a document type declaration",
+        ),
+    ],
+)  # fmt: skip
+def test_not_mzml(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "bad.mzML"
+    path.write_bytes(content)
+    with pytest.raises(InputFormatError, match=rf"bad\.mzML: {message}"):
+        read_mzml_qc(path)
+
+
+def test_missing_and_folder(tmp_path: Path) -> None:
+    with pytest.raises(InputFormatError, match="mzML file not found"):
+        read_mzml_qc(tmp_path / "nope.mzML")
+    with pytest.raises(InputFormatError, match="found a folder"):
+        read_mzml_qc(tmp_path)
+
+
+def test_malformed_spectrum_names_it(tmp_path: Path) -> None:
+    # spectra that need their arrays decoded are parsed as XML: malformed ones are named
+    raw = write_example_mzml(tmp_path / "a.mzML", n_spectra=20, ms1_peaks=5, with_tic=False)
+    path = tmp_path / "bad.mzML"
+    path.write_bytes(raw.read_bytes().replace(b"<scanList", b"<scanLst", 1))
+    with pytest.raises(InputFormatError, match=r"spectrum 1 \(byte \d+\) is not well-formed XML"):
+        read_mzml_qc(path)
+    # the others are scanned for their cvParams: values that are not numbers are named
+    raw = write_example_mzml(tmp_path / "b.mzML", n_spectra=20, ms1_peaks=5)
+    path.write_bytes(
+        raw.read_bytes().replace(b'name="ms level" value="2"', b'name="ms level" value="two"', 1)
+    )
+    with pytest.raises(
+        InputFormatError,
+        match=r"bad\.mzML: spectrum 2 \(id 'controllerType=0 controllerNumber=1 scan=2'\): "
+        r"ms level 'two' is not a number",
+    ):
+        read_mzml_qc(path)
+
+
+def test_unusual_cvparam_layouts_fall_back_to_the_careful_path(tmp_path: Path) -> None:
+    # blocks of spectra are read with a few regular expressions; anything unusual in a
+    # block sends it to the spectrum-by-spectrum path, with the same results
+    source = write_example_mzml(tmp_path / "a.mzML", n_spectra=300, ms1_peaks=40, ms2_peaks=20)
+    expected = ours(_read(source))
+    raw = source.read_bytes()
+    swapped = re.sub(
+        rb'accession="MS:1000511" name="ms level" value="(\d)"',
+        rb'value="\1" name="ms level" accession="MS:1000511"',
+        raw,
+    )
+    unit_by_name = raw.replace(b'unitCvRef="UO" unitAccession="UO:0000031" ', b"")
+    grouped = raw.replace(
+        b'<cvParam cvRef="MS" accession="MS:1000130" name="positive scan" value=""/>',
+        b'<referenceableParamGroupRef ref="CommonInstrumentParams"/>',
+    )
+    for name, content in (("b", swapped), ("c", unit_by_name), ("d", grouped)):
+        assert content != raw
+        path = tmp_path / f"{name}.mzML"
+        path.write_bytes(content)
+        assert ours(_read(path)) == expected, name
+    bad = raw.replace(b'name="charge state" value="3"', b'name="charge state" value="3+"')
+    path = tmp_path / "e.mzML"
+    path.write_bytes(bad)
+    first = bad[: bad.index(b'value="3+"')].count(b"<spectrum ")
+    with pytest.raises(InputFormatError, match=rf"spectrum {first} \(id '[^']+'\): charge state"):
+        read_mzml_qc(path)
