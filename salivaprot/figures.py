@@ -487,6 +487,8 @@ def _flow_with_qc(folder: ResultsFolder) -> pd.DataFrame | None:
     qc = folder.qc
     if flow is None or qc is None or not any(c in qc.columns for c in FLAG_COLUMNS):
         return flow
+    if "runs passing QC" in set(flow["step"]):  # diff --qc counted them already
+        return flow
     passing = int((~flagged_runs(qc)).sum())
     row = pd.DataFrame({"step": ["runs passing QC"], "count": [passing]})
     return pd.concat([flow.iloc[:-1], row, flow.iloc[-1:]], ignore_index=True)

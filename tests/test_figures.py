@@ -327,6 +327,61 @@ def test_run_qc_panels_only_with_a_qc_table(results_dir: Path, tmp_path: Path) -
     assert f" {len(runs) - 1}" in [t.get_text() for t in flow_ax.texts]
 
 
+def test_diff_with_run_qc_feeds_the_qc_figures(tmp_path: Path) -> None:
+    """diff --qc joins run QC to samples.tsv: the folder alone then draws TIC/MS2 per run,
+    and the sample flow counts the runs passing QC (one excluded, one failing but kept)."""
+    from salivaprot.figures import FigureSpec
+    from salivaprot.simulate import simulate_trial
+
+    trial = simulate_trial(seed=11, n_proteins=80, subjects_per_arm=4, dropout=0.25)
+    files = trial.write(tmp_path / "study")
+    sheet = pd.read_csv(files["samples"])
+    runs = sheet["run"] if "run" in sheet.columns else sheet["sample_id"]
+    n = len(runs)
+    qc = pd.DataFrame(
+        {
+            "run": runs,
+            "n_ms2": np.arange(n) + 20000,
+            "tic_total": np.linspace(1e10, 2e10, n),
+            "qc_pass": [True] * n,
+            "qc_reasons": [""] * n,
+        }
+    )
+    qc.loc[0, ["qc_pass", "qc_reasons"]] = [False, "n_ms2 low outlier"]
+    qc.loc[1, ["qc_pass", "qc_reasons"]] = [False, "tic_total low outlier"]
+    qc_file = tmp_path / "qc.tsv"
+    qc.to_csv(qc_file, sep="\t", index=False)
+    for exclude, name in ((["--exclude-failed-runs"], "excluded"), ([], "kept")):
+        code, _, err = run(
+            "--quiet",
+            "diff",
+            str(files["mztab"]),
+            "--samples",
+            str(files["samples"]),
+            "--qc",
+            str(qc_file),
+            *exclude,
+            "--min-fraction",
+            "0.3",
+            "--out",
+            str(tmp_path / name),
+        )
+        assert code == 0, err
+        folder = read_results_folder(tmp_path / name)
+        assert folder.qc is not None and {"run", "tic_total", "n_ms2"} <= set(folder.qc.columns)
+        assert "run_qc" in {s.name for s in standard_specs(folder)}
+        flow = dict(zip(folder.flow["step"], folder.flow["count"], strict=True))  # type: ignore[index]
+        assert flow["runs passing QC"] == flow["samples with data"] - 2
+        fig = draw(folder, FigureSpec("run_qc", "run_qc"))
+        tic = next(ax for ax in fig.axes if ax.get_title() == "Total ion current per run")
+        assert len(tic.patches) == len(folder.samples)
+        colors = [tuple(p.get_facecolor()) for p in tic.patches]
+        assert len(set(colors)) == (1 if exclude else 2)  # failed runs kept are flagged
+    excluded = read_results_folder(tmp_path / "excluded")
+    kept = read_results_folder(tmp_path / "kept")
+    assert len(excluded.samples) == len(kept.samples) - 2
+
+
 # ----------------------------------------------------------------------------- baseline images
 # Small PNGs of fixed synthetic data (not the simulator: a change in the statistics must not
 # move them). Compared by RMS difference: anti-aliasing is tolerated, content is not.

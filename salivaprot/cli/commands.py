@@ -353,7 +353,9 @@ def _diff_into(ctx: click.Context, stage: Path, data: Path, options: dict[str, A
     from salivaprot.io.results_folder import write_figure_inputs
 
     n_analysed = (result.model.get("design") or {}).get("n_samples")
-    write_figure_inputs(stage, study, ready, kwargs, n_analysed=n_analysed)
+    n_excluded = len((qc_record or {}).get("excluded_runs", []))
+    write_figure_inputs(stage, study, ready, kwargs, n_analysed=n_analysed,
+                        data=samples_data, n_excluded=n_excluded)  # fmt: skip
     record = run_record(
         command="diff",
         parameters={k: (str(v) if isinstance(v, Path) else v) for k, v in options.items()} | kwargs,

@@ -64,6 +64,8 @@ REQUIRED_RESULT_COLUMNS: tuple[str, ...] = (
     "padj",
 )
 _NUMERIC_RESULT_COLUMNS = ("log2fc", "se", "df", "pvalue", "padj")
+#: Run QC columns that ``diff --qc`` joins to samples.tsv and the QC figure uses.
+_SAMPLE_QC_COLUMNS = ("tic_total", "n_ms2", "qc_pass")
 #: Columns of samples.tsv that figures use.
 REQUIRED_SAMPLE_COLUMNS: tuple[str, ...] = ("sample_id", "subject_id", "arm", "visit")
 
@@ -94,7 +96,8 @@ class ResultsFolder:
     flow : pandas.DataFrame or None
         ``step``, ``count``: the sample flow, when the folder has it.
     qc : pandas.DataFrame or None
-        Run-level QC (``qc.tsv``), when present.
+        Run-level QC: ``qc.tsv`` (in the folder or given), else the run QC
+        columns ``diff --qc`` joined to ``samples.tsv``, when present.
     notes : list of str
         What was missing and what was done about it.
     """
@@ -251,6 +254,11 @@ def read_results_folder(folder: PathLike, *, qc: PathLike | None = None) -> Resu
     qc_table = None
     if qc is not None or qc_path.is_file():
         qc_table = _read_tsv(qc_path, "the run QC table")
+    elif any(c in samples.columns for c in _SAMPLE_QC_COLUMNS):
+        # diff --qc joined the run QC metrics to the samples: the folder holds them
+        qc_table = samples[[c for c in _SAMPLE_QC_COLUMNS if c in samples.columns]].copy()
+        qc_table.insert(0, "run", samples["run"] if "run" in samples.columns else samples.index)
+        qc_table = qc_table.reset_index(drop=True)
     model_contrasts = (
         run.get("model", {}).get("contrasts") if isinstance(run.get("model"), dict) else None
     )
@@ -275,24 +283,42 @@ def read_results_folder(folder: PathLike, *, qc: PathLike | None = None) -> Resu
     )
 
 
-def sample_flow(study: Study, ready: ProteinData, n_analysed: int | None = None) -> pd.DataFrame:
+def _failed(values: pd.Series) -> pd.Series:
+    """True where a ``qc_pass`` value says the run failed (missing: no QC row, not failed)."""
+    text = values.astype(str).str.strip().str.lower()
+    return text.isin(["false", "0", "no", "fail", "failed"])
+
+
+def sample_flow(
+    study: Study,
+    ready: ProteinData,
+    n_analysed: int | None = None,
+    *,
+    n_excluded: int = 0,
+) -> pd.DataFrame:
     """Counts from the sample sheet to the samples analysed.
 
     ``subjects`` and ``planned visits`` (subjects x visits) from the sheet,
-    ``samples in sheet``, ``samples with data`` (at least one value measured)
+    ``samples in sheet``, ``samples with data`` (at least one value measured),
+    ``runs passing QC`` (when run QC was joined: ``diff --qc``; ``n_excluded``
+    failed runs were left out, the others failing are counted from ``qc_pass``)
     and ``samples analysed`` (by the model; ``n_analysed`` when given).
     """
     sheet = study.sheet.table if study.sheet is not None else ready.samples
     n_subjects = int(sheet["subject_id"].nunique()) if "subject_id" in sheet else len(sheet)
     n_visits = len(ready.visits) if ready.has_design else 1
-    with_data = int(ready.abundance.notna().any(axis=1).sum())
+    with_data = int(study.data.abundance.notna().any(axis=1).sum())
     rows = [
         ("subjects", n_subjects),
         ("planned visits", n_subjects * n_visits),
         ("samples in sheet", len(sheet)),
         ("samples with data", with_data),
-        ("samples analysed", with_data if n_analysed is None else int(n_analysed)),
     ]
+    if "qc_pass" in ready.samples.columns:
+        failed_kept = int(_failed(ready.samples["qc_pass"]).sum())
+        rows.append(("runs passing QC", with_data - int(n_excluded) - failed_kept))
+    analysed = int(ready.abundance.notna().any(axis=1).sum()) if n_analysed is None else n_analysed
+    rows.append(("samples analysed", int(analysed)))
     return pd.DataFrame(rows, columns=["step", "count"])
 
 
@@ -303,8 +329,15 @@ def write_figure_inputs(
     preprocess_kwargs: dict[str, Any],
     *,
     n_analysed: int | None = None,
+    data: ProteinData | None = None,
+    n_excluded: int = 0,
 ) -> None:
-    """Write what figures need beside a results folder's tables (see the module docstring)."""
+    """Write what figures need beside a results folder's tables (see the module docstring).
+
+    ``data`` is what preprocessing started from (default ``study.data``; after
+    ``diff --qc``, the samples with run QC joined and failed runs left out);
+    ``n_excluded`` counts the runs left out for failing QC.
+    """
     from salivaprot.io.results import write_table
     from salivaprot.preprocess import preprocess
 
@@ -314,7 +347,7 @@ def write_figure_inputs(
         "impute_method": "none",
         "scale": "concentration",
     }
-    before = preprocess(study.data, **kwargs)
+    before = preprocess(study.data if data is None else data, **kwargs)
     before_matrix = before.abundance.reindex(
         index=ready.abundance.index, columns=ready.abundance.columns
     )
@@ -322,4 +355,5 @@ def write_figure_inputs(
     if ready.imputed is not None:
         mask = ready.imputed.T.astype(np.int64).rename_axis(index="protein_id")
         write_table(mask, folder / IMPUTED_FILE)
-    write_table(sample_flow(study, ready, n_analysed), folder / FLOW_FILE, index=False)
+    flow = sample_flow(study, ready, n_analysed, n_excluded=n_excluded)
+    write_table(flow, folder / FLOW_FILE, index=False)

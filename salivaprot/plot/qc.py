@@ -203,14 +203,18 @@ def _first(frame: pd.DataFrame, names: Sequence[str]) -> str | None:
     return next((n for n in names if n in frame.columns), None)
 
 
-#: Columns of a run QC table that flag a run (1/true/yes/fail = flagged).
-FLAG_COLUMNS = ("flag", "flagged", "outlier", "fail")
+#: Columns of a run QC table that flag a run (1/true/yes/fail = flagged); ``qc_pass``
+#: (salivaprot qc's verdict) flags a run when false.
+FLAG_COLUMNS = ("qc_pass", "flag", "flagged", "outlier", "fail")
 
 
 def flagged_runs(qc: pd.DataFrame) -> np.ndarray:
     """Boolean: which runs a QC table flags (none when it has no flag column)."""
     flagged = np.zeros(len(qc), bool)
-    for flag in FLAG_COLUMNS:
+    if "qc_pass" in qc.columns:  # salivaprot qc's verdict
+        passed = qc["qc_pass"].astype(str).str.strip().str.lower()
+        flagged |= passed.isin(["false", "0", "no", "fail", "failed"]).to_numpy()
+    for flag in FLAG_COLUMNS[1:]:
         if flag in qc.columns:
             flagged |= (
                 qc[flag].astype(str).str.lower().isin(["1", "true", "yes", "fail"]).to_numpy()
