@@ -1367,7 +1367,11 @@ def read_qc_table(path: PathLike) -> Any:
 
     text = read_text(path, what="QC table")
     try:
-        table = pd.read_csv(io.StringIO(text), sep="\t", dtype={"run": str, "sample_id": str})
+        table = pd.read_csv(
+            io.StringIO(text),
+            sep="\t",
+            dtype={"run": str, "sample_id": str, "qc_reasons": str, "error": str},
+        )
     except (ValueError, pd.errors.ParserError) as err:
         raise InputFormatError(f"not a tab-separated table: {err}", path=path) from err
     missing = [c for c in ("run", "qc_pass") if c not in table.columns]
