@@ -369,6 +369,12 @@ def _limma_table(
     )
     n_samples, n_subjects = _observed_counts(y, design.subjects.to_numpy())
     notes = _limma_notes(fit.fitted, fit.df_residual, fit.estimate)
+    stopped = fit.fitted & ~fit.correlation_converged
+    if stopped.any():  # its own correlation fit hit a cap; its statistics use the consensus
+        notes[stopped] = np.array(
+            [[_join_notes(note, _CORRELATION_STOPPED) for note in row] for row in notes[stopped]],
+            dtype=object,
+        )
     per_protein = {
         "avg_log2": fit.avg_log2,
         "n_samples": n_samples,
@@ -402,6 +408,12 @@ def _limma_table(
         "df_prior_finite_median": float(np.median(finite_prior)) if finite_prior.size else None,
     }
     return pd.concat(blocks, ignore_index=True), extra
+
+
+_CORRELATION_STOPPED = (
+    "this protein's own within-subject correlation fit stopped before converging "
+    "(it still counts in the consensus, as in limma)"
+)
 
 
 def _join_notes(*parts: str) -> str:

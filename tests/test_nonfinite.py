@@ -162,3 +162,18 @@ def test_limma_reports_correlation_convergence_in_the_model(study) -> None:  # t
     data, _ = study
     result = differential_abundance(data, method="limma")
     assert isinstance(result.model["n_correlation_not_converged"], int)
+
+
+def test_a_correlation_fit_that_stops_short_is_noted_on_its_protein_rows() -> None:
+    """Issue 8: non-convergence is reported per protein in `note`, never a loop."""
+    from salivaprot import simulate_trial
+    from salivaprot.diff import differential_abundance
+    from salivaprot.preprocess import preprocess
+
+    data = preprocess(simulate_trial(seed=1, n_proteins=300, subjects_per_arm=6).data)
+    result = differential_abundance(data)
+    assert result.model["n_correlation_not_converged"] == 1
+    flagged = result.table[result.table["note"].str.contains("stopped before converging")]
+    assert flagged["protein_id"].nunique() == 1
+    assert len(flagged) == len(result.model["contrasts"])  # every row of that protein
+    assert flagged["pvalue"].notna().any()  # its statistics use the consensus correlation
