@@ -18,10 +18,9 @@ import warnings
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from importlib.metadata import version as _version
 from pathlib import Path
 from typing import IO, Any, TextIO, TypeVar, cast
-
-import pandas as pd
 
 from salivaprot.errors import InputFormatError, InputFormatWarning
 
@@ -33,7 +32,9 @@ PathLike = str | os.PathLike[str]
 #: pandas 3 does by default (and deprecates the option); pandas 2's default parser
 #: can be off by 1e-11 relative on long decimals, so ask for "round_trip" there.
 EXACT_FLOATS: dict[str, Any] = (
-    {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
+    {}
+    if int(_version("pandas").split(".")[0]) >= 3  # no pandas import: mzML reading needs none
+    else {"float_precision": "round_trip"}
 )
 
 _SNIFF_BYTES = 8192
