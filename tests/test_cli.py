@@ -357,3 +357,20 @@ def test_validate_bad_matrix_lists_cells(tmp_path: Path) -> None:
 def test_validate_forced_wrong_format(tmp_path: Path) -> None:
     code, _, err = run("validate", str(real_file(MAXQUANT)), "--format", "fragpipe")
     assert code == 1 and "no 'Protein' column" in err and "Traceback" not in err
+
+
+def test_validate_refuses_a_study_without_any_value(tmp_path: Path) -> None:
+    header = "Protein\tProtein ID\tA Intensity\tB Intensity\tA MaxLFQ Intensity\tB MaxLFQ Intensity"
+    rows = [
+        "sp|P04745|AMY1_HUMAN\tP04745\t5e9\t4e9\t0\t0",
+        "sp|P02768|ALBU_HUMAN\tP02768\t1e8\t2e8\t0\t0",
+    ]
+    path = tmp_path / "combined_protein.tsv"
+    path.write_text("\n".join([header, *rows]) + "\n")
+    code, out, err = run("validate", str(path))
+    assert code == 0, err
+    assert "Intensity (auto: the '<sample> MaxLFQ Intensity' columns hold no values" in out
+    code, out, err = run("validate", str(path), "--quantity", "lfq")
+    assert code == 1
+    assert "OK: usable study" not in out
+    assert "holds no value" in err

@@ -152,3 +152,41 @@ def test_missing_protein_column(tmp_path: Path) -> None:
     header = HEADER.replace("Protein\tProtein ID", "Accession\tProtein ID", 1)
     with pytest.raises(InputFormatError, match="no 'Protein' column"):
         read_fragpipe(crafted(tmp_path, header=header))
+
+
+# ---------------------------------------------------------------- no silently empty study
+def _zero_maxlfq(rows: list[str]) -> list[str]:
+    """ROWS with every MaxLFQ cell set to 0 (IonQuant ran without MaxLFQ)."""
+    names = HEADER.split("\t")
+    maxlfq = {i for i, name in enumerate(names) if "MaxLFQ" in name}
+    out = []
+    for row in rows:
+        fields = row.split("\t")
+        out.append("\t".join("0" if i in maxlfq else f for i, f in enumerate(fields)))
+    return out
+
+
+def test_auto_falls_back_to_intensity_when_maxlfq_is_all_zero(tmp_path: Path) -> None:
+    quant = read_fragpipe(crafted(tmp_path, _zero_maxlfq(ROWS)))
+    assert quant.abundance.columns.tolist() == ["S01_base Intensity", "S01_m4 Intensity"]
+    assert quant.abundance.at["sp|P04745|AMY1_HUMAN", "S01_base Intensity"] == 5e9
+    assert quant.notes[0].startswith(
+        "quantity: Intensity (auto: the '<sample> MaxLFQ Intensity' columns hold no values"
+    )
+    assert quant.source == "FragPipe combined_protein.tsv (Intensity)"
+    assert quant.columns["name"].tolist() == ["S01_base", "S01_m4"]
+
+
+def test_asking_for_an_empty_maxlfq_is_refused_by_read(tmp_path: Path) -> None:
+    path = crafted(tmp_path, _zero_maxlfq(ROWS))
+    assert read_fragpipe(path, quantity="lfq").abundance.isna().all(axis=None)
+    with pytest.raises(InputFormatError, match=r"holds no value.*--quantity"):
+        read(path, quantity="lfq")
+
+
+def test_a_sample_without_any_value_is_refused(tmp_path: Path) -> None:
+    names = HEADER.split("\t")
+    m4 = {i for i, name in enumerate(names) if name.startswith("S01_m4") and "Intensity" in name}
+    rows = ["\t".join("0" if i in m4 else f for i, f in enumerate(r.split("\t"))) for r in ROWS]
+    with pytest.raises(InputFormatError, match=r"1 sample\(s\) have no observed value.*S01_m4"):
+        read(crafted(tmp_path, rows))

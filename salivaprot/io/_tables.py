@@ -40,6 +40,7 @@ __all__ = [
     "duplicated_ids",
     "finite",
     "header_columns",
+    "holds_values",
     "listing",
     "numbers",
     "out_of_range",
@@ -554,6 +555,18 @@ def numbers(
     if problems:
         raise InputFormatError(problems, path=path)
     return pd.DataFrame(out, index=frame.index, columns=list(columns))
+
+
+def holds_values(values: pd.DataFrame) -> bool:
+    """Whether any cell holds a value (not missing, not zero): a quantity worth reading.
+
+    Examples
+    --------
+    >>> import pandas as pd, numpy as np
+    >>> holds_values(pd.DataFrame({"S1": [0.0, np.nan], "S2": [0.0, 0.0]}))
+    False
+    """
+    return bool((values.fillna(0) != 0).to_numpy().any())
 
 
 def zeros_to_missing(values: pd.DataFrame) -> tuple[pd.DataFrame, int]:

@@ -12,6 +12,7 @@ from salivaprot.io._files import PathLike
 from salivaprot.io._tables import (
     column_table,
     duplicated_ids,
+    holds_values,
     listing,
     numbers,
     read_table,
@@ -95,7 +96,8 @@ def read_fragpipe(
     quantity : {"auto", "lfq", "intensity", "ibaq"}
         ``lfq``: ``MaxLFQ Intensity`` columns; ``intensity``: ``Intensity``
         (razor intensity; ``Razor Intensity`` in the older layout). ``auto``
-        takes MaxLFQ when present, else Intensity, and the notes say which.
+        takes MaxLFQ when present and holding a value (not all zero or
+        blank: MaxLFQ did not run), else Intensity, and the notes say which.
         FragPipe has no iBAQ.
     zero_as_missing : bool
         Read zeros (FragPipe's "not quantified") as missing.
@@ -168,6 +170,17 @@ def read_fragpipe(
         raise InputFormatError([*problems, *err.problems]) from err
     if problems:
         raise InputFormatError(problems)
+    if quantity == "auto" and kind == "MaxLFQ Intensity" and not holds_values(values):
+        fallback = "Intensity" if kinds["Intensity"] else "Razor Intensity"
+        other = [(column, sample) for column, sample in kinds[fallback] if sample]
+        other_values = numbers(frame, [column for column, _ in other], path=path)
+        if other and holds_values(other_values):
+            kind, pairs, values = fallback, other, other_values
+            labels = [column for column, _ in pairs]
+            notes[0] = (
+                f"quantity: {fallback} (auto: the '<sample> MaxLFQ Intensity' columns hold no "
+                "values, only zeros or blanks; MaxLFQ did not run)"
+            )
     if zero_as_missing:
         values, zeros = zeros_to_missing(values)
         if zeros:

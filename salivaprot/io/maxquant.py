@@ -11,6 +11,7 @@ from salivaprot.io._files import PathLike
 from salivaprot.io._tables import (
     column_table,
     duplicated_ids,
+    holds_values,
     listing,
     numbers,
     read_table,
@@ -177,7 +178,7 @@ def read_maxquant(
         raise InputFormatError([*problems, *err.problems]) from err
     if problems:
         raise InputFormatError(problems)
-    lfq_empty = not (values.fillna(0) != 0).any(axis=None)
+    lfq_empty = not holds_values(values)
     if quantity == "auto" and chosen == "lfq" and available["intensity"] and lfq_empty:
         chosen, pairs = "intensity", available["intensity"]
         labels = [label for label, _ in pairs]

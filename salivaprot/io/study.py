@@ -276,6 +276,7 @@ def load_study(
     if errors or quant is None:
         raise SalivaprotError([p for err in errors for p in err.problems])
     data = join(quant, sheet, drop_unlisted=drop_unlisted)
+    _refuse_empty(data, quant, path=path, quantity_option=kind in _QUANTITY_FORMATS)
     notes = [f"{Path(path).name}: {quant.source}", *quant.notes]
     if sheet is not None:
         if sheet.aliases:
@@ -293,6 +294,38 @@ def load_study(
     step = f"read({Path(path).name!r}, format={kind!r}{options}, zero_as_missing={zero_as_missing})"
     data = replace(data, steps=(*data.steps, step))
     return Study(data=data, sheet=sheet, quant=quant, notes=tuple(notes))
+
+
+def _refuse_empty(
+    data: ProteinData, quant: QuantTable, *, path: PathLike, quantity_option: bool
+) -> None:
+    """Refuse a study without an observed value, or with samples without one.
+
+    A quantity that holds only zeros and blanks (a pipeline step that did not
+    run) would otherwise be read as a study with every value missing.
+    """
+    observed = data.abundance.notna() & (data.abundance != 0)
+    if not observed.to_numpy().any():
+        hint = (
+            "; choose another quantity with --quantity (quantity= in Python)"
+            if quantity_option
+            else "; did the pipeline quantify these runs?"
+        )
+        raise InputFormatError(
+            f"the {quant.source or 'file'} holds no value: every one of its "
+            f"{data.abundance.size} cells is missing or zero, so there is nothing to "
+            f"analyse{hint}",
+            path=path,
+        )
+    empty = observed.index[~observed.any(axis=1).to_numpy(bool)]
+    if len(empty):
+        shown = listing([str(s) for s in empty])
+        raise InputFormatError(
+            f"{len(empty)} sample(s) have no observed value (every protein missing or zero): "
+            f"{shown}; a failed or blank run? Leave them out of the sample sheet and use "
+            "--drop-unlisted (drop_unlisted=True in Python)",
+            path=path,
+        )
 
 
 def read(
