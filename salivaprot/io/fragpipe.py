@@ -17,6 +17,7 @@ from salivaprot.io._tables import (
     numbers,
     read_table,
     text_column,
+    undotted,
     zeros_to_missing,
 )
 from salivaprot.io.quant import Quantity, QuantTable, annotate_proteins
@@ -135,6 +136,7 @@ def read_fragpipe(
     contam_sp|P00761|TRYP_PIG    NaN  9823.0            True
     """
     table = read_table(path, what="FragPipe combined_protein.tsv")
+    table = undotted(table, looks_like_fragpipe)
     frame = table.frame
     columns = list(frame.columns)
     if "Protein" not in columns:

@@ -16,6 +16,7 @@ from salivaprot.io._tables import (
     numbers,
     read_table,
     text_column,
+    undotted,
     zeros_to_missing,
 )
 from salivaprot.io.quant import (
@@ -145,6 +146,7 @@ def read_maxquant(
     [5000000000.0, 4000000000.0]
     """
     table = read_table(path, what="MaxQuant proteinGroups.txt")
+    table = undotted(table, looks_like_maxquant)
     frame = table.frame
     columns = list(frame.columns)
     refuse_other_tables(columns, path)

@@ -12,7 +12,7 @@ from salivaprot.data import ProteinData
 from salivaprot.errors import InputFormatError, SalivaprotError, SampleSheetError
 from salivaprot.io import diann, fragpipe, matrix, maxquant
 from salivaprot.io._files import PathLike
-from salivaprot.io._tables import SEPARATOR_NAMES, listing, peek
+from salivaprot.io._tables import SEPARATOR_NAMES, listing, peek, without_index
 from salivaprot.io.diann import read_diann
 from salivaprot.io.fragpipe import read_fragpipe
 from salivaprot.io.matrix import read_matrix
@@ -106,13 +106,20 @@ def detect_format(path: PathLike) -> str:
     columns = header.columns
     maxquant.refuse_other_tables(columns, path)
     diann.refuse_other_tables(columns, path)
+    # as written; then without a row-index column (R or pandas re-saves); then, for the
+    # formats whose names have spaces, with R's dots read as spaces
+    # (an R re-save of a FragPipe table has 'Protein.Group', which alone would pass for
+    # DIA-NN; MaxQuant's and FragPipe's own columns read with spaces decide first)
+    plain = without_index(columns)
+    spaced = [c.replace(".", " ") for c in plain] if not any(" " in c for c in plain) else plain
     for name, fits in (
         ("maxquant", maxquant.looks_like_maxquant),
-        ("diann", diann.looks_like_diann),
         ("fragpipe", fragpipe.looks_like_fragpipe),
-        ("matrix", matrix.looks_like_matrix),
     ):
-        if fits(columns):
+        if fits(columns) or fits(plain) or fits(spaced):
+            return name
+    for name, fits in (("diann", diann.looks_like_diann), ("matrix", matrix.looks_like_matrix)):
+        if fits(columns) or fits(plain):
             return name
     tried = "\n".join(f"  {name}: {what}" for name, what in FORMATS.items())
     raise InputFormatError(
