@@ -12,6 +12,7 @@ from salivaprot import InputFormatError, read, read_fragpipe
 from .conftest import real_file, write_file, write_sheet
 
 COMBINED = "alphapeptstats/testfiles/fragpipe/combined_proteins.tsv"
+DATA = Path(__file__).parent / "data"
 
 # Current layout (as FragPipe with IonQuant MaxLFQ writes it; trailing spaces after a
 # header name have been seen in real files and are tolerated).
@@ -130,11 +131,34 @@ def test_non_numeric_intensity(tmp_path: Path) -> None:
     assert "line 4, column 'S01_base MaxLFQ Intensity': expected a number" in str(info.value)
 
 
-def test_repeated_protein(tmp_path: Path) -> None:
-    with pytest.raises(
-        InputFormatError, match="'sp\\|P04745\\|AMY1_HUMAN' is repeated on lines 2, 6"
-    ):
-        read_fragpipe(crafted(tmp_path, [*ROWS, ROWS[0]]))
+def test_repeated_protein_with_other_numbers_is_refused(tmp_path: Path) -> None:
+    other = ROWS[0].replace("4.9e9\t4.2e9", "4.8e9\t4.2e9", 1)
+    with pytest.raises(InputFormatError) as info:
+        read_fragpipe(crafted(tmp_path, [*ROWS, other]))
+    message = str(info.value)
+    assert "'sp|P04745|AMY1_HUMAN' is repeated on lines 2, 6" in message
+    assert "same MaxLFQ Intensity values; these differ" in message
+
+
+def test_protein_in_two_philosopher_groups_is_read_once(tmp_path: Path) -> None:
+    # older FragPipe (Philosopher) lists a protein in every group it belongs to: the real
+    # fixture with its first protein repeated as member 'b' of another group, same numbers
+    lines = (DATA / "combined_protein.tsv").read_text().splitlines()
+    fields = lines[1].split("\t")
+    fields[0], fields[1] = "700", "b"
+    repeat = "\t".join(fields)
+    path = write_file(tmp_path, "\n".join([lines[0], repeat, *lines[1:]]) + "\n", "c.tsv")
+    quant = read_fragpipe(path)
+    original = read_fragpipe(DATA / "combined_protein.tsv")
+    assert quant.abundance.shape == (10, 20)
+    assert quant.abundance.equals(original.abundance)
+    hemo = quant.proteins.loc["sp|P02790|HEMO_HUMAN"]
+    assert hemo["protein_group"] == "679"  # the group it leads (SubGroup a), not the first row
+    assert hemo["other_protein_groups"] == "700"
+    assert any(
+        n.startswith("1 repeated row(s) of 1 protein(s) listed in more than one protein group")
+        for n in quant.notes
+    )
 
 
 def test_single_experiment_protein_tsv_is_refused(tmp_path: Path) -> None:

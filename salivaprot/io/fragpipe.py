@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from salivaprot.errors import InputFormatError
@@ -165,13 +166,11 @@ def read_fragpipe(
     )
     notes[2:2] = table.notes
     ids = frame["Protein"].str.strip()
-    problems = [f"{path}: {problem}" for problem in duplicated_ids(ids)]
     try:
         values = numbers(frame, labels, path=path)
     except InputFormatError as err:
+        problems = [f"{path}: {problem}" for problem in duplicated_ids(ids)]
         raise InputFormatError([*problems, *err.problems]) from err
-    if problems:
-        raise InputFormatError(problems)
     if quantity == "auto" and kind == "MaxLFQ Intensity" and not holds_values(values):
         fallback = "Intensity" if kinds["Intensity"] else "Razor Intensity"
         other = [(column, sample) for column, sample in kinds[fallback] if sample]
@@ -183,6 +182,23 @@ def read_fragpipe(
                 f"quantity: {fallback} (auto: the '<sample> MaxLFQ Intensity' columns hold no "
                 "values, only zeros or blanks; MaxLFQ did not run)"
             )
+    frame, values, other_groups, dropped = _one_row_per_protein(frame, ids, values)
+    ids = frame["Protein"].str.strip()
+    problems = [f"{path}: {problem}" for problem in duplicated_ids(ids)]
+    if problems:
+        if frame["Protein"].str.strip().duplicated().any():
+            problems.append(
+                f"{path}: a protein listed in several protein groups is read once only when "
+                f"every row of it has the same {kind} values; these differ"
+            )
+        raise InputFormatError(problems)
+    if dropped:
+        notes.append(
+            f"{dropped} repeated row(s) of {len(other_groups)} protein(s) listed in more than "
+            f"one protein group (older FragPipe/Philosopher), with the same {kind} values: "
+            "read once, from the group the protein leads (SubGroup 'a') or else its first "
+            "row; the other groups are in the protein column 'other_protein_groups'"
+        )
     if zero_as_missing:
         values, zeros = zeros_to_missing(values)
         if zeros:
@@ -209,6 +225,10 @@ def read_fragpipe(
         species=species,
         entry_name=text_column(frame, "Entry Name"),
     )
+    if other_groups:
+        proteins["other_protein_groups"] = [
+            other_groups.get(str(protein_id), np.nan) for protein_id in proteins.index
+        ]
     values.index = proteins.index
     return QuantTable(
         abundance=values,
@@ -220,6 +240,47 @@ def read_fragpipe(
         source=f"FragPipe combined_protein.tsv ({kind})",
         notes=tuple(notes),
     )
+
+
+def _one_row_per_protein(
+    frame: pd.DataFrame, ids: pd.Series, values: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str], int]:
+    """Drop the repeats of a protein listed in several groups with the same values.
+
+    Philosopher lists a protein in every protein group it belongs to. When every
+    row of a protein holds the same quantities, the row kept is the one where
+    the protein leads its group (``SubGroup`` ``a``), else the first; the others'
+    groups are returned by protein. Repeats whose values differ are left in
+    place (and refused by the caller).
+    """
+    repeated = ids.duplicated(keep=False) & ids.ne("") & ids.notna()
+    if not repeated.any():
+        return frame, values, {}, 0
+    subgroup = frame["SubGroup"].str.strip() if "SubGroup" in frame.columns else None
+    group = frame["Protein Group"].str.strip() if "Protein Group" in frame.columns else None
+    drop: list[int] = []
+    others: dict[str, str] = {}
+    for protein, lines in ids[repeated].groupby(ids[repeated], sort=False).groups.items():
+        rows = values.loc[lines]
+        same = all(
+            rows.iloc[0].equals(rows.iloc[i]) for i in range(1, len(rows))
+        )  # NaN equals NaN here
+        if not same:
+            continue
+        keep = lines[0]
+        if subgroup is not None:
+            leads = [line for line in lines if subgroup[line].lower() == "a"]
+            if len(leads) == 1:
+                keep = leads[0]
+        rest = [line for line in lines if line != keep]
+        drop.extend(rest)
+        if group is not None:
+            others[str(protein)] = ";".join(str(group[line]) for line in rest)
+        else:
+            others[str(protein)] = ";".join(f"line {line}" for line in rest)
+    if not drop:
+        return frame, values, {}, 0
+    return frame.drop(index=drop), values.drop(index=drop), others, len(drop)
 
 
 def _choose(
