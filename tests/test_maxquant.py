@@ -230,10 +230,10 @@ def test_missing_id_column(tmp_path: Path) -> None:
     assert "line 1" in str(info.value)
 
 
-def test_labelled_file_is_refused(tmp_path: Path) -> None:
+def test_silac_file_is_refused(tmp_path: Path) -> None:
     header = HEADER + "\tRatio H/L S01_base"
     rows = [row + "\t1.2" for row in ROWS]
-    with pytest.raises(InputFormatError, match="labelled \\(SILAC or TMT\\)"):
+    with pytest.raises(InputFormatError, match=r"a SILAC proteinGroups\.txt"):
         read_maxquant(crafted(tmp_path, rows, header))
 
 
