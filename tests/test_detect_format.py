@@ -97,7 +97,7 @@ def test_nothing_fits_lists_every_format_and_its_columns(tmp_path: Path) -> None
     assert "'Accession', 'Sample A', 'Sample B'" in message
     for name, expects in FORMATS.items():
         assert f"  {name}: {expects}" in message
-    assert set(FORMATS) == {"mztab", "maxquant", "diann", "fragpipe", "matrix"}
+    assert set(FORMATS) == {"mztab", "maxquant", "diann", "fragpipe", "spectronaut", "matrix"}
 
 
 def test_bom_crlf_gzip_and_comma_tsv(tmp_path: Path) -> None:

@@ -147,7 +147,8 @@ def _design_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      help="Control arm (default: placebo when present)."),
         click.option("--format", "input_format",
                      type=click.Choice(
-                         ["auto", "mztab", "maxquant", "diann", "fragpipe", "matrix"]),
+                         ["auto", "mztab", "maxquant", "diann", "fragpipe", "spectronaut",
+                          "matrix"]),
                      default="auto", show_default=True,
                      help="Input format (auto: recognized from the file's content)."),
         click.option("--quantity",

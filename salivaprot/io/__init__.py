@@ -8,6 +8,7 @@ from salivaprot.io.mztab import MzTab, Param, parse_param, read_mztab
 from salivaprot.io.mztab_writer import write_mztab
 from salivaprot.io.quant import Quantity, QuantTable, annotate_proteins, join
 from salivaprot.io.sheets import SampleSheet, read_samples, sample_sheet
+from salivaprot.io.spectronaut import read_spectronaut
 from salivaprot.io.study import FORMATS, Study, detect_format, load_study, read, read_quant
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "read_mztab",
     "read_quant",
     "read_samples",
+    "read_spectronaut",
     "sample_sheet",
     "write_mztab",
 ]

@@ -10,7 +10,7 @@ from typing import Literal
 
 from salivaprot.data import ProteinData
 from salivaprot.errors import InputFormatError, SalivaprotError, SampleSheetError
-from salivaprot.io import diann, fragpipe, matrix, maxquant
+from salivaprot.io import diann, fragpipe, matrix, maxquant, spectronaut
 from salivaprot.io._files import PathLike
 from salivaprot.io._tables import SEPARATOR_NAMES, listing, peek, without_index
 from salivaprot.io.diann import read_diann
@@ -20,18 +20,20 @@ from salivaprot.io.maxquant import read_maxquant
 from salivaprot.io.mztab import read_mztab
 from salivaprot.io.quant import Quantity, QuantTable, join, match_columns
 from salivaprot.io.sheets import SampleSheet, read_run_keys, read_samples
+from salivaprot.io.spectronaut import read_spectronaut
 
 __all__ = ["FORMATS", "Format", "Study", "detect_format", "load_study", "read", "read_quant"]
 
 logger = logging.getLogger(__name__)
 
-Format = Literal["auto", "mztab", "maxquant", "diann", "fragpipe", "matrix"]
+Format = Literal["auto", "mztab", "maxquant", "diann", "fragpipe", "spectronaut", "matrix"]
 #: Input formats understood, with what each expects (for messages). Keep in step with ``Format``.
 FORMATS: dict[str, str] = {
     "mztab": "mzTab 1.0: tab-separated lines starting with MTD, COM, PRH/PRT, PEH/PEP, PSH/PSM",
     "maxquant": maxquant.EXPECTED,
     "diann": diann.EXPECTED,
     "fragpipe": fragpipe.EXPECTED,
+    "spectronaut": spectronaut.EXPECTED,
     "matrix": matrix.EXPECTED,
 }
 _MZTAB_PREFIXES = frozenset({"MTD", "COM", "PRH", "PRT", "PSH", "PEH", "SMH"})
@@ -118,7 +120,11 @@ def detect_format(path: PathLike) -> str:
     ):
         if fits(columns) or fits(plain) or fits(spaced):
             return name
-    for name, fits in (("diann", diann.looks_like_diann), ("matrix", matrix.looks_like_matrix)):
+    for name, fits in (
+        ("diann", diann.looks_like_diann),
+        ("spectronaut", spectronaut.looks_like_spectronaut),
+        ("matrix", matrix.looks_like_matrix),
+    ):
         if fits(columns) or fits(plain):
             return name
     tried = "\n".join(f"  {name}: {what}" for name, what in FORMATS.items())
@@ -144,7 +150,7 @@ def read_quant(
     ----------
     path : str or path-like
         The data file.
-    format : {"auto", "mztab", "maxquant", "diann", "fragpipe", "matrix"}
+    format : {"auto", "mztab", "maxquant", "diann", "fragpipe", "spectronaut", "matrix"}
         Input format; ``auto`` recognizes it from the content (see
         :func:`detect_format`).
     quantity : {"auto", "lfq", "intensity", "ibaq"}
@@ -203,6 +209,8 @@ def _read_quant(
         )
     elif kind == "fragpipe":
         quant = read_fragpipe(path, quantity=quantity, zero_as_missing=zero_as_missing)
+    elif kind == "spectronaut":
+        quant = read_spectronaut(path, zero_as_missing=zero_as_missing)
     else:
         quant = read_matrix(path, zero_as_missing=zero_as_missing)
     how = "recognized from its content" if format == "auto" else "as asked"
@@ -229,7 +237,7 @@ def load_study(
         The data file.
     samples : str, path-like or SampleSheet, optional
         The sample sheet.
-    format : {"auto", "mztab", "maxquant", "diann", "fragpipe", "matrix"}
+    format : {"auto", "mztab", "maxquant", "diann", "fragpipe", "spectronaut", "matrix"}
         Input format; ``auto`` recognizes it from the content.
     quantity : {"auto", "lfq", "intensity", "ibaq"}
         Which quantity to read from a MaxQuant or FragPipe table; ``auto``
