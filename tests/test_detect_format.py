@@ -67,13 +67,13 @@ def test_maxquant_evidence_is_not_mistaken_for_protein_groups(copy: str) -> None
     "relative", ["pyteomics/tests/test.mzML", "pymzml/tests/data/example.mzML.gz"]
 )
 def test_mzml_is_not_a_quant_table(relative: str) -> None:
-    with pytest.raises(InputFormatError, match="unrecognized input format"):
+    with pytest.raises(InputFormatError, match=r"this is an mzML file \(spectra\).*qc"):
         detect_format(real_file(relative))
 
 
 @pytest.mark.parametrize("name", ["example.mzML.gz", "tiny.pwiz.1.1.mzML"])
 def test_travelling_mzml_is_not_a_quant_table(name: str) -> None:
-    with pytest.raises(InputFormatError, match="unrecognized input format"):
+    with pytest.raises(InputFormatError, match=r"this is an mzML file \(spectra\).*qc"):
         detect_format(DATA / name)
 
 
@@ -163,3 +163,22 @@ def test_format_choices_agree_everywhere() -> None:
     choices = next(p.type for p in validate.params if p.name == "input_format")
     assert isinstance(choices, click.Choice)
     assert list(choices.choices) == ["auto", *FORMATS] == list(typing.get_args(Format))
+
+
+@pytest.mark.parametrize(
+    ("header", "says"),
+    [
+        ("R.FileName,EG.PrecursorId,EG.Qvalue\n", "a Spectronaut report without protein"),
+        (
+            "Peptide\tProtein\tS1 Intensity\n",
+            "a peptide, precursor or PSM table (column 'Peptide')",
+        ),
+    ],
+)
+def test_unrecognized_tables_say_what_they_look_like(
+    tmp_path: Path, header: str, says: str
+) -> None:
+    path = write_file(tmp_path, header + ("x,y,1\n" if "," in header else "x\ty\t1\n"), "t.txt")
+    with pytest.raises(InputFormatError) as info:
+        detect_format(path)
+    assert says in str(info.value) and "unrecognized input format" in str(info.value)

@@ -11,7 +11,7 @@ from typing import Literal
 from salivaprot.data import ProteinData
 from salivaprot.errors import InputFormatError, SalivaprotError, SampleSheetError
 from salivaprot.io import diann, fragpipe, matrix, maxquant, spectronaut
-from salivaprot.io._files import PathLike
+from salivaprot.io._files import PathLike, read_head
 from salivaprot.io._tables import SEPARATOR_NAMES, listing, peek, without_index
 from salivaprot.io.diann import read_diann
 from salivaprot.io.fragpipe import read_fragpipe
@@ -105,6 +105,8 @@ def detect_format(path: PathLike) -> str:
         )
     if header.first_line.split("\t", 1)[0].strip() in _MZTAB_PREFIXES:
         return "mztab"
+    if header.first_line.lstrip().startswith("<"):
+        _refuse_xml(path)
     columns = header.columns
     maxquant.refuse_other_tables(columns, path)
     diann.refuse_other_tables(columns, path)
@@ -131,7 +133,56 @@ def detect_format(path: PathLike) -> str:
     raise InputFormatError(
         f"unrecognized input format: the first line has {len(columns)} "
         f"{SEPARATOR_NAMES[header.separator]}-separated column(s) ({listing(columns, 8)}). "
-        f"Tried:\n{tried}",
+        f"{_looks_like(columns)}Tried:\n{tried}",
+        path=path,
+    )
+
+
+#: Columns of peptide-, precursor- or PSM-level tables (one row per peptide or spectrum).
+_PEPTIDE_COLUMNS = frozenset(
+    {"Peptide", "Peptide Sequence", "Modified Sequence", "Modified sequence", "Sequence",
+     "Stripped.Sequence", "Precursor.Id", "EG.PrecursorId", "PEP.StrippedSequence",
+     "FG.Id", "Spectrum", "PSM_ID", "sequence"}
+)  # fmt: skip
+
+
+def _looks_like(columns: Sequence[str]) -> str:
+    """What an unrecognized table seems to be, and what to do (``""`` when it cannot say)."""
+    present = set(columns)
+    spectronaut = any(c.startswith(("PG.", "R.", "EG.", "FG.", "PEP.")) for c in columns)
+    if spectronaut:
+        return (
+            "It looks like a Spectronaut report without protein quantities: export a protein "
+            "report with 'PG.ProteinGroups' and 'R.FileName' + 'PG.Quantity' (long) or "
+            "'[n] <run>.PG.Quantity' columns (pivot). "
+        )
+    if present & _PEPTIDE_COLUMNS:
+        found = sorted(present & _PEPTIDE_COLUMNS)[0]
+        return (
+            f"It looks like a peptide, precursor or PSM table (column {found!r}): salivaprot "
+            "reads protein groups; use the protein-level table of the same pipeline. "
+        )
+    return ""
+
+
+#: XML root elements of mass-spectrometry files that are not protein tables.
+_XML_KINDS = {
+    "<mzML": "an mzML file (spectra): 'salivaprot qc' reads it for run-level QC",
+    "<indexedmzML": "an mzML file (spectra): 'salivaprot qc' reads it for run-level QC",
+    "<mzXML": "an mzXML file (spectra)",
+    "<MzIdentML": "an mzIdentML file (identifications, no protein abundances)",
+    "<msms_pipeline_analysis": "a pepXML file (peptide identifications)",
+    "<protein_summary": "a protXML file (protein identifications, no abundances)",
+}
+
+
+def _refuse_xml(path: PathLike) -> None:
+    """Refuse an XML file, naming what it is when its root element says."""
+    head = read_head(path, what="input file").decode("utf-8", errors="replace")
+    kind = next((what for tag, what in _XML_KINDS.items() if tag in head), "an XML file")
+    raise InputFormatError(
+        f"this is {kind}, not a protein table. salivaprot reads the protein abundances a "
+        f"pipeline writes: {', '.join(FORMATS)} (see salivaprot validate --help)",
         path=path,
     )
 
