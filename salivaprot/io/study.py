@@ -342,7 +342,13 @@ def load_study(
     if errors or quant is None:
         raise SalivaprotError([p for err in errors for p in err.problems])
     data = join(quant, sheet, drop_unlisted=drop_unlisted)
-    _refuse_empty(data, quant, path=path, quantity_option=kind in _QUANTITY_FORMATS)
+    _refuse_empty(
+        data,
+        quant,
+        path=path,
+        quantity_option=kind in _QUANTITY_FORMATS,
+        zero_is_value=not zero_as_missing,
+    )
     notes = [f"{Path(path).name}: {quant.source}", *quant.notes]
     if sheet is not None:
         if sheet.aliases:
@@ -363,14 +369,22 @@ def load_study(
 
 
 def _refuse_empty(
-    data: ProteinData, quant: QuantTable, *, path: PathLike, quantity_option: bool
+    data: ProteinData,
+    quant: QuantTable,
+    *,
+    path: PathLike,
+    quantity_option: bool,
+    zero_is_value: bool = False,
 ) -> None:
     """Refuse a study without an observed value, or with samples without one.
 
     A quantity that holds only zeros and blanks (a pipeline step that did not
-    run) would otherwise be read as a study with every value missing.
+    run) would otherwise be read as a study with every value missing. Zeros
+    count as values when they are kept (``--keep-zeros``, log2 input).
     """
-    observed = data.abundance.notna() & (data.abundance != 0)
+    observed = data.abundance.notna()
+    if not zero_is_value:
+        observed &= data.abundance != 0
     if not observed.to_numpy().any():
         hint = (
             "; choose another quantity with --quantity (quantity= in Python)"
