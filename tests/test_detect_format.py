@@ -170,6 +170,10 @@ def test_format_choices_agree_everywhere() -> None:
     [
         ("R.FileName,EG.PrecursorId,EG.Qvalue\n", "a Spectronaut report without protein"),
         (
+            "Index\tNumberPSM\tProteinID\tMaxPepProb\tReferenceIntensity\n",
+            "a FragPipe TMT-Integrator protein table",
+        ),
+        (
             "Peptide\tProtein\tS1 Intensity\n",
             "a peptide, precursor or PSM table (column 'Peptide')",
         ),
@@ -178,7 +182,9 @@ def test_format_choices_agree_everywhere() -> None:
 def test_unrecognized_tables_say_what_they_look_like(
     tmp_path: Path, header: str, says: str
 ) -> None:
-    path = write_file(tmp_path, header + ("x,y,1\n" if "," in header else "x\ty\t1\n"), "t.txt")
+    fields = header.count("," if "," in header else "\t") + 1
+    row = ("," if "," in header else "\t").join(["1"] * fields)
+    path = write_file(tmp_path, header + row + "\n", "t.txt")
     with pytest.raises(InputFormatError) as info:
         detect_format(path)
     assert says in str(info.value) and "unrecognized input format" in str(info.value)
