@@ -152,6 +152,7 @@ def test_protein_in_two_philosopher_groups_is_read_once(tmp_path: Path) -> None:
     original = read_fragpipe(DATA / "combined_protein.tsv")
     assert quant.abundance.shape == (10, 20)
     assert quant.abundance.equals(original.abundance)
+    assert quant.notes[1] == "older (Philosopher) layout: 10 proteins x 20 samples"
     hemo = quant.proteins.loc["sp|P02790|HEMO_HUMAN"]
     assert hemo["protein_group"] == "679"  # the group it leads (SubGroup a), not the first row
     assert hemo["other_protein_groups"] == "700"

@@ -193,6 +193,7 @@ def read_fragpipe(
             )
         raise InputFormatError(problems)
     if dropped:
+        notes[1] = notes[1].replace(f"{len(frame) + dropped} proteins", f"{len(frame)} proteins")
         notes.append(
             f"{dropped} repeated row(s) of {len(other_groups)} protein(s) listed in more than "
             f"one protein group (older FragPipe/Philosopher), with the same {kind} values: "
