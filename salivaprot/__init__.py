@@ -51,6 +51,7 @@ if TYPE_CHECKING:
         read_maxquant,
         read_mztab,
         read_samples,
+        read_spectronaut,
         sample_sheet,
         write_mztab,
     )
@@ -85,6 +86,7 @@ _LAZY: dict[str, str] = {
             "read_maxquant",
             "read_mztab",
             "read_samples",
+            "read_spectronaut",
             "sample_sheet",
             "write_mztab",
         ],
@@ -166,6 +168,7 @@ __all__ = [
     "read_mzml_qc",
     "read_mztab",
     "read_samples",
+    "read_spectronaut",
     "sample_sheet",
     "simulate_trial",
     "summarize",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,8 @@ from salivaprot.simulate import SimulatedTrial, simulate_trial
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT.parent / "shared" / "real"
 TEST_DATA = ROOT / "test_data"
+#: Copies of the smaller files of ../shared/real, same relative paths (tests/data/README.md).
+REAL_COPIES = Path(__file__).parent / "data" / "real"
 VISITS = ["baseline", "month1", "month4"]
 
 
@@ -47,16 +50,27 @@ def write_sheet(folder: Path, runs: list[str], name: str = "samples.csv") -> Pat
 
 def real_folder() -> Path:
     """../shared/real; skips the test only when that folder is absent (it is present in CI)."""
-    if not REAL.is_dir():
-        pytest.skip("../shared/real is not present on this machine")
+    if not REAL.is_dir() or os.environ.get("SALIVAPROT_NO_REAL"):
+        pytest.skip("../shared/real is not present on this machine (or SALIVAPROT_NO_REAL is set)")
     return REAL
 
 
 def real_file(relative: str) -> Path:
-    """Path of a file in ../shared/real; skips the test only when that folder is absent."""
-    path = real_folder() / relative
-    assert path.is_file(), f"expected real file {relative} is missing from {REAL}"
-    return path
+    """Path of a file in ../shared/real, or of its copy in tests/data/real.
+
+    Without ../shared/real (a fresh clone, or ``SALIVAPROT_NO_REAL=1``), the
+    copy that travels with the repository is used: the same bytes at the same
+    relative path (``.gz`` when compressed); see tests/data/README.md. The test
+    skips only when neither exists.
+    """
+    if REAL.is_dir() and not os.environ.get("SALIVAPROT_NO_REAL"):
+        path = REAL / relative
+        assert path.is_file(), f"expected real file {relative} is missing from {REAL}"
+        return path
+    for copy in (REAL_COPIES / relative, REAL_COPIES / f"{relative}.gz"):
+        if copy.is_file():
+            return copy
+    return real_folder() / relative  # skips
 
 
 @pytest.fixture(scope="session")

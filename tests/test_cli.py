@@ -301,24 +301,35 @@ def test_preprocess_output_scale_and_bad_options_write_nothing(tmp_path: Path) -
 
 # ---------------------------------------------------------------- other pipelines
 MAXQUANT = "alphapeptstats/testfiles/maxquant_go/proteinGroups.txt"
+DATA = Path(__file__).parent / "data"
+#: its first 40 groups, which travel with the repository
+MAXQUANT_FIRST40 = DATA / "proteinGroups.first40.txt"
 DIANN_MATRIX = (
     "proteobench/test/data/subcellprofile_domlfq_protein_DIA_EXPL/"
     "DIA-NN_example_domlfq_report.pg_matrix.tsv"
 )
 
 
-def test_validate_real_maxquant_file() -> None:
-    code, out, err = run("validate", str(real_file(MAXQUANT)))
+@pytest.mark.parametrize(
+    ("copy", "proteins"),
+    [
+        ("full", "882 (839 targets, 31 contaminants, 12 decoys, 0 other species)"),
+        ("first40", "40 (3 targets, 25 contaminants, 12 decoys, 0 other species)"),
+    ],
+)
+def test_validate_real_maxquant_file(copy: str, proteins: str) -> None:
+    path = real_file(MAXQUANT) if copy == "full" else MAXQUANT_FIRST40
+    code, out, err = run("validate", str(path))
     assert code == 0, err
     assert "samples: 10" in out
-    assert "proteins: 882 (839 targets, 31 contaminants, 12 decoys, 0 other species)" in out
+    assert f"proteins: {proteins}" in out
     assert "note: format: maxquant (recognized from its content)" in out
     assert "note: quantity: LFQ intensity (auto:" in out
     assert out.rstrip().endswith("OK: usable study.")
 
 
 def test_validate_quantity_option() -> None:
-    code, out, _ = run("validate", str(real_file(MAXQUANT)), "--quantity", "ibaq")
+    code, out, _ = run("validate", str(MAXQUANT_FIRST40), "--quantity", "ibaq")
     assert code == 0 and "note: quantity: iBAQ (as asked)" in out
     code, _, err = run("validate", str(real_file(DIANN_MATRIX)), "--quantity", "lfq")
     assert code == 1 and "applies to MaxQuant and FragPipe tables" in err
@@ -335,10 +346,8 @@ def test_validate_diann_matrix_with_sheet_matching_file_stems(tmp_path: Path) ->
 
 
 def test_validate_refuses_maxquant_evidence_cleanly() -> None:
-    path = real_file(
-        "proteobench/test/data/quant/quant_lfq_ion_DDA_QExactive/MaxQuant_2_5_1_evidence_sample.txt"
-    )
-    code, out, err = run("validate", str(path))
+    # the first 20 rows of proteobench's MaxQuant_2_5_1_evidence_sample.txt
+    code, out, err = run("validate", str(DATA / "evidence.first20.txt"))
     assert code == 1 and out == ""
     assert "this is a MaxQuant evidence.txt or msms.txt" in err and "Traceback" not in err
 
@@ -355,5 +364,22 @@ def test_validate_bad_matrix_lists_cells(tmp_path: Path) -> None:
 
 
 def test_validate_forced_wrong_format(tmp_path: Path) -> None:
-    code, _, err = run("validate", str(real_file(MAXQUANT)), "--format", "fragpipe")
+    code, _, err = run("validate", str(MAXQUANT_FIRST40), "--format", "fragpipe")
     assert code == 1 and "no 'Protein' column" in err and "Traceback" not in err
+
+
+def test_validate_refuses_a_study_without_any_value(tmp_path: Path) -> None:
+    header = "Protein\tProtein ID\tA Intensity\tB Intensity\tA MaxLFQ Intensity\tB MaxLFQ Intensity"
+    rows = [
+        "sp|P04745|AMY1_HUMAN\tP04745\t5e9\t4e9\t0\t0",
+        "sp|P02768|ALBU_HUMAN\tP02768\t1e8\t2e8\t0\t0",
+    ]
+    path = tmp_path / "combined_protein.tsv"
+    path.write_text("\n".join([header, *rows]) + "\n")
+    code, out, err = run("validate", str(path))
+    assert code == 0, err
+    assert "Intensity (auto: the '<sample> MaxLFQ Intensity' columns hold no values" in out
+    code, out, err = run("validate", str(path), "--quantity", "lfq")
+    assert code == 1
+    assert "OK: usable study" not in out
+    assert "holds no value" in err

@@ -36,14 +36,28 @@ EVIDENCE = (
 )
 
 
+DATA = Path(__file__).parent / "data"
+#: trimmed copies of the large files above, which travel with the repository
+TRIMMED_FORMATS = {
+    "proteinGroups.first40.txt": "maxquant",
+    "report.tsv": "diann",
+}
+
+
 @pytest.mark.parametrize("relative", sorted(REAL_FORMATS))
 def test_real_files_are_recognized(relative: str) -> None:
     assert detect_format(real_file(relative)) == REAL_FORMATS[relative]
 
 
-def test_maxquant_evidence_is_not_mistaken_for_protein_groups() -> None:
+@pytest.mark.parametrize("name", sorted(TRIMMED_FORMATS))
+def test_trimmed_real_files_are_recognized(name: str) -> None:
+    assert detect_format(DATA / name) == TRIMMED_FORMATS[name]
+
+
+@pytest.mark.parametrize("copy", ["full", "first20"])
+def test_maxquant_evidence_is_not_mistaken_for_protein_groups(copy: str) -> None:
     with pytest.raises(InputFormatError) as info:
-        detect_format(real_file(EVIDENCE))
+        detect_format(real_file(EVIDENCE) if copy == "full" else DATA / "evidence.first20.txt")
     message = str(info.value)
     assert "this is a MaxQuant evidence.txt or msms.txt" in message
     assert "not a protein table" in message and "use proteinGroups.txt" in message
@@ -53,12 +67,18 @@ def test_maxquant_evidence_is_not_mistaken_for_protein_groups() -> None:
     "relative", ["pyteomics/tests/test.mzML", "pymzml/tests/data/example.mzML.gz"]
 )
 def test_mzml_is_not_a_quant_table(relative: str) -> None:
-    with pytest.raises(InputFormatError, match="unrecognized input format"):
+    with pytest.raises(InputFormatError, match=r"this is an mzML file \(spectra\).*qc"):
         detect_format(real_file(relative))
 
 
+@pytest.mark.parametrize("name", ["example.mzML.gz", "tiny.pwiz.1.1.mzML"])
+def test_travelling_mzml_is_not_a_quant_table(name: str) -> None:
+    with pytest.raises(InputFormatError, match=r"this is an mzML file \(spectra\).*qc"):
+        detect_format(DATA / name)
+
+
 def test_content_not_name_decides(tmp_path: Path) -> None:
-    source = real_file("alphapeptstats/testfiles/maxquant_go/proteinGroups.txt")
+    source = DATA / "proteinGroups.first40.txt"
     misnamed = tmp_path / "report.pg_matrix.mzTab"
     shutil.copy(source, misnamed)
     assert detect_format(misnamed) == "maxquant"
@@ -77,7 +97,7 @@ def test_nothing_fits_lists_every_format_and_its_columns(tmp_path: Path) -> None
     assert "'Accession', 'Sample A', 'Sample B'" in message
     for name, expects in FORMATS.items():
         assert f"  {name}: {expects}" in message
-    assert set(FORMATS) == {"mztab", "maxquant", "diann", "fragpipe", "matrix"}
+    assert set(FORMATS) == {"mztab", "maxquant", "diann", "fragpipe", "spectronaut", "matrix"}
 
 
 def test_bom_crlf_gzip_and_comma_tsv(tmp_path: Path) -> None:
@@ -116,7 +136,7 @@ def test_precursor_matrix_is_refused_by_detection(tmp_path: Path) -> None:
 
 
 def test_forced_format_that_does_not_fit(tmp_path: Path) -> None:
-    source = real_file("alphapeptstats/testfiles/maxquant_go/proteinGroups.txt")
+    source = DATA / "proteinGroups.first40.txt"
     with pytest.raises(InputFormatError, match="no 'Protein' column"):
         load_study(source, format="fragpipe")
 
@@ -143,3 +163,28 @@ def test_format_choices_agree_everywhere() -> None:
     choices = next(p.type for p in validate.params if p.name == "input_format")
     assert isinstance(choices, click.Choice)
     assert list(choices.choices) == ["auto", *FORMATS] == list(typing.get_args(Format))
+
+
+@pytest.mark.parametrize(
+    ("header", "says"),
+    [
+        ("R.FileName,EG.PrecursorId,EG.Qvalue\n", "a Spectronaut report without protein"),
+        (
+            "Index\tNumberPSM\tProteinID\tMaxPepProb\tReferenceIntensity\n",
+            "a FragPipe TMT-Integrator protein table",
+        ),
+        (
+            "Peptide\tProtein\tS1 Intensity\n",
+            "a peptide, precursor or PSM table (column 'Peptide')",
+        ),
+    ],
+)
+def test_unrecognized_tables_say_what_they_look_like(
+    tmp_path: Path, header: str, says: str
+) -> None:
+    fields = header.count("," if "," in header else "\t") + 1
+    row = ("," if "," in header else "\t").join(["1"] * fields)
+    path = write_file(tmp_path, header + row + "\n", "t.txt")
+    with pytest.raises(InputFormatError) as info:
+        detect_format(path)
+    assert says in str(info.value) and "unrecognized input format" in str(info.value)

@@ -12,6 +12,7 @@ from salivaprot import InputFormatError, join, read, read_diann, read_samples
 
 from .conftest import real_file, write_file, write_sheet
 
+DATA = Path(__file__).parent / "data"
 ALPHASTATS_MATRIX = "alphapeptstats/testfiles/diann/report_final.pg_matrix.tsv"
 WINDOWS_MATRIX = (
     "proteobench/test/data/subcellprofile_domlfq_protein_DIA_EXPL/"
@@ -100,8 +101,23 @@ def test_real_report_19_counts() -> None:
     assert int(quant.proteins["n_precursor_rows"].sum()) == 1150
 
 
-def test_real_report_19_runs_named_by_run_and_matched_by_path_or_stem(tmp_path: Path) -> None:
-    quant = read_diann(real_file(REPORT_19))
+def test_real_report_19_first_12_rows_travel_with_the_repository() -> None:
+    # tests/data/report.tsv: header and the first 12 rows of the same report (CRLF kept);
+    # the awk above on it: 12 of 12 rows kept, 2 protein groups, 6 runs
+    quant = read_diann(DATA / "report.tsv")
+    assert quant.abundance.shape == (2, 6)
+    assert quant.notes[0] == (
+        "kept 12 of 12 precursor rows at Q.Value <= 0.01, PG.Q.Value <= 0.01, "
+        "Lib.PG.Q.Value <= 0.01"
+    )
+    assert quant.source == "DIA-NN main report (tab-separated, long format)"
+
+
+@pytest.mark.parametrize("copy", ["full", "first12"])
+def test_real_report_19_runs_named_by_run_and_matched_by_path_or_stem(
+    tmp_path: Path, copy: str
+) -> None:
+    quant = read_diann(real_file(REPORT_19) if copy == "full" else DATA / "report.tsv")
     label = quant.abundance.columns[0]
     assert label.startswith("Q:\\ACTIVE\\2020\\LFQ_bench\\RAW\\") and label.endswith(".raw")
     assert quant.columns.at[label, "name"] == "LFQ_Orbitrap_AIF_Condition_A_Sample_Alpha_01"

@@ -12,6 +12,7 @@ from salivaprot import InputFormatError, read, read_fragpipe
 from .conftest import real_file, write_file, write_sheet
 
 COMBINED = "alphapeptstats/testfiles/fragpipe/combined_proteins.tsv"
+DATA = Path(__file__).parent / "data"
 
 # Current layout (as FragPipe with IonQuant MaxLFQ writes it; trailing spaces after a
 # header name have been seen in real files and are tolerated).
@@ -130,11 +131,35 @@ def test_non_numeric_intensity(tmp_path: Path) -> None:
     assert "line 4, column 'S01_base MaxLFQ Intensity': expected a number" in str(info.value)
 
 
-def test_repeated_protein(tmp_path: Path) -> None:
-    with pytest.raises(
-        InputFormatError, match="'sp\\|P04745\\|AMY1_HUMAN' is repeated on lines 2, 6"
-    ):
-        read_fragpipe(crafted(tmp_path, [*ROWS, ROWS[0]]))
+def test_repeated_protein_with_other_numbers_is_refused(tmp_path: Path) -> None:
+    other = ROWS[0].replace("4.9e9\t4.2e9", "4.8e9\t4.2e9", 1)
+    with pytest.raises(InputFormatError) as info:
+        read_fragpipe(crafted(tmp_path, [*ROWS, other]))
+    message = str(info.value)
+    assert "'sp|P04745|AMY1_HUMAN' is repeated on lines 2, 6" in message
+    assert "same MaxLFQ Intensity values; these differ" in message
+
+
+def test_protein_in_two_philosopher_groups_is_read_once(tmp_path: Path) -> None:
+    # older FragPipe (Philosopher) lists a protein in every group it belongs to: the real
+    # fixture with its first protein repeated as member 'b' of another group, same numbers
+    lines = (DATA / "combined_protein.tsv").read_text().splitlines()
+    fields = lines[1].split("\t")
+    fields[0], fields[1] = "700", "b"
+    repeat = "\t".join(fields)
+    path = write_file(tmp_path, "\n".join([lines[0], repeat, *lines[1:]]) + "\n", "c.tsv")
+    quant = read_fragpipe(path)
+    original = read_fragpipe(DATA / "combined_protein.tsv")
+    assert quant.abundance.shape == (10, 20)
+    assert quant.abundance.equals(original.abundance)
+    assert quant.notes[1] == "older (Philosopher) layout: 10 proteins x 20 samples"
+    hemo = quant.proteins.loc["sp|P02790|HEMO_HUMAN"]
+    assert hemo["protein_group"] == "679"  # the group it leads (SubGroup a), not the first row
+    assert hemo["other_protein_groups"] == "700"
+    assert any(
+        n.startswith("1 repeated row(s) of 1 protein(s) listed in more than one protein group")
+        for n in quant.notes
+    )
 
 
 def test_single_experiment_protein_tsv_is_refused(tmp_path: Path) -> None:
@@ -152,3 +177,41 @@ def test_missing_protein_column(tmp_path: Path) -> None:
     header = HEADER.replace("Protein\tProtein ID", "Accession\tProtein ID", 1)
     with pytest.raises(InputFormatError, match="no 'Protein' column"):
         read_fragpipe(crafted(tmp_path, header=header))
+
+
+# ---------------------------------------------------------------- no silently empty study
+def _zero_maxlfq(rows: list[str]) -> list[str]:
+    """ROWS with every MaxLFQ cell set to 0 (IonQuant ran without MaxLFQ)."""
+    names = HEADER.split("\t")
+    maxlfq = {i for i, name in enumerate(names) if "MaxLFQ" in name}
+    out = []
+    for row in rows:
+        fields = row.split("\t")
+        out.append("\t".join("0" if i in maxlfq else f for i, f in enumerate(fields)))
+    return out
+
+
+def test_auto_falls_back_to_intensity_when_maxlfq_is_all_zero(tmp_path: Path) -> None:
+    quant = read_fragpipe(crafted(tmp_path, _zero_maxlfq(ROWS)))
+    assert quant.abundance.columns.tolist() == ["S01_base Intensity", "S01_m4 Intensity"]
+    assert quant.abundance.at["sp|P04745|AMY1_HUMAN", "S01_base Intensity"] == 5e9
+    assert quant.notes[0].startswith(
+        "quantity: Intensity (auto: the '<sample> MaxLFQ Intensity' columns hold no values"
+    )
+    assert quant.source == "FragPipe combined_protein.tsv (Intensity)"
+    assert quant.columns["name"].tolist() == ["S01_base", "S01_m4"]
+
+
+def test_asking_for_an_empty_maxlfq_is_refused_by_read(tmp_path: Path) -> None:
+    path = crafted(tmp_path, _zero_maxlfq(ROWS))
+    assert read_fragpipe(path, quantity="lfq").abundance.isna().all(axis=None)
+    with pytest.raises(InputFormatError, match=r"holds no value.*--quantity"):
+        read(path, quantity="lfq")
+
+
+def test_a_sample_without_any_value_is_refused(tmp_path: Path) -> None:
+    names = HEADER.split("\t")
+    m4 = {i for i, name in enumerate(names) if name.startswith("S01_m4") and "Intensity" in name}
+    rows = ["\t".join("0" if i in m4 else f for i, f in enumerate(r.split("\t"))) for r in ROWS]
+    with pytest.raises(InputFormatError, match=r"1 sample\(s\) have no observed value.*S01_m4"):
+        read(crafted(tmp_path, rows))

@@ -141,3 +141,10 @@ def test_fast_and_careful_parsers_agree(monkeypatch: pytest.MonkeyPatch) -> None
     np.testing.assert_array_equal(fast.abundance.to_numpy(), careful.abundance.to_numpy())
     pd.testing.assert_frame_equal(fast.proteins, careful.proteins)
     assert fast.notes == careful.notes
+
+
+def test_sample_of_zeros_is_refused_unless_zeros_are_kept(tmp_path: Path) -> None:
+    path = write_file(tmp_path, "protein_id,S1,S2\nP1,1.5,0\nP2,2.5,0\n", "m.csv")
+    with pytest.raises(InputFormatError, match=r"1 sample\(s\) have no observed value.*S2"):
+        read(path)
+    assert read(path, zero_as_missing=False).abundance["P1"].tolist() == [1.5, 0.0]

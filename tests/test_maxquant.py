@@ -12,6 +12,7 @@ from salivaprot import InputFormatError, join, read, read_maxquant, read_samples
 from .conftest import real_file, write_file, write_sheet
 
 PROTEIN_GROUPS = "alphapeptstats/testfiles/maxquant_go/proteinGroups.txt"
+DATA = Path(__file__).parent / "data"
 EVIDENCE = (
     "proteobench/test/data/quant/quant_lfq_ion_DDA_QExactive/MaxQuant_2_5_1_evidence_sample.txt"
 )
@@ -47,25 +48,49 @@ def crafted(tmp_path: Path, rows: list[str] | None = None, header: str = HEADER)
 # Zeros counted with pandas: (df[lfq_columns] == 0).sum().sum() = 5714 LFQ zeros,
 # 4029 among the ten 'Intensity <sample>' columns, 3959 among the 'iBAQ <sample>' ones,
 # which also hold 120 'NaN' cells (df[ibaq_columns].isna().sum().sum()).
-def test_real_protein_groups_counts() -> None:
-    quant = read_maxquant(real_file(PROTEIN_GROUPS))
-    assert quant.abundance.shape == (882, 10)
+# The first 40 groups of the same file travel with the repository
+# (tests/data/proteinGroups.first40.txt, `head -41`), so a fresh clone reads it too; counted
+# the same way: 40 groups, 25 contaminants, 12 reverse, 7 only identified by site; zeros
+# 286 (LFQ), 194 (Intensity), 124 (iBAQ, plus the same 120 'NaN' cells); 24 Fasta headers
+# with GN=, 27 groups whose first ID is _HUMAN or whose header says OX=9606.
+COUNTS = {
+    "full": {"groups": 882, "contaminants": 31, "decoys": 12, "site": 72, "lfq": 5714,
+             "intensity": 4029, "ibaq": 3959, "ibaq_nan": 120, "genes": 736, "human": 869},
+    "first40": {"groups": 40, "contaminants": 25, "decoys": 12, "site": 7, "lfq": 286,
+                "intensity": 194, "ibaq": 124, "ibaq_nan": 120, "genes": 24, "human": 27},
+}  # fmt: skip
+
+
+@pytest.fixture(params=sorted(COUNTS))
+def protein_groups(request: pytest.FixtureRequest) -> tuple[Path, dict[str, int]]:
+    """The real proteinGroups.txt (when ../shared/real is present) and its first 40 groups."""
+    if request.param == "full":
+        return real_file(PROTEIN_GROUPS), COUNTS["full"]
+    return DATA / "proteinGroups.first40.txt", COUNTS["first40"]
+
+
+def test_real_protein_groups_counts(protein_groups: tuple[Path, dict[str, int]]) -> None:
+    path, n = protein_groups
+    quant = read_maxquant(path)
+    assert quant.abundance.shape == (n["groups"], 10)
     proteins = quant.proteins
-    assert int(proteins["is_contaminant"].sum()) == 31
-    assert int(proteins["is_decoy"].sum()) == 12
-    assert int(proteins["only_identified_by_site"].sum()) == 72
-    assert int(quant.abundance.isna().sum().sum()) == 5714
+    assert int(proteins["is_contaminant"].sum()) == n["contaminants"]
+    assert int(proteins["is_decoy"].sum()) == n["decoys"]
+    assert int(proteins["only_identified_by_site"].sum()) == n["site"]
+    assert int(quant.abundance.isna().sum().sum()) == n["lfq"]
     assert quant.notes[0].startswith("quantity: LFQ intensity (auto:")
-    assert "read 5714 zero values as missing" in " ".join(quant.notes)
+    assert f"read {n['lfq']} zero values as missing" in " ".join(quant.notes)
     assert quant.columns["name"].tolist()[:3] == ["AC381", "AC384", "AC386_b"]
     assert quant.columns.at["LFQ intensity UT805", "keys"] == ("UT805", "LFQ intensity UT805")
     assert proteins.index.is_unique and proteins.index[0] == "CON__ENSEMBL:ENSBTAP00000031900"
 
 
-def test_real_file_mixed_reverse_group_follows_maxquant_flag() -> None:
+def test_real_file_mixed_reverse_group_follows_maxquant_flag(
+    protein_groups: tuple[Path, dict[str, int]],
+) -> None:
     # line 27: majority IDs start with REV__ but the group also holds sp|Q14028|CNGB1_HUMAN,
     # and MaxQuant left 'Reverse' empty; its flag is followed (13 REV__-led groups, 12 decoys)
-    quant = read_maxquant(real_file(PROTEIN_GROUPS))
+    quant = read_maxquant(protein_groups[0])
     group = quant.proteins[quant.proteins["line"] == 27]
     assert group.index[0].startswith("REV__sp|Q5PR19|") and not bool(group["is_decoy"].iloc[0])
     assert any("1 protein group(s) whose first ID has a decoy prefix" in n for n in quant.notes)
@@ -74,43 +99,64 @@ def test_real_file_mixed_reverse_group_follows_maxquant_flag() -> None:
 
 
 @pytest.mark.parametrize(
-    ("quantity", "zeros", "missing", "source"),
-    [
-        ("intensity", 4029, 4029, "Intensity"),
-        ("ibaq", 3959, 3959 + 120, "iBAQ"),
-        ("lfq", 5714, 5714, "LFQ intensity"),
-    ],
+    ("quantity", "source"),
+    [("intensity", "Intensity"), ("ibaq", "iBAQ"), ("lfq", "LFQ intensity")],
 )
-def test_real_file_each_quantity(quantity: str, zeros: int, missing: int, source: str) -> None:
-    quant = read_maxquant(real_file(PROTEIN_GROUPS), quantity=quantity)  # type: ignore[arg-type]
-    assert quant.abundance.shape == (882, 10)
+def test_real_file_each_quantity(
+    protein_groups: tuple[Path, dict[str, int]], quantity: str, source: str
+) -> None:
+    path, n = protein_groups
+    quant = read_maxquant(path, quantity=quantity)  # type: ignore[arg-type]
+    zeros = n[quantity]
+    missing = zeros + (n["ibaq_nan"] if quantity == "ibaq" else 0)
+    assert quant.abundance.shape == (n["groups"], 10)
     assert int(quant.abundance.isna().sum().sum()) == missing
     assert f"read {zeros} zero values as missing" in " ".join(quant.notes)
     assert quant.source == f"MaxQuant proteinGroups.txt ({source})"
     assert quant.abundance.columns[0] == f"{source} AC381"
 
 
-def test_real_file_through_read_without_sheet() -> None:
-    data = read(real_file(PROTEIN_GROUPS))
-    assert data.shape == (10, 882)
+def test_real_file_through_read_without_sheet(protein_groups: tuple[Path, dict[str, int]]) -> None:
+    path, n = protein_groups
+    data = read(path)
+    assert data.shape == (10, n["groups"])
     assert not data.has_design
     assert list(data.samples.index[:2]) == ["AC381", "AC384"]
     assert data.samples["run"].iloc[0] == "LFQ intensity AC381"
     assert data.steps[-1] == (
-        "read('proteinGroups.txt', format='maxquant', quantity='auto', zero_as_missing=True)"
+        f"read({path.name!r}, format='maxquant', quantity='auto', zero_as_missing=True)"
     )
 
 
-def test_real_file_genes_and_species_from_fasta_headers() -> None:
+def test_real_file_genes_and_species_from_fasta_headers(
+    protein_groups: tuple[Path, dict[str, int]],
+) -> None:
     # the file has no 'Gene names' column: genes come from GN= in 'Fasta headers'
-    proteins = read_maxquant(real_file(PROTEIN_GROUPS)).proteins
-    assert int(proteins["gene"].notna().sum()) == 736
-    assert int((proteins["taxid"] == 9606).sum()) == 869
+    path, n = protein_groups
+    proteins = read_maxquant(path).proteins
+    assert int(proteins["gene"].notna().sum()) == n["genes"]
+    assert int((proteins["taxid"] == 9606).sum()) == n["human"]
 
 
-def test_evidence_file_is_refused_with_what_it_is() -> None:
+def test_trimmed_copy_cells_equal_the_raw_file() -> None:
+    # every LFQ cell of the travelling copy, as text in the raw file, equals what is read
+    path = DATA / "proteinGroups.first40.txt"
+    raw = [line.split("\t") for line in path.read_text().splitlines()]
+    header = raw[0]
+    quant = read_maxquant(path)
+    for column in quant.abundance.columns:
+        j = header.index(column)
+        for i, row in enumerate(raw[1:]):
+            value = float(row[j])
+            read_value = quant.abundance[column].iloc[i]
+            assert (np.isnan(read_value) and value == 0) or read_value == value
+
+
+@pytest.mark.parametrize("copy", ["full", "first20"])
+def test_evidence_file_is_refused_with_what_it_is(copy: str) -> None:
+    path = real_file(EVIDENCE) if copy == "full" else DATA / "evidence.first20.txt"
     with pytest.raises(InputFormatError) as info:
-        read_maxquant(real_file(EVIDENCE))
+        read_maxquant(path)
     message = str(info.value)
     assert "MaxQuant evidence.txt or msms.txt" in message
     assert "use proteinGroups.txt" in message and "Majority protein IDs" in message
@@ -184,10 +230,10 @@ def test_missing_id_column(tmp_path: Path) -> None:
     assert "line 1" in str(info.value)
 
 
-def test_labelled_file_is_refused(tmp_path: Path) -> None:
+def test_silac_file_is_refused(tmp_path: Path) -> None:
     header = HEADER + "\tRatio H/L S01_base"
     rows = [row + "\t1.2" for row in ROWS]
-    with pytest.raises(InputFormatError, match="labelled \\(SILAC or TMT\\)"):
+    with pytest.raises(InputFormatError, match=r"a SILAC proteinGroups\.txt"):
         read_maxquant(crafted(tmp_path, rows, header))
 
 

@@ -15,7 +15,7 @@ import pytest
 from salivaprot import InputFormatError, InputFormatWarning, read_mzml_qc
 from salivaprot.io.mzml import QC_COLUMNS, RunQC
 from salivaprot.io.mzml_example import write_example_mzml
-from tests.conftest import real_file
+from tests.conftest import real_file, real_folder
 from tests.mzml_reference import ours, pyteomics_qc
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -115,7 +115,7 @@ def test_real_files_refused(relative: str) -> None:
 
 
 def test_every_real_mzml_is_covered() -> None:
-    folder = real_file("hupo-psi-mzml/examples/tiny.pwiz.1.1.mzML").parents[2]
+    folder = real_folder()  # the whole ../shared/real, not the copies in tests/data/real
     found = {
         str(p.relative_to(folder))
         for p in folder.rglob("*")

@@ -203,3 +203,22 @@ def test_failed_write_leaves_no_file(
         write_mztab(small_trial.data, target)
     assert target.read_text() == "previous content"
     assert [p.name for p in tmp_path.iterdir()] == ["out.mzTab"]
+
+
+def test_quoted_metadata_values_are_unquoted(tmp_path: Path) -> None:
+    # OpenMS 2.8 ProteomicsLFQ writes list values in double quotes, as the spec's CSV-like cells
+    text = mztab_text([ROW1, ROW2])
+    text = text.replace("\tfile:///data/run_a.mzML", '\t"file:///data/run_a.mzML"')
+    text = text.replace("assay[1]-ms_run_ref\tms_run[1]", 'assay[1]-ms_run_ref\t"ms_run[1]"')
+    text = text.replace(
+        "MTD\tassay[2]-ms_run_ref\tms_run[2]",
+        'MTD\tassay[2]-ms_run_ref\tms_run[2]\nMTD\tstudy_variable[1]-assay_refs\t"assay[1],assay[2]"'
+        '\nMTD\tstudy_variable[1]-description\t"a ""quoted"" word"',
+    )
+    mztab = read_mztab(write_file(tmp_path, text, "quoted.mzTab"))
+    assert mztab.metadata["ms_run[1]-location"] == "file:///data/run_a.mzML"
+    assert mztab.study_variables["assays"].iloc[0] == ("assay[1]", "assay[2]")
+    assert mztab.study_variables["description"].iloc[0] == 'a "quoted" word'
+    quant = mztab.quant()
+    assert "run_a" in quant.columns.at["assay[1]", "keys"]
+    assert any(n.startswith("unquoted 4 metadata value(s)") for n in quant.notes)

@@ -147,12 +147,15 @@ def _design_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      help="Control arm (default: placebo when present)."),
         click.option("--format", "input_format",
                      type=click.Choice(
-                         ["auto", "mztab", "maxquant", "diann", "fragpipe", "matrix"]),
+                         ["auto", "mztab", "maxquant", "diann", "fragpipe", "spectronaut",
+                          "matrix"]),
                      default="auto", show_default=True,
                      help="Input format (auto: recognized from the file's content)."),
-        click.option("--quantity", type=click.Choice(["auto", "lfq", "intensity", "ibaq"]),
+        click.option("--quantity",
+                     type=click.Choice(["auto", "lfq", "intensity", "ibaq", "reporter"]),
                      default="auto", show_default=True,
-                     help="MaxQuant/FragPipe quantity (auto: LFQ when present, else Intensity)."),
+                     help="MaxQuant/FragPipe quantity (auto: TMT reporter ions, else LFQ, "
+                     "else Intensity)."),
         click.option("--q-value", type=click.FloatRange(0, 1), default=0.01, show_default=True,
                      help="DIA-NN reports: Q.Value, PG.Q.Value and Lib.PG.Q.Value threshold."),
         click.option("--keep-zeros", is_flag=True,

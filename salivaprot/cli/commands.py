@@ -88,8 +88,9 @@ def validate(
     """Check that DATA and the sample sheet fit together, and summarize them.
 
     DATA is an mzTab, a MaxQuant proteinGroups.txt, a DIA-NN pg_matrix or main
-    report (.tsv or .parquet), a FragPipe combined_protein.tsv or a generic
-    matrix; its format is recognized from its content.
+    report (.tsv or .parquet), a FragPipe combined_protein.tsv, a Spectronaut
+    protein report or a generic matrix; its format is recognized from its
+    content.
 
     With a sample sheet, the trial design is checked as `salivaprot diff`
     checks it (arms, visits, subjects, covariates), so "usable" means diff can

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from salivaprot.io.mztab_writer import write_mztab
     from salivaprot.io.quant import Quantity, QuantTable, annotate_proteins, join
     from salivaprot.io.sheets import SampleSheet, read_samples, sample_sheet
+    from salivaprot.io.spectronaut import read_spectronaut
     from salivaprot.io.study import FORMATS, Study, detect_format, load_study, read, read_quant
 
 #: Public names and their modules, imported on first use (PEP 562), so that
@@ -35,6 +36,7 @@ _LAZY: dict[str, str] = {
     "SampleSheet": "salivaprot.io.sheets",
     "read_samples": "salivaprot.io.sheets",
     "sample_sheet": "salivaprot.io.sheets",
+    "read_spectronaut": "salivaprot.io.spectronaut",
     "FORMATS": "salivaprot.io.study",
     "Study": "salivaprot.io.study",
     "detect_format": "salivaprot.io.study",
@@ -74,6 +76,7 @@ __all__ = [
     "read_mztab",
     "read_quant",
     "read_samples",
+    "read_spectronaut",
     "sample_sheet",
     "write_mztab",
 ]

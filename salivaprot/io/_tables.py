@@ -40,6 +40,8 @@ __all__ = [
     "duplicated_ids",
     "finite",
     "header_columns",
+    "holds_values",
+    "index_column",
     "listing",
     "numbers",
     "out_of_range",
@@ -51,6 +53,8 @@ __all__ = [
     "separator_of",
     "text_column",
     "to_floats",
+    "undotted",
+    "without_index",
     "zeros_to_missing",
 ]
 
@@ -410,7 +414,71 @@ def parse_table(
             candidates = frame[first_empty]
             blank = candidates.apply(lambda column: _stripped(column) == "").all(axis=1)
             frame = frame.drop(index=candidates.index[blank.to_numpy(bool)])
+    frame = _drop_row_index(frame, notes)
     return TextTable(frame=frame, separator=separator, header_line=header_line, notes=tuple(notes))
+
+
+#: First-column names of a row index written by pandas (``""``, ``Unnamed: 0``) or R
+#: (``""`` from write.csv, ``...1`` from readr); ``""`` is read as "(unnamed column 1)".
+_INDEX_NAMES = frozenset({"", "(unnamed column 1)", "Unnamed: 0", "...1"})
+_ROW_NUMBER = re.compile(r"^\d+$")
+
+
+def index_column(columns: Sequence[str]) -> bool:
+    """Whether the first of ``columns`` is named like a row index written by R or pandas."""
+    return len(columns) > 1 and columns[0].strip() in _INDEX_NAMES
+
+
+def without_index(columns: Sequence[str]) -> list[str]:
+    """The header without a leading row-index column (see :func:`index_column`)."""
+    return list(columns[1:]) if index_column(columns) else list(columns)
+
+
+def _drop_row_index(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """Drop a leading unnamed column of row numbers (a table re-saved from R or pandas)."""
+    if not index_column([str(c) for c in frame.columns]):
+        return frame
+    cells = _stripped(frame.iloc[:, 0])
+    numbered = cells.str.match(_ROW_NUMBER).fillna(False).to_numpy(bool)
+    if not len(frame) or not numbered.all() or cells.duplicated().any():
+        return frame
+    notes.append(
+        "ignored the first column, unnamed and holding row numbers: a row index written "
+        "when the table was re-saved from R or pandas"
+    )
+    return frame.iloc[:, 1:]
+
+
+def undotted(table: TextTable, fits: Callable[[Sequence[str]], bool]) -> TextTable:
+    """The table with R's dots read back as spaces, when only that reading fits the format.
+
+    R (``read.csv``/``write.csv`` with ``check.names=TRUE``) writes
+    ``Protein IDs`` as ``Protein.IDs`` and ``LFQ intensity S1`` as
+    ``LFQ.intensity.S1``. A header without any space that does not fit the
+    format as written, but fits with dots read as spaces, is read that way
+    (sample names too: ``S1.rep`` becomes ``S1 rep``), and a note says so.
+    """
+    columns = [str(c) for c in table.frame.columns]
+    if fits(columns) or any(" " in c for c in columns) or not any("." in c for c in columns):
+        return table
+    spaced = [c.replace(".", " ") for c in columns]
+    if not fits(spaced) or len(set(spaced)) != len(spaced):
+        return table
+    frame = table.frame.copy()
+    frame.columns = pd.Index(spaced)
+    changed = [(c, d) for c, d in zip(columns, spaced, strict=True) if c != d]
+    shown = ", ".join(f"{c!r} as {d!r}" for c, d in changed[:2])
+    note = (
+        f"column names written by R, with dots for spaces: read {shown}"
+        f"{f' and {len(changed) - 2} more' if len(changed) > 2 else ''} (the table was "
+        "re-saved from R; sample names lose their dots too)"
+    )
+    return TextTable(
+        frame=frame,
+        separator=table.separator,
+        header_line=table.header_line,
+        notes=(*table.notes, note),
+    )
 
 
 def _ends_with_separator(tail: Tail, separator: str, n: int) -> bool:
@@ -554,6 +622,18 @@ def numbers(
     if problems:
         raise InputFormatError(problems, path=path)
     return pd.DataFrame(out, index=frame.index, columns=list(columns))
+
+
+def holds_values(values: pd.DataFrame) -> bool:
+    """Whether any cell holds a value (not missing, not zero): a quantity worth reading.
+
+    Examples
+    --------
+    >>> import pandas as pd, numpy as np
+    >>> holds_values(pd.DataFrame({"S1": [0.0, np.nan], "S2": [0.0, 0.0]}))
+    False
+    """
+    return bool((values.fillna(0) != 0).to_numpy().any())
 
 
 def zeros_to_missing(values: pd.DataFrame) -> tuple[pd.DataFrame, int]:

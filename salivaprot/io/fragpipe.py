@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from salivaprot.errors import InputFormatError
@@ -12,10 +13,12 @@ from salivaprot.io._files import PathLike
 from salivaprot.io._tables import (
     column_table,
     duplicated_ids,
+    holds_values,
     listing,
     numbers,
     read_table,
     text_column,
+    undotted,
     zeros_to_missing,
 )
 from salivaprot.io.quant import Quantity, QuantTable, annotate_proteins
@@ -95,7 +98,8 @@ def read_fragpipe(
     quantity : {"auto", "lfq", "intensity", "ibaq"}
         ``lfq``: ``MaxLFQ Intensity`` columns; ``intensity``: ``Intensity``
         (razor intensity; ``Razor Intensity`` in the older layout). ``auto``
-        takes MaxLFQ when present, else Intensity, and the notes say which.
+        takes MaxLFQ when present and holding a value (not all zero or
+        blank: MaxLFQ did not run), else Intensity, and the notes say which.
         FragPipe has no iBAQ.
     zero_as_missing : bool
         Read zeros (FragPipe's "not quantified") as missing.
@@ -133,6 +137,7 @@ def read_fragpipe(
     contam_sp|P00761|TRYP_PIG    NaN  9823.0            True
     """
     table = read_table(path, what="FragPipe combined_protein.tsv")
+    table = undotted(table, looks_like_fragpipe)
     frame = table.frame
     columns = list(frame.columns)
     if "Protein" not in columns:
@@ -161,13 +166,40 @@ def read_fragpipe(
     )
     notes[2:2] = table.notes
     ids = frame["Protein"].str.strip()
-    problems = [f"{path}: {problem}" for problem in duplicated_ids(ids)]
     try:
         values = numbers(frame, labels, path=path)
     except InputFormatError as err:
+        problems = [f"{path}: {problem}" for problem in duplicated_ids(ids)]
         raise InputFormatError([*problems, *err.problems]) from err
+    if quantity == "auto" and kind == "MaxLFQ Intensity" and not holds_values(values):
+        fallback = "Intensity" if kinds["Intensity"] else "Razor Intensity"
+        other = [(column, sample) for column, sample in kinds[fallback] if sample]
+        other_values = numbers(frame, [column for column, _ in other], path=path)
+        if other and holds_values(other_values):
+            kind, pairs, values = fallback, other, other_values
+            labels = [column for column, _ in pairs]
+            notes[0] = (
+                f"quantity: {fallback} (auto: the '<sample> MaxLFQ Intensity' columns hold no "
+                "values, only zeros or blanks; MaxLFQ did not run)"
+            )
+    frame, values, other_groups, dropped = _one_row_per_protein(frame, ids, values)
+    ids = frame["Protein"].str.strip()
+    problems = [f"{path}: {problem}" for problem in duplicated_ids(ids)]
     if problems:
+        if frame["Protein"].str.strip().duplicated().any():
+            problems.append(
+                f"{path}: a protein listed in several protein groups is read once only when "
+                f"every row of it has the same {kind} values; these differ"
+            )
         raise InputFormatError(problems)
+    if dropped:
+        notes[1] = notes[1].replace(f"{len(frame) + dropped} proteins", f"{len(frame)} proteins")
+        notes.append(
+            f"{dropped} repeated row(s) of {len(other_groups)} protein(s) listed in more than "
+            f"one protein group (older FragPipe/Philosopher), with the same {kind} values: "
+            "read once, from the group the protein leads (SubGroup 'a') or else its first "
+            "row; the other groups are in the protein column 'other_protein_groups'"
+        )
     if zero_as_missing:
         values, zeros = zeros_to_missing(values)
         if zeros:
@@ -194,6 +226,10 @@ def read_fragpipe(
         species=species,
         entry_name=text_column(frame, "Entry Name"),
     )
+    if other_groups:
+        proteins["other_protein_groups"] = [
+            other_groups.get(str(protein_id), np.nan) for protein_id in proteins.index
+        ]
     values.index = proteins.index
     return QuantTable(
         abundance=values,
@@ -205,6 +241,47 @@ def read_fragpipe(
         source=f"FragPipe combined_protein.tsv ({kind})",
         notes=tuple(notes),
     )
+
+
+def _one_row_per_protein(
+    frame: pd.DataFrame, ids: pd.Series, values: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str], int]:
+    """Drop the repeats of a protein listed in several groups with the same values.
+
+    Philosopher lists a protein in every protein group it belongs to. When every
+    row of a protein holds the same quantities, the row kept is the one where
+    the protein leads its group (``SubGroup`` ``a``), else the first; the others'
+    groups are returned by protein. Repeats whose values differ are left in
+    place (and refused by the caller).
+    """
+    repeated = ids.duplicated(keep=False) & ids.ne("") & ids.notna()
+    if not repeated.any():
+        return frame, values, {}, 0
+    subgroup = frame["SubGroup"].str.strip() if "SubGroup" in frame.columns else None
+    group = frame["Protein Group"].str.strip() if "Protein Group" in frame.columns else None
+    drop: list[int] = []
+    others: dict[str, str] = {}
+    for protein, lines in ids[repeated].groupby(ids[repeated], sort=False).groups.items():
+        rows = values.loc[lines]
+        same = all(
+            rows.iloc[0].equals(rows.iloc[i]) for i in range(1, len(rows))
+        )  # NaN equals NaN here
+        if not same:
+            continue
+        keep = lines[0]
+        if subgroup is not None:
+            leads = [line for line in lines if subgroup[line].lower() == "a"]
+            if len(leads) == 1:
+                keep = leads[0]
+        rest = [line for line in lines if line != keep]
+        drop.extend(rest)
+        if group is not None:
+            others[str(protein)] = ";".join(str(group[line]) for line in rest)
+        else:
+            others[str(protein)] = ";".join(f"line {line}" for line in rest)
+    if not drop:
+        return frame, values, {}, 0
+    return frame.drop(index=drop), values.drop(index=drop), others, len(drop)
 
 
 def _choose(

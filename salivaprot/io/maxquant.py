@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import pandas as pd
@@ -11,10 +12,12 @@ from salivaprot.io._files import PathLike
 from salivaprot.io._tables import (
     column_table,
     duplicated_ids,
+    holds_values,
     listing,
     numbers,
     read_table,
     text_column,
+    undotted,
     zeros_to_missing,
 )
 from salivaprot.io.quant import (
@@ -30,13 +33,21 @@ __all__ = ["EXPECTED", "looks_like_maxquant", "read_maxquant", "refuse_other_tab
 #: What a proteinGroups.txt looks like, for messages.
 EXPECTED = (
     "MaxQuant proteinGroups.txt: 'Majority protein IDs' or 'Protein IDs', and "
-    "'LFQ intensity <sample>', 'Intensity <sample>' or 'iBAQ <sample>' columns"
+    "'LFQ intensity <sample>', 'Intensity <sample>', 'iBAQ <sample>' or (TMT/iTRAQ) "
+    "'Reporter intensity corrected <channel>' columns"
 )
 _ID_COLUMNS = ("Majority protein IDs", "Protein IDs")
 #: Column prefix of each quantity, and its name in messages.
-_QUANTITIES: dict[str, str] = {"lfq": "LFQ intensity ", "intensity": "Intensity ", "ibaq": "iBAQ "}
+_QUANTITIES: dict[str, str] = {
+    "lfq": "LFQ intensity ",
+    "intensity": "Intensity ",
+    "ibaq": "iBAQ ",
+    "reporter": "Reporter intensity corrected ",
+}
 _NOT_SAMPLES = frozenset({"iBAQ peptides"})
-_LABELLED = ("Ratio H/L", "Ratio M/L", "Ratio H/M", "Reporter intensity")
+_LABELLED = ("Ratio H/L", "Ratio M/L", "Ratio H/M")
+#: TMT/iTRAQ reporter-ion columns: 'Reporter intensity [corrected ]<channel>[ <experiment>]'
+_REPORTER = re.compile(r"^Reporter intensity (corrected )?(\d+)(?: (.+))?$")
 _EXTRAS = {
     "Protein IDs": "protein_ids",
     "Peptides": "n_peptides",
@@ -53,6 +64,26 @@ def looks_like_maxquant(columns: Sequence[str]) -> bool:
     """Whether a header is a proteinGroups.txt's (protein IDs and per-sample quantities)."""
     present = set(columns)
     return any(c in present for c in _ID_COLUMNS) and any(_samples(columns).values())
+
+
+def _reporters(columns: Sequence[str]) -> tuple[list[tuple[str, str]], bool]:
+    """(column, sample) of the reporter-ion channels, and whether they are the corrected ones.
+
+    MaxQuant writes ``Reporter intensity <n>`` (as measured) and ``Reporter
+    intensity corrected <n>`` (isotope-impurity corrected); with several
+    experiments (one per plex) the experiment follows: ``... corrected 3 Plex2``.
+    The sample is ``<n>`` (one plex) or ``<n> <experiment>``.
+    """
+    found: dict[bool, list[tuple[str, str]]] = {True: [], False: []}
+    for column in columns:
+        match = _REPORTER.match(column)
+        if match:
+            corrected, channel, experiment = match.groups()
+            sample = channel if experiment is None else f"{channel} {experiment.strip()}"
+            found[corrected is not None].append((column, sample))
+    if found[True]:
+        return found[True], True
+    return found[False], False
 
 
 def refuse_other_tables(columns: Sequence[str], path: PathLike) -> None:
@@ -144,14 +175,15 @@ def read_maxquant(
     [5000000000.0, 4000000000.0]
     """
     table = read_table(path, what="MaxQuant proteinGroups.txt")
+    table = undotted(table, looks_like_maxquant)
     frame = table.frame
     columns = list(frame.columns)
     refuse_other_tables(columns, path)
     labelled = [c for c in columns if c.startswith(_LABELLED)]
     if labelled:
         raise InputFormatError(
-            f"a labelled (SILAC or TMT) proteinGroups.txt (columns such as {labelled[0]!r}); "
-            "salivaprot reads label-free quantities",
+            f"a SILAC proteinGroups.txt (columns such as {labelled[0]!r}); salivaprot reads "
+            "label-free and TMT/iTRAQ reporter-ion quantities, not SILAC ratios",
             path=path,
         )
     id_column = next((c for c in _ID_COLUMNS if c in columns), None)
@@ -166,7 +198,27 @@ def read_maxquant(
     chosen, notes = _choose(available, quantity, path=path)
     pairs = available[chosen]
     labels = [label for label, _ in pairs]
+    source_name = _QUANTITIES[chosen].strip()
     notes.insert(1, f"{len(frame)} protein groups x {len(labels)} samples")
+    if chosen == "reporter":
+        corrected = _reporters(columns)[1]
+        if not corrected:
+            source_name = "Reporter intensity"
+            notes[0] = notes[0].replace("Reporter intensity corrected", "Reporter intensity", 2)
+            notes[0] += (
+                "; no 'corrected' columns: reporter intensities as measured, not corrected "
+                "for isotope impurities"
+            )
+        plexes = sorted({s.split(" ", 1)[1] for _, s in pairs if " " in s})
+        channels = len({s.split(" ", 1)[0] for _, s in pairs})
+        notes.insert(
+            2,
+            f"TMT/iTRAQ: {channels} channels x {max(len(plexes), 1)} plex(es)"
+            f"{' (' + ', '.join(plexes) + ')' if plexes else ''}; samples are named "
+            "'<channel>' or '<channel> <experiment>'. Each plex is a batch: give the sample "
+            "sheet a 'plex' column and model it (--covariate plex:categorical); "
+            "normalization across plexes by a reference channel (IRS) is not available",
+        )
     notes[2:2] = table.notes
 
     ids = frame[id_column].str.strip()
@@ -177,9 +229,10 @@ def read_maxquant(
         raise InputFormatError([*problems, *err.problems]) from err
     if problems:
         raise InputFormatError(problems)
-    lfq_empty = not (values.fillna(0) != 0).any(axis=None)
+    lfq_empty = not holds_values(values)
     if quantity == "auto" and chosen == "lfq" and available["intensity"] and lfq_empty:
         chosen, pairs = "intensity", available["intensity"]
+        source_name = "Intensity"
         labels = [label for label, _ in pairs]
         values = numbers(frame, labels, path=path)
         notes[0] = (
@@ -230,7 +283,7 @@ def read_maxquant(
             names=[sample for _, sample in pairs],
         ),
         path=str(path),
-        source=f"MaxQuant proteinGroups.txt ({_QUANTITIES[chosen].strip()})",
+        source=f"MaxQuant proteinGroups.txt ({source_name})",
         notes=tuple(notes),
     )
 
@@ -242,9 +295,12 @@ def _samples(columns: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
         if column in _NOT_SAMPLES:
             continue
         for quantity, prefix in _QUANTITIES.items():
+            if quantity == "reporter":
+                continue
             if column.startswith(prefix) and column[len(prefix) :].strip():
                 found[quantity].append((column, column[len(prefix) :].strip()))
                 break
+    found["reporter"] = _reporters(columns)[0]
     return found
 
 
@@ -254,6 +310,11 @@ def _choose(
     present = [q for q, pairs in available.items() if pairs]
     names = ", ".join(_QUANTITIES[q].strip() for q in present) or "none"
     if quantity == "auto":
+        if available["reporter"]:
+            return "reporter", [
+                "quantity: Reporter intensity corrected (auto: a TMT/iTRAQ file, with "
+                "'Reporter intensity corrected <channel>' columns; one sample per channel)"
+            ]
         if available["lfq"]:
             return "lfq", [
                 "quantity: LFQ intensity (auto: the file has 'LFQ intensity <sample>' columns)"
@@ -269,7 +330,8 @@ def _choose(
         )
     if quantity not in _QUANTITIES:
         raise InputFormatError(
-            f"unknown quantity {quantity!r} for MaxQuant; choose auto, lfq, intensity or ibaq",
+            f"unknown quantity {quantity!r} for MaxQuant; choose auto, lfq, intensity, ibaq "
+            "or reporter",
             path=path,
         )
     if not available[quantity]:

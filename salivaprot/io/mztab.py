@@ -428,6 +428,9 @@ def read_mztab(path: PathLike) -> MzTab:
     """
     scan, encoding = read_decoded(path, lambda handle: _scan(handle, path), what="mzTab file")
     metadata, comments, headers, rows, problems, mztab_m = scan
+    quoted = [key for key, value in metadata.items() if _is_quoted(value)]
+    for key in quoted:
+        metadata[key] = _unquote(metadata[key])
     version = metadata.get("mzTab-version")
     if mztab_m or (version or "").startswith("2") or (version or "").endswith("-M"):
         raise InputFormatError(
@@ -483,7 +486,17 @@ def read_mztab(path: PathLike) -> MzTab:
         type=metadata.get("mzTab-type"),
         metadata=metadata,
         comments=tuple(comments),
-        notes=(encoding.note,) if encoding.note else (),
+        notes=tuple(
+            note
+            for note in (
+                encoding.note,
+                f"unquoted {len(quoted)} metadata value(s) written in double quotes "
+                f"({', '.join(quoted[:3])}{', ...' if len(quoted) > 3 else ''})"
+                if quoted
+                else "",
+            )
+            if note
+        ),
         **sections,
     )
 
@@ -658,8 +671,29 @@ def _decoy_flags(table: pd.DataFrame, members: pd.DataFrame | None) -> pd.Series
     return pd.Series(np.nan_to_num(flags, nan=0.0) > 0, index=table.index)
 
 
+def _is_quoted(value: str) -> bool:
+    return len(value) >= 2 and value[0] == value[-1] == '"'
+
+
+def _unquote(value: str) -> str:
+    """A metadata value as the mzTab spec's CSV-like cells are read.
+
+    Double quotes around the whole value are removed and doubled quotes
+    inside become one (OpenMS 2.8 ProteomicsLFQ writes ``"ms_run[1],ms_run[4]"``).
+
+    Examples
+    --------
+    >>> _unquote('"ms_run[1],ms_run[4]"'), _unquote('plain')
+    ('ms_run[1],ms_run[4]', 'plain')
+    """
+    if _is_quoted(value):
+        return value[1:-1].replace('""', '"').strip()
+    return value
+
+
 def _split_refs(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
+    parts = (_unquote(part.strip()) for part in text.split(","))
+    return [part for part in parts if part]
 
 
 def _ref_number(ref: str) -> int:

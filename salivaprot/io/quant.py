@@ -24,7 +24,7 @@ __all__ = [
 ]
 
 #: Which quantity to read from tables that offer several (MaxQuant, FragPipe).
-Quantity = Literal["auto", "lfq", "intensity", "ibaq"]
+Quantity = Literal["auto", "lfq", "intensity", "ibaq", "reporter"]
 
 #: Accession prefixes that mark decoys (matched case-insensitively).
 DECOY_PREFIXES: tuple[str, ...] = ("DECOY_", "REV__", "REV_", "XXX_", "rev_", "decoy_")

@@ -10,9 +10,9 @@ from typing import Literal
 
 from salivaprot.data import ProteinData
 from salivaprot.errors import InputFormatError, SalivaprotError, SampleSheetError
-from salivaprot.io import diann, fragpipe, matrix, maxquant
-from salivaprot.io._files import PathLike
-from salivaprot.io._tables import SEPARATOR_NAMES, listing, peek
+from salivaprot.io import diann, fragpipe, matrix, maxquant, spectronaut
+from salivaprot.io._files import PathLike, read_head
+from salivaprot.io._tables import SEPARATOR_NAMES, listing, peek, without_index
 from salivaprot.io.diann import read_diann
 from salivaprot.io.fragpipe import read_fragpipe
 from salivaprot.io.matrix import read_matrix
@@ -20,18 +20,20 @@ from salivaprot.io.maxquant import read_maxquant
 from salivaprot.io.mztab import read_mztab
 from salivaprot.io.quant import Quantity, QuantTable, join, match_columns
 from salivaprot.io.sheets import SampleSheet, read_run_keys, read_samples
+from salivaprot.io.spectronaut import read_spectronaut
 
 __all__ = ["FORMATS", "Format", "Study", "detect_format", "load_study", "read", "read_quant"]
 
 logger = logging.getLogger(__name__)
 
-Format = Literal["auto", "mztab", "maxquant", "diann", "fragpipe", "matrix"]
+Format = Literal["auto", "mztab", "maxquant", "diann", "fragpipe", "spectronaut", "matrix"]
 #: Input formats understood, with what each expects (for messages). Keep in step with ``Format``.
 FORMATS: dict[str, str] = {
     "mztab": "mzTab 1.0: tab-separated lines starting with MTD, COM, PRH/PRT, PEH/PEP, PSH/PSM",
     "maxquant": maxquant.EXPECTED,
     "diann": diann.EXPECTED,
     "fragpipe": fragpipe.EXPECTED,
+    "spectronaut": spectronaut.EXPECTED,
     "matrix": matrix.EXPECTED,
 }
 _MZTAB_PREFIXES = frozenset({"MTD", "COM", "PRH", "PRT", "PSH", "PEH", "SMH"})
@@ -103,22 +105,91 @@ def detect_format(path: PathLike) -> str:
         )
     if header.first_line.split("\t", 1)[0].strip() in _MZTAB_PREFIXES:
         return "mztab"
+    if header.first_line.lstrip().startswith("<"):
+        _refuse_xml(path)
     columns = header.columns
     maxquant.refuse_other_tables(columns, path)
     diann.refuse_other_tables(columns, path)
+    # as written; then without a row-index column (R or pandas re-saves); then, for the
+    # formats whose names have spaces, with R's dots read as spaces
+    # (an R re-save of a FragPipe table has 'Protein.Group', which alone would pass for
+    # DIA-NN; MaxQuant's and FragPipe's own columns read with spaces decide first)
+    plain = without_index(columns)
+    spaced = [c.replace(".", " ") for c in plain] if not any(" " in c for c in plain) else plain
     for name, fits in (
         ("maxquant", maxquant.looks_like_maxquant),
-        ("diann", diann.looks_like_diann),
         ("fragpipe", fragpipe.looks_like_fragpipe),
+    ):
+        if fits(columns) or fits(plain) or fits(spaced):
+            return name
+    for name, fits in (
+        ("diann", diann.looks_like_diann),
+        ("spectronaut", spectronaut.looks_like_spectronaut),
         ("matrix", matrix.looks_like_matrix),
     ):
-        if fits(columns):
+        if fits(columns) or fits(plain):
             return name
     tried = "\n".join(f"  {name}: {what}" for name, what in FORMATS.items())
     raise InputFormatError(
         f"unrecognized input format: the first line has {len(columns)} "
         f"{SEPARATOR_NAMES[header.separator]}-separated column(s) ({listing(columns, 8)}). "
-        f"Tried:\n{tried}",
+        f"{_looks_like(columns)}Tried:\n{tried}",
+        path=path,
+    )
+
+
+#: Columns of peptide-, precursor- or PSM-level tables (one row per peptide or spectrum).
+_PEPTIDE_COLUMNS = frozenset(
+    {"Peptide", "Peptide Sequence", "Modified Sequence", "Modified sequence", "Sequence",
+     "Stripped.Sequence", "Precursor.Id", "EG.PrecursorId", "PEP.StrippedSequence",
+     "FG.Id", "Spectrum", "PSM_ID", "sequence"}
+)  # fmt: skip
+
+
+def _looks_like(columns: Sequence[str]) -> str:
+    """What an unrecognized table seems to be, and what to do (``""`` when it cannot say)."""
+    present = set(columns)
+    if {"ProteinID", "NumberPSM", "ReferenceIntensity"} <= present:
+        return (
+            "It looks like a FragPipe TMT-Integrator protein table (abundance_protein_*.tsv or "
+            "ratio_protein_*.tsv), which salivaprot does not read yet: use MaxQuant's "
+            "proteinGroups.txt for TMT, or pass the abundances as a generic matrix "
+            "('protein_id' first; --input-scale log2 for log2 values). "
+        )
+    spectronaut = any(c.startswith(("PG.", "R.", "EG.", "FG.", "PEP.")) for c in columns)
+    if spectronaut:
+        return (
+            "It looks like a Spectronaut report without protein quantities: export a protein "
+            "report with 'PG.ProteinGroups' and 'R.FileName' + 'PG.Quantity' (long) or "
+            "'[n] <run>.PG.Quantity' columns (pivot). "
+        )
+    if present & _PEPTIDE_COLUMNS:
+        found = sorted(present & _PEPTIDE_COLUMNS)[0]
+        return (
+            f"It looks like a peptide, precursor or PSM table (column {found!r}): salivaprot "
+            "reads protein groups; use the protein-level table of the same pipeline. "
+        )
+    return ""
+
+
+#: XML root elements of mass-spectrometry files that are not protein tables.
+_XML_KINDS = {
+    "<mzML": "an mzML file (spectra): 'salivaprot qc' reads it for run-level QC",
+    "<indexedmzML": "an mzML file (spectra): 'salivaprot qc' reads it for run-level QC",
+    "<mzXML": "an mzXML file (spectra)",
+    "<MzIdentML": "an mzIdentML file (identifications, no protein abundances)",
+    "<msms_pipeline_analysis": "a pepXML file (peptide identifications)",
+    "<protein_summary": "a protXML file (protein identifications, no abundances)",
+}
+
+
+def _refuse_xml(path: PathLike) -> None:
+    """Refuse an XML file, naming what it is when its root element says."""
+    head = read_head(path, what="input file").decode("utf-8", errors="replace")
+    kind = next((what for tag, what in _XML_KINDS.items() if tag in head), "an XML file")
+    raise InputFormatError(
+        f"this is {kind}, not a protein table. salivaprot reads the protein abundances a "
+        f"pipeline writes: {', '.join(FORMATS)} (see salivaprot validate --help)",
         path=path,
     )
 
@@ -137,7 +208,7 @@ def read_quant(
     ----------
     path : str or path-like
         The data file.
-    format : {"auto", "mztab", "maxquant", "diann", "fragpipe", "matrix"}
+    format : {"auto", "mztab", "maxquant", "diann", "fragpipe", "spectronaut", "matrix"}
         Input format; ``auto`` recognizes it from the content (see
         :func:`detect_format`).
     quantity : {"auto", "lfq", "intensity", "ibaq"}
@@ -196,6 +267,8 @@ def _read_quant(
         )
     elif kind == "fragpipe":
         quant = read_fragpipe(path, quantity=quantity, zero_as_missing=zero_as_missing)
+    elif kind == "spectronaut":
+        quant = read_spectronaut(path, zero_as_missing=zero_as_missing)
     else:
         quant = read_matrix(path, zero_as_missing=zero_as_missing)
     how = "recognized from its content" if format == "auto" else "as asked"
@@ -222,7 +295,7 @@ def load_study(
         The data file.
     samples : str, path-like or SampleSheet, optional
         The sample sheet.
-    format : {"auto", "mztab", "maxquant", "diann", "fragpipe", "matrix"}
+    format : {"auto", "mztab", "maxquant", "diann", "fragpipe", "spectronaut", "matrix"}
         Input format; ``auto`` recognizes it from the content.
     quantity : {"auto", "lfq", "intensity", "ibaq"}
         Which quantity to read from a MaxQuant or FragPipe table; ``auto``
@@ -276,6 +349,13 @@ def load_study(
     if errors or quant is None:
         raise SalivaprotError([p for err in errors for p in err.problems])
     data = join(quant, sheet, drop_unlisted=drop_unlisted)
+    _refuse_empty(
+        data,
+        quant,
+        path=path,
+        quantity_option=kind in _QUANTITY_FORMATS,
+        zero_is_value=not zero_as_missing,
+    )
     notes = [f"{Path(path).name}: {quant.source}", *quant.notes]
     if sheet is not None:
         if sheet.aliases:
@@ -293,6 +373,46 @@ def load_study(
     step = f"read({Path(path).name!r}, format={kind!r}{options}, zero_as_missing={zero_as_missing})"
     data = replace(data, steps=(*data.steps, step))
     return Study(data=data, sheet=sheet, quant=quant, notes=tuple(notes))
+
+
+def _refuse_empty(
+    data: ProteinData,
+    quant: QuantTable,
+    *,
+    path: PathLike,
+    quantity_option: bool,
+    zero_is_value: bool = False,
+) -> None:
+    """Refuse a study without an observed value, or with samples without one.
+
+    A quantity that holds only zeros and blanks (a pipeline step that did not
+    run) would otherwise be read as a study with every value missing. Zeros
+    count as values when they are kept (``--keep-zeros``, log2 input).
+    """
+    observed = data.abundance.notna()
+    if not zero_is_value:
+        observed &= data.abundance != 0
+    if not observed.to_numpy().any():
+        hint = (
+            "; choose another quantity with --quantity (quantity= in Python)"
+            if quantity_option
+            else "; did the pipeline quantify these runs?"
+        )
+        raise InputFormatError(
+            f"the {quant.source or 'file'} holds no value: every one of its "
+            f"{data.abundance.size} cells is missing or zero, so there is nothing to "
+            f"analyse{hint}",
+            path=path,
+        )
+    empty = observed.index[~observed.any(axis=1).to_numpy(bool)]
+    if len(empty):
+        shown = listing([str(s) for s in empty])
+        raise InputFormatError(
+            f"{len(empty)} sample(s) have no observed value (every protein missing or zero): "
+            f"{shown}; a failed or blank run? Leave them out of the sample sheet and use "
+            "--drop-unlisted (drop_unlisted=True in Python)",
+            path=path,
+        )
 
 
 def read(
