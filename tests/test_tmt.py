@@ -155,8 +155,8 @@ def test_tmt_study_end_to_end_through_diff(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         main,
         [
-            "diff", str(path), "-s", str(tmp_path / "samples.csv"), "--covariate",
-            "plex:categorical", "--no-filter", "-o", str(out),
+            "diff", str(path), "-s", str(tmp_path / "samples.csv"), "--no-filter", "-o",
+            str(out),
         ],
     )  # fmt: skip
     assert result.exit_code == 0, result.output + str(result.exception)
@@ -165,4 +165,98 @@ def test_tmt_study_end_to_end_through_diff(tmp_path: Path) -> None:
     assert top["protein_id"] == "P00000"
     assert abs(top["log2fc"]) == pytest.approx(2.0, abs=0.3)
     run = (out / "run.json").read_text()
-    assert "plex" in run
+    assert '"plex": "categorical"' in run  # no --covariate plex needed
+    assert "added automatically" in run
+
+
+# ---- the sample sheet's plex, channel and reference_channel; plex in the design
+
+
+def tmt_sheet(n_plexes: int = 2, *, reference: bool = False) -> pd.DataFrame:
+    """Per plex: 4 subjects x (baseline, month4), arms balanced within plex; + a pool."""
+    rows = []
+    for k in range(n_plexes):
+        plex = f"Plex{k + 1}"
+        for j in range(4):
+            subject = f"P{k * 4 + j + 1}"
+            for c, visit in enumerate(("baseline", "month4")):
+                rows.append(
+                    {
+                        "sample_id": f"{subject}_{visit}",
+                        "subject_id": subject,
+                        "arm": "aMSC" if j % 2 else "placebo",
+                        "visit": visit,
+                        "plex": plex,
+                        "channel": str(2 * j + c + 1),
+                        "reference_channel": "no",
+                    }
+                )
+        if reference:
+            rows.append(
+                {
+                    "sample_id": f"pool_{plex}",
+                    "subject_id": "",
+                    "arm": "",
+                    "visit": "",
+                    "plex": plex,
+                    "channel": "9",
+                    "reference_channel": "yes",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_sheet_reads_plex_channel_and_reference_rows_without_design() -> None:
+    from salivaprot.io.sheets import sample_sheet
+
+    sheet = sample_sheet(tmt_sheet(2, reference=True), visits=["baseline", "month4"])
+    table = sheet.table
+    assert table.loc["pool_Plex2", "reference_channel"]
+    assert not table.loc["P1_baseline", "reference_channel"]
+    assert table["plex"].tolist().count("Plex1") == 9
+    assert pd.isna(table.loc["pool_Plex1", "arm"]) and pd.isna(table.loc["pool_Plex1", "visit"])
+    assert table.loc["P2_month4", "channel"] == "4"
+
+
+def test_sheet_refuses_two_references_in_a_plex_and_missing_plex() -> None:
+    from salivaprot.errors import SampleSheetError
+    from salivaprot.io.sheets import sample_sheet
+
+    frame = tmt_sheet(2, reference=True)
+    frame.loc[0, "reference_channel"] = "yes"
+    frame.loc[0, ["subject_id", "arm", "visit"]] = ""
+    frame.loc[3, "plex"] = ""
+    with pytest.raises(SampleSheetError) as err:
+        sample_sheet(frame, visits=["baseline", "month4"])
+    text = str(err.value)
+    assert "plex 'Plex1' has more than one reference_channel sample" in text
+    assert "empty 'plex'" in text
+
+
+def test_plex_becomes_a_categorical_covariate_by_itself() -> None:
+    from salivaprot.design import trial_design
+    from salivaprot.io.sheets import sample_sheet
+
+    table = sample_sheet(tmt_sheet(3), visits=["baseline", "month4"]).table
+    design = trial_design(table)
+    assert design.covariate_kinds == {"plex": "categorical"}
+    assert design.covariate_columns["plex"] == ["plex[Plex2]", "plex[Plex3]"]
+    assert "added automatically" in design.describe()["notes"][0]
+    named = trial_design(table, covariates=["plex"])  # naming it is allowed, and not noted
+    assert named.matrix.equals(design.matrix) and named.notes == ()
+    single = trial_design(table[table["plex"] == "Plex1"])
+    assert single.covariate_kinds == {} and single.notes == ()
+
+
+def test_plex_confounded_with_arm_or_visit_is_a_design_error() -> None:
+    from salivaprot.design import trial_design
+    from salivaprot.errors import DesignError
+    from salivaprot.io.sheets import sample_sheet
+
+    table = sample_sheet(tmt_sheet(2), visits=["baseline", "month4"]).table.copy()
+    by_arm = table.assign(plex=["Plex1" if a == "placebo" else "Plex2" for a in table["arm"]])
+    with pytest.raises(DesignError, match="plex is confounded with arm: every plex holds"):
+        trial_design(by_arm)
+    by_visit = table.assign(plex=[f"Plex_{v}" for v in table["visit"]])
+    with pytest.raises(DesignError, match="plex is confounded with visit"):
+        trial_design(by_visit)
