@@ -260,3 +260,163 @@ def test_plex_confounded_with_arm_or_visit_is_a_design_error() -> None:
     by_visit = table.assign(plex=[f"Plex_{v}" for v in table["visit"]])
     with pytest.raises(DesignError, match="plex is confounded with visit"):
         trial_design(by_visit)
+
+
+# ---- internal reference scaling
+
+
+def tmt_data(n_plexes: int = 3, n_proteins: int = 60, seed: int = 3, effect: float = 0.0):
+    """A simulated TMT study: per-plex, per-protein factors; one pooled reference per plex."""
+    from salivaprot.data import ProteinData
+    from salivaprot.io.sheets import sample_sheet
+
+    rng = np.random.default_rng(seed)
+    samples = sample_sheet(tmt_sheet(n_plexes, reference=True), visits=["baseline", "month4"])
+    table = samples.table
+    proteins = [f"P{i:05d}" for i in range(n_proteins)]
+    level = rng.normal(20, 2, size=n_proteins)
+    subject = {s: rng.normal(0, 0.3, size=n_proteins) for s in table["subject_id"].dropna()}
+    plex_effect = {p: rng.normal(0, 1.0, size=n_proteins) for p in table["plex"].unique()}
+    loading = rng.normal(0, 0.2, size=len(table))
+    rows = []
+    for i, (_, row) in enumerate(table.iterrows()):
+        y = level + plex_effect[row["plex"]] + loading[i] + rng.normal(0, 0.15, n_proteins)
+        if not row["reference_channel"]:
+            y = y + subject[row["subject_id"]]
+            if row["arm"] == "aMSC" and row["visit"] == "month4":
+                y[0] += effect
+        rows.append(y)
+    abundance = pd.DataFrame(np.array(rows), index=table.index, columns=proteins)
+    return ProteinData(
+        abundance=np.exp2(abundance),
+        samples=table,
+        proteins=pd.DataFrame(index=pd.Index(proteins, name="protein_id")),
+    )
+
+
+def test_irs_makes_reference_channels_equal_across_plexes_protein_by_protein() -> None:
+    from salivaprot.preprocess import log2, normalize
+
+    data = log2(tmt_data())
+    data.abundance.iloc[2, 5] = np.nan  # a missing value in a sample: stays missing
+    before = data.abundance
+    normed = normalize(data, method="irs")
+    refs = normed.samples.index[normed.samples["reference_channel"]]
+    ref_values = normed.abundance.loc[refs]
+    # the property: every protein's reference channels are equal across plexes...
+    np.testing.assert_allclose(ref_values.std(axis=0, ddof=0), 0.0, atol=1e-12)
+    # ... at the mean of the references after the median step
+    median_only = normalize(data, method="median").abundance.loc[refs]
+    np.testing.assert_allclose(ref_values.iloc[0], median_only.mean(axis=0), atol=1e-12)
+    # and within a plex, differences between channels are those of the median step
+    plex1 = normed.samples.index[normed.samples["plex"] == "Plex1"]
+    after = normed.abundance.loc[plex1]
+    median = normalize(data, method="median").abundance.loc[plex1]
+    np.testing.assert_allclose(
+        after.sub(after.iloc[0]).to_numpy(), median.sub(median.iloc[0]).to_numpy(), atol=1e-12
+    )
+    assert np.isnan(normed.abundance.iloc[2, 5])
+    assert before.notna().to_numpy().sum() == normed.abundance.notna().to_numpy().sum()
+    assert normed.steps[-1] == "normalize(method='irs', plexes=3)"
+
+
+def test_irs_removes_the_plex_factor_that_median_leaves() -> None:
+    from salivaprot.preprocess import log2, normalize
+
+    data = log2(tmt_data(seed=5))
+    samples = data.samples[~data.samples["reference_channel"]]
+
+    def plex_spread(method: str) -> float:
+        y = normalize(data, method=method).abundance.loc[samples.index]
+        return float(y.groupby(samples["plex"]).mean().std(axis=0).mean())
+
+    assert plex_spread("median") > 0.5  # the simulated per-protein plex effects (sd 1)
+    assert plex_spread("irs") < 0.3  # what is left: subjects and noise
+
+
+def test_irs_missing_reference_value_makes_that_plex_missing_and_says_so() -> None:
+    from salivaprot.preprocess import log2, normalize
+
+    data = log2(tmt_data(n_plexes=2))
+    data.abundance.loc["pool_Plex2", "P00003"] = np.nan
+    normed = normalize(data, method="irs")
+    plex2 = normed.samples.index[normed.samples["plex"] == "Plex2"]
+    assert normed.abundance.loc[plex2, "P00003"].isna().all()
+    plex1 = normed.samples.index[normed.samples["plex"] == "Plex1"]
+    assert normed.abundance.loc[plex1, "P00003"].notna().all()
+    assert normed.steps[-1] == "normalize(method='irs', plexes=2, unscalable_values=8)"
+
+
+def test_irs_needs_one_reference_per_plex_and_the_columns() -> None:
+    from salivaprot.errors import DataError
+    from salivaprot.preprocess import log2, normalize
+
+    data = log2(tmt_data(n_plexes=2))
+    samples = data.samples.copy()
+    samples.loc["pool_Plex2", "reference_channel"] = False
+    with pytest.raises(DataError, match="plex 'Plex2' has 0 reference_channel samples"):
+        normalize(_with_samples(data, samples), method="irs")
+    with pytest.raises(DataError, match="needs sample-sheet column"):
+        normalize(_with_samples(data, samples.drop(columns="plex")), method="irs")
+
+
+def _with_samples(data, samples):
+    from dataclasses import replace
+
+    return replace(data, samples=samples)
+
+
+def test_preprocess_irs_drops_the_references_before_the_model() -> None:
+    from salivaprot.diff import differential_abundance
+    from salivaprot.preprocess import preprocess
+
+    data = tmt_data(effect=2.0, n_proteins=80, seed=11)
+    ready = preprocess(data, normalize_method="irs", species=None, min_fraction=None)
+    assert not ready.samples["reference_channel"].any()
+    assert len(ready.samples) == 24
+    assert [s.split("(")[0] for s in ready.steps][-3:] == [
+        "normalize",
+        "drop_reference_channels",
+        "impute",
+    ]
+    results = differential_abundance(ready, method="limma")
+    change = results.table[results.table["contrast"] == "aMSC_vs_placebo_change_month4"]
+    top = change.sort_values("pvalue").iloc[0]
+    assert top["protein_id"] == "P00000"
+    assert top["log2fc"] == pytest.approx(2.0, abs=0.5)
+
+
+def test_tmt_study_with_pooled_references_through_diff_normalize_irs(tmp_path: Path) -> None:
+    # 2 plexes x 9 channels: 8 samples + channel 9, the pooled reference; each plex has its
+    # own protein-specific factor (what IRS removes); P00000 is 4x higher at month 4 in aMSC
+    rng = np.random.default_rng(2)
+    frame = tmt_sheet(2, reference=True)
+    frame["run"] = [f"{c} {p}" for p, c in zip(frame["plex"], frame["channel"], strict=True)]
+    frame = frame.drop(columns="channel")
+    n_proteins = 50
+    base = rng.lognormal(mean=16, sigma=1.5, size=(n_proteins, 1))
+    values = base * rng.lognormal(0, 0.1, size=(n_proteins, len(frame)))
+    for k in range(2):
+        values[:, k * 9 : (k + 1) * 9] *= rng.lognormal(0, 0.7, size=(n_proteins, 1))
+    effect = ((frame["arm"] == "aMSC") & (frame["visit"] == "month4")).to_numpy()
+    values[0, effect] *= 4
+    path = tmt_file(tmp_path, values, plexes=["Plex1", "Plex2"])
+    frame.to_csv(tmp_path / "samples.csv", index=False)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main,
+        [
+            "diff", str(path), "-s", str(tmp_path / "samples.csv"), "--visits",
+            "baseline,month4", "--normalize", "irs", "--no-filter", "-o", str(out),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output + str(result.exception)
+    results = pd.read_csv(out / "results.tsv", sep="\t")
+    change = results[results["contrast"] == "aMSC_vs_placebo_change_month4"]
+    top = change.sort_values("pvalue").iloc[0]
+    assert top["protein_id"] == "P00000"
+    assert top["log2fc"] == pytest.approx(2.0, abs=0.3)
+    assert set(results["n_samples"]) == {16}  # the two pools are not in the model
+    run = (out / "run.json").read_text()
+    assert "normalize(method='irs', plexes=2)" in run
+    assert "drop_reference_channels(n=2)" in run
