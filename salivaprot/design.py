@@ -388,6 +388,14 @@ def trial_design(
     for name, value in (("arms", arms), ("visits", visits)):
         if isinstance(value, str):
             raise DesignError(f"{name} must be a list, not the string {value!r}")
+    if "reference_channel" in samples.columns:
+        pools = samples.index[samples["reference_channel"].fillna(False).astype(bool)]
+        if len(pools):
+            raise DesignError(
+                f"sample(s) {', '.join(map(str, pools[:10]))} are TMT pooled references "
+                "(reference_channel): they serve normalization only, never the model; remove "
+                "them first (salivaprot.preprocess.drop_reference_channels; preprocess() does)"
+            )
     empty = [c for c in ("subject_id", "arm", "visit") if samples[c].isna().any()]
     if empty:
         raise DesignError(

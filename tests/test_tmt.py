@@ -420,3 +420,95 @@ def test_tmt_study_with_pooled_references_through_diff_normalize_irs(tmp_path: P
     run = (out / "run.json").read_text()
     assert "normalize(method='irs', plexes=2)" in run
     assert "drop_reference_channels(n=2)" in run
+
+
+def test_validate_checks_the_design_without_the_references_and_diff_names_them(
+    tmp_path: Path,
+) -> None:
+    from salivaprot.design import trial_design
+    from salivaprot.errors import DesignError
+
+    frame = tmt_sheet(2, reference=True)
+    frame["run"] = [f"{c} {p}" for p, c in zip(frame["plex"], frame["channel"], strict=True)]
+    values = np.random.default_rng(1).lognormal(16, 1, size=(20, len(frame)))
+    path = tmt_file(tmp_path, values, plexes=["Plex1", "Plex2"])
+    frame.to_csv(tmp_path / "samples.csv", index=False)
+    args = ["-s", str(tmp_path / "samples.csv"), "--visits", "baseline,month4"]
+    result = CliRunner().invoke(main, ["validate", str(path), *args])
+    assert result.exit_code == 0, result.output
+    assert "OK: usable study." in result.output
+    assert "--normalize irs" in result.output  # the reader's TMT note says what to do
+    study = load_study(path, tmp_path / "samples.csv", visits=["baseline", "month4"])
+    with pytest.raises(DesignError, match="pool_Plex1, pool_Plex2 are TMT pooled references"):
+        trial_design(study.data.samples)
+
+
+# ---- FragPipe TMT-Integrator protein tables
+
+
+def integrator_file(folder: Path, log2_values: np.ndarray, samples: list[str], name: str) -> Path:
+    header = ["Index", "NumberPSM", "ProteinID", "MaxPepProb", "ReferenceIntensity", *samples]
+    rows = []
+    for i, row in enumerate(log2_values):
+        cells = ["NA" if np.isnan(v) else f"{v:.6f}" for v in row]
+        rows.append(
+            "\t".join(
+                [f"sp|P{i:05d}|PROT{i}_HUMAN", str(10 + i), f"P{i:05d}", "0.99", "1.5e7", *cells]
+            )
+        )
+    return write_file(folder, "\n".join(["\t".join(header), *rows]) + "\n", name)
+
+
+def test_tmt_integrator_abundance_table_is_read_as_fragpipe(tmp_path: Path) -> None:
+    from salivaprot.io.fragpipe import read_fragpipe
+
+    log2_values = np.array([[20.5, 21.0, np.nan], [15.25, 16.0, 14.0]])
+    path = integrator_file(tmp_path, log2_values, ["s1", "s2", "s3"], "abundance_protein_MD.tsv")
+    assert detect_format(path) == "fragpipe"  # was "unrecognized" (named, not read)
+    quant = read_fragpipe(path)
+    assert quant.abundance.columns.tolist() == ["s1", "s2", "s3"]
+    assert quant.abundance.index.tolist() == ["sp|P00000|PROT0_HUMAN", "sp|P00001|PROT1_HUMAN"]
+    assert quant.abundance.iloc[0, 1] == pytest.approx(2.0**21.0)
+    assert np.isnan(quant.abundance.iloc[0, 2])
+    np.testing.assert_allclose(np.log2(quant.abundance.to_numpy()), log2_values, atol=1e-12)
+    assert quant.proteins["accession"].tolist() == ["P00000", "P00001"]
+    assert quant.source == "FragPipe TMT-Integrator table (log2 abundances)"
+    assert quant.notes[0].startswith("quantity: TMT-Integrator log2 reporter-ion abundances")
+    with pytest.raises(InputFormatError, match="not in a TMT-Integrator table"):
+        read_fragpipe(path, quantity="lfq")
+
+
+def test_tmt_integrator_ratio_table_is_refused_with_what_to_read(tmp_path: Path) -> None:
+    from salivaprot.io.fragpipe import read_fragpipe
+
+    ratios = np.array([[0.5, -0.2, 0.1], [-1.0, 0.3, 0.0]])
+    path = integrator_file(tmp_path, ratios, ["s1", "s2", "s3"], "ratio_protein_MD.tsv")
+    with pytest.raises(InputFormatError, match=r"log2 ratios .* abundance_protein_\*\.tsv"):
+        read_fragpipe(path)
+
+
+def test_tmt_integrator_study_through_diff(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    frame = tmt_sheet(2)
+    n_proteins = 40
+    log2_values = rng.normal(20, 2, size=(n_proteins, 1)) + rng.normal(
+        0, 0.15, size=(n_proteins, len(frame))
+    )
+    effect = ((frame["arm"] == "aMSC") & (frame["visit"] == "month4")).to_numpy()
+    log2_values[0, effect] += 2
+    path = integrator_file(tmp_path, log2_values, list(frame["sample_id"]), "abundance.tsv")
+    frame.to_csv(tmp_path / "samples.csv", index=False)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main,
+        [
+            "diff", str(path), "-s", str(tmp_path / "samples.csv"), "--visits",
+            "baseline,month4", "--no-filter", "-o", str(out),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output + str(result.exception)
+    results = pd.read_csv(out / "results.tsv", sep="\t")
+    change = results[results["contrast"] == "aMSC_vs_placebo_change_month4"]
+    top = change.sort_values("pvalue").iloc[0]
+    assert top["protein_id"] == "sp|P00000|PROT0_HUMAN"
+    assert top["log2fc"] == pytest.approx(2.0, abs=0.3)
