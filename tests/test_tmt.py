@@ -512,3 +512,55 @@ def test_tmt_integrator_study_through_diff(tmp_path: Path) -> None:
     top = change.sort_values("pvalue").iloc[0]
     assert top["protein_id"] == "sp|P00000|PROT0_HUMAN"
     assert top["log2fc"] == pytest.approx(2.0, abs=0.3)
+
+
+# ---- mzTab multiplexed assays
+
+
+def test_mztab_multiplexed_assays_are_named_by_run_and_channel(tmp_path: Path) -> None:
+    from salivaprot.io.mztab import read_mztab
+
+    channels = ["126", "127N", "127C"]
+    mtd = [
+        "MTD\tmzTab-version\t1.0.0",
+        "MTD\tmzTab-mode\tSummary",
+        "MTD\tmzTab-type\tQuantification",
+    ]
+    mtd += [f"MTD\tms_run[{k}]-location\tfile:///data/plex{k}.raw" for k in (1, 2)]
+    n = 0
+    for k in (1, 2):
+        for channel in channels:
+            n += 1
+            mtd.append(f"MTD\tassay[{n}]-ms_run_ref\tms_run[{k}]")
+            mtd.append(
+                f"MTD\tassay[{n}]-quantification_reagent\t[MS, MS:1002616, TMT reagent {channel}, ]"
+            )
+    header = [
+        "PRH",
+        "accession",
+        "description",
+        *[f"protein_abundance_assay[{i}]" for i in range(1, 7)],
+    ]
+    row = ["PRT", "P04745", "Alpha-amylase 1", *[f"{(i + 1)}e6" for i in range(6)]]
+    text = "\n".join([*mtd, "", "\t".join(header), "\t".join(row)]) + "\n"
+    path = write_file(tmp_path, text, "tmt.mzTab")
+    quant = read_mztab(path).quant()
+    assert quant.columns["name"].tolist() == [
+        "plex1 126", "plex1 127N", "plex1 127C", "plex2 126", "plex2 127N", "plex2 127C",
+    ]  # fmt: skip
+    assert quant.columns.loc["assay[5]", "keys"][:2] == ("assay[5]", "plex2 127N")
+    assert quant.abundance.at["P04745", "assay[5]"] == 5e6
+    note = next(n for n in quant.notes if n.startswith("multiplexed (TMT/iTRAQ)"))
+    assert "6 assays in 2 run(s) (plex1, plex2)" in note and "'plex' column" in note
+    # a sample sheet links samples through run = '<run> <channel>'
+    sheet = (
+        tmt_sheet(1)
+        .iloc[:6]
+        .assign(
+            run=[f"plex{k} {c}" for k in (1, 2) for c in channels],
+            plex=[f"plex{k}" for k in (1, 2) for _ in channels],
+        )
+    )
+    sheet.to_csv(tmp_path / "samples.csv", index=False)
+    study = load_study(path, tmp_path / "samples.csv", visits=["baseline", "month4"])
+    assert study.data.samples["data_column"].tolist() == [f"assay[{i}]" for i in range(1, 7)]
