@@ -63,7 +63,16 @@ SALIVA_CONTRAST = "stimulated_vs_unstimulated_saliva"
 CovariateKind = Literal["numeric", "categorical"]
 _KINDS = ("auto", "numeric", "categorical")
 #: Column names that are part of the model (or of the sheet's bookkeeping), never covariates.
-_STRUCTURAL = ("sample_id", "subject_id", "arm", "visit", "saliva", "run")
+_STRUCTURAL = (
+    "sample_id",
+    "subject_id",
+    "arm",
+    "visit",
+    "saliva",
+    "run",
+    "channel",
+    "reference_channel",
+)
 #: Names that mean a grouping: numbers in them are codes, so their kind must be declared.
 _CATEGORICAL_NAMES = re.compile(
     r"(?:batch|plate|site|cent(?:er|re)|sex|gender|instrument|operator|lot|lane|column|"
@@ -127,6 +136,9 @@ class TrialDesign:
         Arm and visit of each sample (strings).
     samples : pandas.DataFrame
         The sample table the design was built from.
+    notes : tuple of str
+        How the design was completed without being asked (the plex factor of
+        a TMT study).
     """
 
     matrix: pd.DataFrame
@@ -143,6 +155,7 @@ class TrialDesign:
     arm: pd.Series = field(default_factory=lambda: pd.Series(dtype=object))
     visit: pd.Series = field(default_factory=lambda: pd.Series(dtype=object))
     samples: pd.DataFrame = field(default_factory=pd.DataFrame)
+    notes: tuple[str, ...] = ()
 
     @property
     def reference_arm(self) -> str:
@@ -236,6 +249,7 @@ class TrialDesign:
             "custom_contrasts": {k: dict(v) for k, v in self.custom.items()},
             "n_subjects": int(self.subjects.nunique()),
             "n_samples": len(self.subjects),
+            "notes": list(self.notes),
         }
 
 
@@ -322,6 +336,10 @@ def trial_design(
         or a ``{name: kind}`` mapping with kind ``numeric`` or ``categorical``.
     contrasts : mapping, optional
         Custom contrasts of cell means, ``{name: {"ARM:VISIT": weight}}``.
+        A ``plex`` column (TMT/iTRAQ) whose samples span more than one plex is
+        added as a categorical covariate without being named (see
+        :attr:`TrialDesign.notes`); naming it is allowed (its kind is then
+        categorical), and a plex confounded with arm or visit is an error.
     arms : sequence of str, optional
         Every arm, the reference first (overrides the table's order).
     visits : sequence of str, optional
@@ -370,6 +388,14 @@ def trial_design(
     for name, value in (("arms", arms), ("visits", visits)):
         if isinstance(value, str):
             raise DesignError(f"{name} must be a list, not the string {value!r}")
+    if "reference_channel" in samples.columns:
+        pools = samples.index[samples["reference_channel"].fillna(False).astype(bool)]
+        if len(pools):
+            raise DesignError(
+                f"sample(s) {', '.join(map(str, pools[:10]))} are TMT pooled references "
+                "(reference_channel): they serve normalization only, never the model; remove "
+                "them first (salivaprot.preprocess.drop_reference_channels; preprocess() does)"
+            )
     empty = [c for c in ("subject_id", "arm", "visit") if samples[c].isna().any()]
     if empty:
         raise DesignError(
@@ -411,9 +437,29 @@ def trial_design(
         columns[SALIVA_COLUMN] = (samples["saliva"].astype(str).to_numpy() == saliva[1]).astype(
             float
         )
-    kinds, covariate_columns, cell_average = _covariate_columns(
-        samples, parse_covariates(covariates), columns
-    )
+    declared = parse_covariates(covariates)
+    design_notes: list[str] = []
+    if "plex" in samples.columns:
+        plexes = sorted(set(samples["plex"].dropna().astype(str)), key=natural_key)
+        if samples["plex"].isna().any():
+            raise DesignError(
+                "samples without a 'plex': "
+                + ", ".join(map(str, samples.index[samples["plex"].isna()][:10]))
+            )
+        if "plex" in declared and declared["plex"] == "numeric":
+            raise DesignError("'plex' names multiplexed runs: it is categorical, not numeric")
+        if len(plexes) > 1:
+            if "plex" not in declared:
+                design_notes.append(
+                    f"plex: the samples span {len(plexes)} TMT/iTRAQ plexes "
+                    f"({', '.join(plexes)}), so 'plex' is a categorical covariate of the model "
+                    "(added automatically)"
+                )
+            declared["plex"] = "categorical"
+            problems.extend(_plex_confounding(samples["plex"].astype(str), arm, visit))
+            if problems:
+                raise DesignError(problems)
+    kinds, covariate_columns, cell_average = _covariate_columns(samples, declared, columns)
     matrix = pd.DataFrame(columns, index=samples.index)
     rank = np.linalg.matrix_rank(matrix.to_numpy())
     if rank < matrix.shape[1]:
@@ -472,7 +518,23 @@ def trial_design(
         arm=arm,
         visit=visit,
         samples=samples.copy(),
+        notes=tuple(design_notes),
     )
+
+
+def _plex_confounding(plex: pd.Series, arm: pd.Series, visit: pd.Series) -> list[str]:
+    """Problems when the plexes separate arms or visits (the plex effect would absorb them)."""
+    problems = []
+    for what, factor in (("arm", arm), ("visit", visit)):
+        per_plex = factor.groupby(plex, sort=True).nunique()
+        if (per_plex == 1).all() and factor.nunique() > 1:
+            layout = "; ".join(f"{p}: {sorted(set(factor[plex == p]))[0]}" for p in per_plex.index)
+            problems.append(
+                f"plex is confounded with {what}: every plex holds a single {what} ({layout}), "
+                f"so the plex effect cannot be told from the {what} effect; put every {what} "
+                "in every plex (balance the plex layout) or analyse one plex"
+            )
+    return problems
 
 
 def _order_of(

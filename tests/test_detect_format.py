@@ -170,10 +170,6 @@ def test_format_choices_agree_everywhere() -> None:
     [
         ("R.FileName,EG.PrecursorId,EG.Qvalue\n", "a Spectronaut report without protein"),
         (
-            "Index\tNumberPSM\tProteinID\tMaxPepProb\tReferenceIntensity\n",
-            "a FragPipe TMT-Integrator protein table",
-        ),
-        (
             "Peptide\tProtein\tS1 Intensity\n",
             "a peptide, precursor or PSM table (column 'Peptide')",
         ),

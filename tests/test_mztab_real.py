@@ -23,7 +23,7 @@ QUANTITATIVE = {
         (5, 2),
         "study_variable[1]",
     ),
-    PSI + "iTRAQ_CQI.mzTab": ("Complete", "Quantification", 5, None, 36, (5, 16), "assay[1]"),
+    PSI + "iTRAQ_CQI.mzTab": ("Complete", "Quantification", 5, None, 36, (5, 16), "file1 114"),
     PSI + "iTRAQ_SQI.mzTab": (
         "Summary",
         "Quantification",
@@ -110,11 +110,16 @@ def test_labelfree_assays_map_to_runs_and_study_variables() -> None:
     assert keys == ("assay[2]", "file2")
 
 
-def test_itraq_assays_share_runs_so_only_assay_names_identify_them() -> None:
+def test_itraq_assays_share_runs_so_run_and_channel_identify_them() -> None:
+    # 4 runs (plexes) x 4 iTRAQ reagents: '<run> <channel>' (or assay[n]) names one assay;
+    # the run stem alone stays a key, shared by 4 assays (a sheet naming it is told so)
     quant = read_mztab(real_file(PSI + "iTRAQ_CQI.mzTab")).quant()
-    assert quant.columns.at["assay[5]", "keys"] == ("assay[5]", "file2")
-    assert (quant.columns["keys"].map(lambda k: k[1]) == "file2").sum() == 4
-    assert list(quant.columns["name"]) == [f"assay[{i}]" for i in range(1, 17)]
+    assert quant.columns.at["assay[5]", "keys"] == ("assay[5]", "file2 114", "file2")
+    assert (quant.columns["keys"].map(lambda k: k[-1]) == "file2").sum() == 4
+    assert list(quant.columns["name"]) == [
+        f"file{k} {c}" for k in range(1, 5) for c in (114, 115, 116, 117)
+    ]
+    assert any(n.startswith("multiplexed (TMT/iTRAQ): 16 assays in 4 run(s)") for n in quant.notes)
 
 
 def test_summary_file_says_it_uses_study_variables() -> None:

@@ -230,8 +230,11 @@ def _preprocess_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      help="Also remove proteins whose ID matches (repeatable)."),
         *_scale_options,
         click.option("--normalize", "normalize_method",
-                     type=click.Choice(["median", "quantile", "total", "reference", "none"]),
-                     default="median", show_default=True),
+                     type=click.Choice(["median", "quantile", "total", "reference", "irs",
+                                        "none"]),
+                     default="median", show_default=True,
+                     help="irs: TMT internal reference scaling across plexes through the "
+                          "sheet's reference_channel samples (after median)."),
         click.option("--exclude-top", type=click.IntRange(min=0), default=0, show_default=True,
                      help="Leave the N most abundant proteins out of median/total factors."),
         click.option("--reference-proteins", callback=_reference_list, metavar="IDS|@FILE",

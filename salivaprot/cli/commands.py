@@ -118,8 +118,10 @@ def validate(
     check_input(study.data, input_scale=input_scale, check_scale=not force_scale)  # type: ignore[arg-type]
     if study.data.has_design:
         from salivaprot.design import trial_design
+        from salivaprot.preprocess.tmt import drop_reference_channels
 
-        trial_design(study.data.samples, covariates=list(covariates))
+        # TMT pooled references serve normalization only: the model never sees them
+        trial_design(drop_reference_channels(study.data).samples, covariates=list(covariates))
     elif covariates:
         raise click.UsageError("--covariate needs a sample sheet: --samples FILE")
     click.echo("OK: usable study.")

@@ -1,4 +1,5 @@
-"""FragPipe ``combined_protein.tsv`` (IonQuant / Philosopher label-free output)."""
+"""FragPipe ``combined_protein.tsv`` (IonQuant / Philosopher label-free output) and
+TMT-Integrator protein tables (``abundance_protein_*.tsv``, TMT/iTRAQ)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pandas as pd
 from salivaprot.errors import InputFormatError
 from salivaprot.io._files import PathLike
 from salivaprot.io._tables import (
+    TextTable,
     column_table,
     duplicated_ids,
     holds_values,
@@ -23,12 +25,14 @@ from salivaprot.io._tables import (
 )
 from salivaprot.io.quant import Quantity, QuantTable, annotate_proteins
 
-__all__ = ["EXPECTED", "looks_like_fragpipe", "read_fragpipe"]
+__all__ = ["EXPECTED", "looks_like_fragpipe", "looks_like_tmt_integrator", "read_fragpipe"]
 
 #: What a combined_protein.tsv looks like, for messages.
 EXPECTED = (
     "FragPipe combined_protein.tsv: 'Protein', 'Protein ID', and '<sample> MaxLFQ Intensity', "
-    "'<sample> Intensity' or (older layout) '<sample> Razor Intensity' columns"
+    "'<sample> Intensity' or (older layout) '<sample> Razor Intensity' columns; or a "
+    "TMT-Integrator abundance_protein_*.tsv: 'Index', 'NumberPSM', 'ProteinID', 'MaxPepProb', "
+    "'ReferenceIntensity', then one column per sample"
 )
 # Per-sample column kinds, longest first so that "S1 MaxLFQ Intensity" is not read as
 # sample "S1 MaxLFQ" of kind "Intensity".
@@ -70,9 +74,20 @@ def _by_kind(columns: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
     return found
 
 
+#: The annotation columns of a TMT-Integrator table, written before the sample columns.
+_TMT_INTEGRATOR = ("Index", "NumberPSM", "ProteinID", "MaxPepProb", "ReferenceIntensity")
+
+
+def looks_like_tmt_integrator(columns: Sequence[str]) -> bool:
+    """Whether a header is a FragPipe TMT-Integrator table's (``Index`` ... ``ReferenceIntensity``)."""  # noqa: E501
+    return set(_TMT_INTEGRATOR) <= set(columns)
+
+
 def looks_like_fragpipe(columns: Sequence[str]) -> bool:
     """Whether a header is a FragPipe protein table's ('Protein', 'Protein ID', intensities)."""
     present = set(columns)
+    if looks_like_tmt_integrator(columns):
+        return True
     return {"Protein", "Protein ID"} <= present and any(_by_kind(columns).values())
 
 
@@ -140,6 +155,8 @@ def read_fragpipe(
     table = undotted(table, looks_like_fragpipe)
     frame = table.frame
     columns = list(frame.columns)
+    if looks_like_tmt_integrator(columns):
+        return _read_tmt_integrator(table, quantity, path=path)
     if "Protein" not in columns:
         raise InputFormatError(
             f"no 'Protein' column; a {EXPECTED}. Columns found: {listing(columns)}",
@@ -282,6 +299,91 @@ def _one_row_per_protein(
     if not drop:
         return frame, values, {}, 0
     return frame.drop(index=drop), values.drop(index=drop), others, len(drop)
+
+
+def _read_tmt_integrator(table: TextTable, quantity: str, *, path: PathLike) -> QuantTable:
+    """A TMT-Integrator protein (or gene) table: log2 abundances, one column per sample.
+
+    The sample columns are those after ``ReferenceIntensity`` (TMT-Integrator
+    writes its annotation first), named as in its annotation file; values are
+    log2 abundances (the ratio to the reference plus log2 of the reference
+    intensity, so comparable across plexes) and are read back to intensities
+    (``2 ** value``), as every other reader returns them. ``ratio_*`` tables
+    (log2 ratios, centred near 0) are refused: their level is lost.
+    """
+    if quantity not in ("auto", "reporter"):
+        raise InputFormatError(
+            f"quantity {quantity!r} is not in a TMT-Integrator table; it holds reporter-ion "
+            "abundances (--quantity auto or reporter)",
+            path=path,
+        )
+    frame = table.frame
+    columns = list(frame.columns)
+    labels = columns[columns.index("ReferenceIntensity") + 1 :]
+    labels = [c for c in labels if c not in ("Gene", "Protein", "Proteins")]
+    if not labels:
+        raise InputFormatError(
+            "a FragPipe TMT-Integrator table without sample columns after 'ReferenceIntensity'",
+            path=path,
+        )
+    ids = frame["Index"].str.strip()
+    try:
+        log2_values = numbers(frame, labels, path=path)
+    except InputFormatError as err:
+        problems = [f"{path}: {problem}" for problem in duplicated_ids(ids)]
+        raise InputFormatError([*problems, *err.problems]) from err
+    problems = [f"{path}: {problem}" for problem in duplicated_ids(ids)]
+    if problems:
+        raise InputFormatError(problems)
+    observed = log2_values.to_numpy(dtype=float)
+    observed = observed[~np.isnan(observed)]
+    if observed.size and float(np.median(observed)) < 5:
+        raise InputFormatError(
+            "this FragPipe TMT-Integrator table holds log2 ratios to the reference (median "
+            f"{float(np.median(observed)):.2g}): a ratio_protein_*.tsv. Read the "
+            "abundance_protein_*.tsv of the same run, whose values keep each protein's level",
+            path=path,
+        )
+    if observed.size and float(observed.max()) > 60:
+        raise InputFormatError(
+            "the TMT-Integrator values are not log2 (some exceed 60); expected the log2 "
+            "abundances TMT-Integrator writes",
+            path=path,
+        )
+    values = pd.DataFrame(
+        np.exp2(log2_values.to_numpy(dtype=float)), index=log2_values.index, columns=labels
+    )
+    notes = [
+        "quantity: TMT-Integrator log2 reporter-ion abundances, read back as 2^value "
+        "(one sample per column; TMT-Integrator has already put the plexes on one scale "
+        "through its reference, so --normalize median, not irs, is the usual choice)",
+        f"FragPipe TMT-Integrator table: {len(frame)} rows x {len(labels)} samples",
+        *table.notes,
+    ]
+    extras = pd.DataFrame({"line": frame.index.to_numpy()}, index=frame.index)
+    for source, name in (("NumberPSM", "psm_count"), ("MaxPepProb", "max_peptide_probability")):
+        extras[name] = pd.to_numeric(frame[source].str.strip(), errors="coerce")
+    extras["reference_intensity"] = pd.to_numeric(
+        frame["ReferenceIntensity"].str.strip(), errors="coerce"
+    )
+    accession = text_column(frame, "ProteinID")
+    gene = text_column(frame, "Gene")
+    proteins = annotate_proteins(
+        extras,
+        accession=ids,
+        gene=gene,
+    )
+    if accession is not None:
+        proteins["accession"] = accession.to_numpy()
+    values.index = proteins.index
+    return QuantTable(
+        abundance=values,
+        proteins=proteins,
+        columns=column_table(labels, [(label,) for label in labels]),
+        path=str(path),
+        source="FragPipe TMT-Integrator table (log2 abundances)",
+        notes=tuple(notes),
+    )
 
 
 def _choose(

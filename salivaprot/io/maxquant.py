@@ -216,8 +216,8 @@ def read_maxquant(
             f"TMT/iTRAQ: {channels} channels x {max(len(plexes), 1)} plex(es)"
             f"{' (' + ', '.join(plexes) + ')' if plexes else ''}; samples are named "
             "'<channel>' or '<channel> <experiment>'. Each plex is a batch: give the sample "
-            "sheet a 'plex' column and model it (--covariate plex:categorical); "
-            "normalization across plexes by a reference channel (IRS) is not available",
+            "sheet a 'plex' column (the model then adjusts for it); with a pooled reference "
+            "in every plex, mark it in a 'reference_channel' column and use --normalize irs",
         )
     notes[2:2] = table.notes
 

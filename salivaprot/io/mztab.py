@@ -314,6 +314,8 @@ class MzTab:
         )
         abundance.index = proteins.index
         ids = [_ABUNDANCE.match(c).group(0).removeprefix("protein_abundance_") for c in columns]  # type: ignore[union-attr]
+        if level == "assay":
+            notes.extend(self._multiplex_notes(ids))
         abundance.columns = pd.Index(ids)
         return QuantTable(
             abundance=abundance,
@@ -323,6 +325,29 @@ class MzTab:
             source=f"mzTab {self.version}" + (f" ({self.software})" if self.software else ""),
             notes=tuple(notes),
         )
+
+    def _multiplex_notes(self, ids: list[str]) -> list[str]:
+        """A note when several assays share one run (TMT/iTRAQ plexes)."""
+        assays = self._assay_info()
+        per_run: dict[str, list[str]] = {}
+        for ref in ids:
+            info = assays.get(ref, _Assay())
+            if len(info.ms_runs) == 1:
+                per_run.setdefault(info.ms_runs[0], []).append(ref)
+        shared = {run: refs for run, refs in per_run.items() if len(refs) > 1}
+        if not shared:
+            return []
+        reagents = sorted({assays[r].reagent for refs in shared.values() for r in refs} - {""})
+        stems = self._run_locations()
+        runs = ", ".join(file_stem(stems[r]) if stems.get(r) else r for r in shared)
+        return [
+            f"multiplexed (TMT/iTRAQ): {sum(map(len, shared.values()))} assays in "
+            f"{len(shared)} run(s) ({runs}), told apart by their quantification reagent"
+            f"{' (' + ', '.join(reagents[:4]) + (', ...' if len(reagents) > 4 else '') + ')' if reagents else ''}"  # noqa: E501
+            "; samples are named '<run> <channel>' (or 'assay[n]'). Each run is a plex: give "
+            "the sample sheet a 'plex' column (the model then adjusts for it), and mark a "
+            "pooled reference per plex in 'reference_channel' for --normalize irs"
+        ]
 
     def _column_keys(self, ids: list[str], level: str) -> pd.DataFrame:
         rows: dict[str, dict[str, object]] = {}
@@ -351,10 +376,14 @@ class MzTab:
             own = (
                 len(info.ms_runs) == 1 and info.ms_runs[0] in stems and users[info.ms_runs[0]] == 1
             )
-            rows[ref] = {
-                "name": stems[info.ms_runs[0]] if own else ref,
-                "keys": tuple(dict.fromkeys(keys)),
-            }
+            name = stems[info.ms_runs[0]] if own else ref
+            channel = _channel(info.reagent)
+            if len(info.ms_runs) == 1 and info.ms_runs[0] in stems and not own and channel:
+                # multiplexed (TMT/iTRAQ): one run (plex) holds several assays, told apart
+                # by their reagent; '<run stem> <channel>' names one of them
+                name = f"{stems[info.ms_runs[0]]} {channel}"
+                keys.insert(1, name)
+            rows[ref] = {"name": name, "keys": tuple(dict.fromkeys(keys))}
         frame = pd.DataFrame.from_dict(rows, orient="index", columns=["name", "keys"])
         repeated = frame["name"].duplicated(keep=False)
         frame.loc[repeated, "name"] = frame.index[repeated]
@@ -699,3 +728,11 @@ def _split_refs(text: str) -> list[str]:
 def _ref_number(ref: str) -> int:
     m = _REF.search(ref)
     return int(m.group(2)) if m else 0
+
+
+def _channel(reagent: str) -> str:
+    """The channel in a quantification reagent's name: 'TMT reagent 127N' -> '127N'."""
+    words = reagent.replace(",", " ").split()
+    if not words or not any(w.lower().startswith(("tmt", "itraq")) for w in words):
+        return ""
+    return words[-1]

@@ -37,6 +37,9 @@ COLUMN_ALIASES: dict[str, str] = {
     "group": "arm",
     "treatment": "arm",
     "timepoint": "visit",
+    "tmt_plex": "plex",
+    "reference": "reference_channel",
+    "pooled_reference": "reference_channel",
 }
 _REQUIRED = ("sample_id", "subject_id", "arm", "visit")
 
@@ -57,6 +60,10 @@ SALIVA_TYPES: dict[str, str] = {
     "sws": "stimulated",
     "stim": "stimulated",
 }
+
+#: Accepted spellings of yes/no in the ``reference_channel`` column (lower-cased).
+_YES = frozenset({"true", "yes", "y", "1", "reference", "pool", "pooled"})
+_NO = frozenset({"false", "no", "n", "0", ""})
 
 #: Cells read as missing anywhere in a sheet (R writes NA, spreadsheets #N/A).
 MISSING_CELLS = frozenset({"NA", "N/A", "#N/A", "NaN", "nan", "null", "NULL", "None"})
@@ -130,8 +137,14 @@ def read_samples(
     (the data column a sample is in, when it is not the ``sample_id``) and
     covariates; ``flow_ml_min``, ``total_protein_mg_ml``, ``injection_order``
     and ``visit_day`` must be numeric, ``saliva`` is ``unstimulated`` or
-    ``stimulated``. The delimiter (comma, tab or semicolon) is read from the
-    header line; a UTF-8 byte-order mark and CRLF line endings are fine.
+    ``stimulated``. TMT/iTRAQ: ``plex`` (the multiplexed run a sample was
+    labelled in; text, becomes a model factor when the samples span more than
+    one plex), ``channel`` (its reporter channel, for the record; ``run``
+    links the sample to its data column) and ``reference_channel`` (yes/no:
+    the pooled-reference channel of its plex, used by ``normalize irs`` and
+    then removed; such rows need no subject, arm or visit). The delimiter
+    (comma, tab or semicolon) is read from the header line; a UTF-8
+    byte-order mark and CRLF line endings are fine.
 
     Parameters
     ----------
@@ -325,8 +338,24 @@ def sample_sheet(
     if table.empty:
         raise SampleSheetError("the sample sheet has a header but no samples", path=path)
 
-    for column in (*_REQUIRED, *(["run"] if "run" in table.columns else [])):
+    # ---- TMT: pooled reference channels (no subject, arm or visit needed) and plexes
+    is_reference = pd.Series(False, index=table.index)
+    if "reference_channel" in table.columns:
+        text = table["reference_channel"].map(lambda v: "" if pd.isna(v) else str(v).lower())
+        bad = table.index[~text.isin(_YES | _NO)]
+        if len(bad):
+            given = sorted({str(v) for v in table.loc[bad, "reference_channel"]})
+            problems.append(
+                f"column 'reference_channel' must be yes/no (true/false, 1/0); found {given} "
+                f"at {at(bad)}"
+            )
+        is_reference = text.isin(_YES)
+        table["reference_channel"] = is_reference.to_numpy()
+    keyed = [c for c in ("run", "plex") if c in table.columns]
+    for column in (*_REQUIRED, *keyed):
         empty = table.index[table[column].isna() & ~table.index.isin(written[column].index)]
+        if column in ("subject_id", "arm", "visit"):
+            empty = empty[~is_reference.loc[empty].to_numpy()]
         if len(empty):
             problems.append(f"empty '{column}' at {at(empty)}")
         tokens_found = written[column]
@@ -376,6 +405,23 @@ def sample_sheet(
             )
         table["saliva"] = canonical_saliva
 
+    if is_reference.any():
+        if "plex" not in table.columns:
+            problems.append(
+                "the sheet marks reference_channel samples but has no 'plex' column; internal "
+                "reference scaling needs the plex of every sample"
+            )
+        else:
+            plexes = table.loc[is_reference, "plex"].dropna()
+            repeated_plex = plexes[plexes.duplicated(keep=False)]
+            for plex, rows in repeated_plex.groupby(repeated_plex, sort=True).groups.items():
+                problems.append(
+                    f"plex '{plex}' has more than one reference_channel sample, at "
+                    f"{at(pd.Index(rows))}; mark one pooled reference per plex"
+                )
+        for column in ("subject_id", "arm", "visit"):
+            table.loc[is_reference, column] = np.nan
+
     # ---- subjects: one arm each, one sample per visit (and saliva type)
     complete = table.dropna(subset=["subject_id", "arm"])
     arms_per_subject = complete.groupby("subject_id", sort=True)["arm"].unique()
@@ -412,9 +458,13 @@ def sample_sheet(
     if problems or order is None or arm_order is None:
         raise SampleSheetError(problems or ["no arm is given for any sample"], path=path)
 
-    table["arm"] = pd.Categorical(table["arm"].astype(str), categories=arm_order)
-    table["visit"] = pd.Categorical(table["visit"].astype(str), categories=order, ordered=True)
-    table["subject_id"] = table["subject_id"].astype(str)
+    for column in ("subject_id", "arm", "visit", "plex", "channel"):
+        if column in table.columns:  # text, missing kept missing (reference channels)
+            table[column] = (
+                table[column].astype(object).where(table[column].isna(), table[column].astype(str))
+            )
+    table["arm"] = pd.Categorical(table["arm"], categories=arm_order)
+    table["visit"] = pd.Categorical(table["visit"], categories=order, ordered=True)
     table = table.set_index(table["sample_id"].astype(str).rename("sample_id"))
     table = table.drop(columns="sample_id")
     if aliases:

@@ -149,13 +149,6 @@ _PEPTIDE_COLUMNS = frozenset(
 def _looks_like(columns: Sequence[str]) -> str:
     """What an unrecognized table seems to be, and what to do (``""`` when it cannot say)."""
     present = set(columns)
-    if {"ProteinID", "NumberPSM", "ReferenceIntensity"} <= present:
-        return (
-            "It looks like a FragPipe TMT-Integrator protein table (abundance_protein_*.tsv or "
-            "ratio_protein_*.tsv), which salivaprot does not read yet: use MaxQuant's "
-            "proteinGroups.txt for TMT, or pass the abundances as a generic matrix "
-            "('protein_id' first; --input-scale log2 for log2 values). "
-        )
     spectronaut = any(c.startswith(("PG.", "R.", "EG.", "FG.", "PEP.")) for c in columns)
     if spectronaut:
         return (

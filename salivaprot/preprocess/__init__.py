@@ -19,6 +19,7 @@ from salivaprot.errors import DataError
 from salivaprot.preprocess.filters import Groups, filter_proteins, filter_reasons
 from salivaprot.preprocess.imputation import ImputeMethod, impute
 from salivaprot.preprocess.saliva import check_saliva, output_scale
+from salivaprot.preprocess.tmt import REFERENCE_COLUMN, drop_reference_channels
 from salivaprot.preprocess.transforms import (
     MEDIAN_BEFORE_COLUMN,
     NORMALIZATION_COLUMN,
@@ -32,8 +33,10 @@ from salivaprot.summary import HUMAN_TAXID
 __all__ = [
     "MEDIAN_BEFORE_COLUMN",
     "NORMALIZATION_COLUMN",
+    "REFERENCE_COLUMN",
     "check_input",
     "check_saliva",
+    "drop_reference_channels",
     "filter_proteins",
     "filter_reasons",
     "impute",
@@ -85,7 +88,10 @@ def preprocess(
         or raw values whose 99th percentile is below 40 (see
         :func:`check_input`, which also refuses infinite log2 values).
     normalize_method, exclude_top, reference_proteins
-        For :func:`normalize`.
+        For :func:`normalize`. TMT pooled-reference samples (the sheet's
+        ``reference_channel``) take part in normalization (``irs`` needs them)
+        and are removed right after it (:func:`drop_reference_channels`):
+        they never reach imputation or a model.
     impute_method, seed
         For :func:`impute`.
     scale : {"concentration", "output"}
@@ -128,6 +134,7 @@ def preprocess(
         exclude_top=exclude_top,
         reference_proteins=reference_proteins,
     )
+    data = drop_reference_channels(data)
     data = impute(data, method=impute_method, seed=seed)
     if scale == "output":
         data = output_scale(data)

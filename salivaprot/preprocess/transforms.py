@@ -32,7 +32,7 @@ NORMALIZATION_COLUMN = "normalization_offset_log2"
 #: Sample-table column holding each sample's median log2 abundance before normalization.
 MEDIAN_BEFORE_COLUMN = "median_log2_before_normalization"
 
-NormalizeMethod = Literal["median", "quantile", "total", "reference", "none"]
+NormalizeMethod = Literal["median", "quantile", "total", "reference", "irs", "none"]
 
 #: Largest value believable on the log2 scale (2^50 is ~1e15, beyond any MS intensity).
 LOG2_MAX = 50.0
@@ -170,6 +170,16 @@ def normalize(
       (``reference_proteins``);
     * ``quantile``: give every sample the same distribution (missing values
       allowed: each sample's observed quantiles are interpolated);
+    * ``irs`` (TMT/iTRAQ with several plexes): ``median`` first (every
+      channel, the pooled references included, on one common median: the
+      loading correction, the same within and across plexes), then internal
+      reference scaling: each plex is shifted, protein by protein, so that its
+      pooled-reference channel equals the mean of the reference channels
+      (see :mod:`salivaprot.preprocess.tmt`; needs the sheet's ``plex`` and
+      ``reference_channel``). A protein its plex's reference did not observe
+      becomes missing in that plex. The references stay in the result (they
+      show the property); :func:`~salivaprot.preprocess.preprocess` then
+      removes them before any model;
     * ``none``: leave the values as they are (the step is still recorded).
 
     ``exclude_top`` leaves the N most abundant proteins (mean log2 over the
@@ -183,7 +193,7 @@ def normalize(
     ----------
     data : ProteinData
         Log2-scale abundances.
-    method : {"median", "quantile", "total", "reference", "none"}
+    method : {"median", "quantile", "total", "reference", "irs", "none"}
         Normalization method (see above).
     exclude_top : int
         Dominant proteins to leave out of ``median`` and ``total``.
@@ -230,7 +240,7 @@ def normalize(
             )
         top = y.mean(axis=0).sort_values(ascending=False, kind="stable").index[:exclude_top]
         columns = ~y.columns.isin(top)
-    if method == "median":
+    if method in ("median", "irs"):
         factors = before if columns.all() else _row_medians(values[:, columns])
     elif method == "total":
         basis = values[:, columns]
@@ -256,7 +266,8 @@ def normalize(
         return _with_offsets(data, y, before, np.zeros(len(y)), "normalize(method='none')")
     else:
         raise DataError(
-            f"unknown normalization {method!r}; choose median, quantile, total, reference or none"
+            f"unknown normalization {method!r}; choose median, quantile, total, reference, irs "
+            "or none"
         )
     empty = y.index[np.isnan(factors)]
     if len(empty):
@@ -269,6 +280,18 @@ def normalize(
     if method == "reference":
         detail = f", reference_proteins={len(reference_proteins or [])}"
     shifted = pd.DataFrame(values - offsets[:, np.newaxis], index=y.index, columns=y.columns)
+    if method == "irs":
+        from salivaprot.preprocess.tmt import irs
+
+        shifted, lost = irs(shifted, data.samples)
+        plexes = data.samples["plex"].nunique()
+        detail += f", plexes={plexes}" + (f", unscalable_values={lost}" if lost else "")
+        if lost:
+            logger.warning(
+                "irs: %d values became missing (their plex's reference channel did not "
+                "observe the protein)",
+                lost,
+            )
     return _with_offsets(data, shifted, before, offsets, f"normalize(method={method!r}{detail})")
 
 
