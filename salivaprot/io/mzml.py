@@ -16,8 +16,11 @@ that is parsed are. After the spectra, only ``</mzML>`` and the spectrum index
 are looked for.
 
 In the common case many whole spectra are read at once: the payloads of a 4 MiB
-block are cut out with one substitution, the block is split at ``<spectrum``,
-and each spectrum's cvParams are found with one ``findall``. Anything unusual in
+block are cut out by byte searches (base64 holds no ``<``, so a payload ends at
+the next ``<``, found by memchr), the block is split at ``<spectrum``, and each
+spectrum's cvParams are found with one ``findall``. The file's SHA-256 is
+computed in a background thread while the blocks are parsed (hashlib releases
+the GIL on large buffers). Anything unusual in
 a block (param group references, a missing TIC or base peak, attributes in an
 unusual order, a unit given by name only, a value that is not a number) sends
 it to the spectrum-by-spectrum path, which handles it or names the problem.
@@ -37,7 +40,9 @@ import hashlib
 import html
 import math
 import os
+import queue
 import re
+import threading
 import warnings
 import xml.etree.ElementTree as ET
 import zlib
@@ -428,6 +433,42 @@ def _instrument_model(
 # the byte-level scanner
 
 
+class _Hasher:
+    """SHA-256 computed in a background thread, overlapping the parsing.
+
+    hashlib releases the GIL while hashing a large buffer, so the chunks are
+    hashed on the other core while the next ones are parsed. A bounded queue
+    keeps them in order and at most a few chunks (4 MiB each) waiting.
+    """
+
+    def __init__(self) -> None:
+        self.digest = hashlib.sha256()
+        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=3)
+        self.thread: threading.Thread | None = None
+
+    def _run(self) -> None:
+        update, get = self.digest.update, self.queue.get
+        while (data := get()) is not None:
+            update(data)
+
+    def update(self, data: bytes) -> None:
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._run, daemon=True)
+            self.thread.start()
+        self.queue.put(data)
+
+    def close(self) -> None:
+        """Stop the thread (after the queued chunks); safe to call twice."""
+        if self.thread is not None:
+            self.queue.put(None)
+            self.thread.join()
+            self.thread = None
+
+    def hexdigest(self) -> str:
+        self.close()
+        return self.digest.hexdigest()
+
+
 class _Source:
     """A forward-only byte window over a (possibly gzip) stream, hashing what it reads.
 
@@ -534,10 +575,11 @@ _SPECTRUM_ID = re.compile(rb'\sid="([^"]*)"')
 _ARRAY_LENGTH = re.compile(rb'\sdefaultArrayLength="(\d+)"')
 # the block path
 _BLOCK_MIN = 1 << 16
-_BINARY_CONTENT = re.compile(rb"<binary>[^<]*</binary>")
 _SPECTRUM_SPLIT = re.compile(rb"<spectrum(?=[\s>])")
+# the value is captured with its attribute name, so that a cvParam whose value is
+# missing or comes before the accession is seen (an empty capture)
 _PARAM_VALUES = re.compile(
-    rb'accession="(MS:100(?:0511|0579|0285|0505|0016|0927|0041))"[^>]*?value="([^"]*)"'
+    rb'accession="(MS:100(?:0511|0579|0285|0505|0016|0927|0041))"(?:[^>]*?(value="[^"]*"))?'
     rb'(?:[^>]*?unitAccession="([^"]*)")?'
 )
 _INDEX_OFFSET = re.compile(rb"<offset[^>]*>\s*(\d+)\s*</offset>")
@@ -547,6 +589,32 @@ _TAG_LENGTH = re.compile(rb'(?:^|\s)defaultArrayLength="(\d+)"')
 # ident, ms level, rt (min), injection time (ms), peaks, TIC, base peak, charge, decoded
 _Found = tuple[str, int, float, float, int | None, float | None, float | None, int | None, bool]
 _BINARY_END = (b">", b"/", b" ", b"\t", b"\r", b"\n")
+
+
+def _cut_binaries(block: bytes) -> bytes | None:
+    """The block with every ``<binary>...</binary>`` payload replaced by ``<binary/>``.
+
+    Base64 holds no ``<``, so each payload's end is the next ``<`` (a memchr
+    scan, several times faster than a regular expression over the payload);
+    it must open ``</binary>``, else None (the careful path handles the block).
+    The kept pieces are memoryviews, copied once by the join.
+    """
+    pieces: list[Any] = []
+    view = memoryview(block)
+    find = block.find
+    starts = block.startswith
+    pos = 0
+    while True:
+        opened = find(b"<binary>", pos)
+        if opened < 0:
+            pieces.append(view[pos:])
+            return b"".join(pieces)
+        closed = find(b"<", opened + 8)
+        if closed < 0 or not starts(b"</binary>", closed):
+            return None
+        pieces.append(view[pos:opened])
+        pieces.append(b"<binary/>")
+        pos = closed + 9
 
 
 class _Reader:
@@ -784,19 +852,22 @@ class _Reader:
         """
         if b"ParamGroupRef" in block:
             return False
-        meta = _BINARY_CONTENT.sub(b"<binary/>", block)
+        meta = _cut_binaries(block)
+        if meta is None:
+            return False
         pieces = _SPECTRUM_SPLIT.split(meta)
         if pieces[0].strip() or meta.count(b"</spectrum>") != len(pieces) - 1:
             return False
         found: list[_Found] = []
         decode = self.encoding
         try:
-            n_params = 0
             for piece in pieces[1:]:
-                params = _PARAM_VALUES.findall(piece)
-                n_params += len(params)
                 # the first of each: the first scan, precursor and selected ion
-                values = {a: (v, u) for a, v, u in reversed(params)}
+                values: dict[bytes, tuple[bytes, bytes]] = {}
+                for accession, value, unit in reversed(_PARAM_VALUES.findall(piece)):
+                    if not value:
+                        return False  # no value after the accession: the careful path
+                    values[accession] = (value[7:-1], unit)
                 get = values.get
                 found_level = get(b"MS:1000511")
                 if found_level is not None:
@@ -842,8 +913,6 @@ class _Reader:
                 found.append((ident, level, rt, iit, length, tic, bp, charge, False))
         except ValueError:
             return False  # a value that is not a number: the careful path names it
-        if n_params != len(_FAST_PARAMS.findall(meta)):
-            return False  # a needed cvParam whose value is missing or comes first
         for result in found:
             self._add(*result)
         return True
@@ -1254,7 +1323,7 @@ def read_mzml_qc(path: PathLike, *, workers: int = 1) -> RunQC:
     if size == 0:
         raise InputFormatError("the file is empty", path=path)
     gz = _is_gzip(p)
-    digest = hashlib.sha256()
+    digest = _Hasher()
     parts: list[tuple[int, int | None]] = []
     if workers > 1 and not gz:
         offsets = _spectrum_offsets(p, size)
@@ -1310,6 +1379,8 @@ def read_mzml_qc(path: PathLike, *, workers: int = 1) -> RunQC:
             ) from err
         except OSError as err:
             raise InputFormatError(f"cannot read the file: {err}", path=path) from err
+        finally:
+            digest.close()
     return _result(reader, name, digest.hexdigest())
 
 
