@@ -592,8 +592,8 @@ _Found = tuple[str, int, float, float, int | None, float | None, float | None, i
 _BINARY_END = (b">", b"/", b" ", b"\t", b"\r", b"\n")
 
 
-def _cut_binaries(block: bytes) -> bytes | None:
-    """The block with every ``<binary>...</binary>`` payload replaced by ``<binary/>``.
+def _cut_binaries(buf: bytes, start: int, stop: int) -> bytes | None:
+    """``buf[start:stop]`` with every ``<binary>...</binary>`` payload replaced by ``<binary/>``.
 
     Base64 holds no ``<``, so each payload's end is the next ``<`` (a memchr
     scan, several times faster than a regular expression over the payload);
@@ -601,16 +601,16 @@ def _cut_binaries(block: bytes) -> bytes | None:
     The kept pieces are memoryviews, copied once by the join.
     """
     pieces: list[Any] = []
-    view = memoryview(block)
-    find = block.find
-    starts = block.startswith
-    pos = 0
+    view = memoryview(buf)
+    find = buf.find
+    starts = buf.startswith
+    pos = start
     while True:
-        opened = find(b"<binary>", pos)
+        opened = find(b"<binary>", pos, stop)
         if opened < 0:
-            pieces.append(view[pos:])
+            pieces.append(view[pos:stop])
             return b"".join(pieces)
-        closed = find(b"<", opened + 8)
+        closed = find(b"<", opened + 8, stop)
         if closed < 0 or not starts(b"</binary>", closed):
             return None
         pieces.append(view[pos:opened])
@@ -763,7 +763,7 @@ class _Reader:
             last = src.buf.rfind(b"</spectrum>", lt - src.base, limit - src.base)
             if last >= 0:
                 end = src.base + last + len(b"</spectrum>")
-                if end - lt > _BLOCK_MIN and self._block(src.slice(lt, end)):
+                if end - lt > _BLOCK_MIN and self._block(src.buf, lt - src.base, end - src.base):
                     src.release(end)
                     pos = end
                     continue
@@ -841,20 +841,18 @@ class _Reader:
                 "is not a number"
             ) from None
 
-    def _block(self, block: bytes) -> bool:
-        """Read consecutive whole spectra at once; False when one needs the careful path.
+    def _block(self, buf: bytes, start: int, stop: int) -> bool:
+        """Read the whole spectra in ``buf[start:stop]`` at once; False to go spectrum by spectrum.
 
-        The binary payloads are cut out with one substitution, then the spectrum
+        The binary payloads are cut out (the block is not copied first), then the spectrum
         tags and the needed cvParams are found with one regular-expression pass
         each. The block is left to the spectrum-by-spectrum path (which names
         problems precisely) when anything is unusual: param group references, a
         spectrum without TIC or base peak, a cvParam whose attributes are not in
         the usual order, a unit given by name only, a value that is not a number.
         """
-        if b"ParamGroupRef" in block:
-            return False
-        meta = _cut_binaries(block)
-        if meta is None:
+        meta = _cut_binaries(buf, start, stop)
+        if meta is None or b"ParamGroupRef" in meta:
             return False
         pieces = _SPECTRUM_SPLIT.split(meta)
         if pieces[0].strip() or meta.count(b"</spectrum>") != len(pieces) - 1:
