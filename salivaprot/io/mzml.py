@@ -444,7 +444,7 @@ class _Hasher:
 
     def __init__(self) -> None:
         self.digest = hashlib.sha256()
-        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=3)
+        self.queue: queue.Queue[bytes | memoryview | None] = queue.Queue(maxsize=3)
         self.thread: threading.Thread | None = None
 
     def _run(self) -> None:
@@ -452,7 +452,7 @@ class _Hasher:
         while (data := get()) is not None:
             update(data)
 
-    def update(self, data: bytes) -> None:
+    def update(self, data: bytes | memoryview) -> None:
         if self.thread is None:
             self.thread = threading.Thread(target=self._run, daemon=True)
             self.thread.start()
@@ -483,7 +483,7 @@ class _Source:
         self.digest = digest
         self.stream: IO[bytes] = gzip.GzipFile(fileobj=self, mode="rb") if gz else raw  # type: ignore[call-overload]
         self.hash_direct = not gz
-        self.buf = b""
+        self.buf = bytearray()
         self.base = start  # offset of buf[0]
         self.mark = start  # bytes before this offset are no longer needed
         self.eof = False
@@ -505,22 +505,28 @@ class _Source:
     def more(self) -> bool:
         if self.eof:
             return False
+        # the kept tail and the new bytes go into one new buffer, read into directly
+        # (one allocation and one copy of the tail per read)
+        cut = max(self.mark - self.base, 0)
+        kept = len(self.buf) - cut if cut < len(self.buf) else 0
+        buf = bytearray(kept + _CHUNK)
+        if kept:
+            buf[:kept] = memoryview(self.buf)[cut:]
         try:
-            data = self.stream.read(_CHUNK)
+            with memoryview(buf) as view, view[kept:] as free:
+                got = self.stream.readinto(free)  # type: ignore[attr-defined]
         except (EOFError, gzip.BadGzipFile, zlib.error) as err:
             raise _Truncated(f"corrupt or truncated gzip stream ({err})") from err
-        if not data:
+        if not got:
             self.eof = True
             return False
+        if got < _CHUNK:
+            del buf[kept + got :]
+        self.base += min(cut, len(self.buf))
+        self.buf = buf
         if self.hash_direct and self.digest is not None:
-            self.digest.update(data)
-        cut = self.mark - self.base
-        if cut >= len(self.buf):
-            self.buf, self.base = data, self.base + len(self.buf)
-        elif cut > 0:
-            self.buf, self.base = self.buf[cut:] + data, self.mark
-        else:
-            self.buf += data
+            # the buffer is never changed once filled, so the thread may hash a view of it
+            self.digest.update(memoryview(buf)[kept:])
         return True
 
     def find(self, needle: bytes, pos: int, *, keep: bool = True) -> int:
@@ -546,7 +552,7 @@ class _Source:
         return True
 
     def slice(self, a: int, b: int) -> bytes:
-        return self.buf[a - self.base : b - self.base]
+        return bytes(memoryview(self.buf)[a - self.base : b - self.base])
 
     def startswith(self, prefix: bytes, at: int) -> bool:
         return self.buf.startswith(prefix, at - self.base)
@@ -592,7 +598,7 @@ _Found = tuple[str, int, float, float, int | None, float | None, float | None, i
 _BINARY_END = (b">", b"/", b" ", b"\t", b"\r", b"\n")
 
 
-def _cut_binaries(buf: bytes, start: int, stop: int) -> bytes | None:
+def _cut_binaries(buf: bytes | bytearray, start: int, stop: int) -> bytes | None:
     """``buf[start:stop]`` with every ``<binary>...</binary>`` payload replaced by ``<binary/>``.
 
     Base64 holds no ``<``, so each payload's end is the next ``<`` (a memchr
@@ -642,7 +648,7 @@ class _Reader:
         """Parse everything before the first spectrum; return buffer index after <spectrumList>."""
         src = self.src
         src.more()
-        head = src.buf[:4096]
+        head = bytes(src.buf[:4096])
         text_start = head.lstrip(b"\xef\xbb\xbf").lstrip(_WS)
         if not text_start:
             raise self.fail("the file is empty")
@@ -670,14 +676,14 @@ class _Reader:
                 end = src.buf.find(b"<chromatogramList")
             if end < 0:
                 raise self.fail("truncated: the file ends inside its <run> element")
-            header = src.buf[:end]
+            header = bytes(src.buf[:end])
             after = -1
         else:
             close = src.find(b">", at)
             src.release(close + 1)
             if close < 0:
                 raise self.fail("truncated: the file ends inside <spectrumList>")
-            header = src.buf[: close + 1]
+            header = bytes(src.buf[: close + 1])
             after = close + 1
         self._parse_header(header)
         return after
@@ -841,7 +847,7 @@ class _Reader:
                 "is not a number"
             ) from None
 
-    def _block(self, buf: bytes, start: int, stop: int) -> bool:
+    def _block(self, buf: bytes | bytearray, start: int, stop: int) -> bool:
         """Read the whole spectra in ``buf[start:stop]`` at once; False to go spectrum by spectrum.
 
         The binary payloads are cut out (the block is not copied first), then the spectrum
