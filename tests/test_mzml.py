@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import math
 import re
+import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -188,10 +190,11 @@ def test_synthetic_matches_pyteomics(synthetic: Path) -> None:
 
 def test_parallel_read_is_identical(synthetic: Path) -> None:
     serial = _read(synthetic)
-    parallel = _read(synthetic, workers=2)
-    for column in QC_COLUMNS:
-        assert _same(parallel.row()[column], serial.row()[column]), column
-    assert (parallel.ms1_tic == serial.ms1_tic).all()
+    for workers in (2, 3):  # the main process parses a smaller share than the workers
+        parallel = _read(synthetic, workers=workers)
+        for column in QC_COLUMNS:
+            assert _same(parallel.row()[column], serial.row()[column]), (workers, column)
+        assert (parallel.ms1_tic == serial.ms1_tic).all()
 
 
 def test_variants_give_the_same_metrics(tmp_path: Path) -> None:
@@ -209,6 +212,39 @@ def test_variants_give_the_same_metrics(tmp_path: Path) -> None:
         assert other.tic_total == pytest.approx(base.tic_total, rel=1e-9)
     assert decoded.n_decoded == base.n_ms1 and base.n_decoded == 0
     assert decoded.base_peak_max == pytest.approx(base.base_peak_max, rel=1e-9)
+
+
+def test_sha256_is_of_the_bytes_as_stored(synthetic: Path, tmp_path: Path) -> None:
+    # the digest is computed in a background thread, chunk by chunk, while parsing
+    big = write_example_mzml(tmp_path / "big.mzML", n_spectra=1500, ms1_peaks=400, ms2_peaks=80)
+    assert big.stat().st_size > 2 * (1 << 22)  # several reading chunks
+    packed = tmp_path / "big.mzML.gz"
+    packed.write_bytes(gzip.compress(big.read_bytes()))
+    for path in (synthetic, big, packed):
+        expected = hashlib.sha256(path.read_bytes()).hexdigest()
+        assert _read(path).sha256 == expected, path.name
+        assert _read(path, workers=2).sha256 == expected, path.name
+
+
+def test_no_hashing_thread_is_left_behind(synthetic: Path, tmp_path: Path) -> None:
+    before = threading.active_count()
+    path = tmp_path / "cut.mzML"
+    path.write_bytes(synthetic.read_bytes()[:-5000])
+    for _ in range(3):
+        with pytest.raises(InputFormatError):
+            read_mzml_qc(path)
+        _read(synthetic)
+    assert threading.active_count() == before
+
+
+def test_stray_markup_in_a_payload_falls_back(tmp_path: Path) -> None:
+    source = write_example_mzml(tmp_path / "a.mzML", n_spectra=300, ms1_peaks=40, ms2_peaks=20)
+    expected = ours(_read(source))
+    raw = source.read_bytes()
+    at = raw.index(b"<binary>", raw.index(b'<spectrum index="120"')) + len(b"<binary>")
+    path = tmp_path / "b.mzML"
+    path.write_bytes(raw[:at] + b"<!-- a comment -->" + raw[at:])
+    assert ours(_read(path)) == expected
 
 
 # --- damaged and wrong files ---------------------------------------------------------------

@@ -16,8 +16,11 @@ that is parsed are. After the spectra, only ``</mzML>`` and the spectrum index
 are looked for.
 
 In the common case many whole spectra are read at once: the payloads of a 4 MiB
-block are cut out with one substitution, the block is split at ``<spectrum``,
-and each spectrum's cvParams are found with one ``findall``. Anything unusual in
+block are cut out by byte searches (base64 holds no ``<``, so a payload ends at
+the next ``<``, found by memchr), the block is split at ``<spectrum``, and each
+spectrum's cvParams are found with one ``findall``. The file's SHA-256 is
+computed in a background thread while the blocks are parsed (hashlib releases
+the GIL on large buffers). Anything unusual in
 a block (param group references, a missing TIC or base peak, attributes in an
 unusual order, a unit given by name only, a value that is not a number) sends
 it to the spectrum-by-spectrum path, which handles it or names the problem.
@@ -37,7 +40,9 @@ import hashlib
 import html
 import math
 import os
+import queue
 import re
+import threading
 import warnings
 import xml.etree.ElementTree as ET
 import zlib
@@ -56,6 +61,7 @@ from salivaprot.io._files import PathLike, file_stem
 __all__ = ["QC_COLUMNS", "RunQC", "read_mzml_qc", "read_qc_table"]
 
 _CHUNK = 1 << 22  # 4 MiB reads
+_MAIN_SHARE = 0.8  # with n workers, the main process parses 0.8/n of the spectra
 _HEADER_LIMIT = 64 << 20  # the part before <spectrumList> is small; refuse beyond this
 
 # PSI-MS / UO accessions
@@ -428,6 +434,42 @@ def _instrument_model(
 # the byte-level scanner
 
 
+class _Hasher:
+    """SHA-256 computed in a background thread, overlapping the parsing.
+
+    hashlib releases the GIL while hashing a large buffer, so the chunks are
+    hashed on the other core while the next ones are parsed. A bounded queue
+    keeps them in order and at most a few chunks (4 MiB each) waiting.
+    """
+
+    def __init__(self) -> None:
+        self.digest = hashlib.sha256()
+        self.queue: queue.Queue[bytes | memoryview | None] = queue.Queue(maxsize=3)
+        self.thread: threading.Thread | None = None
+
+    def _run(self) -> None:
+        update, get = self.digest.update, self.queue.get
+        while (data := get()) is not None:
+            update(data)
+
+    def update(self, data: bytes | memoryview) -> None:
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._run, daemon=True)
+            self.thread.start()
+        self.queue.put(data)
+
+    def close(self) -> None:
+        """Stop the thread (after the queued chunks); safe to call twice."""
+        if self.thread is not None:
+            self.queue.put(None)
+            self.thread.join()
+            self.thread = None
+
+    def hexdigest(self) -> str:
+        self.close()
+        return self.digest.hexdigest()
+
+
 class _Source:
     """A forward-only byte window over a (possibly gzip) stream, hashing what it reads.
 
@@ -441,7 +483,7 @@ class _Source:
         self.digest = digest
         self.stream: IO[bytes] = gzip.GzipFile(fileobj=self, mode="rb") if gz else raw  # type: ignore[call-overload]
         self.hash_direct = not gz
-        self.buf = b""
+        self.buf = bytearray()
         self.base = start  # offset of buf[0]
         self.mark = start  # bytes before this offset are no longer needed
         self.eof = False
@@ -463,22 +505,28 @@ class _Source:
     def more(self) -> bool:
         if self.eof:
             return False
+        # the kept tail and the new bytes go into one new buffer, read into directly
+        # (one allocation and one copy of the tail per read)
+        cut = max(self.mark - self.base, 0)
+        kept = len(self.buf) - cut if cut < len(self.buf) else 0
+        buf = bytearray(kept + _CHUNK)
+        if kept:
+            buf[:kept] = memoryview(self.buf)[cut:]
         try:
-            data = self.stream.read(_CHUNK)
+            with memoryview(buf) as view, view[kept:] as free:
+                got = self.stream.readinto(free)  # type: ignore[attr-defined]
         except (EOFError, gzip.BadGzipFile, zlib.error) as err:
             raise _Truncated(f"corrupt or truncated gzip stream ({err})") from err
-        if not data:
+        if not got:
             self.eof = True
             return False
+        if got < _CHUNK:
+            del buf[kept + got :]
+        self.base += min(cut, len(self.buf))
+        self.buf = buf
         if self.hash_direct and self.digest is not None:
-            self.digest.update(data)
-        cut = self.mark - self.base
-        if cut >= len(self.buf):
-            self.buf, self.base = data, self.base + len(self.buf)
-        elif cut > 0:
-            self.buf, self.base = self.buf[cut:] + data, self.mark
-        else:
-            self.buf += data
+            # the buffer is never changed once filled, so the thread may hash a view of it
+            self.digest.update(memoryview(buf)[kept:])
         return True
 
     def find(self, needle: bytes, pos: int, *, keep: bool = True) -> int:
@@ -504,7 +552,7 @@ class _Source:
         return True
 
     def slice(self, a: int, b: int) -> bytes:
-        return self.buf[a - self.base : b - self.base]
+        return bytes(memoryview(self.buf)[a - self.base : b - self.base])
 
     def startswith(self, prefix: bytes, at: int) -> bool:
         return self.buf.startswith(prefix, at - self.base)
@@ -534,10 +582,11 @@ _SPECTRUM_ID = re.compile(rb'\sid="([^"]*)"')
 _ARRAY_LENGTH = re.compile(rb'\sdefaultArrayLength="(\d+)"')
 # the block path
 _BLOCK_MIN = 1 << 16
-_BINARY_CONTENT = re.compile(rb"<binary>[^<]*</binary>")
 _SPECTRUM_SPLIT = re.compile(rb"<spectrum(?=[\s>])")
+# the value is captured with its attribute name, so that a cvParam whose value is
+# missing or comes before the accession is seen (an empty capture)
 _PARAM_VALUES = re.compile(
-    rb'accession="(MS:100(?:0511|0579|0285|0505|0016|0927|0041))"[^>]*?value="([^"]*)"'
+    rb'accession="(MS:100(?:0511|0579|0285|0505|0016|0927|0041))"(?:[^>]*?(value="[^"]*"))?'
     rb'(?:[^>]*?unitAccession="([^"]*)")?'
 )
 _INDEX_OFFSET = re.compile(rb"<offset[^>]*>\s*(\d+)\s*</offset>")
@@ -547,6 +596,32 @@ _TAG_LENGTH = re.compile(rb'(?:^|\s)defaultArrayLength="(\d+)"')
 # ident, ms level, rt (min), injection time (ms), peaks, TIC, base peak, charge, decoded
 _Found = tuple[str, int, float, float, int | None, float | None, float | None, int | None, bool]
 _BINARY_END = (b">", b"/", b" ", b"\t", b"\r", b"\n")
+
+
+def _cut_binaries(buf: bytes | bytearray, start: int, stop: int) -> bytes | None:
+    """``buf[start:stop]`` with every ``<binary>...</binary>`` payload replaced by ``<binary/>``.
+
+    Base64 holds no ``<``, so each payload's end is the next ``<`` (a memchr
+    scan, several times faster than a regular expression over the payload);
+    it must open ``</binary>``, else None (the careful path handles the block).
+    The kept pieces are memoryviews, copied once by the join.
+    """
+    pieces: list[Any] = []
+    view = memoryview(buf)
+    find = buf.find
+    starts = buf.startswith
+    pos = start
+    while True:
+        opened = find(b"<binary>", pos, stop)
+        if opened < 0:
+            pieces.append(view[pos:stop])
+            return b"".join(pieces)
+        closed = find(b"<", opened + 8, stop)
+        if closed < 0 or not starts(b"</binary>", closed):
+            return None
+        pieces.append(view[pos:opened])
+        pieces.append(b"<binary/>")
+        pos = closed + 9
 
 
 class _Reader:
@@ -573,7 +648,7 @@ class _Reader:
         """Parse everything before the first spectrum; return buffer index after <spectrumList>."""
         src = self.src
         src.more()
-        head = src.buf[:4096]
+        head = bytes(src.buf[:4096])
         text_start = head.lstrip(b"\xef\xbb\xbf").lstrip(_WS)
         if not text_start:
             raise self.fail("the file is empty")
@@ -601,14 +676,14 @@ class _Reader:
                 end = src.buf.find(b"<chromatogramList")
             if end < 0:
                 raise self.fail("truncated: the file ends inside its <run> element")
-            header = src.buf[:end]
+            header = bytes(src.buf[:end])
             after = -1
         else:
             close = src.find(b">", at)
             src.release(close + 1)
             if close < 0:
                 raise self.fail("truncated: the file ends inside <spectrumList>")
-            header = src.buf[: close + 1]
+            header = bytes(src.buf[: close + 1])
             after = close + 1
         self._parse_header(header)
         return after
@@ -694,7 +769,7 @@ class _Reader:
             last = src.buf.rfind(b"</spectrum>", lt - src.base, limit - src.base)
             if last >= 0:
                 end = src.base + last + len(b"</spectrum>")
-                if end - lt > _BLOCK_MIN and self._block(src.slice(lt, end)):
+                if end - lt > _BLOCK_MIN and self._block(src.buf, lt - src.base, end - src.base):
                     src.release(end)
                     pos = end
                     continue
@@ -772,31 +847,32 @@ class _Reader:
                 "is not a number"
             ) from None
 
-    def _block(self, block: bytes) -> bool:
-        """Read consecutive whole spectra at once; False when one needs the careful path.
+    def _block(self, buf: bytes | bytearray, start: int, stop: int) -> bool:
+        """Read the whole spectra in ``buf[start:stop]`` at once; False to go spectrum by spectrum.
 
-        The binary payloads are cut out with one substitution, then the spectrum
+        The binary payloads are cut out (the block is not copied first), then the spectrum
         tags and the needed cvParams are found with one regular-expression pass
         each. The block is left to the spectrum-by-spectrum path (which names
         problems precisely) when anything is unusual: param group references, a
         spectrum without TIC or base peak, a cvParam whose attributes are not in
         the usual order, a unit given by name only, a value that is not a number.
         """
-        if b"ParamGroupRef" in block:
+        meta = _cut_binaries(buf, start, stop)
+        if meta is None or b"ParamGroupRef" in meta:
             return False
-        meta = _BINARY_CONTENT.sub(b"<binary/>", block)
         pieces = _SPECTRUM_SPLIT.split(meta)
         if pieces[0].strip() or meta.count(b"</spectrum>") != len(pieces) - 1:
             return False
         found: list[_Found] = []
         decode = self.encoding
         try:
-            n_params = 0
             for piece in pieces[1:]:
-                params = _PARAM_VALUES.findall(piece)
-                n_params += len(params)
                 # the first of each: the first scan, precursor and selected ion
-                values = {a: (v, u) for a, v, u in reversed(params)}
+                values: dict[bytes, tuple[bytes, bytes]] = {}
+                for accession, value, unit in reversed(_PARAM_VALUES.findall(piece)):
+                    if not value:
+                        return False  # no value after the accession: the careful path
+                    values[accession] = (value[7:-1], unit)
                 get = values.get
                 found_level = get(b"MS:1000511")
                 if found_level is not None:
@@ -842,8 +918,6 @@ class _Reader:
                 found.append((ident, level, rt, iit, length, tic, bp, charge, False))
         except ValueError:
             return False  # a value that is not a number: the careful path names it
-        if n_params != len(_FAST_PARAMS.findall(meta)):
-            return False  # a needed cvParam whose value is missing or comes first
         for result in found:
             self._add(*result)
         return True
@@ -1254,12 +1328,16 @@ def read_mzml_qc(path: PathLike, *, workers: int = 1) -> RunQC:
     if size == 0:
         raise InputFormatError("the file is empty", path=path)
     gz = _is_gzip(p)
-    digest = hashlib.sha256()
+    digest = _Hasher()
     parts: list[tuple[int, int | None]] = []
     if workers > 1 and not gz:
         offsets = _spectrum_offsets(p, size)
         if offsets and len(offsets) >= 2 * workers and max(offsets) < size:
-            cuts = [offsets[len(offsets) * k // workers] for k in range(1, workers)]
+            # this process also hashes the whole file and reads past the workers'
+            # parts, so it parses a smaller share (40% of the spectra with 2 workers)
+            first = _MAIN_SHARE / workers
+            shares = [first + (1.0 - first) * k / (workers - 1) for k in range(workers - 1)]
+            cuts = [offsets[int(len(offsets) * share)] for share in shares]
             with open(p, "rb") as handle:
                 ok = True
                 for cut in cuts:
@@ -1288,12 +1366,13 @@ def read_mzml_qc(path: PathLike, *, workers: int = 1) -> RunQC:
                     stop = parts[0][0] if parts else None
                     end = reader.spectra(after, stop)
                     if end < 0:
-                        # the other parts were read by workers: take their tallies, then skip
+                        # the other parts are read by workers: meanwhile read (and hash)
+                        # the rest up to </spectrumList>, then take their tallies
+                        end = reader.src.find(b"</spectrumList", parts[0][0], keep=False)
                         for future in futures:
                             tally, last = future.result()
                             reader.tally.merge(tally)
                             reader.last_id = last or reader.last_id
-                        end = reader.src.find(b"</spectrumList", parts[0][0], keep=False)
                         if end < 0:
                             raise reader.truncated("after", None)
                 else:
@@ -1310,6 +1389,8 @@ def read_mzml_qc(path: PathLike, *, workers: int = 1) -> RunQC:
             ) from err
         except OSError as err:
             raise InputFormatError(f"cannot read the file: {err}", path=path) from err
+        finally:
+            digest.close()
     return _result(reader, name, digest.hexdigest())
 
 
