@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,8 +14,12 @@ from salivaprot.io._files import PathLike, input_path
 from salivaprot.io._tables import (
     MAX_LISTED,
     MISSING_TOKENS,
+    SEPARATOR_NAMES,
+    Unusual,
+    arrow_batches,
     column_table,
     duplicated_ids,
+    finite,
     listing,
     numbers,
     peek,
@@ -197,6 +202,31 @@ def read_diann(
         )
     if _is_report(header.columns):
         wanted = {_compact(c) for c in _REPORT_COLUMNS}
+        found = _resolve(header.columns, _REPORT_COLUMNS)
+        read = _streamed(found)
+        numeric = {found[n] for n in read if n in _NUMERIC}
+        text = {found[n] for n in read if n not in _NUMERIC}
+        try:
+            names, batches = arrow_batches(
+                path,
+                what="DIA-NN report",
+                numeric=numeric.__contains__,
+                text=text.__contains__,
+                block_bytes=_BLOCK_BYTES,
+            )
+            return _stream_report(
+                batches,
+                {n: names.index(found[n]) for n in read},
+                renamed=_renamed(found),
+                path=path,
+                source=f"DIA-NN main report ({SEPARATOR_NAMES[header.separator]}-separated, "
+                "long format)",
+                thresholds=(q_value, pg_q_value, lib_pg_q_value),
+                zero_as_missing=zero_as_missing,
+                nan_is_missing=False,
+            )
+        except Unusual:
+            pass  # read it the careful way, which gives the same result or the error's line
         table = read_table(
             path, what="DIA-NN report", usecols=lambda column: _compact(column) in wanted
         )
@@ -226,6 +256,27 @@ def _read_parquet_report(
 ) -> QuantTable:
     wanted = {_compact(c) for c in _REPORT_COLUMNS}
     used = [c for c in columns if _compact(c) in wanted]
+    found = _resolve(columns, _REPORT_COLUMNS)
+    read = _streamed(found)
+    try:
+        import pyarrow.parquet as pq
+
+        with pq.ParquetFile(input_path(path, what="DIA-NN report")) as parquet:
+            order = [found[n] for n in read]
+            return _stream_report(
+                parquet.iter_batches(batch_size=_PARQUET_BATCH_ROWS, columns=order),
+                {n: order.index(found[n]) for n in read},
+                renamed=_renamed(found),
+                path=path,
+                source="DIA-NN report.parquet (long format)",
+                thresholds=thresholds,
+                zero_as_missing=zero_as_missing,
+                nan_is_missing=True,
+            )
+    except Unusual:
+        pass
+    except (OSError, ValueError):
+        pass  # the careful read below says what is wrong
     try:
         frame = pd.read_parquet(input_path(path, what="DIA-NN report"), columns=used)
     except (OSError, ValueError) as err:
@@ -368,7 +419,7 @@ def _from_report(
     return QuantTable(
         abundance=abundance,
         proteins=proteins,
-        columns=_run_columns(frame, run_column, all_runs, runs, notes),
+        columns=_run_columns(all_runs, _run_pairs(frame, run_column, runs), notes),
         path=str(path),
         source=source,
         notes=tuple(notes),
@@ -397,19 +448,23 @@ def _check_agreement(long: pd.DataFrame, quantity: str, *, path: PathLike, row: 
     raise InputFormatError(problems, path=path)
 
 
+def _run_pairs(frame: pd.DataFrame, run_column: str, runs: pd.Series) -> pd.DataFrame | None:
+    """The distinct (``File.Name``, ``Run``) pairs of a report, when it has both."""
+    if run_column != "File.Name" or "Run" not in frame.columns:
+        return None
+    pairs = pd.DataFrame({"file": runs, "run": text_column(frame, "Run")}).dropna()
+    return pairs.drop_duplicates()
+
+
 def _run_columns(
-    frame: pd.DataFrame,
-    run_column: str,
     labels: list[str],
-    runs: pd.Series,
+    pairs: pd.DataFrame | None,
     notes: list[str],
 ) -> pd.DataFrame:
     """Keys of each run: the label and its stems, plus DIA-NN's ``Run`` when it is one-to-one."""
     keys = [list(run_keys(label)) for label in labels]
     names = [k[-1] for k in keys]
-    if run_column == "File.Name" and "Run" in frame.columns:
-        pairs = pd.DataFrame({"file": runs, "run": text_column(frame, "Run")}).dropna()
-        pairs = pairs.drop_duplicates()
+    if pairs is not None:
         one_to_one = not pairs["file"].duplicated().any() and not pairs["run"].duplicated().any()
         if one_to_one:
             run_of = dict(zip(pairs["file"], pairs["run"], strict=True))
@@ -465,5 +520,305 @@ def _read_pg_matrix(path: PathLike, zero_as_missing: bool) -> QuantTable:
         columns=column_table(runs, [run_keys(r) for r in runs]),
         path=str(path),
         source="DIA-NN report.pg_matrix.tsv (protein groups x runs)",
+        notes=tuple(notes),
+    )
+
+
+# ---------------------------------------------------------------- the report, streamed
+#: What the last streamed read did (for tests): batches, rows, the most rows in one batch.
+last_stream: dict[str, int] = {}
+#: Bytes per block of a text report (rows of one block are in memory at a time).
+_BLOCK_BYTES = 16 << 20
+#: Rows per batch of a report.parquet.
+_PARQUET_BATCH_ROWS = 1 << 17
+
+
+def _streamed(found: dict[str, str]) -> list[str]:
+    """The columns the streamed reader needs (PG.Quantity only without PG.MaxLFQ)."""
+    return [n for n in found if not (n == "PG.Quantity" and "PG.MaxLFQ" in found)]
+
+
+def _renamed(found: dict[str, str]) -> dict[str, str]:
+    return {actual: name for name, actual in found.items() if actual != name}
+
+
+_NUMERIC = frozenset(("Decoy", *_QUANTITIES, *_THRESHOLDS))
+
+
+class _Codes:
+    """Strings to integer codes in order of first appearance (``-1``: no value)."""
+
+    def __init__(self, missing: frozenset[str]) -> None:
+        self.missing = missing
+        self.code: dict[str, int] = {}
+        self.labels: list[str] = []
+
+    def encode(self, column: Any) -> np.ndarray:
+        """Codes of a dictionary-encoded pyarrow array (stripped; missing as -1)."""
+        import pyarrow.compute as pc
+
+        if not pa_types().is_dictionary(column.type):
+            column = pc.dictionary_encode(column)
+        mapping = np.empty(len(column.dictionary) + 1, dtype=np.int64)
+        for i, value in enumerate(column.dictionary.to_pylist()):
+            text = value.strip() if value is not None else ""
+            if text in self.missing:
+                mapping[i] = -1
+                continue
+            code = self.code.get(text)
+            if code is None:
+                code = self.code[text] = len(self.labels)
+                self.labels.append(text)
+            mapping[i] = code
+        mapping[-1] = -1  # null
+        indices = pc.fill_null(column.indices, -1).to_numpy(zero_copy_only=False)
+        return mapping[indices]
+
+
+def pa_types() -> Any:
+    import pyarrow.types
+
+    return pyarrow.types
+
+
+def _floats(column: Any, *, nan_is_missing: bool) -> np.ndarray:
+    """A numeric pyarrow column as float64 (null as NaN); :class:`Unusual` for a bad cell.
+
+    Text reports give ``NaN``/``inf`` (which pyarrow parses, the careful path
+    refuses) as such and nulls for :data:`MISSING_TOKENS`; Parquet's NaN is missing.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = column.type
+    if not (pa_types().is_floating(kind) or pa_types().is_integer(kind)):
+        raise Unusual(f"a {kind} column where numbers are read")
+    nan = not nan_is_missing and pa_types().is_floating(kind)
+    if nan and pc.any(pc.fill_null(pc.is_nan(column), False)).as_py():
+        raise Unusual("a NaN spelled other than the missing-value tokens")
+    values = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
+    if not finite(values).all():
+        raise Unusual("an infinite or huge number")
+    return values
+
+
+class _Stream:
+    """The main report read batch by batch, keeping only per (group, run) summaries."""
+
+    def __init__(
+        self,
+        found: dict[str, int],
+        thresholds: tuple[float | None, float | None, float | None],
+        *,
+        nan_is_missing: bool,
+    ) -> None:
+        self.found = found
+        self.nan_is_missing = nan_is_missing
+        self.run_column = "File.Name" if "File.Name" in found else "Run"
+        self.quantity = next(q for q in _QUANTITIES if q in found)
+        self.filters = [
+            (name, limit)
+            for name, limit in zip(_THRESHOLDS, thresholds, strict=True)
+            if limit is not None and name in found
+        ]
+        self.groups = _Codes(MISSING_TOKENS)
+        self.runs = _Codes(frozenset({""}))
+        self.run_names = _Codes(frozenset({""}))
+        self.texts = {name: _Codes(frozenset({""})) for name in _TEXT if name in found}
+        self.first_text: dict[str, dict[int, int]] = {name: {} for name in self.texts}
+        self.total = self.decoys = self.no_group = self.n_kept = 0
+        self.removed = [0] * len(self.filters)
+        self.seen = [False] * len(self.filters)
+        self.quantity_seen = False
+        self.run_order: dict[int, None] = {}
+        self.group_order: dict[int, None] = {}
+        self.pairs: set[tuple[int, int]] = set()
+        self.parts: list[pd.DataFrame] = []
+        self.batches = self.most_rows = 0
+
+    def add(self, batch: Any) -> None:
+        n = batch.num_rows
+        if not n:
+            return
+        self.batches += 1
+        self.most_rows = max(self.most_rows, n)
+        column = {name: batch.column(i) for name, i in self.found.items()}
+        runs = self.runs.encode(column[self.run_column])
+        if (runs < 0).any():
+            raise Unusual("an empty run")
+        groups = self.groups.encode(column["Protein.Group"])
+        self.total += n
+        keep = groups >= 0
+        if "Decoy" in column:
+            decoy = np.nan_to_num(_floats(column["Decoy"], nan_is_missing=self.nan_is_missing))
+            decoy = decoy != 0
+            self.decoys += int(decoy.sum())
+            keep &= ~decoy
+            self.no_group += int(((groups < 0) & ~decoy).sum())
+        else:
+            self.no_group += int((groups < 0).sum())
+        for code in pd.unique(runs[keep]):
+            self.run_order.setdefault(int(code), None)
+        if self.run_column == "File.Name" and "Run" in column:
+            named = self.run_names.encode(column["Run"])
+            both = named >= 0
+            self.pairs.update(zip(runs[both].tolist(), named[both].tolist(), strict=True))
+        for k, (name, limit) in enumerate(self.filters):
+            q = _floats(column[name], nan_is_missing=self.nan_is_missing)
+            self.seen[k] = self.seen[k] or bool((~np.isnan(q)).any())
+            with np.errstate(invalid="ignore"):
+                passing = q <= limit
+            self.removed[k] += int((keep & ~passing).sum())
+            keep &= passing
+        rows = np.flatnonzero(keep)
+        if not len(rows):
+            return
+        self.n_kept += len(rows)
+        quantity = column[self.quantity].take(rows)
+        values = _floats(quantity, nan_is_missing=self.nan_is_missing)
+        self.quantity_seen = self.quantity_seen or bool((~np.isnan(values)).any())
+        kept_groups = groups[rows]
+        for code in pd.unique(kept_groups):
+            self.group_order.setdefault(int(code), None)
+        key = (kept_groups << 32) | runs[rows]
+        summary = (
+            pd.DataFrame({"key": key, "value": values})
+            .groupby("key", sort=False)["value"]
+            .agg(["first", "min", "max", "size"])
+        )
+        self.parts.append(summary)
+        for name, codes in self.texts.items():
+            text = codes.encode(column[name].take(rows))
+            firsts = self.first_text[name]
+            present = text >= 0
+            if not present.any():
+                continue
+            order = pd.DataFrame({"g": kept_groups[present], "t": text[present]})
+            for group, value in order.drop_duplicates("g").itertuples(index=False):
+                firsts.setdefault(int(group), int(value))
+
+
+def _stream_report(
+    batches: Iterator[Any],
+    found: dict[str, int],
+    *,
+    renamed: dict[str, str],
+    path: PathLike,
+    source: str,
+    thresholds: tuple[float | None, float | None, float | None],
+    zero_as_missing: bool,
+    nan_is_missing: bool,
+) -> QuantTable:
+    """:func:`_from_report` on a report read in batches; :class:`Unusual` when it cannot be."""
+    stream = _Stream(found, thresholds, nan_is_missing=nan_is_missing)
+    for batch in batches:
+        stream.add(batch)
+    last_stream.clear()
+    last_stream.update(batches=stream.batches, rows=stream.total, most_rows=stream.most_rows)
+    if not all(stream.seen) or not stream.n_kept:
+        raise Unusual("an empty q-value column, or no row kept")
+    if not stream.quantity_seen:
+        raise Unusual("no quantity among the rows kept")
+    notes: list[str] = []
+    if renamed:
+        notes.append(
+            "columns understood as: " + ", ".join(f"{a} -> {n}" for a, n in renamed.items())
+        )
+    if stream.decoys:
+        notes.append(f"left out {stream.decoys} decoy precursor rows (Decoy = 1)")
+    if stream.no_group:
+        notes.append(f"left out {stream.no_group} precursor rows without a protein group")
+    applied: list[str] = []
+    removed: list[str] = []
+    filters = dict(stream.filters)
+    k = 0
+    for name, limit in zip(_THRESHOLDS, thresholds, strict=True):
+        if limit is None:
+            notes.append(f"{name} filter not applied (threshold None)")
+            continue
+        if name not in filters:
+            notes.append(f"no '{name}' column: {name} filter not applied")
+            continue
+        if stream.removed[k]:
+            removed.append(f"{name}: {stream.removed[k]}")
+        applied.append(f"{name} <= {limit:g}")
+        k += 1
+    applied_text = ", ".join(applied) if applied else "no q-value filter"
+    notes.append(
+        f"kept {stream.n_kept} of {stream.total} precursor rows at {applied_text}"
+        + (f" (removed, in that order, by {', '.join(removed)})" if removed else "")
+    )
+    quantity = stream.quantity
+    if quantity == "PG.Quantity":
+        notes.append("no 'PG.MaxLFQ' column: using PG.Quantity (DIA-NN's protein-group quantity)")
+    parts = pd.concat(stream.parts)
+    merged = parts.groupby(level=0, sort=False).agg(
+        {"first": "first", "min": "min", "max": "max", "size": "sum"}
+    )
+    low, high = merged["min"].to_numpy(), merged["max"].to_numpy()
+    with np.errstate(invalid="ignore"):
+        differ = (high - low) > _RELATIVE_TOLERANCE * np.maximum(np.abs(low), np.abs(high))
+    if differ.any():
+        raise Unusual("group quantities differ")
+    group_codes = np.fromiter(stream.group_order, dtype=np.int64)
+    run_codes = np.fromiter(stream.run_order, dtype=np.int64)
+    row_of = np.full(len(stream.groups.labels), -1, dtype=np.int64)
+    row_of[group_codes] = np.arange(len(group_codes))
+    column_of = np.full(len(stream.runs.labels), -1, dtype=np.int64)
+    column_of[run_codes] = np.arange(len(run_codes))
+    keys = merged.index.to_numpy(dtype=np.int64)
+    matrix = np.full((len(group_codes), len(run_codes)), np.nan)
+    matrix[row_of[keys >> 32], column_of[keys & 0xFFFFFFFF]] = merged["first"].to_numpy()
+    protein_order = [stream.groups.labels[c] for c in group_codes]
+    all_runs = [stream.runs.labels[c] for c in run_codes]
+    abundance = pd.DataFrame(matrix, index=pd.Index(protein_order, name="group"), columns=all_runs)
+    notes.append(
+        f"{len(protein_order)} protein groups x {len(all_runs)} runs; {quantity}, one value "
+        "per protein group and run (equal on every precursor row of the group)"
+    )
+    if zero_as_missing:
+        abundance, zeros = zeros_to_missing(abundance)
+        if zeros:
+            notes.append(f"read {zeros} zero values as missing")
+    empty_runs = [r for r in all_runs if abundance[r].isna().all()]
+    if empty_runs:
+        notes.append(f"{len(empty_runs)} run(s) have no quantified protein group after filtering")
+    sizes = np.zeros(len(group_codes), dtype=np.int64)
+    np.add.at(sizes, row_of[keys >> 32], merged["size"].to_numpy(dtype=np.int64))
+    extras = pd.DataFrame({"n_precursor_rows": sizes}, index=pd.Index(protein_order))
+    first: dict[str, pd.Series] = {}
+    for name, codes in stream.texts.items():
+        firsts = stream.first_text[name]
+        first[name] = pd.Series(
+            [codes.labels[firsts[g]] if g in firsts else np.nan for g in group_codes],
+            index=extras.index,
+            dtype=object,
+        )
+    for name, extra in (("Protein.Ids", "protein_ids"), ("Protein.Names", "protein_names")):
+        if name in first:
+            extras[extra] = first[name]
+    proteins = annotate_proteins(
+        extras,
+        accession=pd.Series(protein_order, index=extras.index),
+        description=first.get("First.Protein.Description"),
+        gene=first.get("Genes"),
+        entry_name=first.get("Protein.Names"),
+    )
+    abundance.index = proteins.index
+    pairs = None
+    if stream.run_column == "File.Name" and "Run" in found:
+        listed = sorted(stream.pairs)
+        pairs = pd.DataFrame(
+            {
+                "file": [stream.runs.labels[f] for f, _ in listed],
+                "run": [stream.run_names.labels[r] for _, r in listed],
+            }
+        )
+    return QuantTable(
+        abundance=abundance,
+        proteins=proteins,
+        columns=_run_columns(all_runs, pairs, notes),
+        path=str(path),
+        source=source,
         notes=tuple(notes),
     )
