@@ -625,7 +625,7 @@ class _Stream:
         self.runs = _Codes(frozenset({""}))
         self.run_names = _Codes(frozenset({""}))
         self.texts = {name: _Codes(frozenset({""})) for name in _TEXT if name in found}
-        self.first_text: dict[str, dict[int, int]] = {name: {} for name in self.texts}
+        self.first_text = {name: np.full(0, -1, dtype=np.int64) for name in self.texts}
         self.total = self.decoys = self.no_group = self.n_kept = 0
         self.removed = [0] * len(self.filters)
         self.seen = [False] * len(self.filters)
@@ -688,14 +688,20 @@ class _Stream:
         )
         self.parts.append(summary)
         for name, codes in self.texts.items():
-            text = codes.encode(column[name].take(rows))
             firsts = self.first_text[name]
-            present = text >= 0
-            if not present.any():
+            if len(firsts) < len(self.groups.labels):
+                grown = np.full(2 * len(self.groups.labels), -1, dtype=np.int64)
+                grown[: len(firsts)] = firsts
+                firsts = self.first_text[name] = grown
+            # only rows of groups without a text yet (after the first batches: hardly any)
+            need = firsts[kept_groups] < 0
+            if not need.any():
                 continue
-            order = pd.DataFrame({"g": kept_groups[present], "t": text[present]})
-            for group, value in order.drop_duplicates("g").itertuples(index=False):
-                firsts.setdefault(int(group), int(value))
+            text = codes.encode(column[name].take(rows[need]))
+            present = text >= 0
+            groups_needing = kept_groups[need][present]
+            found, first = np.unique(groups_needing, return_index=True)
+            firsts[found] = text[present][first]
 
 
 def _stream_report(
@@ -713,8 +719,6 @@ def _stream_report(
     stream = _Stream(found, thresholds, nan_is_missing=nan_is_missing)
     for batch in batches:
         stream.add(batch)
-    last_stream.clear()
-    last_stream.update(batches=stream.batches, rows=stream.total, most_rows=stream.most_rows)
     if not all(stream.seen) or not stream.n_kept:
         raise Unusual("an empty q-value column, or no row kept")
     if not stream.quantity_seen:
@@ -790,7 +794,7 @@ def _stream_report(
     for name, codes in stream.texts.items():
         firsts = stream.first_text[name]
         first[name] = pd.Series(
-            [codes.labels[firsts[g]] if g in firsts else np.nan for g in group_codes],
+            [codes.labels[firsts[g]] if firsts[g] >= 0 else np.nan for g in group_codes],
             index=extras.index,
             dtype=object,
         )
@@ -814,7 +818,7 @@ def _stream_report(
                 "run": [stream.run_names.labels[r] for _, r in listed],
             }
         )
-    return QuantTable(
+    quant = QuantTable(
         abundance=abundance,
         proteins=proteins,
         columns=_run_columns(all_runs, pairs, notes),
@@ -822,3 +826,6 @@ def _stream_report(
         source=source,
         notes=tuple(notes),
     )
+    last_stream.clear()
+    last_stream.update(batches=stream.batches, rows=stream.total, most_rows=stream.most_rows)
+    return quant
