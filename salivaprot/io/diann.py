@@ -552,24 +552,46 @@ class _Codes:
         self.missing = missing
         self.code: dict[str, int] = {}
         self.labels: list[str] = []
+        self.raw: list[str] = []  # every spelling met (unstripped) ...
+        self.raw_code: list[int] = []  # ... and its code
+        self.known: Any = None  # self.raw as a pyarrow array, rebuilt when it grows
+        self.known_codes = np.full(1, -1, dtype=np.int64)
+
+    def _add(self, value: str | None) -> int:
+        text = value.strip() if value is not None else ""
+        if text in self.missing:
+            code = -1
+        else:
+            found = self.code.get(text)
+            if found is None:
+                found = self.code[text] = len(self.labels)
+                self.labels.append(text)
+            code = found
+        if value is not None:
+            self.raw.append(value)
+            self.raw_code.append(code)
+            self.known = None
+        return code
 
     def encode(self, column: Any) -> np.ndarray:
-        """Codes of a dictionary-encoded pyarrow array (stripped; missing as -1)."""
+        """Codes of a pyarrow string column (stripped; missing as -1)."""
+        import pyarrow as pa
         import pyarrow.compute as pc
 
         if not pa_types().is_dictionary(column.type):
             column = pc.dictionary_encode(column)
-        mapping = np.empty(len(column.dictionary) + 1, dtype=np.int64)
-        for i, value in enumerate(column.dictionary.to_pylist()):
-            text = value.strip() if value is not None else ""
-            if text in self.missing:
-                mapping[i] = -1
-                continue
-            code = self.code.get(text)
-            if code is None:
-                code = self.code[text] = len(self.labels)
-                self.labels.append(text)
-            mapping[i] = code
+        dictionary = column.dictionary
+        if dictionary.type != pa.string():
+            dictionary = dictionary.cast(pa.string())
+        if self.known is None:
+            self.known = pa.array(self.raw, type=pa.string())
+            self.known_codes = np.asarray([*self.raw_code, -1], dtype=np.int64)
+        seen = pc.fill_null(pc.index_in(dictionary, value_set=self.known), -1)
+        position = seen.to_numpy(zero_copy_only=False).astype(np.int64)
+        mapping = np.empty(len(dictionary) + 1, dtype=np.int64)
+        mapping[:-1] = self.known_codes[position]  # -1 -> the last: no code yet
+        for i in np.flatnonzero(position < 0).tolist():
+            mapping[i] = self._add(dictionary[i].as_py())
         mapping[-1] = -1  # null
         indices = pc.fill_null(column.indices, -1).to_numpy(zero_copy_only=False)
         return mapping[indices]
