@@ -9,6 +9,8 @@ that errors still name their lines. Speed is measured in benchmarks/bench_read.p
 from __future__ import annotations
 
 import gzip
+import os
+import threading
 import warnings
 from pathlib import Path
 
@@ -214,3 +216,22 @@ def test_empty_columns_fall_back(tmp_path: Path) -> None:
         fast = diann.read_diann(path)
         assert not diann.last_stream  # read the careful way
         assert_same(fast, careful(path))
+
+
+@pytest.mark.skipif(not os.path.isdir("/dev/fd"), reason="no /dev/fd here")
+def test_a_pipe_is_read_once_and_streamed(generated: Path) -> None:
+    content = gzip.compress(generated.read_bytes(), mtime=0)
+    read_end, write_end = os.pipe()
+
+    def writer() -> None:
+        with os.fdopen(write_end, "wb") as handle:
+            handle.write(content)
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    try:
+        fast = streamed(Path(f"/dev/fd/{read_end}"))
+    finally:
+        thread.join(timeout=60)
+        os.close(read_end)
+    assert_same(fast, careful(generated))
