@@ -764,8 +764,10 @@ class Unusual(Exception):
     """
 
 
-#: Bytes per block of the columnar reader: one block's rows are in memory at a time.
-ARROW_BLOCK_BYTES = 16 << 20
+#: Bytes per block of the columnar reader. pyarrow reads up to 32 blocks ahead of the
+#: one being converted (so 4 MiB blocks hold ~130 MiB, whatever the file's size); larger
+#: blocks cost memory, smaller ones time (2 MiB: +25% time, 1 GB report, 2-core machine).
+ARROW_BLOCK_BYTES = 4 << 20
 _LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r(?!$)|\n)")
 
 

@@ -12,6 +12,7 @@ import pandas as pd
 from salivaprot.errors import InputFormatError
 from salivaprot.io._files import PathLike, input_path
 from salivaprot.io._tables import (
+    ARROW_BLOCK_BYTES,
     MAX_LISTED,
     MISSING_TOKENS,
     SEPARATOR_NAMES,
@@ -527,8 +528,8 @@ def _read_pg_matrix(path: PathLike, zero_as_missing: bool) -> QuantTable:
 # ---------------------------------------------------------------- the report, streamed
 #: What the last streamed read did (for tests): batches, rows, the most rows in one batch.
 last_stream: dict[str, int] = {}
-#: Bytes per block of a text report (rows of one block are in memory at a time).
-_BLOCK_BYTES = 16 << 20
+#: Bytes per block of a text report (see ``ARROW_BLOCK_BYTES``).
+_BLOCK_BYTES = ARROW_BLOCK_BYTES
 #: Rows per batch of a report.parquet.
 _PARQUET_BATCH_ROWS = 1 << 17
 
@@ -709,6 +710,8 @@ class _Stream:
             .agg(["first", "min", "max", "size"])
         )
         self.parts.append(summary)
+        if len(self.parts) >= 64:  # fold the summaries: memory follows the pairs, not the rows
+            self.parts = [_fold(self.parts)]
         for name, codes in self.texts.items():
             firsts = self.first_text[name]
             if len(firsts) < len(self.groups.labels):
@@ -724,6 +727,15 @@ class _Stream:
             groups_needing = kept_groups[need][present]
             found, first = np.unique(groups_needing, return_index=True)
             firsts[found] = text[present][first]
+
+
+def _fold(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Per-batch (group, run) summaries as one: first value met, min, max, rows."""
+    return (
+        pd.concat(parts)
+        .groupby(level=0, sort=False)
+        .agg({"first": "first", "min": "min", "max": "max", "size": "sum"})
+    )
 
 
 def _stream_report(
@@ -777,10 +789,7 @@ def _stream_report(
     quantity = stream.quantity
     if quantity == "PG.Quantity":
         notes.append("no 'PG.MaxLFQ' column: using PG.Quantity (DIA-NN's protein-group quantity)")
-    parts = pd.concat(stream.parts)
-    merged = parts.groupby(level=0, sort=False).agg(
-        {"first": "first", "min": "min", "max": "max", "size": "sum"}
-    )
+    merged = _fold(stream.parts)
     low, high = merged["min"].to_numpy(), merged["max"].to_numpy()
     with np.errstate(invalid="ignore"):
         differ = (high - low) > _RELATIVE_TOLERANCE * np.maximum(np.abs(low), np.abs(high))
