@@ -826,6 +826,7 @@ def arrow_batches(
     what: str,
     numeric: Callable[[str], bool],
     text: Callable[[str], bool],
+    encoded: Callable[[str], bool] | None = None,
     block_bytes: int | None = None,
 ) -> tuple[list[str], Iterator[Any]]:
     """Read a delimited text file's chosen columns with pyarrow, one block at a time.
@@ -833,7 +834,8 @@ def arrow_batches(
     Columns whose (stripped) header name ``numeric`` accepts are parsed as
     float64 (:data:`MISSING_TOKENS` as null; pyarrow's parser rounds
     correctly, like Python's ``float``); those ``text`` accepts are read as
-    dictionary-encoded strings (empty cells as ``""``). Only plain UTF-8
+    strings (empty cells as ``""``), dictionary-encoded when ``encoded``
+    accepts them too (columns of few distinct values; the default: all). Only plain UTF-8
     files (with or without a byte-order mark, gzip or not, any line ends) are
     read; anything else raises :class:`Unusual`, as does any row pyarrow
     cannot parse, while iterating.
@@ -879,7 +881,8 @@ def arrow_batches(
             if numeric(name):
                 types[key] = pa.float64()
             elif text(name):
-                types[key] = pa.dictionary(pa.int32(), pa.string())
+                few = encoded is None or encoded(name)
+                types[key] = pa.dictionary(pa.int32(), pa.string()) if few else pa.string()
             else:
                 continue
             used.append(name)

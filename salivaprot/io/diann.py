@@ -213,6 +213,7 @@ def read_diann(
                 what="DIA-NN report",
                 numeric=numeric.__contains__,
                 text=text.__contains__,
+                encoded={found[n] for n in ("Protein.Group", *_RUNS) if n in found}.__contains__,
                 block_bytes=_BLOCK_BYTES,
             )
             return _stream_report(
