@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -657,7 +658,7 @@ class _Stream:
         self.run_order: dict[int, None] = {}
         self.group_order: dict[int, None] = {}
         self.pairs: set[tuple[int, int]] = set()
-        self.parts: list[pd.DataFrame] = []
+        self.parts: list[_Summary] = []
         self.batches = self.most_rows = 0
 
     def add(self, batch: Any) -> None:
@@ -705,12 +706,8 @@ class _Stream:
         for code in pd.unique(kept_groups):
             self.group_order.setdefault(int(code), None)
         key = (kept_groups << 32) | runs[rows]
-        summary = (
-            pd.DataFrame({"key": key, "value": values})
-            .groupby("key", sort=False)["value"]
-            .agg(["first", "min", "max", "size"])
-        )
-        self.parts.append(summary)
+        ones = np.ones(len(key), dtype=np.int64)
+        self.parts.append(_summarize(key, values, values, values, ones))
         if len(self.parts) >= 64:  # fold the summaries: memory follows the pairs, not the rows
             self.parts = [_fold(self.parts)]
         for name, codes in self.texts.items():
@@ -730,13 +727,31 @@ class _Stream:
             firsts[found] = text[present][first]
 
 
-def _fold(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    """Per-batch (group, run) summaries as one: first value met, min, max, rows."""
-    return (
-        pd.concat(parts)
-        .groupby(level=0, sort=False)
-        .agg({"first": "first", "min": "min", "max": "max", "size": "sum"})
-    )
+_Summary = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _summarize(
+    key: np.ndarray, first: np.ndarray, low: np.ndarray, high: np.ndarray, size: np.ndarray
+) -> _Summary:
+    """Per key, in the order given: the first value that is not NaN, min, max (NaN-skipping,
+    like pandas' ``groupby`` ``first``/``min``/``max``) and the sum of ``size``; keys sorted."""
+    order = np.argsort(key, kind="stable")
+    key, first, low, high, size = key[order], first[order], low[order], high[order], size[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    n = len(key)
+    position = np.where(np.isnan(first), n, np.arange(n))
+    at = np.minimum.reduceat(position, starts)
+    firsts = np.where(at < n, first[np.minimum(at, n - 1)], np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN segments give NaN
+        lows = np.fmin.reduceat(low, starts)
+        highs = np.fmax.reduceat(high, starts)
+    return key[starts], firsts, lows, highs, np.add.reduceat(size, starts)
+
+
+def _fold(parts: list[_Summary]) -> _Summary:
+    """Per-batch (group, run) summaries, in file order, as one."""
+    return _summarize(*(np.concatenate(column) for column in zip(*parts, strict=True)))
 
 
 def _stream_report(
@@ -790,8 +805,7 @@ def _stream_report(
     quantity = stream.quantity
     if quantity == "PG.Quantity":
         notes.append("no 'PG.MaxLFQ' column: using PG.Quantity (DIA-NN's protein-group quantity)")
-    merged = _fold(stream.parts)
-    low, high = merged["min"].to_numpy(), merged["max"].to_numpy()
+    keys, firsts, low, high, counts = _fold(stream.parts)
     with np.errstate(invalid="ignore"):
         differ = (high - low) > _RELATIVE_TOLERANCE * np.maximum(np.abs(low), np.abs(high))
     if differ.any():
@@ -802,9 +816,8 @@ def _stream_report(
     row_of[group_codes] = np.arange(len(group_codes))
     column_of = np.full(len(stream.runs.labels), -1, dtype=np.int64)
     column_of[run_codes] = np.arange(len(run_codes))
-    keys = merged.index.to_numpy(dtype=np.int64)
     matrix = np.full((len(group_codes), len(run_codes)), np.nan)
-    matrix[row_of[keys >> 32], column_of[keys & 0xFFFFFFFF]] = merged["first"].to_numpy()
+    matrix[row_of[keys >> 32], column_of[keys & 0xFFFFFFFF]] = firsts
     protein_order = [stream.groups.labels[c] for c in group_codes]
     all_runs = [stream.runs.labels[c] for c in run_codes]
     abundance = pd.DataFrame(matrix, index=pd.Index(protein_order, name="group"), columns=all_runs)
@@ -820,7 +833,7 @@ def _stream_report(
     if empty_runs:
         notes.append(f"{len(empty_runs)} run(s) have no quantified protein group after filtering")
     sizes = np.zeros(len(group_codes), dtype=np.int64)
-    np.add.at(sizes, row_of[keys >> 32], merged["size"].to_numpy(dtype=np.int64))
+    np.add.at(sizes, row_of[keys >> 32], counts)
     extras = pd.DataFrame({"n_precursor_rows": sizes}, index=pd.Index(protein_order))
     first: dict[str, pd.Series] = {}
     for name, codes in stream.texts.items():
