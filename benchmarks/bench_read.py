@@ -9,7 +9,7 @@ round), beside the whole process.
 
 - salivaprot: `read_diann(path)` (q-value filters, one value per protein group
   and run, checked; the protein x run matrix).
-- pandas: `pandas.read_csv(path, sep="\\t", usecols=<the 10 columns salivaprot
+- pandas: `pandas.read_csv(path, sep="\\t", usecols=<the 11 columns salivaprot
   reads>, dtype=<str for text, float64 for numbers>)`, the table only.
 - salivaprot careful (--careful): the reader without its columnar fast path
   (what every report took before), for comparison.
