@@ -235,3 +235,11 @@ def test_a_pipe_is_read_once_and_streamed(generated: Path) -> None:
         thread.join(timeout=60)
         os.close(read_end)
     assert_same(fast, careful(generated))
+
+
+def test_leading_blank_lines(generated: Path, tmp_path: Path) -> None:
+    raw = generated.read_bytes()
+    slow = careful(generated)
+    for blank in (b"\n \t\n", b"\n\r\n  \r\n"):
+        path = write_file(tmp_path, blank + raw, "report.tsv")
+        assert_same(streamed(path), slow)

@@ -858,17 +858,17 @@ def arrow_batches(
         if any(head.startswith(bom) for bom, _, _ in _BOMS) or b"\x00" in head[:_SNIFF_BYTES]:
             raise Unusual("not plain UTF-8")
         header_end = 0
-        header = b""
+        line = ""
         for match in _LINE.finditer(head):
-            if match.group().strip():
-                header, header_end = match.group(), match.end()
+            try:
+                decoded = match.group().decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise Unusual("not UTF-8 before the end of the header") from err
+            if decoded.strip():  # str.strip, as the careful reader: Unicode whitespace too
+                line, header_end = decoded.rstrip("\r\n"), match.end()
                 break
-        if not header:
+        if not line:
             raise Unusual("no header line in the first megabyte")
-        try:
-            line = header.decode("utf-8").rstrip("\r\n")
-        except UnicodeDecodeError as err:
-            raise Unusual("header not UTF-8") from err
         separator = separator_of(line)
         columns = _split_header(line, separator, path=path, line_no=1)
         named = [c for c in columns if c]

@@ -217,6 +217,8 @@ def read_diann(
                 encoded={found[n] for n in ("Protein.Group", *_RUNS) if n in found}.__contains__,
                 block_bytes=_BLOCK_BYTES,
             )
+            if any(found[n] not in names for n in read):
+                raise Unusual("the header read differently")
             return _stream_report(
                 batches,
                 {n: names.index(found[n]) for n in read},
