@@ -16,6 +16,7 @@ round), beside the whole process.
 
     python benchmarks/bench_read.py                      # 1 GB and 3 GB
     python benchmarks/bench_read.py --sizes 0.25 --repeat 3 --careful
+    python benchmarks/bench_read.py --sizes 1 --parquet   # also converted to report.parquet
 """
 
 from __future__ import annotations
@@ -50,6 +51,13 @@ start = time.perf_counter()
 quant = diann.read_diann(sys.argv[1])
 print(time.perf_counter() - start, *quant.abundance.shape)
 """
+PANDAS_PARQUET = f"""
+import sys, time
+import pandas as pd
+start = time.perf_counter()
+frame = pd.read_parquet(sys.argv[1], columns={TEXT + NUMBERS!r})
+print(time.perf_counter() - start, *frame.shape)
+"""
 PANDAS = f"""
 import sys, time
 import pandas as pd
@@ -77,6 +85,17 @@ def run(code: str, path: Path) -> tuple[float, float, float, str]:
     return float(seconds), whole, kib / 1024, " x ".join(shape)
 
 
+def to_parquet(source: Path, target: Path) -> None:
+    """The text report as a report.parquet (DIA-NN 2.x's format), converted in blocks."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    reader = pacsv.open_csv(source, parse_options=pacsv.ParseOptions(delimiter="\t"))
+    with pq.ParquetWriter(target, reader.schema) as writer:
+        for batch in reader:
+            writer.write_batch(batch)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="1,3", help="report sizes in GB (10^9 bytes)")
@@ -84,6 +103,7 @@ def main() -> None:
     parser.add_argument("--folder", default=os.path.join(tempfile.gettempdir(), "bench_read"))
     parser.add_argument("--careful", action="store_true", help="also time the careful path")
     parser.add_argument("--groups", type=int, default=3000, help="protein groups")
+    parser.add_argument("--parquet", action="store_true", help="also as report.parquet")
     args = parser.parse_args()
     from salivaprot.io.diann_example import write_example_report
 
@@ -100,6 +120,27 @@ def main() -> None:
                 path, n_groups=args.groups, n_runs=1, target_bytes=int(size * 1e9), seed=0
             )
             print(f"wrote {path} in {time.perf_counter() - start:.0f} s")
+        if args.parquet:
+            parquet = path.with_suffix(".parquet")
+            if not parquet.exists():
+                to_parquet(path, parquet)
+            parquet_readers = {
+                "salivaprot read_diann (Parquet)": SALIVAPROT,
+                "pandas.read_parquet(columns)": PANDAS_PARQUET,
+            }
+            parquet_results: dict[str, list[tuple[float, float, float, str]]] = {
+                r: [] for r in parquet_readers
+            }
+            for _ in range(args.repeat):
+                for label, code in parquet_readers.items():
+                    parquet_results[label].append(run(code, parquet))
+            print(f"\n{parquet.name}: {parquet.stat().st_size / 1e6:,.0f} MB")
+            for label, runs in parquet_results.items():
+                best = min(runs)
+                print(
+                    f"{label:34s} {best[0]:7.2f}s {best[1]:7.2f}s "
+                    f"{max(r[2] for r in runs):6.0f} MiB  {best[3]}"
+                )
         with open(path, "rb") as handle:  # into the page cache, and count the rows
             rows = sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 24), b"")) - 1
         mb = path.stat().st_size / 1e6
