@@ -87,13 +87,20 @@ def run(code: str, path: Path) -> tuple[float, float, float, str]:
 
 def to_parquet(source: Path, target: Path) -> None:
     """The text report as a report.parquet (DIA-NN 2.x's format), converted in blocks."""
+    import pyarrow as pa
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
     reader = pacsv.open_csv(source, parse_options=pacsv.ParseOptions(delimiter="\t"))
     with pq.ParquetWriter(target, reader.schema) as writer:
-        for batch in reader:
-            writer.write_batch(batch)
+        pending: list = []
+        for batch in reader:  # row groups of ~500,000 rows
+            pending.append(batch)
+            if sum(b.num_rows for b in pending) >= 500_000:
+                writer.write_table(pa.Table.from_batches(pending))
+                pending = []
+        if pending:
+            writer.write_table(pa.Table.from_batches(pending))
 
 
 def main() -> None:

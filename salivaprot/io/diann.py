@@ -266,7 +266,8 @@ def _read_parquet_report(
     try:
         import pyarrow.parquet as pq
 
-        with pq.ParquetFile(input_path(path, what="DIA-NN report")) as parquet:
+        # pre_buffer=False: read one batch's pages at a time (pre-buffering holds more)
+        with pq.ParquetFile(input_path(path, what="DIA-NN report"), pre_buffer=False) as parquet:
             order = [found[n] for n in read]
             return _stream_report(
                 parquet.iter_batches(batch_size=_PARQUET_BATCH_ROWS, columns=order),
@@ -586,6 +587,9 @@ class _Codes:
         if not pa_types().is_dictionary(column.type):
             column = pc.dictionary_encode(column)
         dictionary = column.dictionary
+        kind = dictionary.type
+        if not (pa_types().is_string(kind) or pa_types().is_large_string(kind)):
+            raise Unusual(f"a {dictionary.type} column where text is read")
         if dictionary.type != pa.string():
             dictionary = dictionary.cast(pa.string())
         if self.known is None:
