@@ -243,3 +243,14 @@ def test_leading_blank_lines(generated: Path, tmp_path: Path) -> None:
     for blank in (b"\n \t\n", b"\n\r\n  \r\n"):
         path = write_file(tmp_path, blank + raw, "report.tsv")
         assert_same(streamed(path), slow)
+
+
+def test_quoted_line_ends_read_as_the_careful_reader_does(tmp_path: Path) -> None:
+    frame = report_frame()
+    frame["First.Protein.Description"] = "Alpha-amylase 1\nsalivary"
+    text = frame.to_csv(sep="\t", index=False)
+    for line_end in ("\r\n", "\n"):
+        path = write_file(tmp_path, text.replace("\n", line_end), "report.tsv")
+        fast = diann.read_diann(path)
+        assert_same(fast, careful(path))
+        assert fast.proteins["description"].iloc[0] == "Alpha-amylase 1\nsalivary"

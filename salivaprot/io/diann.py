@@ -564,6 +564,9 @@ class _Codes:
         self.known_codes = np.full(1, -1, dtype=np.int64)
 
     def _add(self, value: str | None) -> int:
+        if value is not None and "\r" in value:
+            # a quoted line end: the careful reader reads CRLF and CR inside quotes as "\n"
+            raise Unusual("a carriage return inside a quoted cell")
         text = value.strip() if value is not None else ""
         if text in self.missing:
             code = -1
