@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -11,10 +13,15 @@ import pandas as pd
 from salivaprot.errors import InputFormatError
 from salivaprot.io._files import PathLike, input_path
 from salivaprot.io._tables import (
+    ARROW_BLOCK_BYTES,
     MAX_LISTED,
     MISSING_TOKENS,
+    SEPARATOR_NAMES,
+    Unusual,
+    arrow_batches,
     column_table,
     duplicated_ids,
+    finite,
     listing,
     numbers,
     peek,
@@ -197,6 +204,34 @@ def read_diann(
         )
     if _is_report(header.columns):
         wanted = {_compact(c) for c in _REPORT_COLUMNS}
+        found = _resolve(header.columns, _REPORT_COLUMNS)
+        read = _streamed(found)
+        numeric = {found[n] for n in read if n in _NUMERIC}
+        text = {found[n] for n in read if n not in _NUMERIC}
+        try:
+            names, batches = arrow_batches(
+                path,
+                what="DIA-NN report",
+                numeric=numeric.__contains__,
+                text=text.__contains__,
+                encoded={found[n] for n in ("Protein.Group", *_RUNS) if n in found}.__contains__,
+                block_bytes=_BLOCK_BYTES,
+            )
+            if any(found[n] not in names for n in read):
+                raise Unusual("the header read differently")
+            return _stream_report(
+                batches,
+                {n: names.index(found[n]) for n in read},
+                renamed=_renamed(found),
+                path=path,
+                source=f"DIA-NN main report ({SEPARATOR_NAMES[header.separator]}-separated, "
+                "long format)",
+                thresholds=(q_value, pg_q_value, lib_pg_q_value),
+                zero_as_missing=zero_as_missing,
+                nan_is_missing=False,
+            )
+        except Unusual:
+            pass  # read it the careful way, which gives the same result or the error's line
         table = read_table(
             path, what="DIA-NN report", usecols=lambda column: _compact(column) in wanted
         )
@@ -226,6 +261,28 @@ def _read_parquet_report(
 ) -> QuantTable:
     wanted = {_compact(c) for c in _REPORT_COLUMNS}
     used = [c for c in columns if _compact(c) in wanted]
+    found = _resolve(columns, _REPORT_COLUMNS)
+    read = _streamed(found)
+    try:
+        import pyarrow.parquet as pq
+
+        # pre_buffer=False: read one batch's pages at a time (pre-buffering holds more)
+        with pq.ParquetFile(input_path(path, what="DIA-NN report"), pre_buffer=False) as parquet:
+            order = [found[n] for n in read]
+            return _stream_report(
+                parquet.iter_batches(batch_size=_PARQUET_BATCH_ROWS, columns=order),
+                {n: order.index(found[n]) for n in read},
+                renamed=_renamed(found),
+                path=path,
+                source="DIA-NN report.parquet (long format)",
+                thresholds=thresholds,
+                zero_as_missing=zero_as_missing,
+                nan_is_missing=True,
+            )
+    except Unusual:
+        pass
+    except (OSError, ValueError):
+        pass  # the careful read below says what is wrong
     try:
         frame = pd.read_parquet(input_path(path, what="DIA-NN report"), columns=used)
     except (OSError, ValueError) as err:
@@ -368,7 +425,7 @@ def _from_report(
     return QuantTable(
         abundance=abundance,
         proteins=proteins,
-        columns=_run_columns(frame, run_column, all_runs, runs, notes),
+        columns=_run_columns(all_runs, _run_pairs(frame, run_column, runs), notes),
         path=str(path),
         source=source,
         notes=tuple(notes),
@@ -397,19 +454,23 @@ def _check_agreement(long: pd.DataFrame, quantity: str, *, path: PathLike, row: 
     raise InputFormatError(problems, path=path)
 
 
+def _run_pairs(frame: pd.DataFrame, run_column: str, runs: pd.Series) -> pd.DataFrame | None:
+    """The distinct (``File.Name``, ``Run``) pairs of a report, when it has both."""
+    if run_column != "File.Name" or "Run" not in frame.columns:
+        return None
+    pairs = pd.DataFrame({"file": runs, "run": text_column(frame, "Run")}).dropna()
+    return pairs.drop_duplicates()
+
+
 def _run_columns(
-    frame: pd.DataFrame,
-    run_column: str,
     labels: list[str],
-    runs: pd.Series,
+    pairs: pd.DataFrame | None,
     notes: list[str],
 ) -> pd.DataFrame:
     """Keys of each run: the label and its stems, plus DIA-NN's ``Run`` when it is one-to-one."""
     keys = [list(run_keys(label)) for label in labels]
     names = [k[-1] for k in keys]
-    if run_column == "File.Name" and "Run" in frame.columns:
-        pairs = pd.DataFrame({"file": runs, "run": text_column(frame, "Run")}).dropna()
-        pairs = pairs.drop_duplicates()
+    if pairs is not None:
         one_to_one = not pairs["file"].duplicated().any() and not pairs["run"].duplicated().any()
         if one_to_one:
             run_of = dict(zip(pairs["file"], pairs["run"], strict=True))
@@ -467,3 +528,358 @@ def _read_pg_matrix(path: PathLike, zero_as_missing: bool) -> QuantTable:
         source="DIA-NN report.pg_matrix.tsv (protein groups x runs)",
         notes=tuple(notes),
     )
+
+
+# ---------------------------------------------------------------- the report, streamed
+#: What the last streamed read did (for tests): batches, rows, the most rows in one batch.
+last_stream: dict[str, int] = {}
+#: Bytes per block of a text report (see ``ARROW_BLOCK_BYTES``).
+_BLOCK_BYTES = ARROW_BLOCK_BYTES
+#: Rows per batch of a report.parquet.
+_PARQUET_BATCH_ROWS = 1 << 17
+
+
+def _streamed(found: dict[str, str]) -> list[str]:
+    """The columns the streamed reader needs (PG.Quantity only without PG.MaxLFQ)."""
+    return [n for n in found if not (n == "PG.Quantity" and "PG.MaxLFQ" in found)]
+
+
+def _renamed(found: dict[str, str]) -> dict[str, str]:
+    return {actual: name for name, actual in found.items() if actual != name}
+
+
+_NUMERIC = frozenset(("Decoy", *_QUANTITIES, *_THRESHOLDS))
+
+
+class _Codes:
+    """Strings to integer codes in order of first appearance (``-1``: no value)."""
+
+    def __init__(self, missing: frozenset[str]) -> None:
+        self.missing = missing
+        self.code: dict[str, int] = {}
+        self.labels: list[str] = []
+        self.raw: list[str] = []  # every spelling met (unstripped) ...
+        self.raw_code: list[int] = []  # ... and its code
+        self.known: Any = None  # self.raw as a pyarrow array, rebuilt when it grows
+        self.known_codes = np.full(1, -1, dtype=np.int64)
+
+    def _add(self, value: str | None) -> int:
+        if value is not None and "\r" in value:
+            # a quoted line end: the careful reader reads CRLF and CR inside quotes as "\n"
+            raise Unusual("a carriage return inside a quoted cell")
+        text = value.strip() if value is not None else ""
+        if text in self.missing:
+            code = -1
+        else:
+            found = self.code.get(text)
+            if found is None:
+                found = self.code[text] = len(self.labels)
+                self.labels.append(text)
+            code = found
+        if value is not None:
+            self.raw.append(value)
+            self.raw_code.append(code)
+            self.known = None
+        return code
+
+    def encode(self, column: Any) -> np.ndarray:
+        """Codes of a pyarrow string column (stripped; missing as -1)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if not pa_types().is_dictionary(column.type):
+            column = pc.dictionary_encode(column)
+        dictionary = column.dictionary
+        kind = dictionary.type
+        if not (pa_types().is_string(kind) or pa_types().is_large_string(kind)):
+            raise Unusual(f"a {dictionary.type} column where text is read")
+        if dictionary.type != pa.string():
+            dictionary = dictionary.cast(pa.string())
+        if self.known is None:
+            self.known = pa.array(self.raw, type=pa.string())
+            self.known_codes = np.asarray([*self.raw_code, -1], dtype=np.int64)
+        seen = pc.fill_null(pc.index_in(dictionary, value_set=self.known), -1)
+        position = seen.to_numpy(zero_copy_only=False).astype(np.int64)
+        mapping = np.empty(len(dictionary) + 1, dtype=np.int64)
+        mapping[:-1] = self.known_codes[position]  # -1 -> the last: no code yet
+        for i in np.flatnonzero(position < 0).tolist():
+            mapping[i] = self._add(dictionary[i].as_py())
+        mapping[-1] = -1  # null
+        indices = pc.fill_null(column.indices, -1).to_numpy(zero_copy_only=False)
+        return mapping[indices]
+
+
+def pa_types() -> Any:
+    import pyarrow.types
+
+    return pyarrow.types
+
+
+def _floats(column: Any, *, nan_is_missing: bool) -> np.ndarray:
+    """A numeric pyarrow column as float64 (null as NaN); :class:`Unusual` for a bad cell.
+
+    Text reports give ``NaN``/``inf`` (which pyarrow parses, the careful path
+    refuses) as such and nulls for :data:`MISSING_TOKENS`; Parquet's NaN is missing.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = column.type
+    if not (pa_types().is_floating(kind) or pa_types().is_integer(kind)):
+        raise Unusual(f"a {kind} column where numbers are read")
+    nan = not nan_is_missing and pa_types().is_floating(kind)
+    if nan and pc.any(pc.fill_null(pc.is_nan(column), False)).as_py():
+        raise Unusual("a NaN spelled other than the missing-value tokens")
+    values = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
+    if not finite(values).all():
+        raise Unusual("an infinite or huge number")
+    return values
+
+
+class _Stream:
+    """The main report read batch by batch, keeping only per (group, run) summaries."""
+
+    def __init__(
+        self,
+        found: dict[str, int],
+        thresholds: tuple[float | None, float | None, float | None],
+        *,
+        nan_is_missing: bool,
+    ) -> None:
+        self.found = found
+        self.nan_is_missing = nan_is_missing
+        self.run_column = "File.Name" if "File.Name" in found else "Run"
+        self.quantity = next(q for q in _QUANTITIES if q in found)
+        self.filters = [
+            (name, limit)
+            for name, limit in zip(_THRESHOLDS, thresholds, strict=True)
+            if limit is not None and name in found
+        ]
+        self.groups = _Codes(MISSING_TOKENS)
+        self.runs = _Codes(frozenset({""}))
+        self.run_names = _Codes(frozenset({""}))
+        self.texts = {name: _Codes(frozenset({""})) for name in _TEXT if name in found}
+        self.first_text = {name: np.full(0, -1, dtype=np.int64) for name in self.texts}
+        self.total = self.decoys = self.no_group = self.n_kept = 0
+        self.removed = [0] * len(self.filters)
+        self.seen = [False] * len(self.filters)
+        self.quantity_seen = False
+        self.run_order: dict[int, None] = {}
+        self.group_order: dict[int, None] = {}
+        self.pairs: set[tuple[int, int]] = set()
+        self.parts: list[_Summary] = []
+        self.batches = self.most_rows = 0
+
+    def add(self, batch: Any) -> None:
+        n = batch.num_rows
+        if not n:
+            return
+        self.batches += 1
+        self.most_rows = max(self.most_rows, n)
+        column = {name: batch.column(i) for name, i in self.found.items()}
+        runs = self.runs.encode(column[self.run_column])
+        if (runs < 0).any():
+            raise Unusual("an empty run")
+        groups = self.groups.encode(column["Protein.Group"])
+        self.total += n
+        keep = groups >= 0
+        if "Decoy" in column:
+            decoy = np.nan_to_num(_floats(column["Decoy"], nan_is_missing=self.nan_is_missing))
+            decoy = decoy != 0
+            self.decoys += int(decoy.sum())
+            keep &= ~decoy
+            self.no_group += int(((groups < 0) & ~decoy).sum())
+        else:
+            self.no_group += int((groups < 0).sum())
+        for code in pd.unique(runs[keep]):
+            self.run_order.setdefault(int(code), None)
+        if self.run_column == "File.Name" and "Run" in column:
+            named = self.run_names.encode(column["Run"])
+            both = named >= 0
+            self.pairs.update(zip(runs[both].tolist(), named[both].tolist(), strict=True))
+        for k, (name, limit) in enumerate(self.filters):
+            q = _floats(column[name], nan_is_missing=self.nan_is_missing)
+            self.seen[k] = self.seen[k] or bool((~np.isnan(q)).any())
+            with np.errstate(invalid="ignore"):
+                passing = q <= limit
+            self.removed[k] += int((keep & ~passing).sum())
+            keep &= passing
+        rows = np.flatnonzero(keep)
+        if not len(rows):
+            return
+        self.n_kept += len(rows)
+        quantity = column[self.quantity].take(rows)
+        values = _floats(quantity, nan_is_missing=self.nan_is_missing)
+        self.quantity_seen = self.quantity_seen or bool((~np.isnan(values)).any())
+        kept_groups = groups[rows]
+        for code in pd.unique(kept_groups):
+            self.group_order.setdefault(int(code), None)
+        key = (kept_groups << 32) | runs[rows]
+        ones = np.ones(len(key), dtype=np.int64)
+        self.parts.append(_summarize(key, values, values, values, ones))
+        if len(self.parts) >= 64:  # fold the summaries: memory follows the pairs, not the rows
+            self.parts = [_fold(self.parts)]
+        for name, codes in self.texts.items():
+            firsts = self.first_text[name]
+            if len(firsts) < len(self.groups.labels):
+                grown = np.full(2 * len(self.groups.labels), -1, dtype=np.int64)
+                grown[: len(firsts)] = firsts
+                firsts = self.first_text[name] = grown
+            # only rows of groups without a text yet (after the first batches: hardly any)
+            need = firsts[kept_groups] < 0
+            if not need.any():
+                continue
+            text = codes.encode(column[name].take(rows[need]))
+            present = text >= 0
+            groups_needing = kept_groups[need][present]
+            found, first = np.unique(groups_needing, return_index=True)
+            firsts[found] = text[present][first]
+
+
+_Summary = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _summarize(
+    key: np.ndarray, first: np.ndarray, low: np.ndarray, high: np.ndarray, size: np.ndarray
+) -> _Summary:
+    """Per key, in the order given: the first value that is not NaN, min, max (NaN-skipping,
+    like pandas' ``groupby`` ``first``/``min``/``max``) and the sum of ``size``; keys sorted."""
+    order = np.argsort(key, kind="stable")
+    key, first, low, high, size = key[order], first[order], low[order], high[order], size[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    n = len(key)
+    position = np.where(np.isnan(first), n, np.arange(n))
+    at = np.minimum.reduceat(position, starts)
+    firsts = np.where(at < n, first[np.minimum(at, n - 1)], np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN segments give NaN
+        lows = np.fmin.reduceat(low, starts)
+        highs = np.fmax.reduceat(high, starts)
+    return key[starts], firsts, lows, highs, np.add.reduceat(size, starts)
+
+
+def _fold(parts: list[_Summary]) -> _Summary:
+    """Per-batch (group, run) summaries, in file order, as one."""
+    return _summarize(*(np.concatenate(column) for column in zip(*parts, strict=True)))
+
+
+def _stream_report(
+    batches: Iterator[Any],
+    found: dict[str, int],
+    *,
+    renamed: dict[str, str],
+    path: PathLike,
+    source: str,
+    thresholds: tuple[float | None, float | None, float | None],
+    zero_as_missing: bool,
+    nan_is_missing: bool,
+) -> QuantTable:
+    """:func:`_from_report` on a report read in batches; :class:`Unusual` when it cannot be."""
+    stream = _Stream(found, thresholds, nan_is_missing=nan_is_missing)
+    for batch in batches:
+        stream.add(batch)
+    if not all(stream.seen) or not stream.n_kept:
+        raise Unusual("an empty q-value column, or no row kept")
+    if not stream.quantity_seen:
+        raise Unusual("no quantity among the rows kept")
+    notes: list[str] = []
+    if renamed:
+        notes.append(
+            "columns understood as: " + ", ".join(f"{a} -> {n}" for a, n in renamed.items())
+        )
+    if stream.decoys:
+        notes.append(f"left out {stream.decoys} decoy precursor rows (Decoy = 1)")
+    if stream.no_group:
+        notes.append(f"left out {stream.no_group} precursor rows without a protein group")
+    applied: list[str] = []
+    removed: list[str] = []
+    filters = dict(stream.filters)
+    k = 0
+    for name, limit in zip(_THRESHOLDS, thresholds, strict=True):
+        if limit is None:
+            notes.append(f"{name} filter not applied (threshold None)")
+            continue
+        if name not in filters:
+            notes.append(f"no '{name}' column: {name} filter not applied")
+            continue
+        if stream.removed[k]:
+            removed.append(f"{name}: {stream.removed[k]}")
+        applied.append(f"{name} <= {limit:g}")
+        k += 1
+    applied_text = ", ".join(applied) if applied else "no q-value filter"
+    notes.append(
+        f"kept {stream.n_kept} of {stream.total} precursor rows at {applied_text}"
+        + (f" (removed, in that order, by {', '.join(removed)})" if removed else "")
+    )
+    quantity = stream.quantity
+    if quantity == "PG.Quantity":
+        notes.append("no 'PG.MaxLFQ' column: using PG.Quantity (DIA-NN's protein-group quantity)")
+    keys, firsts, low, high, counts = _fold(stream.parts)
+    with np.errstate(invalid="ignore"):
+        differ = (high - low) > _RELATIVE_TOLERANCE * np.maximum(np.abs(low), np.abs(high))
+    if differ.any():
+        raise Unusual("group quantities differ")
+    group_codes = np.fromiter(stream.group_order, dtype=np.int64)
+    run_codes = np.fromiter(stream.run_order, dtype=np.int64)
+    row_of = np.full(len(stream.groups.labels), -1, dtype=np.int64)
+    row_of[group_codes] = np.arange(len(group_codes))
+    column_of = np.full(len(stream.runs.labels), -1, dtype=np.int64)
+    column_of[run_codes] = np.arange(len(run_codes))
+    matrix = np.full((len(group_codes), len(run_codes)), np.nan)
+    matrix[row_of[keys >> 32], column_of[keys & 0xFFFFFFFF]] = firsts
+    protein_order = [stream.groups.labels[c] for c in group_codes]
+    all_runs = [stream.runs.labels[c] for c in run_codes]
+    abundance = pd.DataFrame(matrix, index=pd.Index(protein_order, name="group"), columns=all_runs)
+    notes.append(
+        f"{len(protein_order)} protein groups x {len(all_runs)} runs; {quantity}, one value "
+        "per protein group and run (equal on every precursor row of the group)"
+    )
+    if zero_as_missing:
+        abundance, zeros = zeros_to_missing(abundance)
+        if zeros:
+            notes.append(f"read {zeros} zero values as missing")
+    empty_runs = [r for r in all_runs if abundance[r].isna().all()]
+    if empty_runs:
+        notes.append(f"{len(empty_runs)} run(s) have no quantified protein group after filtering")
+    sizes = np.zeros(len(group_codes), dtype=np.int64)
+    np.add.at(sizes, row_of[keys >> 32], counts)
+    extras = pd.DataFrame({"n_precursor_rows": sizes}, index=pd.Index(protein_order))
+    first: dict[str, pd.Series] = {}
+    for name, codes in stream.texts.items():
+        firsts = stream.first_text[name]
+        first[name] = pd.Series(
+            [codes.labels[firsts[g]] if firsts[g] >= 0 else np.nan for g in group_codes],
+            index=extras.index,
+            dtype=object,
+        )
+    for name, extra in (("Protein.Ids", "protein_ids"), ("Protein.Names", "protein_names")):
+        if name in first:
+            extras[extra] = first[name]
+    proteins = annotate_proteins(
+        extras,
+        accession=pd.Series(protein_order, index=extras.index),
+        description=first.get("First.Protein.Description"),
+        gene=first.get("Genes"),
+        entry_name=first.get("Protein.Names"),
+    )
+    abundance.index = proteins.index
+    pairs = None
+    if stream.run_column == "File.Name" and "Run" in found:
+        listed = sorted(stream.pairs)
+        pairs = pd.DataFrame(
+            {
+                "file": [stream.runs.labels[f] for f, _ in listed],
+                "run": [stream.run_names.labels[r] for _, r in listed],
+            }
+        )
+    quant = QuantTable(
+        abundance=abundance,
+        proteins=proteins,
+        columns=_run_columns(all_runs, pairs, notes),
+        path=str(path),
+        source=source,
+        notes=tuple(notes),
+    )
+    last_stream.clear()
+    last_stream.update(batches=stream.batches, rows=stream.total, most_rows=stream.most_rows)
+    return quant
