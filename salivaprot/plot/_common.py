@@ -13,15 +13,21 @@ if TYPE_CHECKING:
 
 
 def axes_or_new(
-    ax: Axes | None, width: Literal["single", "double"] | float = "single", height_mm: float = 70.0
+    ax: Axes | None,
+    width: Literal["single", "double"] | float = "single",
+    height_mm: float = 70.0,
+    *,
+    title: str | None = None,
 ) -> Axes:
-    """``ax``, or the axes of a new journal-style figure."""
-    if ax is not None:
-        return ax
-    from salivaprot.plot._style import new_figure
+    """``ax``, or the axes of a new journal-style figure; titled when ``title`` is given."""
+    if ax is None:
+        from salivaprot.plot._style import new_figure
 
-    _fig, new = new_figure(width, height_mm)
-    return cast("Axes", new)
+        _fig, new = new_figure(width, height_mm)
+        ax = cast("Axes", new)
+    if title:
+        ax.set_title(title)
+    return ax
 
 
 def _figure(ax: Axes) -> Figure:

@@ -66,9 +66,7 @@ def forest(
     -------
     matplotlib.axes.Axes
     """
-    ax = axes_or_new(ax)
-    if title:
-        ax.set_title(title)
+    ax = axes_or_new(ax, title=title)
     usable = rows.dropna(subset=["log2fc", "se", "df"])
     if usable.empty:
         return empty_state(ax, empty_message)

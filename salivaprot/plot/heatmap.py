@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -105,9 +105,7 @@ def correlation_heatmap(
     -------
     matplotlib.axes.Axes
     """
-    ax = axes_or_new(ax, height_mm=80)
-    if title:
-        ax.set_title(title)
+    ax = axes_or_new(ax, height_mm=80, title=title)
     if matrix.shape[1] < 2 or matrix.shape[0] < 2:
         return empty_state(ax, "Too few samples or proteins\nfor correlations")
     order = trial_order(samples.loc[matrix.columns], arms, visits)
@@ -124,14 +122,7 @@ def correlation_heatmap(
     ax.set_ylim(n - 0.5, top)
     ax.set_xticks([])
     ax.set_yticks(range(n), [str(s) for s in order], fontsize=max(2.0, min(5.0, 240 / n)))
-    ax.tick_params(length=0)
-    for spine in ax.spines.values():
-        spine.set_visible(False)
-    colorbar = _figure(ax).colorbar(image, ax=ax, shrink=0.6, pad=0.02)
-    colorbar.set_label("Pearson r")
-    colorbar.outline.set_linewidth(0.4)
-    _strip_legend(ax, handles)
-    return ax
+    return _finish(ax, image, handles, "Pearson r", shrink=0.6, pad=0.02)
 
 
 def protein_heatmap(
@@ -179,9 +170,7 @@ def protein_heatmap(
     -------
     matplotlib.axes.Axes
     """
-    ax = axes_or_new(ax, "double", 90)
-    if title:
-        ax.set_title(title)
+    ax = axes_or_new(ax, "double", 90, title=title)
     if matrix.shape[0] == 0:
         return empty_state(ax, empty_message)
     rows = list(row_order) if row_order is not None else list(matrix.index)
@@ -213,11 +202,16 @@ def protein_heatmap(
     names = [str((labels or {}).get(r, r)) for r in rows]
     ax.set_yticks(range(n_rows), names, fontsize=max(2.5, min(5.5, 300 / max(n_rows, 1))))
     ax.set_xticks([])
+    return _finish(ax, image, handles, "z-score (log₂)", shrink=0.5, pad=0.01)
+
+
+def _finish(ax: Axes, image: Any, handles: Any, label: str, *, shrink: float, pad: float) -> Axes:
+    """A heatmap's frame: no tick marks or spines, a labelled colour bar, the strip legend."""
     ax.tick_params(length=0)
     for spine in ax.spines.values():
         spine.set_visible(False)
-    colorbar = _figure(ax).colorbar(image, ax=ax, shrink=0.5, pad=0.01)
-    colorbar.set_label("z-score (log₂)")
+    colorbar = _figure(ax).colorbar(image, ax=ax, shrink=shrink, pad=pad)
+    colorbar.set_label(label)
     colorbar.outline.set_linewidth(0.4)
     _strip_legend(ax, handles)
     return ax

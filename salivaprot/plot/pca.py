@@ -52,9 +52,7 @@ def pca(
     -------
     matplotlib.axes.Axes
     """
-    ax = axes_or_new(ax)
-    if title:
-        ax.set_title(title)
+    ax = axes_or_new(ax, title=title)
     if scores.shape[0] < 3 or scores.shape[1] < 2:
         return empty_state(ax, "Too few samples or proteins\nfor a PCA")
     colors, markers = arm_colors(arms), visit_markers(visits)

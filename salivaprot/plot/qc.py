@@ -41,9 +41,7 @@ def intensity_distributions(
     empty_message: str = "Not in the results folder",
 ) -> Axes:
     """Box plots of each sample's log2 values (observed only), samples in trial order."""
-    ax = axes_or_new(ax, "double", 50)
-    if title:
-        ax.set_title(title)
+    ax = axes_or_new(ax, "double", 50, title=title)
     if matrix is None or matrix.shape[1] == 0 or not np.isfinite(matrix.to_numpy(float)).any():
         return empty_state(ax, empty_message)
     order = trial_order(samples.loc[matrix.columns], arms, visits)
@@ -63,16 +61,7 @@ def intensity_distributions(
     )
     for box, i in zip(parts["boxes"], positions, strict=True):
         box.set_facecolor(colors.get(str(samples.at[order[i], "arm"]), "#999999"))
-    ax.set_xticks(
-        range(len(order)),
-        [str(s) for s in order],
-        rotation=90,
-        fontsize=max(2.0, min(5.0, 200 / len(order))),
-    )
-    ax.set_xlim(-0.7, len(order) - 0.3)
-    ax.set_ylabel("log₂ abundance")
-    _arm_legend(ax, arms)
-    return ax
+    return _per_sample_axis(ax, order, arms, "log₂ abundance")
 
 
 def missing_by_group(
@@ -96,9 +85,7 @@ def missing_by_group(
     title : str, optional
         Axes title.
     """
-    ax = axes_or_new(ax, height_mm=45)
-    if title:
-        ax.set_title(title)
+    ax = axes_or_new(ax, height_mm=45, title=title)
     if table.empty:
         return empty_state(ax, "No samples")
     grid = np.full((len(arms), len(visits)), np.nan)
@@ -146,9 +133,7 @@ def proteins_per_sample(
     title: str | None = None,
 ) -> Axes:
     """Bars: the number of proteins measured in each sample, samples in trial order."""
-    ax = axes_or_new(ax, "double", 45)
-    if title:
-        ax.set_title(title)
+    ax = axes_or_new(ax, "double", 45, title=title)
     if counts.empty:
         return empty_state(ax, "No samples")
     order = trial_order(samples.loc[counts.index], arms, visits)
@@ -159,25 +144,14 @@ def proteins_per_sample(
         width=0.8,
         color=[colors.get(str(samples.at[s, "arm"]), "#999999") for s in order],
     )
-    ax.set_xticks(
-        range(len(order)),
-        [str(s) for s in order],
-        rotation=90,
-        fontsize=max(2.0, min(5.0, 200 / len(order))),
-    )
-    ax.set_xlim(-0.7, len(order) - 0.3)
-    ax.set_ylabel("proteins measured")
-    _arm_legend(ax, arms)
-    return ax
+    return _per_sample_axis(ax, order, arms, "proteins measured")
 
 
 def sample_flow(
     flow: pd.DataFrame | None, *, ax: Axes | None = None, title: str | None = None
 ) -> Axes:
     """Horizontal bars from subjects to samples analysed (``step``, ``count``), top to bottom."""
-    ax = axes_or_new(ax, height_mm=45)
-    if title:
-        ax.set_title(title)
+    ax = axes_or_new(ax, height_mm=45, title=title)
     if flow is None or flow.empty:
         return empty_state(ax, "No sample flow in the results folder\n(rerun 'salivaprot diff')")
     y = np.arange(len(flow))
@@ -230,9 +204,7 @@ def run_qc(
     Uses the first present of :data:`TIC_COLUMNS` or :data:`MS2_COLUMNS` and of
     :data:`RUN_COLUMNS`; says so in the axes when the table lacks them.
     """
-    ax = axes_or_new(ax, "double", 45)
-    if title:
-        ax.set_title(title)
+    ax = axes_or_new(ax, "double", 45, title=title)
     names = TIC_COLUMNS if what == "tic" else MS2_COLUMNS
     if qc is None:
         return empty_state(ax, "No run QC table (qc.tsv); run 'salivaprot qc'")
@@ -256,4 +228,18 @@ def run_qc(
             ax,
             [Patch(color=OKABE_ITO[1], label="flagged"), Patch(color=OKABE_ITO[0], label="passed")],
         )
+    return ax
+
+
+def _per_sample_axis(ax: Axes, order: pd.Index, arms: Sequence[str], ylabel: str) -> Axes:
+    """One labelled x position per sample, in trial order, and the arm legend."""
+    ax.set_xticks(
+        range(len(order)),
+        [str(s) for s in order],
+        rotation=90,
+        fontsize=max(2.0, min(5.0, 200 / len(order))),
+    )
+    ax.set_xlim(-0.7, len(order) - 0.3)
+    ax.set_ylabel(ylabel)
+    _arm_legend(ax, arms)
     return ax

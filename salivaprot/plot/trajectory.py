@@ -90,9 +90,7 @@ def trajectory(
     -------
     matplotlib.axes.Axes
     """
-    ax = axes_or_new(ax)
-    if title:
-        ax.set_title(title)
+    ax = axes_or_new(ax, title=title)
     data = long.dropna(subset=["value"])
     if data.empty:
         return empty_state(ax, "No measured value for this protein")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -58,9 +59,7 @@ def volcano(
     -------
     matplotlib.axes.Axes
     """
-    ax = axes_or_new(ax)
-    if title:
-        ax.set_title(title)
+    ax = axes_or_new(ax, title=title)
     rows = results.dropna(subset=["log2fc", "pvalue"])
     if rows.empty:
         return empty_state(ax, "No estimates in this contrast\n(an F test or nothing estimable)")
@@ -172,7 +171,7 @@ def _repel_labels(
         probe.remove()
         width, height = extent.width, extent.height
         px, py = points[i]
-        best: tuple[float, float, float] | None = None
+        best = (math.inf, 0.0, 0.0)  # (cost, dx, dy); the loops below always improve on it
         for radius in _RADII:
             for angle in _ANGLES:
                 dx, dy = radius * np.cos(angle), radius * np.sin(angle)
@@ -190,13 +189,12 @@ def _repel_labels(
                 )
                 if not inside:
                     cost += width * height
-                if best is None or cost < best[0] - 1e-9:
+                if cost < best[0] - 1e-9:
                     best = (cost, dx, dy)
                 if cost == 0:
                     break
-            if best is not None and best[0] == 0:
+            if best[0] == 0:
                 break
-        assert best is not None
         _, dx, dy = best
         ha = "right" if dx < -1e-9 else "left" if dx > 1e-9 else "center"
         va = "top" if dy < -1e-9 else "bottom" if dy > 1e-9 else "center"
