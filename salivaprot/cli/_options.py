@@ -255,6 +255,17 @@ def _preprocess_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+def _out_folder_option(help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--out``/``-o``: a required output folder, written as a whole (see ``--force``)."""
+    return click.option(
+        "--out",
+        "-o",
+        required=True,
+        type=click.Path(file_okay=False),
+        help=f"{help} (new or empty).",
+    )
+
+
 def _force_option(func: Callable[..., Any]) -> Callable[..., Any]:
     """``--force``: let a run replace an output folder that has content, as a whole."""
     return click.option(

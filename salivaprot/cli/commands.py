@@ -15,6 +15,7 @@ from salivaprot.cli._options import (
     _Group,
     _inputs,
     _load_study,
+    _out_folder_option,
     _parse_species,
     _preprocess_kwargs,
     _preprocess_options,
@@ -131,13 +132,7 @@ def validate(
 @click.argument("data", type=click.Path(path_type=Path))
 @_design_options
 @_preprocess_options
-@click.option(
-    "--out",
-    "-o",
-    required=True,
-    type=click.Path(file_okay=False),
-    help="Folder for matrix.tsv, samples.tsv, QC tables and run.json (new or empty).",
-)
+@_out_folder_option("Folder for matrix.tsv, samples.tsv, QC tables and run.json")
 @_force_option
 @click.pass_context
 def preprocess_command(
@@ -219,13 +214,7 @@ def _preprocess_into(stage: Path, data: Path, options: dict[str, Any]) -> tuple[
 @click.argument("data", type=click.Path(path_type=Path))
 @_design_options
 @_preprocess_options
-@click.option(
-    "--out",
-    "-o",
-    required=True,
-    type=click.Path(file_okay=False),
-    help="Folder for results.tsv/.parquet, matrix.tsv, samples.tsv and run.json (new or empty).",
-)
+@_out_folder_option("Folder for results.tsv/.parquet, matrix.tsv, samples.tsv and run.json")
 @_force_option
 @click.option(
     "--method",
@@ -413,13 +402,7 @@ def _join_qc(data: Any, options: dict[str, Any]) -> tuple[Any, dict[str, Any] | 
 
 
 @main.command()
-@click.option(
-    "--out",
-    "-o",
-    required=True,
-    type=click.Path(file_okay=False),
-    help="Folder to write study.mzTab, samples.csv and truth.csv into (new or empty).",
-)
+@_out_folder_option("Folder to write study.mzTab, samples.csv and truth.csv into")
 @_force_option
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0),
               help="Random seed (0 or more).")  # fmt: skip

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from salivaprot.cli._options import _force_option, _shown
+from salivaprot.cli._options import _force_option, _out_folder_option, _shown
 from salivaprot.cli.commands import main
 
 logger = logging.getLogger("salivaprot")
@@ -67,13 +67,7 @@ def draw_figures_into(
 
 @main.command("figures")
 @click.argument("results_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option(
-    "--out",
-    "-o",
-    required=True,
-    type=click.Path(file_okay=False),
-    help="Folder for the figure files (new or empty).",
-)
+@_out_folder_option("Folder for the figure files")
 @click.option(
     "--spec",
     type=click.Path(dir_okay=False, path_type=Path),

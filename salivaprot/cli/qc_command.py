@@ -10,7 +10,13 @@ from typing import Any
 
 import click
 
-from salivaprot.cli._options import EXIT_PROBLEMS, _force_option, _Progress, _report_problems
+from salivaprot.cli._options import (
+    EXIT_PROBLEMS,
+    _force_option,
+    _out_folder_option,
+    _Progress,
+    _report_problems,
+)
 from salivaprot.cli.commands import main
 
 logger = logging.getLogger("salivaprot")
@@ -83,9 +89,7 @@ def _threshold_options(func: Any) -> Any:
 
 @main.command("qc")
 @click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "--out", "-o", required=True, help="Folder to write qc.tsv, qc.mzQC and run.json into."
-)
+@_out_folder_option("Folder to write qc.tsv, qc.mzQC and run.json into")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
               help="Files read in parallel (processes).")  # fmt: skip
 @_threshold_options
@@ -141,12 +145,7 @@ def qc_command(ctx: click.Context, runs: tuple[Path, ...], out: str, jobs: int,
 
 @main.command("qc-merge")
 @click.argument("parts", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "--out",
-    "-o",
-    required=True,
-    help="Folder to write the study's qc.tsv, qc.mzQC and run.json into.",
-)
+@_out_folder_option("Folder to write the study's qc.tsv, qc.mzQC and run.json into")
 @_threshold_options
 @click.pass_context
 def qc_merge_command(ctx: click.Context, parts: tuple[Path, ...], out: str,

@@ -392,17 +392,7 @@ def _from_report(
     abundance = per_group.unstack("run").reindex(index=protein_order, columns=all_runs)
     abundance = abundance.astype("float64")
     abundance.columns.name = None
-    notes.append(
-        f"{len(protein_order)} protein groups x {len(all_runs)} runs; {quantity}, one value "
-        "per protein group and run (equal on every precursor row of the group)"
-    )
-    if zero_as_missing:
-        abundance, zeros = zeros_to_missing(abundance)
-        if zeros:
-            notes.append(f"read {zeros} zero values as missing")
-    empty_runs = [r for r in all_runs if abundance[r].isna().all()]
-    if empty_runs:
-        notes.append(f"{len(empty_runs)} run(s) have no quantified protein group after filtering")
+    abundance = _finish_matrix(abundance, quantity, zero_as_missing, notes)
 
     text = pd.DataFrame({name: text_column(kept, name) for name in _TEXT if name in kept.columns})
     text["group"] = groups[keep]
@@ -830,17 +820,7 @@ def _stream_report(
     protein_order = [stream.groups.labels[c] for c in group_codes]
     all_runs = [stream.runs.labels[c] for c in run_codes]
     abundance = pd.DataFrame(matrix, index=pd.Index(protein_order, name="group"), columns=all_runs)
-    notes.append(
-        f"{len(protein_order)} protein groups x {len(all_runs)} runs; {quantity}, one value "
-        "per protein group and run (equal on every precursor row of the group)"
-    )
-    if zero_as_missing:
-        abundance, zeros = zeros_to_missing(abundance)
-        if zeros:
-            notes.append(f"read {zeros} zero values as missing")
-    empty_runs = [r for r in all_runs if abundance[r].isna().all()]
-    if empty_runs:
-        notes.append(f"{len(empty_runs)} run(s) have no quantified protein group after filtering")
+    abundance = _finish_matrix(abundance, quantity, zero_as_missing, notes)
     sizes = np.zeros(len(group_codes), dtype=np.int64)
     np.add.at(sizes, row_of[keys >> 32], counts)
     extras = pd.DataFrame({"n_precursor_rows": sizes}, index=pd.Index(protein_order))
@@ -883,3 +863,21 @@ def _stream_report(
     last_stream.clear()
     last_stream.update(batches=stream.batches, rows=stream.total, most_rows=stream.most_rows)
     return quant
+
+
+def _finish_matrix(
+    abundance: pd.DataFrame, quantity: str, zero_as_missing: bool, notes: list[str]
+) -> pd.DataFrame:
+    """The protein-group x run matrix of a main report: zeros, and what the notes say of it."""
+    notes.append(
+        f"{abundance.shape[0]} protein groups x {abundance.shape[1]} runs; {quantity}, one value "
+        "per protein group and run (equal on every precursor row of the group)"
+    )
+    if zero_as_missing:
+        abundance, zeros = zeros_to_missing(abundance)
+        if zeros:
+            notes.append(f"read {zeros} zero values as missing")
+    empty_runs = [r for r in abundance.columns if abundance[r].isna().all()]
+    if empty_runs:
+        notes.append(f"{len(empty_runs)} run(s) have no quantified protein group after filtering")
+    return abundance
