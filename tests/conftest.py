@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +116,25 @@ def load_reference_input(name: str) -> tuple[pd.DataFrame, TrialDesign]:
 def reference_table(name: str) -> pd.DataFrame:
     """A stored R output table (tests/reference/<name>.csv)."""
     return read_csv(REFERENCE / f"{name}.csv")
+
+
+@contextlib.contextmanager
+def deadline(seconds: int) -> Iterator[None]:
+    """Fail (TimeoutError) instead of hanging CI when the block runs longer than ``seconds``.
+
+    Uses SIGALRM; where there is none (Windows) the block simply runs.
+    """
+    if not hasattr(signal, "SIGALRM"):  # pragma: no cover - Windows
+        yield
+        return
+
+    def expire(_signum: int, _frame: object) -> None:
+        raise TimeoutError(f"still running after {seconds} s: an endless loop?")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import tempfile
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,8 @@ from salivaprot import SalivaprotError, read, read_mztab, read_samples
 from salivaprot.errors import SalivaprotWarning
 from salivaprot.io import QuantTable, read_diann, read_fragpipe, read_matrix, read_maxquant
 from salivaprot.io._tables import MAX_MAGNITUDE
+
+from .conftest import deadline
 
 DATA = Path(__file__).resolve().parent / "data"
 #: Examples per reader; set SALIVAPROT_FUZZ_EXAMPLES=2000 for a long, random (not derandomized) run.
@@ -64,25 +65,6 @@ mutation = st.tuples(
     st.floats(min_value=0, max_value=1, allow_nan=False),
     st.one_of(st.binary(min_size=1, max_size=4), st.sampled_from(TOKENS)),
 )
-
-
-@contextlib.contextmanager
-def time_limit(seconds: int) -> Iterator[None]:
-    """Fail (instead of hanging CI) when a reader takes longer than ``seconds``."""
-    if not hasattr(signal, "SIGALRM"):
-        yield
-        return
-
-    def stop(_signum: int, _frame: object) -> None:
-        raise TimeoutError(f"a reader ran for more than {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, stop)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def mutate(content: bytes, mutations: list[Mutation]) -> bytes:
@@ -159,5 +141,5 @@ def test_mutated_input_gives_a_result_or_a_salivaprot_error(
         path.write_bytes(content)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SalivaprotWarning)
-            with time_limit(30), contextlib.suppress(SalivaprotError):
+            with deadline(30), contextlib.suppress(SalivaprotError):
                 reader(path)  # anything but a SalivaprotError fails the test

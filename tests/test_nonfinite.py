@@ -7,9 +7,6 @@ deadline that fails them instead of hanging CI.
 
 from __future__ import annotations
 
-import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 
 import numpy as np
@@ -26,25 +23,9 @@ from salivaprot.stats.dupcor import duplicate_correlation
 from salivaprot.stats.limma import fit_limma
 from salivaprot.stats.mixed import fit_mixed
 
+from .conftest import deadline
+
 SECONDS = 30
-
-
-@contextmanager
-def deadline(seconds: int = SECONDS) -> Iterator[None]:
-    """Fail (TimeoutError) instead of hanging when the block runs longer than ``seconds``."""
-    if not hasattr(signal, "SIGALRM"):  # pragma: no cover - Windows
-        pytest.skip("needs SIGALRM")
-
-    def expire(_signum: int, _frame: object) -> None:
-        raise TimeoutError(f"still running after {seconds} s: an endless loop")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture(scope="module")
@@ -67,13 +48,13 @@ BAD_VALUES = [np.inf, -np.inf, 1e155]
 def test_limma_refuses_non_finite_values_instead_of_hanging(study, value, method) -> None:  # type: ignore[no-untyped-def]
     data, design = study
     y = poisoned(data.abundance.to_numpy(), value)
-    with deadline(), pytest.raises(DataError) as err:
+    with deadline(SECONDS), pytest.raises(DataError) as err:
         fit_limma(
             y, design.matrix.to_numpy(), design.subjects.to_numpy(),
             design.contrasts.to_numpy(), dupcor_method=method,
         )  # fmt: skip
     assert "protein column 3 in sample row 2" in str(err.value)
-    with deadline(), pytest.raises(DataError, match="protein column 3 in sample row 2"):
+    with deadline(SECONDS), pytest.raises(DataError, match="protein column 3 in sample row 2"):
         duplicate_correlation(
             y, design.matrix.to_numpy(), design.subjects.to_numpy(), method=method
         )
@@ -83,14 +64,14 @@ def test_limma_refuses_non_finite_values_instead_of_hanging(study, value, method
 def test_mixed_and_ancova_refuse_non_finite_values(study, value) -> None:  # type: ignore[no-untyped-def]
     data, design = study
     y = poisoned(data.abundance.to_numpy(), value)
-    with deadline(), pytest.raises(DataError, match="protein column 3 in sample row 2"):
+    with deadline(SECONDS), pytest.raises(DataError, match="protein column 3 in sample row 2"):
         fit_mixed(y, design.matrix.to_numpy(), design.subjects.to_numpy(),
                   design.contrasts.to_numpy())  # fmt: skip
     treated = np.repeat([0.0, 1.0], 5)[:, None]
     base = np.zeros((10, 4))
-    with deadline(), pytest.raises(DataError, match=r"y_visit has 1 .*protein column 3"):
+    with deadline(SECONDS), pytest.raises(DataError, match=r"y_visit has 1 .*protein column 3"):
         fit_ancova(poisoned(base, value), base, treated)
-    with deadline(), pytest.raises(DataError, match="y_baseline has 1 "):
+    with deadline(SECONDS), pytest.raises(DataError, match="y_baseline has 1 "):
         fit_ancova(base, poisoned(base, value), treated)
 
 
@@ -102,7 +83,7 @@ def test_differential_abundance_names_protein_and_sample(study, value, method) -
     abundance.iloc[2, 3] = value
     bad = replace(data, abundance=abundance)
     protein, sample = abundance.columns[3], abundance.index[2]
-    with deadline(), pytest.raises(DataError) as err:
+    with deadline(SECONDS), pytest.raises(DataError) as err:
         differential_abundance(bad, method=method)
     message = str(err.value)
     assert f"protein '{protein}' in sample '{sample}'" in message
@@ -118,7 +99,7 @@ def test_message_lists_at_most_ten_cells() -> None:
 def test_missing_values_are_not_refused(study) -> None:  # type: ignore[no-untyped-def]
     data, design = study
     y = poisoned(data.abundance.to_numpy(), np.nan)
-    with deadline():
+    with deadline(SECONDS):
         fit = fit_limma(y, design.matrix.to_numpy(), design.subjects.to_numpy(),
                         design.contrasts.to_numpy())  # fmt: skip
     assert fit.correlation_converged.shape == (y.shape[1],)
@@ -133,7 +114,7 @@ def test_correlation_fit_ends_even_without_the_input_check(
     data, design = study
     monkeypatch.setattr(dupcor, "check_finite", lambda *_a, **_k: None)
     y = poisoned(data.abundance.to_numpy(), value)
-    with deadline(), np.errstate(all="ignore"):
+    with deadline(SECONDS), np.errstate(all="ignore"):
         result = duplicate_correlation(
             y, design.matrix.to_numpy(), design.subjects.to_numpy(), method=method
         )
@@ -149,11 +130,11 @@ def test_gamma_glm_reports_non_convergence_per_protein() -> None:
     total = 1.0 + d * 0.5 + rng.uniform(0, 0.1, d.shape)
     total[2] = np.nan
     start = np.array([[1.0, 0.5], [1.0, 0.5], [1.0, 0.5]])
-    with deadline():
+    with deadline(SECONDS):
         beta, converged = dupcor._glm_gamma_batch(d, total, weight, start, tol=1e-14, maxit=500)
     assert converged.tolist() == [True, True, False]
     assert np.isfinite(beta[:2]).all() and np.isnan(beta[2]).all()
-    with deadline():
+    with deadline(SECONDS):
         _, capped = dupcor._glm_gamma_batch(d, total, weight, start + 5, tol=-1.0, maxit=3)
     assert not capped.any()  # tolerance never met: stopped by the cap, flagged
 
