@@ -667,8 +667,9 @@ def _covariate_columns(
             problems.append(f"'{name}' cannot be a covariate: it {what}")
             continue
         if name not in samples.columns:
+            hint = f" (after ':' a kind must be one of {list(_KINDS)})" if ":" in name else ""
             problems.append(
-                f"covariate '{name}' is not a column of the sample sheet; columns: "
+                f"covariate '{name}' is not a column of the sample sheet{hint}; columns: "
                 f"{', '.join(map(str, samples.columns))}"
             )
             continue

@@ -348,3 +348,10 @@ def test_validate_judges_the_design_as_diff_does(tmp_path: Path) -> None:
     assert code == 1 and "'visit' cannot be a covariate" in output
     code, output = cli("validate", "test_data/study.mzTab", "--samples", "test_data/samples.csv")
     assert code == 0 and "OK: usable study" in output
+
+
+def test_wrong_kind_and_non_finite_correlation_are_named(ready: ProteinData) -> None:
+    with pytest.raises(DesignError, match=r"'age:foo' is not a column .*a kind must be one of"):
+        trial_design(ready.samples, covariates=["age:foo"])
+    with pytest.raises(DesignError, match="correlation must be a finite number, not nan"):
+        differential_abundance(ready, correlation=float("nan"))

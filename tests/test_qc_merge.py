@@ -51,3 +51,8 @@ def test_merge_refuses_a_run_given_twice_and_an_output_inside_its_inputs(tmp_pat
     assert code == 1 and "runs given in more than one part" in output
     code, output = run("qc-merge", str(part), "--out", str(tmp_path))
     assert code == 1 and "holds the QC table" in output
+
+
+def test_qc_refuses_a_device_before_reading_it(tmp_path: Path) -> None:
+    code, output = run("qc", "/dev/zero", "--out", str(tmp_path / "q"))
+    assert code == 1 and "is a device, not a regular file; expected an mzML file" in output

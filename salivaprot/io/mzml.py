@@ -56,7 +56,7 @@ from typing import IO, Any
 import numpy as np
 
 from salivaprot.errors import InputFormatError, InputFormatWarning
-from salivaprot.io._files import PathLike, file_stem
+from salivaprot.io._files import PathLike, file_stem, input_path
 
 __all__ = ["QC_COLUMNS", "RunQC", "read_mzml_qc", "read_qc_table"]
 
@@ -1318,11 +1318,9 @@ def read_mzml_qc(path: PathLike, *, workers: int = 1) -> RunQC:
     >>> qc.row()["ms2_charge_2"] > 0.3
     True
     """
-    p = Path(path)
-    if not p.exists():
-        raise InputFormatError("mzML file not found", path=path)
-    if p.is_dir():
-        raise InputFormatError("expected an mzML file, found a folder", path=path)
+    # the readers' shared checks: missing, folder, device, named pipe, link loop; shell pipes
+    # are read once into a temporary file
+    p = input_path(path, what="mzML file")
     name = str(path)
     size = p.stat().st_size
     if size == 0:

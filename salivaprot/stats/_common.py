@@ -61,8 +61,12 @@ def check_correlation(correlation: float, subjects: np.ndarray) -> float:
     """  # noqa: E501
     from salivaprot.errors import DesignError
 
-    if isinstance(correlation, bool) or not isinstance(correlation, int | float | np.number):
-        raise DesignError(f"correlation must be a number, not {correlation!r}")
+    if (
+        isinstance(correlation, bool)
+        or not isinstance(correlation, int | float | np.number)
+        or not np.isfinite(correlation)
+    ):
+        raise DesignError(f"correlation must be a finite number, not {correlation!r}")
     _, counts = np.unique(np.asarray(subjects), return_counts=True)
     largest = int(counts.max()) if counts.size else 1
     lower = -1.0 / (largest - 1) if largest > 1 else -1.0
