@@ -121,8 +121,6 @@ class TrialDesign:
         Joint (F) tests: name -> the contrasts tested together.
     arms, visits : list of str
         Reference arm and baseline first.
-    covariates : tuple of str
-        Covariate columns of the sample table used.
     covariate_kinds : dict of str to str
         ``numeric`` or ``categorical`` for each covariate.
     covariate_columns : dict of str to list of str
@@ -147,7 +145,6 @@ class TrialDesign:
     joint: dict[str, list[str]] = field(default_factory=dict)
     arms: list[str] = field(default_factory=list)
     visits: list[str] = field(default_factory=list)
-    covariates: tuple[str, ...] = ()
     covariate_kinds: dict[str, str] = field(default_factory=dict)
     covariate_columns: dict[str, list[str]] = field(default_factory=dict)
     saliva: tuple[str, ...] = ()
@@ -156,6 +153,11 @@ class TrialDesign:
     visit: pd.Series = field(default_factory=lambda: pd.Series(dtype=object))
     samples: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: tuple[str, ...] = ()
+
+    @property
+    def covariates(self) -> tuple[str, ...]:
+        """Covariate columns of the sample table used, in the order given."""
+        return tuple(self.covariate_kinds)
 
     @property
     def reference_arm(self) -> str:
@@ -510,7 +512,6 @@ def trial_design(
         joint=joint,
         arms=arm_levels,
         visits=visit_levels,
-        covariates=tuple(kinds),
         covariate_kinds=kinds,
         covariate_columns=covariate_columns,
         saliva=saliva,
