@@ -648,6 +648,14 @@ def zeros_to_missing(values: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     return values.mask(zeros), int(zeros.to_numpy().sum())
 
 
+def zeros_as_missing(values: pd.DataFrame, notes: list[str], *, why: str = "") -> pd.DataFrame:
+    """:func:`zeros_to_missing`, saying in ``notes`` how many zeros became missing."""
+    values, zeros = zeros_to_missing(values)
+    if zeros:
+        notes.append(f"read {zeros} zero values as missing{why}")
+    return values
+
+
 def text_column(frame: pd.DataFrame, *names: str) -> pd.Series | None:
     """The first of ``names`` present, stripped, empty cells as NaN; ``None`` if absent."""
     for name in names:

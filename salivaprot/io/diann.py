@@ -28,7 +28,7 @@ from salivaprot.io._tables import (
     read_table,
     run_keys,
     text_column,
-    zeros_to_missing,
+    zeros_as_missing,
 )
 from salivaprot.io.quant import QuantTable, annotate_proteins
 
@@ -495,9 +495,7 @@ def _read_pg_matrix(path: PathLike, zero_as_missing: bool) -> QuantTable:
         *table.notes,
     ]
     if zero_as_missing:
-        values, zeros = zeros_to_missing(values)
-        if zeros:
-            notes.append(f"read {zeros} zero values as missing")
+        values = zeros_as_missing(values, notes)
     extras = pd.DataFrame({"line": frame.index.to_numpy()}, index=frame.index)
     for name, extra in (("Protein.Ids", "protein_ids"), ("Protein.Names", "protein_names")):
         if name in frame.columns:
@@ -874,9 +872,7 @@ def _finish_matrix(
         "per protein group and run (equal on every precursor row of the group)"
     )
     if zero_as_missing:
-        abundance, zeros = zeros_to_missing(abundance)
-        if zeros:
-            notes.append(f"read {zeros} zero values as missing")
+        abundance = zeros_as_missing(abundance, notes)
     empty_runs = [r for r in abundance.columns if abundance[r].isna().all()]
     if empty_runs:
         notes.append(f"{len(empty_runs)} run(s) have no quantified protein group after filtering")

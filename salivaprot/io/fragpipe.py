@@ -21,7 +21,7 @@ from salivaprot.io._tables import (
     read_table,
     text_column,
     undotted,
-    zeros_to_missing,
+    zeros_as_missing,
 )
 from salivaprot.io.quant import Quantity, QuantTable, annotate_proteins
 
@@ -218,9 +218,7 @@ def read_fragpipe(
             "row; the other groups are in the protein column 'other_protein_groups'"
         )
     if zero_as_missing:
-        values, zeros = zeros_to_missing(values)
-        if zeros:
-            notes.append(f"read {zeros} zero values as missing")
+        values = zeros_as_missing(values, notes)
 
     extras = pd.DataFrame({"line": frame.index.to_numpy()}, index=frame.index)
     for source, name in _EXTRAS.items():

@@ -22,7 +22,7 @@ from salivaprot.io._tables import (
     read_header,
     read_table,
     run_keys,
-    zeros_to_missing,
+    zeros_as_missing,
 )
 from salivaprot.io.quant import QuantTable, annotate_proteins
 
@@ -201,9 +201,7 @@ def _quant_table(
         *read_notes,
     ]
     if zero_as_missing:
-        values, zeros = zeros_to_missing(values)
-        if zeros:
-            notes.append(f"read {zeros} zero values as missing")
+        values = zeros_as_missing(values, notes)
     extras = pd.DataFrame({"line": lines}, index=ids.index)
     proteins = annotate_proteins(extras, accession=ids)
     values.index = proteins.index

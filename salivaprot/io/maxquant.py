@@ -18,7 +18,7 @@ from salivaprot.io._tables import (
     read_table,
     text_column,
     undotted,
-    zeros_to_missing,
+    zeros_as_missing,
 )
 from salivaprot.io.quant import (
     CONTAMINANT_PREFIXES,
@@ -240,11 +240,7 @@ def read_maxquant(
             "values, only zeros or blanks)"
         )
     if zero_as_missing:
-        values, zeros = zeros_to_missing(values)
-        if zeros:
-            notes.append(
-                f"read {zeros} zero values as missing (MaxQuant writes 0 for not detected)"
-            )
+        values = zeros_as_missing(values, notes, why=" (MaxQuant writes 0 for not detected)")
 
     flags = {
         name: _plus(frame, *sources)

@@ -19,7 +19,7 @@ from salivaprot.io._tables import (
     read_table,
     run_keys,
     text_column,
-    zeros_to_missing,
+    zeros_as_missing,
 )
 from salivaprot.io.quant import QuantTable, annotate_proteins
 
@@ -177,9 +177,7 @@ def read_spectronaut(path: PathLike, *, zero_as_missing: bool = True) -> QuantTa
     if comma:
         notes.append("numbers written with a decimal comma (1234,5): read as 1234.5")
     if zero_as_missing:
-        values, zeros = zeros_to_missing(values)
-        if zeros:
-            notes.append(f"read {zeros} zero values as missing")
+        values = zeros_as_missing(values, notes)
     extras = pd.DataFrame({"line": rows.index.to_numpy()}, index=rows.index)
     for source_column, name in _TEXT.items():
         cells_text = text_column(rows, source_column)
