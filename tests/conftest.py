@@ -23,6 +23,35 @@ TEST_DATA = ROOT / "test_data"
 #: Copies of the smaller files of ../shared/real, same relative paths (tests/data/README.md).
 REAL_COPIES = Path(__file__).parent / "data" / "real"
 VISITS = ["baseline", "month1", "month4"]
+#: Whether the full real files are here (a fresh clone has only the copies in tests/data).
+FULL_REAL = REAL.is_dir() and not os.environ.get("SALIVAPROT_NO_REAL")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "shared_real: reads a full file of ../shared/real; deselected (not skipped) when that "
+        "folder is absent, because a trimmed copy in tests/data runs the same checks",
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if FULL_REAL:
+        return f"real files: {REAL} (full files and the trimmed copies in tests/data)"
+    return (
+        "real files: ../shared/real absent (or SALIVAPROT_NO_REAL set): the trimmed copies in "
+        "tests/data run; tests marked shared_real are deselected"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect the full-file tests when ../shared/real is absent; pytest counts them."""
+    if FULL_REAL:
+        return
+    full = [item for item in items if item.get_closest_marker("shared_real")]
+    if full:
+        config.hook.pytest_deselected(items=full)
+        items[:] = [item for item in items if not item.get_closest_marker("shared_real")]
 
 
 def write_file(folder: Path, content: str | bytes, name: str) -> Path:
@@ -52,10 +81,26 @@ def write_sheet(folder: Path, runs: list[str], name: str = "samples.csv") -> Pat
 
 
 def real_folder() -> Path:
-    """../shared/real; skips the test only when that folder is absent (it is present in CI)."""
-    if not REAL.is_dir() or os.environ.get("SALIVAPROT_NO_REAL"):
-        pytest.skip("../shared/real is not present on this machine (or SALIVAPROT_NO_REAL is set)")
+    """../shared/real, for tests marked ``shared_real`` (deselected when it is absent)."""
+    if not FULL_REAL:
+        pytest.fail(
+            "this test reads ../shared/real, which is absent: mark it "
+            "@pytest.mark.shared_real, or give it a copy in tests/data/real"
+        )
     return REAL
+
+
+def has_copy(relative: str) -> bool:
+    """Whether a file of ../shared/real travels with the repository (tests/data/real)."""
+    return any((REAL_COPIES / name).is_file() for name in (relative, f"{relative}.gz"))
+
+
+def real_params(relatives: Any) -> list[Any]:
+    """Parameters for real files: those with a copy always, the others marked ``shared_real``."""
+    return [
+        relative if has_copy(relative) else pytest.param(relative, marks=pytest.mark.shared_real)
+        for relative in sorted(relatives)
+    ]
 
 
 def real_file(relative: str) -> Path:
@@ -63,17 +108,17 @@ def real_file(relative: str) -> Path:
 
     Without ../shared/real (a fresh clone, or ``SALIVAPROT_NO_REAL=1``), the
     copy that travels with the repository is used: the same bytes at the same
-    relative path (``.gz`` when compressed); see tests/data/README.md. The test
-    skips only when neither exists.
+    relative path (``.gz`` when compressed); see tests/data/README.md. A file
+    with no copy fails the test unless it is marked ``shared_real``.
     """
-    if REAL.is_dir() and not os.environ.get("SALIVAPROT_NO_REAL"):
+    if FULL_REAL:
         path = REAL / relative
         assert path.is_file(), f"expected real file {relative} is missing from {REAL}"
         return path
     for copy in (REAL_COPIES / relative, REAL_COPIES / f"{relative}.gz"):
         if copy.is_file():
             return copy
-    return real_folder() / relative  # skips
+    return real_folder() / relative  # fails: such a test must be marked shared_real
 
 
 @pytest.fixture(scope="session")

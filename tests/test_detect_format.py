@@ -16,7 +16,7 @@ from salivaprot.cli import validate
 from salivaprot.io import read_quant
 from salivaprot.io.study import Format
 
-from .conftest import real_file, write_file
+from .conftest import real_file, real_params, write_file
 
 PSI = "hupo-psi-mztab/examples/1_0-Proteomics-Release/"
 REAL_FORMATS = {
@@ -44,7 +44,7 @@ TRIMMED_FORMATS = {
 }
 
 
-@pytest.mark.parametrize("relative", sorted(REAL_FORMATS))
+@pytest.mark.parametrize("relative", real_params(REAL_FORMATS))
 def test_real_files_are_recognized(relative: str) -> None:
     assert detect_format(real_file(relative)) == REAL_FORMATS[relative]
 
@@ -64,14 +64,14 @@ def test_maxquant_evidence_is_not_mistaken_for_protein_groups(copy: str) -> None
 
 
 @pytest.mark.parametrize(
-    "relative", ["pyteomics/tests/test.mzML", "pymzml/tests/data/example.mzML.gz"]
+    "relative", real_params(["pyteomics/tests/test.mzML", "pymzml/tests/data/example.mzML.gz"])
 )
 def test_mzml_is_not_a_quant_table(relative: str) -> None:
     with pytest.raises(InputFormatError, match=r"this is an mzML file \(spectra\).*qc"):
         detect_format(real_file(relative))
 
 
-@pytest.mark.parametrize("name", ["example.mzML.gz", "tiny.pwiz.1.1.mzML"])
+@pytest.mark.parametrize("name", ["example.mzML.gz", "tiny.pwiz.1.1.mzML", "test.mzML.gz"])
 def test_travelling_mzml_is_not_a_quant_table(name: str) -> None:
     with pytest.raises(InputFormatError, match=r"this is an mzML file \(spectra\).*qc"):
         detect_format(DATA / name)

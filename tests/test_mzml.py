@@ -17,10 +17,11 @@ import pytest
 from salivaprot import InputFormatError, InputFormatWarning, read_mzml_qc
 from salivaprot.io.mzml import QC_COLUMNS, RunQC
 from salivaprot.io.mzml_example import write_example_mzml
-from tests.conftest import real_file, real_folder
+from tests.conftest import real_file, real_folder, real_params
 from tests.mzml_reference import ours, pyteomics_qc
 
 DATA = Path(__file__).resolve().parent / "data"
+COPIES = DATA / "real"
 nan = math.nan
 
 # file -> (n_ms1, n_ms2, instrument, rt start, rt end (min), MS1 TIC sum, charges, unknown, decoded)
@@ -96,7 +97,7 @@ def _matches_pyteomics(path: Path, qc: RunQC) -> None:
     assert not differ
 
 
-@pytest.mark.parametrize("relative", sorted(REAL))
+@pytest.mark.parametrize("relative", real_params(REAL))
 def test_real_files(relative: str) -> None:
     path = real_file(relative)
     qc = _read(path, WARNS.get(relative))
@@ -109,13 +110,14 @@ def test_real_files(relative: str) -> None:
     assert all(_same(parallel.row()[c], row[c]) for c in QC_COLUMNS)
 
 
-@pytest.mark.parametrize("relative", sorted(REFUSED))
+@pytest.mark.parametrize("relative", real_params(REFUSED))
 def test_real_files_refused(relative: str) -> None:
     path = real_file(relative)
     with pytest.raises(InputFormatError, match=REFUSED[relative]):
         read_mzml_qc(path)
 
 
+@pytest.mark.shared_real
 def test_every_real_mzml_is_covered() -> None:
     folder = real_folder()  # the whole ../shared/real, not the copies in tests/data/real
     found = {
@@ -148,6 +150,53 @@ def test_fixtures(name: str) -> None:
     qc = _read(DATA / name, expected_warnings)
     _check(qc, expected)
     _matches_pyteomics(DATA / name, qc)
+
+
+# Trimmed copies of the real files too large to carry whole (make_mzml_fixtures.py):
+# (n_ms1, n_ms2, instrument, charges, MS2 of unknown charge); every other metric must equal
+# a full pyteomics read of the same trimmed file.
+TRIMMED = {
+    "Ecoli_MS2_small.first3.mzML": (0, 3, "LTQ Orbitrap XL", {2: 1, 3: 1, 4: 1}, 0),
+    "SilacTest.first3.mzML": (1, 2, "Q Exactive", {4: 2}, 0),
+    "has_missing_charge_state_info.first2.mzML.gz": (1, 1, "Q Exactive", {}, 1),
+    "sliced-mzml.first3.mzML": (1, 2, "LTQ Orbitrap Velos", {2: 2}, 0),
+    "sliced_b6.first3.mzML": (1, 2, "Orbitrap Fusion", {2: 1, 3: 1}, 0),
+    "small.ms2_2-4.mzML": (0, 3, "LTQ FT", {}, 3),
+    "timsTOF_ddaPASEF.first3.mzML.gz": (0, 3, "Bruker Daltonics timsTOF series", {3: 3}, 0),
+}
+TRIMMED_REFUSED = {
+    "1min.first2.mzML": REFUSED["hupo-psi-mzml/examples/1min.mzML"].replace(
+        "1min", "1min\\.first2"
+    ),
+    "test.mzML.gz": REFUSED["pyteomics/tests/test.mzML"].replace("mzML:", "mzML\\.gz:"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TRIMMED))
+def test_trimmed_real_files(name: str) -> None:
+    qc = _read(DATA / name)
+    assert (qc.n_ms1, qc.n_ms2, qc.instrument_model) == TRIMMED[name][:3]
+    assert (qc.charges, qc.ms2_unknown_charge) == TRIMMED[name][3:]
+    _matches_pyteomics(DATA / name, qc)
+    parallel = _read(DATA / name, workers=2)
+    assert all(_same(parallel.row()[c], qc.row()[c]) for c in QC_COLUMNS)
+
+
+@pytest.mark.parametrize("name", sorted(TRIMMED_REFUSED))
+def test_trimmed_real_files_refused(name: str) -> None:
+    with pytest.raises(InputFormatError, match=TRIMMED_REFUSED[name]):
+        read_mzml_qc(DATA / name)
+
+
+def test_every_mzml_fixture_is_covered() -> None:
+    found = {p.name for p in DATA.iterdir() if re.search(r"\.mzml(\.gz)?$", p.name, re.I)}
+    assert found == set(FIXTURES) | set(TRIMMED) | set(TRIMMED_REFUSED)
+    copies = {
+        str(p.relative_to(COPIES))
+        for p in COPIES.rglob("*")
+        if re.search(r"\.mzml(\.gz)?$", p.name, re.IGNORECASE)
+    }
+    assert copies and copies <= set(REAL)  # every copy of a real file is read by test_real_files
 
 
 def test_fixture_details() -> None:

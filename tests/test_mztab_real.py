@@ -6,7 +6,7 @@ import pytest
 
 from salivaprot import InputFormatError, read_mztab
 
-from .conftest import real_file, real_folder
+from .conftest import has_copy, real_file, real_folder
 
 PSI = "hupo-psi-mztab/examples/1_0-Proteomics-Release/"
 TOPP = "openms/src/tests/topp/"
@@ -209,7 +209,13 @@ REFUSED_CASANOVO = (
 )
 
 
+@pytest.mark.shared_real
 def test_every_real_mztab_is_covered() -> None:
     real = real_folder()
     found = {str(p.relative_to(real)) for p in real.rglob("*") if p.suffix.lower() == ".mztab"}
     assert found == set(QUANTITATIVE) | set(REFUSED)
+
+
+def test_every_real_mztab_travels_with_the_repository() -> None:
+    # a fresh clone reads every real mzTab through its copy in tests/data/real
+    assert all(has_copy(relative) for relative in [*QUANTITATIVE, *REFUSED])
