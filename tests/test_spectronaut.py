@@ -103,3 +103,28 @@ def test_pivot_mixed_decimal_marks_are_not_guessed(tmp_path: Path) -> None:
     path = write_file(tmp_path, "\n".join([PIVOT_HEADER, *rows]) + "\n", "Report.tsv")
     with pytest.raises(InputFormatError, match=r"column '\[1\] S01_base\.raw\.PG\.Quantity'"):
         read_spectronaut(path)
+
+
+# --- real rows: four rows of MSstatsConvert's spectronaut_input.csv (tests/data/README.md) ---
+
+REAL_LONG = Path(__file__).parent / "data" / "spectronaut_input.rows4.csv"
+
+
+def test_real_long_report_rows_cells_equal_the_raw_text() -> None:
+    lines = REAL_LONG.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    rows = [dict(zip(header, line.split(","), strict=True)) for line in lines[1:]]
+    assert len(header) == 30  # the real header, every column kept
+    assert detect_format(REAL_LONG) == "spectronaut"
+    quant = read_spectronaut(REAL_LONG)
+    runs = list(dict.fromkeys(row["R.FileName"] for row in rows))  # file order
+    assert quant.abundance.columns.tolist() == runs
+    assert quant.abundance.index.tolist() == ["1/sp|O75475|PSIP1_HUMAN"]  # kept verbatim
+    for row in rows:  # every fragment row repeats its group's PG.Quantity
+        assert quant.abundance.at[row["PG.ProteinGroups"], row["R.FileName"]] == float(
+            row["PG.Quantity"]
+        )
+    assert quant.notes[0] == (
+        "long layout (comma-separated): 1 protein groups x 3 runs (R.FileName), from 4 rows "
+        "(1.3 per group and run, agreeing)"
+    )

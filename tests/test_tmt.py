@@ -564,3 +564,52 @@ def test_mztab_multiplexed_assays_are_named_by_run_and_channel(tmp_path: Path) -
     sheet.to_csv(tmp_path / "samples.csv", index=False)
     study = load_study(path, tmp_path / "samples.csv", visits=["baseline", "month4"])
     assert study.data.samples["data_column"].tolist() == [f"assay[{i}]" for i in range(1, 7)]
+
+
+# --- a real TMTpro 16-plex proteinGroups.txt (tests/data/README.md) -------------------------
+
+REAL_TMT = Path(__file__).parent / "data" / "proteinGroups.tmt16.first9.txt"
+
+
+def _raw_cells(path: Path) -> pd.DataFrame:
+    """The file's cells as text, split by hand (no pandas parsing): the reference."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split("\t")
+    return pd.DataFrame([line.split("\t") for line in lines[1:]], columns=header)
+
+
+def test_real_tmtpro_single_plex_layout_cells_equal_the_raw_text() -> None:
+    raw = _raw_cells(REAL_TMT)
+    assert detect_format(REAL_TMT) == "maxquant"
+    quant = read_maxquant(REAL_TMT)
+    channels = [f"Reporter intensity corrected {c}" for c in range(1, 17)]
+    assert quant.abundance.columns.tolist() == channels  # corrected preferred to measured
+    assert quant.columns["name"].tolist() == [str(c) for c in range(1, 17)]
+    assert quant.abundance.index.tolist() == raw["Majority protein IDs"].tolist()
+    for column in channels:
+        text = raw[column]
+        expected = [np.nan if cell == "0" else float(cell) for cell in text]
+        np.testing.assert_array_equal(quant.abundance[column].to_numpy(), expected)
+    zeros = int((raw[channels] == "0").sum().sum())
+    assert zeros == 84 and f"read {zeros} zero values as missing" in " ".join(quant.notes)
+    assert quant.notes[2].startswith("TMT/iTRAQ: 16 channels x 1 plex(es)")
+    assert (
+        quant.proteins["is_contaminant"].tolist() == (raw["Potential contaminant"] == "+").tolist()
+    )
+
+
+def test_real_tmtpro_layout_joins_a_sheet_by_channel(tmp_path: Path) -> None:
+    # channels 5-16 hold values in the real file; give them subjects, arms and visits
+    rows = [
+        f"S{c},P{(c - 5) // 2 + 1},{'placebo' if ((c - 5) // 2) % 2 else 'aMSC'},"
+        f"{'baseline' if c % 2 else 'month4'},{c}"
+        for c in range(5, 17)
+    ]
+    sheet = write_file(
+        tmp_path, "sample_id,subject_id,arm,visit,run\n" + "\n".join(rows) + "\n", "s.csv"
+    )
+    data = load_study(REAL_TMT, sheet, drop_unlisted=True).data
+    assert data.samples["data_column"].tolist() == [
+        f"Reporter intensity corrected {c}" for c in range(5, 17)
+    ]
+    assert data.abundance.loc["S6", "CON__P00761"] == 107810.0
