@@ -38,10 +38,12 @@ __all__ = [
     "MAX_MAGNITUDE",
     "MISSING_TOKENS",
     "SEPARATOR_NAMES",
+    "ArrowFrame",
     "Header",
     "TextTable",
     "Unusual",
     "arrow_batches",
+    "arrow_frame",
     "column_table",
     "duplicated_ids",
     "finite",
@@ -785,18 +787,47 @@ class _CheckedUtf8:
     pyarrow checks only the columns it converts; the careful path decodes every
     byte (and reads a file that is not UTF-8 as Windows-1252, with a warning),
     so the fast path must refuse such a file whatever column the bad byte is in.
+    With ``fields``, short rows are completed with empty fields.
     """
 
-    def __init__(self, handle: IO[bytes], start: bytes) -> None:
+    def __init__(
+        self, handle: IO[bytes], start: bytes, *, fields: int | None = None, separator: str = "\t"
+    ) -> None:
         import codecs
 
         self.handle = handle
         self.start = start
+        # rows with fewer fields than ``fields`` are completed with empty ones, as the
+        # careful reader reads them (real MaxQuant tables leave out empty fields at the end)
+        self.fields = fields
+        self.separator = separator.encode()
+        self.out = bytearray()
+        self.carry = b""
+        self.eof = False
+        self.padded = 0
         self.decoder = codecs.getincrementaldecoder("utf-8")()
         self.closed = False
         self.bad = False
+        # line accounting (see :meth:`lines`): line feeds, carriage returns, CRLF pairs
+        self.feeds = self.returns = self.pairs = 0
+        self.last = b""  # the last byte read
+
+    def lines(self) -> int | None:
+        """Lines read so far (a last line without line end counts); ``None`` with a lone CR.
+
+        A lone carriage return is a line end for the careful reader (old Mac
+        files) but not for this count, so such a file is not counted.
+        """
+        if self.returns != self.pairs:
+            return None
+        return self.feeds + (1 if self.last not in (b"", b"\n") else 0)
 
     def _check(self, block: bytes) -> None:
+        if block:
+            self.feeds += block.count(b"\n")
+            self.returns += block.count(b"\r")
+            self.pairs += block.count(b"\r\n") + (self.last == b"\r" and block[:1] == b"\n")
+            self.last = block[-1:]
         try:
             if block.isascii() and not self.decoder.getstate()[0]:
                 return
@@ -805,7 +836,7 @@ class _CheckedUtf8:
             self.bad = True
             raise
 
-    def read(self, size: int = -1) -> bytes:
+    def _read(self, size: int) -> bytes:
         if self.start:
             block, self.start = self.start, b""
             if size >= 0 and len(block) > size:
@@ -814,6 +845,47 @@ class _CheckedUtf8:
             block = self.handle.read(size)
         self._check(block)
         return block
+
+    def read(self, size: int = -1) -> bytes:
+        if self.fields is None:
+            return self._read(size)
+        while (size < 0 or len(self.out) < size) and not self.eof:
+            block = self._read(size if size > 0 else -1)
+            if not block:
+                self.eof = True
+                complete, self.carry = self.carry, b""
+                last = complete.rstrip(b"\r")
+                if last.strip() and last.count(self.separator) < self.fields - 1:
+                    raise Unusual("a short last line without line end: a truncated file?")
+            else:
+                data = self.carry + block
+                cut = data.rfind(b"\n") + 1
+                complete, self.carry = data[:cut], data[cut:]
+            self.out += self._pad(complete)
+        if size < 0:
+            out, self.out = bytes(self.out), bytearray()
+        else:
+            out = bytes(self.out[:size])
+            del self.out[:size]
+        return out
+
+    def _pad(self, lines: bytes) -> bytes:
+        """Complete lines with the empty fields they leave out at the end (MaxQuant does)."""
+        assert self.fields is not None
+        separator, gaps = self.separator, self.fields - 1
+        if not lines or lines.count(separator) == gaps * lines.count(b"\n"):
+            return lines  # (a row with too many fields then stays an error for pyarrow)
+        out = []
+        for line in lines.split(b"\n"):
+            found = line.count(separator)
+            if found < gaps and line.strip():
+                if b'"' in line:
+                    raise Unusual("a short row with quotes")
+                end = b"\r" if line.endswith(b"\r") else b""
+                line = line[: len(line) - len(end)] + separator * (gaps - found) + end
+                self.padded += 1
+            out.append(line)
+        return b"\n".join(out)
 
     def readable(self) -> bool:
         return True
@@ -854,6 +926,36 @@ def arrow_batches(
         The names of the columns read (file order) and an iterator of
         ``pyarrow.RecordBatch`` with those columns, in file order.
     """
+    opened = _open_arrow(
+        path, what=what, numeric=numeric, text=text, encoded=encoded, block_bytes=block_bytes
+    )
+    return opened.used, opened.batches
+
+
+@dataclass
+class _Arrow:
+    """An open columnar read: the header, the columns read and their batches."""
+
+    columns: list[str]
+    used: list[str]
+    batches: Iterator[Any]
+    separator: str
+    header_line: int
+    source: _CheckedUtf8
+    close: Callable[[], object]
+
+
+def _open_arrow(
+    path: PathLike,
+    *,
+    what: str,
+    numeric: Callable[[str], bool],
+    text: Callable[[str], bool],
+    encoded: Callable[[str], bool] | None = None,
+    block_bytes: int | None = None,
+    missing: frozenset[str] = frozenset(),
+    pad: bool = False,
+) -> _Arrow:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -866,8 +968,10 @@ def arrow_batches(
         if any(head.startswith(bom) for bom, _, _ in _BOMS) or b"\x00" in head[:_SNIFF_BYTES]:
             raise Unusual("not plain UTF-8")
         header_end = 0
+        header_line = 0
         line = ""
         for match in _LINE.finditer(head):
+            header_line += 1
             try:
                 decoded = match.group().decode("utf-8")
             except UnicodeDecodeError as err:
@@ -878,7 +982,7 @@ def arrow_batches(
         if not line:
             raise Unusual("no header line in the first megabyte")
         separator = separator_of(line)
-        columns = _split_header(line, separator, path=path, line_no=1)
+        columns = _split_header(line, separator, path=path, line_no=header_line)
         named = [c for c in columns if c]
         if (columns and not columns[-1] and len(columns) > 1) or len(set(named)) != len(named):
             raise Unusual("a separator at the end of the header, or a repeated name")
@@ -894,8 +998,11 @@ def arrow_batches(
             else:
                 continue
             used.append(name)
+        source = _CheckedUtf8(
+            handle, head[header_end:], fields=len(columns) if pad else None, separator=separator
+        )
         reader = pacsv.open_csv(
-            _CheckedUtf8(handle, head[header_end:]),
+            source,
             read_options=pacsv.ReadOptions(
                 column_names=keys,
                 block_size=block_bytes or ARROW_BLOCK_BYTES,
@@ -905,7 +1012,7 @@ def arrow_batches(
             convert_options=pacsv.ConvertOptions(
                 column_types=types,
                 include_columns=[k for k in keys if k in types],
-                null_values=sorted(MISSING_TOKENS),
+                null_values=sorted(MISSING_TOKENS | missing),
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
@@ -927,4 +1034,130 @@ def arrow_batches(
         finally:
             handle_cm.__exit__(None, None, None)
 
-    return used, batches()
+    return _Arrow(
+        columns,
+        used,
+        batches(),
+        separator,
+        header_line,
+        source,
+        close=lambda: handle_cm.__exit__(None, None, None),
+    )
+
+
+@dataclass(frozen=True)
+class ArrowFrame:
+    """Chosen columns of a delimited text file, read by :func:`arrow_frame`.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        The columns read, in file order: numbers as float64 (NaN = missing),
+        text as strings (``""`` when empty); indexed by physical line number
+        (index name ``line``), exactly as :func:`read_table` numbers them.
+    columns : list of str
+        The whole header (stripped names).
+    separator : str
+        The field separator.
+    header_line : int
+        Line number of the header.
+    """
+
+    frame: pd.DataFrame
+    columns: list[str]
+    separator: str
+    header_line: int
+
+
+def arrow_frame(
+    path: PathLike,
+    *,
+    what: str,
+    numeric: Callable[[Sequence[str]], Iterable[str]],
+    text: Callable[[Sequence[str]], Iterable[str]],
+    missing: frozenset[str] = frozenset(),
+    block_bytes: int | None = None,
+) -> ArrowFrame:
+    """Read only the columns a reader needs, with pyarrow, as :func:`read_table` + :func:`numbers`.
+
+    ``numeric`` and ``text`` are given the header and name the columns to read
+    as numbers and as text (an :class:`~salivaprot.errors.InputFormatError`
+    they raise becomes :class:`Unusual`: the careful reader then says what is
+    wrong, in its order). The first column is always read as text too.
+    Numbers are parsed by pyarrow (correctly rounded, like Python's ``float``;
+    :data:`MISSING_TOKENS` and ``missing``, exactly as written, are missing).
+    Memory follows the columns read, not the file.
+
+    Anything the careful reader would read differently, or refuse, raises
+    :class:`Unusual`: besides what :func:`arrow_batches` refuses, a row count
+    that is not the file's line count (blank lines, line ends inside quoted
+    cells, a lone carriage return), an empty first cell (a blank row, or an
+    empty ID), a number cell that is not a plain finite number of magnitude
+    at most 1e50 (``NaN``, ``inf``, ``1e60``, ...). Names not in the header are
+    left out. Rows with fewer fields than the header (real MaxQuant tables leave
+    out empty fields at the end) are read with empty cells, as the careful
+    reader reads them.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        head = read_head(path, what=what).removeprefix(b"\xef\xbb\xbf")
+        # (a multi-byte character cut at the end of the first megabyte is fine)
+        columns, _, _ = header_columns(
+            head.decode("utf-8", errors="ignore").replace("\r\n", "\n"), path=path
+        )
+        numbers_read = set(numeric(columns)) & set(columns)
+        text_read = (set(text(columns)) & set(columns)) - numbers_read
+    except InputFormatError as err:
+        raise Unusual(str(err)) from err
+    if not columns or columns[0] in numbers_read:
+        raise Unusual("numbers in the first column")
+    text_read.add(columns[0])
+    opened = _open_arrow(
+        path,
+        what=what,
+        numeric=numbers_read.__contains__,
+        text=text_read.__contains__,
+        encoded=lambda _name: False,
+        block_bytes=block_bytes,
+        missing=missing,
+        pad=True,
+    )
+    try:
+        if opened.columns != columns:
+            raise Unusual("the header read differently")
+        chunks: list[list[Any]] = [[] for _ in opened.used]
+        rows = 0
+        for batch in opened.batches:
+            rows += batch.num_rows
+            for i, name in enumerate(opened.used):
+                column = batch.column(i)
+                if name not in numbers_read:
+                    chunks[i].append(column)
+                    continue
+                if pc.any(pc.fill_null(pc.is_nan(column), False)).as_py():
+                    raise Unusual(f"a NaN spelled other than the missing-value tokens in {name!r}")
+                values = column.to_numpy(zero_copy_only=False)
+                if not finite(values).all():
+                    raise Unusual(f"an infinite or huge number in {name!r}")
+                chunks[i].append(values)
+    finally:
+        opened.close()
+    lines = opened.source.lines()
+    if lines is None or lines != rows:
+        raise Unusual("rows and lines differ (blank lines, line ends in quoted cells, a CR)")
+    index = pd.RangeIndex(opened.header_line + 1, opened.header_line + 1 + rows, name="line")
+    data: dict[str, Any] = {}
+    for i, name in enumerate(opened.used):
+        if name in numbers_read:
+            array = np.concatenate(chunks[i]) if chunks[i] else np.empty(0)
+            data[name] = pd.Series(array.astype("float64", copy=False), index=index)
+        else:
+            strings = pa.chunked_array(chunks[i], type=pa.string())
+            cells = pd.Series(strings.to_numpy(zero_copy_only=False), index=index, dtype=str)
+            if i == 0 and (cells.str.strip() == "").any():
+                raise Unusual("an empty first cell: a blank row, or an empty ID")
+            data[name] = cells
+    frame = pd.DataFrame(data, index=index, columns=opened.used)
+    return ArrowFrame(frame, columns, opened.separator, opened.header_line)
