@@ -593,12 +593,17 @@ def numbers(
     ...
     salivaprot.errors.InputFormatError: x.tsv: line 4, column 'S2': expected a number ...
     """
+    block = frame[list(columns)]
+    if all(_plain_numbers(block[c]) for c in block.columns):  # e.g. read by arrow_frame
+        floats = block.astype("float64")
+        if finite(floats.to_numpy()).all():
+            return floats
     out: dict[str, pd.Series] = {}
     problems: list[str] = []
     for column in columns:
         cells = frame[column]
         not_number: np.ndarray
-        if pd.api.types.is_numeric_dtype(cells) and not pd.api.types.is_bool_dtype(cells):
+        if _plain_numbers(cells):
             values = cells.astype("float64")
             not_number = np.zeros(len(cells), dtype=bool)
         else:
@@ -630,6 +635,10 @@ def numbers(
     if problems:
         raise InputFormatError(problems, path=path)
     return pd.DataFrame(out, index=frame.index, columns=list(columns))
+
+
+def _plain_numbers(cells: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(cells) and not pd.api.types.is_bool_dtype(cells)
 
 
 def holds_values(values: pd.DataFrame) -> bool:
@@ -1099,7 +1108,6 @@ def arrow_frame(
     reader reads them.
     """
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     try:
         head = read_head(path, what=what).removeprefix(b"\xef\xbb\xbf")
@@ -1136,11 +1144,9 @@ def arrow_frame(
                 if name not in numbers_read:
                     chunks[i].append(column)
                     continue
-                if pc.any(pc.fill_null(pc.is_nan(column), False)).as_py():
+                values = column.to_numpy(zero_copy_only=False)  # null as NaN
+                if np.count_nonzero(np.isnan(values)) != column.null_count:
                     raise Unusual(f"a NaN spelled other than the missing-value tokens in {name!r}")
-                values = column.to_numpy(zero_copy_only=False)
-                if not finite(values).all():
-                    raise Unusual(f"an infinite or huge number in {name!r}")
                 chunks[i].append(values)
     finally:
         opened.close()
@@ -1152,6 +1158,8 @@ def arrow_frame(
     for i, name in enumerate(opened.used):
         if name in numbers_read:
             array = np.concatenate(chunks[i]) if chunks[i] else np.empty(0)
+            if not finite(array).all():
+                raise Unusual(f"an infinite or huge number in {name!r}")
             data[name] = pd.Series(array.astype("float64", copy=False), index=index)
         else:
             strings = pa.chunked_array(chunks[i], type=pa.string())
