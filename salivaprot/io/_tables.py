@@ -810,10 +810,13 @@ class _CheckedUtf8:
         # careful reader reads them (real MaxQuant tables leave out empty fields at the end)
         self.fields = fields
         self.separator = separator.encode()
-        self.out = bytearray()
-        self.carry = b""
+        self.out = b""  # padded bytes not yet returned, from self.taken on
+        self.taken = 0
+        self.carry = b""  # the start of a line whose end is not read yet
         self.eof = False
         self.padded = 0
+        self.short = False  # whether a short row was met (then every block is checked by line)
+        self.block_feeds = 0  # line feeds in the last block read
         self.decoder = codecs.getincrementaldecoder("utf-8")()
         self.closed = False
         self.bad = False
@@ -833,9 +836,11 @@ class _CheckedUtf8:
 
     def _check(self, block: bytes) -> None:
         if block:
-            self.feeds += block.count(b"\n")
-            self.returns += block.count(b"\r")
-            self.pairs += block.count(b"\r\n") + (self.last == b"\r" and block[:1] == b"\n")
+            self.block_feeds = block.count(b"\n")
+            self.feeds += self.block_feeds
+            if b"\r" in block or self.last == b"\r":
+                self.returns += block.count(b"\r")
+                self.pairs += block.count(b"\r\n") + (self.last == b"\r" and block[:1] == b"\n")
             self.last = block[-1:]
         try:
             if block.isascii() and not self.decoder.getstate()[0]:
@@ -858,7 +863,7 @@ class _CheckedUtf8:
     def read(self, size: int = -1) -> bytes:
         if self.fields is None:
             return self._read(size)
-        while (size < 0 or len(self.out) < size) and not self.eof:
+        while (size < 0 or len(self.out) - self.taken < size) and not self.eof:
             block = self._read(size if size > 0 else -1)
             if not block:
                 self.eof = True
@@ -866,34 +871,40 @@ class _CheckedUtf8:
                 last = complete.rstrip(b"\r")
                 if last.strip() and last.count(self.separator) < self.fields - 1:
                     raise Unusual("a short last line without line end: a truncated file?")
+                lines = 0
             else:
-                data = self.carry + block
-                cut = data.rfind(b"\n") + 1
-                complete, self.carry = data[:cut], data[cut:]
-            self.out += self._pad(complete)
-        if size < 0:
-            out, self.out = bytes(self.out), bytearray()
-        else:
-            out = bytes(self.out[:size])
-            del self.out[:size]
+                cut = block.rfind(b"\n") + 1
+                if cut:
+                    complete, self.carry = self.carry + block[:cut], block[cut:]
+                else:
+                    complete, self.carry = b"", self.carry + block
+                lines = self.block_feeds  # every line feed of the block is in ``complete``
+            self.out = self.out[self.taken :] + self._pad(complete, lines)
+            self.taken = 0
+        end = len(self.out) if size < 0 else self.taken + size
+        out = self.out[self.taken : end]
+        self.taken += len(out)
         return out
 
-    def _pad(self, lines: bytes) -> bytes:
-        """Complete lines with the empty fields they leave out at the end (MaxQuant does)."""
+    def _pad(self, lines: bytes, count: int) -> bytes:
+        """Complete ``count`` lines with the empty fields they leave out at the end (MaxQuant)."""
         assert self.fields is not None
         separator, gaps = self.separator, self.fields - 1
-        if not lines or lines.count(separator) == gaps * lines.count(b"\n"):
-            return lines  # (a row with too many fields then stays an error for pyarrow)
-        out = []
-        for line in lines.split(b"\n"):
+        if not lines:
+            return lines
+        if not self.short:
+            if lines.count(separator) == gaps * count:
+                return lines  # (a row with too many fields then stays an error for pyarrow)
+            self.short = True
+        out = lines.split(b"\n")
+        for i, line in enumerate(out):
             found = line.count(separator)
             if found < gaps and line.strip():
                 if b'"' in line:
                     raise Unusual("a short row with quotes")
                 end = b"\r" if line.endswith(b"\r") else b""
-                line = line[: len(line) - len(end)] + separator * (gaps - found) + end
+                out[i] = line[: len(line) - len(end)] + separator * (gaps - found) + end
                 self.padded += 1
-            out.append(line)
         return b"\n".join(out)
 
     def readable(self) -> bool:
@@ -1061,8 +1072,8 @@ class ArrowFrame:
     Attributes
     ----------
     frame : pandas.DataFrame
-        The columns read, in file order: numbers as float64 (NaN = missing),
-        text as strings (``""`` when empty); indexed by physical line number
+        The columns read, text first: strings (``""`` when empty), then
+        numbers as float64 (NaN = missing); indexed by physical line number
         (index name ``line``), exactly as :func:`read_table` numbers them.
     columns : list of str
         The whole header (stripped names).
@@ -1119,8 +1130,8 @@ def arrow_frame(
         text_read = (set(text(columns)) & set(columns)) - numbers_read
     except InputFormatError as err:
         raise Unusual(str(err)) from err
-    if not columns or columns[0] in numbers_read:
-        raise Unusual("numbers in the first column")
+    if len(columns) < 2 or columns[0] in numbers_read:
+        raise Unusual("a single column, or numbers in the first column")
     text_read.add(columns[0])
     opened = _open_arrow(
         path,
@@ -1135,37 +1146,37 @@ def arrow_frame(
     try:
         if opened.columns != columns:
             raise Unusual("the header read differently")
-        chunks: list[list[Any]] = [[] for _ in opened.used]
-        rows = 0
-        for batch in opened.batches:
-            rows += batch.num_rows
-            for i, name in enumerate(opened.used):
-                column = batch.column(i)
-                if name not in numbers_read:
-                    chunks[i].append(column)
-                    continue
-                values = column.to_numpy(zero_copy_only=False)  # null as NaN
-                if np.count_nonzero(np.isnan(values)) != column.null_count:
-                    raise Unusual(f"a NaN spelled other than the missing-value tokens in {name!r}")
-                chunks[i].append(values)
+        batches = list(opened.batches)
     finally:
         opened.close()
+    rows = sum(batch.num_rows for batch in batches)
     lines = opened.source.lines()
     if lines is None or lines != rows:
         raise Unusual("rows and lines differ (blank lines, line ends in quoted cells, a CR)")
     index = pd.RangeIndex(opened.header_line + 1, opened.header_line + 1 + rows, name="line")
-    data: dict[str, Any] = {}
+    numeric_names = [name for name in opened.used if name in numbers_read]
+    matrix = np.empty((rows, len(numeric_names)), dtype="float64", order="F")
+    text_data: dict[str, Any] = {}
     for i, name in enumerate(opened.used):
+        kind = pa.float64() if name in numbers_read else pa.string()
+        column = pa.chunked_array([batch.column(i) for batch in batches], type=kind)
         if name in numbers_read:
-            array = np.concatenate(chunks[i]) if chunks[i] else np.empty(0)
-            if not finite(array).all():
+            values = column.to_numpy()  # null as NaN
+            if np.count_nonzero(np.isnan(values)) != column.null_count:
+                raise Unusual(f"a NaN spelled other than the missing-value tokens in {name!r}")
+            if not finite(values).all():
                 raise Unusual(f"an infinite or huge number in {name!r}")
-            data[name] = pd.Series(array.astype("float64", copy=False), index=index)
+            matrix[:, numeric_names.index(name)] = values
         else:
-            strings = pa.chunked_array(chunks[i], type=pa.string())
-            cells = pd.Series(strings.to_numpy(zero_copy_only=False), index=index, dtype=str)
+            cells = pd.Series(column.to_numpy(), index=index, dtype=str)
             if i == 0 and (cells.str.strip() == "").any():
                 raise Unusual("an empty first cell: a blank row, or an empty ID")
-            data[name] = cells
-    frame = pd.DataFrame(data, index=index, columns=opened.used)
+            text_data[name] = cells
+    frame = pd.concat(
+        [
+            pd.DataFrame(text_data, index=index),
+            pd.DataFrame(matrix, index=index, columns=pd.Index(numeric_names)),
+        ],
+        axis=1,
+    )
     return ArrowFrame(frame, columns, opened.separator, opened.header_line)
