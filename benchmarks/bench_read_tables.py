@@ -99,6 +99,7 @@ def run(code: str, path: Path, pythonpath: str | None) -> tuple[float, float, fl
             capture_output=True,
             text=True,
             env=env,
+            cwd=tempfile.gettempdir(),  # not the checkout: -c puts the current folder first
         )
         whole = time.perf_counter() - start
         kib = int(peak.read().split()[-1])

@@ -1155,28 +1155,34 @@ def arrow_frame(
         raise Unusual("rows and lines differ (blank lines, line ends in quoted cells, a CR)")
     index = pd.RangeIndex(opened.header_line + 1, opened.header_line + 1 + rows, name="line")
     numeric_names = [name for name in opened.used if name in numbers_read]
+    # column by column, each freed once converted: memory holds the columns read once
+    # (plus one), not twice
+    arrays = {
+        name: pa.chunked_array(
+            [batch.column(i) for batch in batches],
+            type=pa.float64() if name in numbers_read else pa.string(),
+        )
+        for i, name in enumerate(opened.used)
+    }
+    del batches
+    pool = pa.default_memory_pool()
     matrix = np.empty((rows, len(numeric_names)), dtype="float64", order="F")
-    text_data: dict[str, Any] = {}
-    for i, name in enumerate(opened.used):
-        kind = pa.float64() if name in numbers_read else pa.string()
-        column = pa.chunked_array([batch.column(i) for batch in batches], type=kind)
-        if name in numbers_read:
-            values = column.to_numpy()  # null as NaN
-            if np.count_nonzero(np.isnan(values)) != column.null_count:
-                raise Unusual(f"a NaN spelled other than the missing-value tokens in {name!r}")
-            if not finite(values).all():
-                raise Unusual(f"an infinite or huge number in {name!r}")
-            matrix[:, numeric_names.index(name)] = values
-        else:
-            cells = pd.Series(column.to_numpy(), index=index, dtype=str)
-            if i == 0 and (cells.str.strip() == "").any():
-                raise Unusual("an empty first cell: a blank row, or an empty ID")
-            text_data[name] = cells
-    frame = pd.concat(
-        [
-            pd.DataFrame(text_data, index=index),
-            pd.DataFrame(matrix, index=index, columns=pd.Index(numeric_names)),
-        ],
-        axis=1,
-    )
+    for j, name in enumerate(numeric_names):
+        column = arrays.pop(name)
+        values = column.to_numpy()  # null as NaN
+        if np.count_nonzero(np.isnan(values)) != column.null_count:
+            raise Unusual(f"a NaN spelled other than the missing-value tokens in {name!r}")
+        if not finite(values).all():
+            raise Unusual(f"an infinite or huge number in {name!r}")
+        matrix[:, j] = values
+        del column, values
+        if j % 64 == 63:
+            pool.release_unused()  # give the converted columns' memory back
+    pool.release_unused()
+    frame = pd.DataFrame(matrix, index=index, columns=pd.Index(numeric_names), copy=False)
+    for position, (name, column) in enumerate(arrays.items()):
+        cells = pd.Series(column.to_numpy(), index=index, dtype=str)
+        if name == columns[0] and (cells.str.strip() == "").any():
+            raise Unusual("an empty first cell: a blank row, or an empty ID")
+        frame.insert(position, name, cells)
     return ArrowFrame(frame, columns, opened.separator, opened.header_line)

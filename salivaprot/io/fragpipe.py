@@ -211,7 +211,11 @@ def read_fragpipe(
     if quantity == "auto" and kind == "MaxLFQ Intensity" and not holds_values(values):
         fallback = "Intensity" if kinds["Intensity"] else "Razor Intensity"
         other = [(column, sample) for column, sample in kinds[fallback] if sample]
-        other_values = numbers(frame, [column for column, _ in other], path=path)
+        other_labels = [column for column, _ in other]
+        if not set(other_labels) <= set(frame.columns):  # streamed: read them now
+            cells = read_cells(path, FORMAT, quantities=lambda _columns: other_labels)
+            frame = cells.frame
+        other_values = numbers(frame, other_labels, path=path)
         if other and holds_values(other_values):
             kind, pairs, values = fallback, other, other_values
             labels = [column for column, _ in pairs]
@@ -265,16 +269,12 @@ def read_fragpipe(
 
 
 def _needed(columns: Sequence[str], quantity: str) -> list[str]:
-    """The quantity columns to read: the chosen kind's, and the MaxLFQ fallback's."""
+    """The quantity columns to read (the fallback's only when MaxLFQ turns out empty)."""
     if looks_like_tmt_integrator(columns):
         return _tmt_samples(columns)
     kinds = _by_kind(columns)
     kind, _ = _choose(kinds, quantity, path="")
-    wanted = [column for column, sample in kinds[kind] if sample]
-    if quantity == "auto" and kind == "MaxLFQ Intensity":
-        fallback = "Intensity" if kinds["Intensity"] else "Razor Intensity"
-        wanted += [column for column, sample in kinds[fallback] if sample]
-    return wanted
+    return [column for column, sample in kinds[kind] if sample]
 
 
 def _tmt_samples(columns: Sequence[str]) -> list[str]:

@@ -231,6 +231,8 @@ def read_maxquant(
         chosen, pairs = "intensity", available["intensity"]
         source_name = "Intensity"
         labels = [label for label, _ in pairs]
+        if not set(labels) <= set(cells.frame.columns):  # streamed: read them now
+            cells = read_cells(path, FORMAT, quantities=lambda _columns: labels)
         values = numbers(cells.frame, labels, path=path)
         notes[0] = (
             "quantity: Intensity (auto: the 'LFQ intensity <sample>' columns hold no "
@@ -252,13 +254,10 @@ def read_maxquant(
 
 
 def _needed(columns: Sequence[str], quantity: str) -> list[str]:
-    """The quantity columns to read: the chosen one's, and Intensity for the LFQ fallback."""
+    """The quantity columns to read (Intensity too only when LFQ turns out empty)."""
     available = _samples(columns)
     chosen, _ = _choose(available, quantity, path="")
-    wanted = [label for label, _ in available[chosen]]
-    if quantity == "auto" and chosen == "lfq":
-        wanted += [label for label, _ in available["intensity"]]
-    return wanted
+    return [label for label, _ in available[chosen]]
 
 
 def _samples(columns: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
