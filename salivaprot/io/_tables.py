@@ -788,6 +788,7 @@ class Unusual(Exception):
 #: blocks cost memory, smaller ones time (2 MiB: +25% time, 1 GB report, 2-core machine).
 ARROW_BLOCK_BYTES = 4 << 20
 _LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r(?!$)|\n)")
+_FIELDS = re.compile(r"Expected (\d+) columns, got (\d+)")
 
 
 class _CheckedUtf8:
@@ -1133,22 +1134,29 @@ def arrow_frame(
     if len(columns) < 2 or columns[0] in numbers_read:
         raise Unusual("a single column, or numbers in the first column")
     text_read.add(columns[0])
-    opened = _open_arrow(
-        path,
-        what=what,
-        numeric=numbers_read.__contains__,
-        text=text_read.__contains__,
-        encoded=lambda _name: False,
-        block_bytes=block_bytes,
-        missing=missing,
-        pad=True,
-    )
-    try:
-        if opened.columns != columns:
-            raise Unusual("the header read differently")
-        batches = list(opened.batches)
-    finally:
-        opened.close()
+    for pad in (False, True):  # rows are completed only in a file that has short ones
+        try:
+            opened = _open_arrow(
+                path,
+                what=what,
+                numeric=numbers_read.__contains__,
+                text=text_read.__contains__,
+                encoded=lambda _name: False,
+                block_bytes=block_bytes,
+                missing=missing,
+                pad=pad,
+            )
+            try:
+                if opened.columns != columns:
+                    raise Unusual("the header read differently")
+                batches = list(opened.batches)
+            finally:
+                opened.close()
+            break
+        except Unusual as err:
+            short = _FIELDS.search(str(err))
+            if pad or not short or int(short.group(2)) >= int(short.group(1)):
+                raise
     rows = sum(batch.num_rows for batch in batches)
     lines = opened.source.lines()
     if lines is None or lines != rows:
