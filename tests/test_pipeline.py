@@ -339,3 +339,34 @@ def test_fragpipe_repeated_groups_are_the_same_both_ways(tmp_path: Path) -> None
     quant, streamed = agree(read_fragpipe, path)
     assert streamed
     assert quant.abundance.shape == (2, 2)
+
+
+@pytest.mark.parametrize("line_end", ["\n", "\r\n"])
+@pytest.mark.parametrize("block", [1 << 12, 3001])
+def test_small_blocks_cut_lines_anywhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, line_end: str, block: int
+) -> None:
+    # blocks far shorter than a line: every line crosses blocks, short rows are completed
+    # across block ends, CRLF may be cut between its CR and LF
+    import salivaprot.io._tables as tables
+
+    monkeypatch.setattr(tables, "ARROW_BLOCK_BYTES", block)
+    path = tmp_path / "proteinGroups.txt"
+    write_proteingroups(path, n_groups=120, n_samples=8, seed=5)
+    path.write_bytes(path.read_bytes().replace(b"\n", line_end.encode()))
+    quant, streamed = agree(read_maxquant, path)
+    assert streamed
+    assert quant.abundance.shape == (120, 8)
+    fragpipe = tmp_path / "combined_protein.tsv"
+    write_combined_protein(fragpipe, n_proteins=120, n_samples=8, seed=6)
+    fragpipe.write_bytes(fragpipe.read_bytes().replace(b"\n", line_end.encode()))
+    _, streamed = agree(read_fragpipe, fragpipe)
+    assert streamed
+
+
+def test_short_rows_next_to_a_blank_line_read_the_careful_way(tmp_path: Path) -> None:
+    text = re.sub(r"\t\d+\n", "\n", MAXQUANT).replace("CON__", "\nCON__", 1)
+    path = write_file(tmp_path, text, "proteinGroups.txt")
+    quant, streamed = agree(read_maxquant, path)
+    assert not streamed
+    assert quant.abundance.shape == (3, 2)

@@ -876,6 +876,8 @@ class _CheckedUtf8:
                     raise Unusual("a short last line without line end: a truncated file?")
                 padded = last
             self.room = max(self.room, 2 * (len(padded) - len(block) + len(self.carry)))
+            if not padded:
+                continue  # no line ended in this block (b"" would tell pyarrow the file ended)
             if self.taken == len(self.out) and (size < 0 or len(padded) <= size):
                 self.out, self.taken = b"", 0
                 return padded
