@@ -797,11 +797,18 @@ class _CheckedUtf8:
     pyarrow checks only the columns it converts; the careful path decodes every
     byte (and reads a file that is not UTF-8 as Windows-1252, with a warning),
     so the fast path must refuse such a file whatever column the bad byte is in.
-    With ``fields``, short rows are completed with empty fields.
+    With ``count``, lines are counted (:meth:`lines`); with ``fields``, short
+    rows are completed with empty fields.
     """
 
     def __init__(
-        self, handle: IO[bytes], start: bytes, *, fields: int | None = None, separator: str = "\t"
+        self,
+        handle: IO[bytes],
+        start: bytes,
+        *,
+        count: bool = False,
+        fields: int | None = None,
+        separator: str = "\t",
     ) -> None:
         import codecs
 
@@ -821,6 +828,7 @@ class _CheckedUtf8:
         self.closed = False
         self.bad = False
         # line accounting (see :meth:`lines`): line feeds, carriage returns, CRLF pairs
+        self.count = count
         self.feeds = self.returns = self.pairs = 0
         self.last = b""  # the last byte read
 
@@ -835,7 +843,7 @@ class _CheckedUtf8:
         return self.feeds + (1 if self.last not in (b"", b"\n") else 0)
 
     def _check(self, block: bytes) -> None:
-        if block:
+        if block and self.count:
             self.feeds += block.count(b"\n")
             if b"\r" in block or self.last == b"\r":
                 self.returns += block.count(b"\r")
@@ -1007,7 +1015,7 @@ def _open_arrow(
     encoded: Callable[[str], bool] | None = None,
     block_bytes: int | None = None,
     missing: frozenset[str] = frozenset(),
-    pad: bool = False,
+    pad: bool | None = None,
 ) -> _Arrow:
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -1052,7 +1060,11 @@ def _open_arrow(
                 continue
             used.append(name)
         source = _CheckedUtf8(
-            handle, head[header_end:], fields=len(columns) if pad else None, separator=separator
+            handle,
+            head[header_end:],
+            count=pad is not None,  # (lines are counted by arrow_frame only)
+            fields=len(columns) if pad else None,
+            separator=separator,
         )
         reader = pacsv.open_csv(
             source,
