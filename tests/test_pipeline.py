@@ -342,15 +342,16 @@ def test_fragpipe_repeated_groups_are_the_same_both_ways(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize("line_end", ["\n", "\r\n"])
-@pytest.mark.parametrize("block", [1 << 12, 3001])
+@pytest.mark.parametrize("block", [1 << 12, 3001, 1000])
 def test_small_blocks_cut_lines_anywhere(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, line_end: str, block: int
 ) -> None:
-    # blocks far shorter than a line: every line crosses blocks, short rows are completed
-    # across block ends, CRLF may be cut between its CR and LF
+    # blocks about as long as a line: lines cross blocks, short rows are completed across
+    # block ends, CRLF may be cut between its CR and LF; lines longer than a block (1000)
+    # are read again with larger blocks
     import salivaprot.io._tables as tables
 
-    monkeypatch.setattr(tables, "ARROW_BLOCK_BYTES", block)
+    monkeypatch.setattr(tables, "TABLE_BLOCK_BYTES", block)
     path = tmp_path / "proteinGroups.txt"
     write_proteingroups(path, n_groups=120, n_samples=8, seed=5)
     path.write_bytes(path.read_bytes().replace(b"\n", line_end.encode()))
