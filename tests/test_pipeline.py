@@ -371,3 +371,29 @@ def test_short_rows_next_to_a_blank_line_read_the_careful_way(tmp_path: Path) ->
     quant, streamed = agree(read_maxquant, path)
     assert not streamed
     assert quant.abundance.shape == (3, 2)
+
+
+def test_spectronaut_long_layout_is_the_same_both_ways(tmp_path: Path) -> None:
+    from .test_spectronaut import LONG_HEADER, LONG_ROWS
+
+    path = write_file(tmp_path, "\n".join([LONG_HEADER, *LONG_ROWS]) + "\n", "Report.csv")
+    quant, streamed = agree(read_spectronaut, path)
+    assert streamed  # 'Filtered' is Spectronaut's own word for missing
+    assert quant.abundance.shape == (2, 2)
+    disagreeing = path.read_text().replace("4302.70458984375,DFKPGDLIFAK", "4302.8,DFKPGDLIFAK")
+    error, _ = agree(read_spectronaut, write_file(tmp_path, disagreeing, "Bad.csv"))
+    assert isinstance(error, InputFormatError)
+    assert "PG.Quantity differs between lines" in str(error)
+
+
+def test_tmt_integrator_table_is_the_same_both_ways(tmp_path: Path) -> None:
+    from .test_tmt import integrator_file
+
+    log2_values = np.array([[20.5, 21.0, np.nan], [15.25, 16.0, 14.0], [18.125, 0.0, 17.5]])
+    path = integrator_file(tmp_path, log2_values, ["s1", "s2", "s3"], "abundance_protein_MD.tsv")
+    quant, streamed = agree(read_fragpipe, path)
+    assert streamed
+    assert quant.abundance.loc["sp|P00000|PROT0_HUMAN", "s1"] == 2.0**20.5
+    ratios = integrator_file(tmp_path, log2_values - 18, ["s1", "s2", "s3"], "ratio_protein.tsv")
+    error, _ = agree(read_fragpipe, ratios)
+    assert "log2 ratios" in str(error)
