@@ -290,6 +290,7 @@ VARIANTS: dict[str, tuple[Callable[[str], str | bytes], bool]] = {
     "empty ID": (_replace("CON__P02769\tCON__P02769", "CON__P02769\t "), True),
     "repeated ID": (_replace("REV__Q9Y6R7\tREV__Q9Y6R7", "REV__Q9Y6R7\tP04745"), True),
     "gzip": (lambda text: gzip.compress(text.encode()), True),
+    "unnamed column": (_replace("\tGene names\t", "\t\t"), False),
 }
 
 

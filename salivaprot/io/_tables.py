@@ -1180,8 +1180,9 @@ def arrow_frame(
         text_read = (set(text(columns)) & set(columns)) - numbers_read
     except InputFormatError as err:
         raise Unusual(str(err)) from err
-    if len(columns) < 2 or columns[0] in numbers_read:
-        raise Unusual("a single column, or numbers in the first column")
+    if len(columns) < 2 or columns[0] in numbers_read or "" in columns:
+        # (the careful reader names an unnamed column "(unnamed column <n>)")
+        raise Unusual("a single column, numbers in the first column, or an unnamed column")
     text_read.add(columns[0])
     pad = False  # rows are completed only in a file that has short ones (pyarrow says so)
     block = block_bytes or TABLE_BLOCK_BYTES
