@@ -12,6 +12,7 @@ import pandas as pd
 
 from salivaprot.errors import InputFormatError
 from salivaprot.io._files import PathLike, input_path
+from salivaprot.io._pipeline import Extra, Format, Sample, read_format
 from salivaprot.io._tables import (
     ARROW_BLOCK_BYTES,
     MAX_LISTED,
@@ -20,7 +21,6 @@ from salivaprot.io._tables import (
     Unusual,
     arrow_batches,
     column_table,
-    duplicated_ids,
     finite,
     listing,
     numbers,
@@ -476,46 +476,28 @@ def _run_columns(
     return column_table(labels, keys, names=names)
 
 
+def _pg_matrix_runs(columns: Sequence[str]) -> list[Sample]:
+    return [(c, run_keys(c), run_keys(c)[-1]) for c in columns if c not in _ANNOTATION]
+
+
+#: A report.pg_matrix.tsv: protein-group annotation, then one column per run.
+PG_MATRIX = Format(
+    what="DIA-NN pg_matrix",
+    ids=("Protein.Group",),
+    id_what="Protein.Group",
+    samples=_pg_matrix_runs,
+    source="DIA-NN report.pg_matrix.tsv (protein groups x runs)",
+    summary="report.pg_matrix ({separator}-separated): {rows} protein groups x {samples} runs, "
+    "as DIA-NN filtered them (q-value thresholds apply to the main report only)",
+    extras=(Extra("Protein.Ids", "protein_ids"), Extra("Protein.Names", "protein_names")),
+    description=("First.Protein.Description",),
+    gene=("Genes",),
+    entry_name=("Protein.Names",),
+)
+
+
 def _read_pg_matrix(path: PathLike, zero_as_missing: bool) -> QuantTable:
-    table = read_table(path, what="DIA-NN pg_matrix")
-    frame = table.frame
-    runs = [c for c in frame.columns if c not in _ANNOTATION]
-    ids = frame["Protein.Group"].str.strip()
-    problems = [f"{path}: {problem}" for problem in duplicated_ids(ids, what="Protein.Group")]
-    try:
-        values = numbers(frame, runs, path=path)
-    except InputFormatError as err:
-        raise InputFormatError([*problems, *err.problems]) from err
-    if problems:
-        raise InputFormatError(problems)
-    notes = [
-        f"report.pg_matrix ({table.separator_name}-separated): {len(ids)} protein groups x "
-        f"{len(runs)} runs, as DIA-NN filtered them (q-value thresholds apply to the main "
-        "report only)",
-        *table.notes,
-    ]
-    if zero_as_missing:
-        values = zeros_as_missing(values, notes)
-    extras = pd.DataFrame({"line": frame.index.to_numpy()}, index=frame.index)
-    for name, extra in (("Protein.Ids", "protein_ids"), ("Protein.Names", "protein_names")):
-        if name in frame.columns:
-            extras[extra] = text_column(frame, name)
-    proteins = annotate_proteins(
-        extras,
-        accession=ids,
-        description=text_column(frame, "First.Protein.Description"),
-        gene=text_column(frame, "Genes"),
-        entry_name=text_column(frame, "Protein.Names"),
-    )
-    values.index = proteins.index
-    return QuantTable(
-        abundance=values,
-        proteins=proteins,
-        columns=column_table(runs, [run_keys(r) for r in runs]),
-        path=str(path),
-        source="DIA-NN report.pg_matrix.tsv (protein groups x runs)",
-        notes=tuple(notes),
-    )
+    return read_format(path, PG_MATRIX, zero_as_missing=zero_as_missing)
 
 
 # ---------------------------------------------------------------- the report, streamed

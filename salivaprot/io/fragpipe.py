@@ -11,19 +11,18 @@ import pandas as pd
 
 from salivaprot.errors import InputFormatError
 from salivaprot.io._files import PathLike
-from salivaprot.io._tables import (
-    TextTable,
-    column_table,
-    duplicated_ids,
-    holds_values,
-    listing,
-    numbers,
-    read_table,
-    text_column,
-    undotted,
-    zeros_as_missing,
+from salivaprot.io._pipeline import (
+    Cells,
+    Extra,
+    Format,
+    id_problems,
+    protein_ids,
+    quant_table,
+    quantities,
+    read_cells,
 )
-from salivaprot.io.quant import Quantity, QuantTable, annotate_proteins
+from salivaprot.io._tables import holds_values, listing, numbers, text_column
+from salivaprot.io.quant import Quantity, QuantTable
 
 __all__ = ["EXPECTED", "looks_like_fragpipe", "looks_like_tmt_integrator", "read_fragpipe"]
 
@@ -47,15 +46,6 @@ _KINDS = (
     "Intensity",
 )
 _OX = re.compile(r"\s*\bOX=(\d+)")
-_EXTRAS = {
-    "Protein ID": "accession",
-    "Entry Name": "entry_name",
-    "Protein Group": "protein_group",
-    "SubGroup": "subgroup",
-    "Protein Probability": "protein_probability",
-    "Indistinguishable Proteins": "indistinguishable_proteins",
-}
-_NUMERIC_EXTRAS = frozenset({"protein_probability"})
 
 
 def _by_kind(columns: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
@@ -89,6 +79,36 @@ def looks_like_fragpipe(columns: Sequence[str]) -> bool:
     if looks_like_tmt_integrator(columns):
         return True
     return {"Protein", "Protein ID"} <= present and any(_by_kind(columns).values())
+
+
+#: The columns of a combined_protein.tsv (the quantities are chosen by :func:`read_fragpipe`).
+FORMAT = Format(
+    what="FragPipe combined_protein.tsv",
+    ids=("Protein",),
+    extras=(
+        Extra("Protein ID", "accession"),
+        Extra("Entry Name", "entry_name"),
+        Extra("Protein Group", "protein_group"),
+        Extra("SubGroup", "subgroup"),
+        Extra("Protein Probability", "protein_probability", "number"),
+        Extra("Indistinguishable Proteins", "indistinguishable_proteins"),
+    ),
+    description=("Description",),
+    gene=("Gene", "Gene Names"),
+    entry_name=("Entry Name",),
+    fits=looks_like_fragpipe,
+)
+#: The columns of a TMT-Integrator table: its annotation, then one column per sample.
+TMT_INTEGRATOR = Format(
+    what="FragPipe TMT-Integrator table",
+    ids=("Index",),
+    extras=(
+        Extra("NumberPSM", "psm_count", "number"),
+        Extra("MaxPepProb", "max_peptide_probability", "number"),
+        Extra("ReferenceIntensity", "reference_intensity", "number"),
+    ),
+    gene=("Gene",),
+)
 
 
 def read_fragpipe(
@@ -151,17 +171,20 @@ def read_fragpipe(
     sp|P04745|AMY1_HUMAN       AMY1A  9606.0           False
     contam_sp|P00761|TRYP_PIG    NaN  9823.0            True
     """
-    table = read_table(path, what="FragPipe combined_protein.tsv")
-    table = undotted(table, looks_like_fragpipe)
-    frame = table.frame
-    columns = list(frame.columns)
+    cells = read_cells(
+        path,
+        FORMAT,
+        quantities=lambda columns: _needed(columns, quantity),
+        text=lambda _columns: [*TMT_INTEGRATOR.text_columns(), "ProteinID", "Organism"],
+    )
+    columns = cells.columns
     if looks_like_tmt_integrator(columns):
-        return _read_tmt_integrator(table, quantity, path=path)
+        return _read_tmt_integrator(cells, quantity, path=path)
     if "Protein" not in columns:
         raise InputFormatError(
             f"no 'Protein' column; a {EXPECTED}. Columns found: {listing(columns)}",
             path=path,
-            line=table.header_line,
+            line=cells.header_line,
         )
     kinds = _by_kind(columns)
     unprefixed = [column for pairs in kinds.values() for column, sample in pairs if not sample]
@@ -176,22 +199,23 @@ def read_fragpipe(
     pairs = [(column, sample) for column, sample in kinds[kind] if sample]
     labels = [column for column, _ in pairs]
     old_layout = kind == "Razor Intensity" or "SubGroup" in columns
+    frame = cells.frame
     notes.insert(
         1,
         f"{'older (Philosopher) layout' if old_layout else 'current layout'}: "
         f"{len(frame)} proteins x {len(labels)} samples",
     )
-    notes[2:2] = table.notes
-    ids = frame["Protein"].str.strip()
-    try:
-        values = numbers(frame, labels, path=path)
-    except InputFormatError as err:
-        problems = [f"{path}: {problem}" for problem in duplicated_ids(ids)]
-        raise InputFormatError([*problems, *err.problems]) from err
+    notes[2:2] = cells.notes
+    ids = protein_ids(cells, "Protein")
+    values = quantities(cells, labels, path=path, ids=ids, fmt=FORMAT, refuse_repeats=False)
     if quantity == "auto" and kind == "MaxLFQ Intensity" and not holds_values(values):
         fallback = "Intensity" if kinds["Intensity"] else "Razor Intensity"
         other = [(column, sample) for column, sample in kinds[fallback] if sample]
-        other_values = numbers(frame, [column for column, _ in other], path=path)
+        other_labels = [column for column, _ in other]
+        if not set(other_labels) <= set(frame.columns):  # streamed: read them now
+            cells = read_cells(path, FORMAT, quantities=lambda _columns: other_labels)
+            frame = cells.frame
+        other_values = numbers(frame, other_labels, path=path)
         if other and holds_values(other_values):
             kind, pairs, values = fallback, other, other_values
             labels = [column for column, _ in pairs]
@@ -201,7 +225,7 @@ def read_fragpipe(
             )
     frame, values, other_groups, dropped = _one_row_per_protein(frame, ids, values)
     ids = frame["Protein"].str.strip()
-    problems = [f"{path}: {problem}" for problem in duplicated_ids(ids)]
+    problems = id_problems(ids, FORMAT, path=path)
     if problems:
         if frame["Protein"].str.strip().duplicated().any():
             problems.append(
@@ -217,45 +241,46 @@ def read_fragpipe(
             "read once, from the group the protein leads (SubGroup 'a') or else its first "
             "row; the other groups are in the protein column 'other_protein_groups'"
         )
-    if zero_as_missing:
-        values = zeros_as_missing(values, notes)
-
-    extras = pd.DataFrame({"line": frame.index.to_numpy()}, index=frame.index)
-    for source, name in _EXTRAS.items():
-        cells = text_column(frame, source)
-        if cells is not None:
-            extras[name] = (
-                pd.to_numeric(cells, errors="coerce") if name in _NUMERIC_EXTRAS else cells
-            )
     organism = text_column(frame, "Organism")
     taxid = species = None
     if organism is not None:
         taxid = pd.to_numeric(organism.str.extract(_OX, expand=False), errors="coerce")
         species = organism.str.replace(_OX, "", regex=True).str.strip()
-    proteins = annotate_proteins(
-        extras,
-        accession=ids,
-        description=text_column(frame, "Description"),
-        gene=text_column(frame, "Gene", "Gene Names"),
-        taxid=taxid,
-        species=species,
-        entry_name=text_column(frame, "Entry Name"),
-    )
+    added = {}
     if other_groups:
-        proteins["other_protein_groups"] = [
-            other_groups.get(str(protein_id), np.nan) for protein_id in proteins.index
+        added["other_protein_groups"] = [
+            other_groups.get(str(protein_id), np.nan) for protein_id in ids
         ]
-    values.index = proteins.index
-    return QuantTable(
-        abundance=values,
-        proteins=proteins,
-        columns=column_table(
-            labels, [(sample, column) for column, sample in pairs], names=[s for _, s in pairs]
-        ),
-        path=str(path),
+    return quant_table(
+        cells,
+        FORMAT,
+        path=path,
+        ids=ids,
+        values=values,
+        keys=[(sample, column) for column, sample in pairs],
+        names=[sample for _, sample in pairs],
+        notes=notes,
+        zero_as_missing=zero_as_missing,
         source=f"FragPipe combined_protein.tsv ({kind})",
-        notes=tuple(notes),
+        rows=frame,
+        given={"taxid": taxid, "species": species},
+        added=added,
     )
+
+
+def _needed(columns: Sequence[str], quantity: str) -> list[str]:
+    """The quantity columns to read (the fallback's only when MaxLFQ turns out empty)."""
+    if looks_like_tmt_integrator(columns):
+        return _tmt_samples(columns)
+    kinds = _by_kind(columns)
+    kind, _ = _choose(kinds, quantity, path="")
+    return [column for column, sample in kinds[kind] if sample]
+
+
+def _tmt_samples(columns: Sequence[str]) -> list[str]:
+    """The sample columns of a TMT-Integrator table: after ``ReferenceIntensity``."""
+    labels = list(columns[list(columns).index("ReferenceIntensity") + 1 :])
+    return [c for c in labels if c not in ("Gene", "Protein", "Proteins")]
 
 
 def _one_row_per_protein(
@@ -299,7 +324,7 @@ def _one_row_per_protein(
     return frame.drop(index=drop), values.drop(index=drop), others, len(drop)
 
 
-def _read_tmt_integrator(table: TextTable, quantity: str, *, path: PathLike) -> QuantTable:
+def _read_tmt_integrator(cells: Cells, quantity: str, *, path: PathLike) -> QuantTable:
     """A TMT-Integrator protein (or gene) table: log2 abundances, one column per sample.
 
     The sample columns are those after ``ReferenceIntensity`` (TMT-Integrator
@@ -315,24 +340,15 @@ def _read_tmt_integrator(table: TextTable, quantity: str, *, path: PathLike) -> 
             "abundances (--quantity auto or reporter)",
             path=path,
         )
-    frame = table.frame
-    columns = list(frame.columns)
-    labels = columns[columns.index("ReferenceIntensity") + 1 :]
-    labels = [c for c in labels if c not in ("Gene", "Protein", "Proteins")]
+    frame = cells.frame
+    labels = _tmt_samples(cells.columns)
     if not labels:
         raise InputFormatError(
             "a FragPipe TMT-Integrator table without sample columns after 'ReferenceIntensity'",
             path=path,
         )
-    ids = frame["Index"].str.strip()
-    try:
-        log2_values = numbers(frame, labels, path=path)
-    except InputFormatError as err:
-        problems = [f"{path}: {problem}" for problem in duplicated_ids(ids)]
-        raise InputFormatError([*problems, *err.problems]) from err
-    problems = [f"{path}: {problem}" for problem in duplicated_ids(ids)]
-    if problems:
-        raise InputFormatError(problems)
+    ids = protein_ids(cells, "Index")
+    log2_values = quantities(cells, labels, path=path, ids=ids)
     observed = log2_values.to_numpy(dtype=float)
     observed = observed[~np.isnan(observed)]
     if observed.size and float(np.median(observed)) < 5:
@@ -356,31 +372,20 @@ def _read_tmt_integrator(table: TextTable, quantity: str, *, path: PathLike) -> 
         "(one sample per column; TMT-Integrator has already put the plexes on one scale "
         "through its reference, so --normalize median, not irs, is the usual choice)",
         f"FragPipe TMT-Integrator table: {len(frame)} rows x {len(labels)} samples",
-        *table.notes,
+        *cells.notes,
     ]
-    extras = pd.DataFrame({"line": frame.index.to_numpy()}, index=frame.index)
-    for source, name in (("NumberPSM", "psm_count"), ("MaxPepProb", "max_peptide_probability")):
-        extras[name] = pd.to_numeric(frame[source].str.strip(), errors="coerce")
-    extras["reference_intensity"] = pd.to_numeric(
-        frame["ReferenceIntensity"].str.strip(), errors="coerce"
-    )
     accession = text_column(frame, "ProteinID")
-    gene = text_column(frame, "Gene")
-    proteins = annotate_proteins(
-        extras,
-        accession=ids,
-        gene=gene,
-    )
-    if accession is not None:
-        proteins["accession"] = accession.to_numpy()
-    values.index = proteins.index
-    return QuantTable(
-        abundance=values,
-        proteins=proteins,
-        columns=column_table(labels, [(label,) for label in labels]),
-        path=str(path),
+    return quant_table(
+        cells,
+        TMT_INTEGRATOR,
+        path=path,
+        ids=ids,
+        values=values,
+        keys=[(label,) for label in labels],
+        notes=notes,
+        zero_as_missing=False,
         source="FragPipe TMT-Integrator table (log2 abundances)",
-        notes=tuple(notes),
+        added={} if accession is None else {"accession": accession.to_numpy()},
     )
 
 

@@ -9,24 +9,17 @@ import pandas as pd
 
 from salivaprot.errors import InputFormatError
 from salivaprot.io._files import PathLike
-from salivaprot.io._tables import (
-    column_table,
-    duplicated_ids,
-    holds_values,
-    listing,
-    numbers,
-    read_table,
-    text_column,
-    undotted,
-    zeros_as_missing,
+from salivaprot.io._pipeline import (
+    Extra,
+    Format,
+    id_column,
+    protein_ids,
+    quant_table,
+    quantities,
+    read_cells,
 )
-from salivaprot.io.quant import (
-    CONTAMINANT_PREFIXES,
-    DECOY_PREFIXES,
-    Quantity,
-    QuantTable,
-    annotate_proteins,
-)
+from salivaprot.io._tables import holds_values, numbers
+from salivaprot.io.quant import CONTAMINANT_PREFIXES, DECOY_PREFIXES, Quantity, QuantTable
 
 __all__ = ["EXPECTED", "looks_like_maxquant", "read_maxquant", "refuse_other_tables"]
 
@@ -64,6 +57,26 @@ def looks_like_maxquant(columns: Sequence[str]) -> bool:
     """Whether a header is a proteinGroups.txt's (protein IDs and per-sample quantities)."""
     present = set(columns)
     return any(c in present for c in _ID_COLUMNS) and any(_samples(columns).values())
+
+
+#: The columns of a proteinGroups.txt (the quantities are chosen by :func:`read_maxquant`).
+FORMAT = Format(
+    what="MaxQuant proteinGroups.txt",
+    ids=_ID_COLUMNS,
+    extras=tuple(
+        Extra(column, name, "cells" if name == "protein_ids" else "number")
+        for column, name in _EXTRAS.items()
+    ),
+    description=("Protein names", "Fasta headers"),
+    gene=("Gene names",),
+    flags=(
+        ("is_contaminant", ("Potential contaminant", "Contaminant")),
+        ("is_decoy", ("Reverse",)),
+        ("only_identified_by_site", ("Only identified by site",)),
+    ),
+    fits=looks_like_maxquant,
+    zeros=" (MaxQuant writes 0 for not detected)",
+)
 
 
 def _reporters(columns: Sequence[str]) -> tuple[list[tuple[str, str]], bool]:
@@ -174,10 +187,8 @@ def read_maxquant(
     >>> read_maxquant(path, quantity="intensity").abundance.loc["P04745"].tolist()
     [5000000000.0, 4000000000.0]
     """
-    table = read_table(path, what="MaxQuant proteinGroups.txt")
-    table = undotted(table, looks_like_maxquant)
-    frame = table.frame
-    columns = list(frame.columns)
+    cells = read_cells(path, FORMAT, quantities=lambda columns: _needed(columns, quantity))
+    columns = cells.columns
     refuse_other_tables(columns, path)
     labelled = [c for c in columns if c.startswith(_LABELLED)]
     if labelled:
@@ -186,20 +197,13 @@ def read_maxquant(
             "label-free and TMT/iTRAQ reporter-ion quantities, not SILAC ratios",
             path=path,
         )
-    id_column = next((c for c in _ID_COLUMNS if c in columns), None)
-    if id_column is None:
-        raise InputFormatError(
-            f"no 'Majority protein IDs' or 'Protein IDs' column; a {EXPECTED}. "
-            f"Columns found: {listing(columns)}",
-            path=path,
-            line=table.header_line,
-        )
+    ids = protein_ids(cells, id_column(cells, FORMAT, path=path, expected=EXPECTED))
     available = _samples(columns)
     chosen, notes = _choose(available, quantity, path=path)
     pairs = available[chosen]
     labels = [label for label, _ in pairs]
     source_name = _QUANTITIES[chosen].strip()
-    notes.insert(1, f"{len(frame)} protein groups x {len(labels)} samples")
+    notes.insert(1, f"{len(ids)} protein groups x {len(labels)} samples")
     if chosen == "reporter":
         corrected = _reporters(columns)[1]
         if not corrected:
@@ -219,69 +223,41 @@ def read_maxquant(
             "sheet a 'plex' column (the model then adjusts for it); with a pooled reference "
             "in every plex, mark it in a 'reference_channel' column and use --normalize irs",
         )
-    notes[2:2] = table.notes
+    notes[2:2] = cells.notes
 
-    ids = frame[id_column].str.strip()
-    problems = [f"{path}: {problem}" for problem in duplicated_ids(ids)]
-    try:
-        values = numbers(frame, labels, path=path)
-    except InputFormatError as err:
-        raise InputFormatError([*problems, *err.problems]) from err
-    if problems:
-        raise InputFormatError(problems)
+    values = quantities(cells, labels, path=path, ids=ids, fmt=FORMAT)
     lfq_empty = not holds_values(values)
     if quantity == "auto" and chosen == "lfq" and available["intensity"] and lfq_empty:
         chosen, pairs = "intensity", available["intensity"]
         source_name = "Intensity"
         labels = [label for label, _ in pairs]
-        values = numbers(frame, labels, path=path)
+        if not set(labels) <= set(cells.frame.columns):  # streamed: read them now
+            cells = read_cells(path, FORMAT, quantities=lambda _columns: labels)
+        values = numbers(cells.frame, labels, path=path)
         notes[0] = (
             "quantity: Intensity (auto: the 'LFQ intensity <sample>' columns hold no "
             "values, only zeros or blanks)"
         )
-    if zero_as_missing:
-        values = zeros_as_missing(values, notes, why=" (MaxQuant writes 0 for not detected)")
-
-    flags = {
-        name: _plus(frame, *sources)
-        for name, sources in {
-            "is_contaminant": ("Potential contaminant", "Contaminant"),
-            "is_decoy": ("Reverse",),
-            "only_identified_by_site": ("Only identified by site",),
-        }.items()
-    }
-    own_flags = flags["is_contaminant"] is not None and flags["is_decoy"] is not None
-    notes.extend(_flag_notes(flags, ids, own_flags))
-    extras = pd.DataFrame({"line": frame.index.to_numpy()}, index=frame.index)
-    for source, name in _EXTRAS.items():
-        if source in columns and source != id_column:
-            cells = frame[source]
-            extras[name] = cells if name == "protein_ids" else pd.to_numeric(cells, errors="coerce")
-    if flags["only_identified_by_site"] is not None:
-        extras["only_identified_by_site"] = flags["only_identified_by_site"]
-    proteins = annotate_proteins(
-        extras,
-        accession=ids,
-        description=text_column(frame, "Protein names", "Fasta headers"),
-        gene=text_column(frame, "Gene names"),
-        is_contaminant=flags["is_contaminant"],
-        is_decoy=flags["is_decoy"],
-        prefixes=not own_flags,
-    )
-    values.index = proteins.index
-    values.columns = pd.Index(labels)
-    return QuantTable(
-        abundance=values,
-        proteins=proteins,
-        columns=column_table(
-            labels,
-            [(sample, label) for label, sample in pairs],
-            names=[sample for _, sample in pairs],
-        ),
-        path=str(path),
+    return quant_table(
+        cells,
+        FORMAT,
+        path=path,
+        ids=ids,
+        values=values,
+        keys=[(sample, label) for label, sample in pairs],
+        names=[sample for _, sample in pairs],
+        notes=notes,
+        zero_as_missing=zero_as_missing,
         source=f"MaxQuant proteinGroups.txt ({source_name})",
-        notes=tuple(notes),
+        flag_notes=_flag_notes,
     )
+
+
+def _needed(columns: Sequence[str], quantity: str) -> list[str]:
+    """The quantity columns to read (Intensity too only when LFQ turns out empty)."""
+    available = _samples(columns)
+    chosen, _ = _choose(available, quantity, path="")
+    return [label for label, _ in available[chosen]]
 
 
 def _samples(columns: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
@@ -339,14 +315,9 @@ def _choose(
     return quantity, [f"quantity: {_QUANTITIES[quantity].strip()} (as asked)"]
 
 
-def _plus(frame: pd.DataFrame, *names: str) -> pd.Series | None:
-    for name in names:
-        if name in frame.columns:
-            return frame[name].str.strip() == "+"
-    return None
-
-
-def _flag_notes(flags: dict[str, pd.Series | None], ids: pd.Series, own: bool) -> list[str]:
+def _flag_notes(flags: dict[str, pd.Series | None], ids: pd.Series) -> list[str]:
+    """What MaxQuant's flags say, and where they disagree with accession prefixes."""
+    own = flags["is_contaminant"] is not None and flags["is_decoy"] is not None
     notes: list[str] = []
     counted = [
         f"{int(series.sum())} {label}"

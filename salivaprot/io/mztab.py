@@ -30,6 +30,7 @@ import pandas as pd
 from salivaprot.data import ProteinData
 from salivaprot.errors import InputFormatError, InputFormatWarning
 from salivaprot.io._files import PathLike, file_stem, read_decoded
+from salivaprot.io._tables import MISSING_TOKENS as _TABLE_MISSING
 from salivaprot.io._tables import duplicated_ids, finite, out_of_range, to_floats
 from salivaprot.io.quant import QuantTable, annotate_proteins, join
 from salivaprot.io.sheets import SampleSheet
@@ -46,8 +47,9 @@ _SECTIONS: dict[str, tuple[str, str]] = {
 }
 _ROW_TO_HEADER = {row: header for header, (row, _) in _SECTIONS.items()}
 _MZTAB_M_PREFIXES = {"SFH", "SMF", "SEH", "SME"}
-#: Cell values read as missing. ``null`` is the standard; the rest were written by older tools.
-MISSING_TOKENS = frozenset({"null", "NaN", "nan", "NA", "1.#QNAN", "-1.#IND", "--dummy--", "-", ""})
+#: Cell values read as missing: ``null`` (the standard), the readers' shared tokens, and
+#: what older mzTab writers put (Windows NaN spellings, OpenMS' ``--dummy--``, ``-``).
+MISSING_TOKENS = _TABLE_MISSING | {"1.#QNAN", "-1.#IND", "--dummy--", "-"}
 _INF_TOKENS = frozenset({"INF", "-INF", "inf", "-inf", "Infinity", "-Infinity"})
 _INDEXED_KEY = re.compile(r"^((?:ms_run|assay|study_variable|sample)\[\d+\])_")
 _REF = re.compile(r"(ms_run|assay|study_variable|sample)\[(\d+)\]")

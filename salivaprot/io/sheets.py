@@ -14,7 +14,7 @@ from salivaprot._order import reference_arm_order, visit_order
 from salivaprot._validate import check_sequence
 from salivaprot.errors import InputFormatError, SalivaprotError, SampleSheetError
 from salivaprot.io._files import PathLike, read_text, read_text_encoding
-from salivaprot.io._tables import finite, out_of_range, parse_table, to_floats
+from salivaprot.io._tables import MISSING_TOKENS, finite, out_of_range, parse_table, to_floats
 
 __all__ = [
     "COLUMN_ALIASES",
@@ -66,7 +66,7 @@ _YES = frozenset({"true", "yes", "y", "1", "reference", "pool", "pooled"})
 _NO = frozenset({"false", "no", "n", "0", ""})
 
 #: Cells read as missing anywhere in a sheet (R writes NA, spreadsheets #N/A).
-MISSING_CELLS = frozenset({"NA", "N/A", "#N/A", "NaN", "nan", "null", "NULL", "None"})
+MISSING_CELLS = (MISSING_TOKENS - {""}) | {"None"}
 
 
 @dataclass(frozen=True)

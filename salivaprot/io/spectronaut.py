@@ -10,18 +10,17 @@ import pandas as pd
 
 from salivaprot.errors import InputFormatError
 from salivaprot.io._files import PathLike
-from salivaprot.io._tables import (
-    MAX_LISTED,
-    column_table,
-    duplicated_ids,
-    listing,
-    numbers,
-    read_table,
-    run_keys,
-    text_column,
-    zeros_as_missing,
+from salivaprot.io._pipeline import (
+    Extra,
+    Format,
+    id_column,
+    protein_ids,
+    quant_table,
+    quantities,
+    read_cells,
 )
-from salivaprot.io.quant import QuantTable, annotate_proteins
+from salivaprot.io._tables import MAX_LISTED, duplicated_ids, listing, numbers, run_keys
+from salivaprot.io.quant import QuantTable
 
 __all__ = ["EXPECTED", "looks_like_spectronaut", "read_spectronaut"]
 
@@ -33,13 +32,8 @@ EXPECTED = (
 )
 _PIVOT = re.compile(r"^\[(\d+)\] (.+)\.PG\.Quantity$")
 #: Spectronaut's words for "no value" in quantity cells (besides the shared tokens).
-_MISSING = frozenset({"Filtered", "filtered", "NaN", "#N/A"})
+_MISSING = frozenset({"Filtered", "filtered"})
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d*,\d+(?:[eE][+-]?\d+)?$")
-_TEXT = {
-    "PG.ProteinAccessions": "protein_accessions",
-    "PG.ProteinNames": "protein_names",
-    "PG.Qvalue": "pg_q_value",
-}
 _RELATIVE_TOLERANCE = 1e-6
 
 
@@ -54,6 +48,28 @@ def looks_like_spectronaut(columns: Sequence[str]) -> bool:
     if "PG.ProteinGroups" not in present:
         return False
     return {"R.FileName", "PG.Quantity"} <= present or bool(_pivot_columns(columns))
+
+
+#: The columns of a Spectronaut protein report (long or pivot layout).
+FORMAT = Format(
+    what="Spectronaut report",
+    ids=("PG.ProteinGroups",),
+    id_what="PG.ProteinGroups",
+    extras=(
+        Extra("PG.ProteinAccessions", "protein_accessions"),
+        Extra("PG.ProteinNames", "protein_names"),
+        Extra("PG.Qvalue", "pg_q_value"),
+    ),
+    description=("PG.ProteinDescriptions",),
+    gene=("PG.Genes",),
+    species=("PG.Organisms",),
+    entry_name=("PG.ProteinNames",),
+    missing=_MISSING,
+)
+
+
+def _needed(columns: Sequence[str]) -> list[str]:
+    return [column for column, _ in _pivot_columns(columns)] or ["PG.Quantity"]
 
 
 def read_spectronaut(path: PathLike, *, zero_as_missing: bool = True) -> QuantTable:
@@ -102,30 +118,19 @@ def read_spectronaut(path: PathLike, *, zero_as_missing: bool = True) -> QuantTa
     >>> quant.columns["name"].tolist(), quant.abundance.iloc[0].tolist()
     (['S01_base', 'S01_m4'], [5000000000.0, nan])
     """
-    table = read_table(path, what="Spectronaut report")
-    frame = table.frame
-    columns = list(frame.columns)
-    if "PG.ProteinGroups" not in columns:
-        raise InputFormatError(
-            f"no 'PG.ProteinGroups' column; a {EXPECTED}. Columns found: {listing(columns)}",
-            path=path,
-            line=table.header_line,
-        )
+    cells = read_cells(path, FORMAT, quantities=_needed, text=lambda _columns: ["R.FileName"])
+    frame = cells.frame
+    columns = cells.columns
+    id_column(cells, FORMAT, path=path, expected=EXPECTED)
     pivot = _pivot_columns(columns)
     notes: list[str] = []
     if pivot:
         labels = [column for column, _ in pivot]
-        cells, comma = _decimal(frame, labels, table.separator)
-        ids = frame["PG.ProteinGroups"].str.strip()
-        problems = [f"{path}: {p}" for p in duplicated_ids(ids, what="PG.ProteinGroups")]
-        try:
-            values = numbers(cells, labels, path=path)
-        except InputFormatError as err:
-            raise InputFormatError([*problems, *err.problems]) from err
-        if problems:
-            raise InputFormatError(problems)
+        quantity_cells, comma = _decimal(frame, labels, cells.separator)
+        ids = protein_ids(cells, "PG.ProteinGroups")
+        values = quantities(quantity_cells, labels, path=path, ids=ids, fmt=FORMAT)
         notes.append(
-            f"pivot layout ({table.separator_name}-separated): {len(ids)} protein groups x "
+            f"pivot layout ({cells.separator_name}-separated): {len(ids)} protein groups x "
             f"{len(labels)} runs ('[n] <run>.PG.Quantity' columns)"
         )
         rows = frame
@@ -138,10 +143,10 @@ def read_spectronaut(path: PathLike, *, zero_as_missing: bool = True) -> QuantTa
                 raise InputFormatError(
                     f"no {needed!r} column; a {EXPECTED}. Columns found: {listing(columns)}",
                     path=path,
-                    line=table.header_line,
+                    line=cells.header_line,
                 )
-        cells, comma = _decimal(frame, ["PG.Quantity"], table.separator)
-        quantity = numbers(cells, ["PG.Quantity"], path=path)["PG.Quantity"]
+        quantity_cells, comma = _decimal(frame, ["PG.Quantity"], cells.separator)
+        quantity = numbers(quantity_cells, ["PG.Quantity"], path=path)["PG.Quantity"]
         groups = frame["PG.ProteinGroups"].str.strip()
         runs = frame["R.FileName"].str.strip()
         unique_groups = groups.drop_duplicates()  # no repeats left: finds empty IDs only
@@ -166,39 +171,28 @@ def read_spectronaut(path: PathLike, *, zero_as_missing: bool = True) -> QuantTa
         labels = run_order
         per_pair = len(long) / max(int(long.groupby(["group", "run"]).ngroups), 1)
         notes.append(
-            f"long layout ({table.separator_name}-separated): {len(ids)} protein groups x "
+            f"long layout ({cells.separator_name}-separated): {len(ids)} protein groups x "
             f"{len(labels)} runs (R.FileName), from {len(long)} rows"
             + (f" ({per_pair:.1f} per group and run, agreeing)" if per_pair > 1 else "")
         )
         keys = [run_keys(run) for run in labels]
         names = [k[-1] for k in keys]
         source = "Spectronaut protein report (long layout, PG.Quantity)"
-    notes.extend(table.notes)
+    notes.extend(cells.notes)
     if comma:
         notes.append("numbers written with a decimal comma (1234,5): read as 1234.5")
-    if zero_as_missing:
-        values = zeros_as_missing(values, notes)
-    extras = pd.DataFrame({"line": rows.index.to_numpy()}, index=rows.index)
-    for source_column, name in _TEXT.items():
-        cells_text = text_column(rows, source_column)
-        if cells_text is not None:
-            extras[name] = cells_text
-    proteins = annotate_proteins(
-        extras,
-        accession=ids,
-        description=text_column(rows, "PG.ProteinDescriptions"),
-        gene=text_column(rows, "PG.Genes"),
-        species=text_column(rows, "PG.Organisms"),
-        entry_name=text_column(rows, "PG.ProteinNames"),
-    )
-    values.index = proteins.index
-    return QuantTable(
-        abundance=values.astype("float64"),
-        proteins=proteins,
-        columns=column_table(labels, keys, names=names),
-        path=str(path),
+    return quant_table(
+        cells,
+        FORMAT,
+        path=path,
+        ids=ids,
+        values=values.astype("float64"),
+        keys=keys,
+        names=names,
+        notes=notes,
+        zero_as_missing=zero_as_missing,
         source=source,
-        notes=tuple(notes),
+        rows=rows,
     )
 
 
@@ -210,6 +204,8 @@ def _decimal(frame: pd.DataFrame, columns: list[str], separator: str) -> tuple[p
     separator, so a file mixing both is left to the number check (which then
     names the cells).
     """
+    if all(pd.api.types.is_float_dtype(frame[c]) for c in columns):
+        return frame, False  # streamed: plain numbers already
     cells = frame[columns].apply(lambda column: column.str.strip())
     cells = cells.mask(cells.isin(_MISSING), "")
     if separator == ",":

@@ -1,0 +1,400 @@
+"""The reader pipeline: a format described in a few lines reads, and both read paths agree.
+
+Protein tables are read through the columnar reader (only the columns needed,
+numbers parsed by pyarrow) when the file allows it, and by the careful reader
+(every cell as text, then checked) otherwise. These tests read every kind of
+file both ways and require the same QuantTable (abundances bit for bit,
+protein table, sample columns, notes) or the same error.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import salivaprot.io._pipeline as pipeline
+from salivaprot import InputFormatError
+from salivaprot.io._pipeline import Extra, Format, read_format
+from salivaprot.io.diann import read_diann
+from salivaprot.io.fragpipe import read_fragpipe
+from salivaprot.io.maxquant import read_maxquant
+from salivaprot.io.quant import QuantTable
+from salivaprot.io.spectronaut import read_spectronaut
+from salivaprot.io.tables_example import write_combined_protein, write_proteingroups
+
+from .conftest import real_file, write_file
+
+DATA = Path(__file__).parent / "data"
+
+
+def read_both(
+    read: Callable[..., QuantTable], path: Path, **options: Any
+) -> list[tuple[QuantTable | InputFormatError, bool]]:
+    """The reader's result (or error) streamed and careful, and whether it was streamed."""
+    out: list[tuple[QuantTable | InputFormatError, bool]] = []
+    real = pipeline.arrow_frame
+    for stream in (True, False):
+        streamed: list[bool] = []
+
+        def spy(*args: Any, streamed: list[bool] = streamed, **kwargs: Any) -> Any:
+            read_columns = real(*args, **kwargs)
+            streamed.append(True)
+            return read_columns
+
+        with pytest.MonkeyPatch.context() as patch, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. a Windows-1252 file, read the careful way
+            patch.setattr(pipeline, "STREAM", stream)
+            patch.setattr(pipeline, "arrow_frame", spy)
+            try:
+                result: QuantTable | InputFormatError = read(path, **options)
+            except InputFormatError as err:
+                result = err
+        out.append((result, bool(streamed)))
+    return out
+
+
+def assert_same(first: QuantTable | InputFormatError, second: QuantTable | InputFormatError):
+    if isinstance(first, InputFormatError) or isinstance(second, InputFormatError):
+        assert str(first) == str(second)
+        return
+    pd.testing.assert_frame_equal(first.abundance, second.abundance, check_exact=True)
+    pd.testing.assert_frame_equal(first.proteins, second.proteins, check_exact=True)
+    pd.testing.assert_frame_equal(first.columns, second.columns)
+    assert first.notes == second.notes
+    assert first.source == second.source
+
+
+def agree(read: Callable[..., QuantTable], path: Path, **options: Any) -> tuple[Any, bool]:
+    """Read both ways, require the same outcome; the streamed outcome and if it streamed."""
+    (fast, streamed), (careful, careful_streamed) = read_both(read, path, **options)
+    assert not careful_streamed
+    assert_same(fast, careful)
+    return fast, streamed
+
+
+# ---------------------------------------------------------------- a format in a few lines
+TOY = Format(
+    what="toy protein table",
+    ids=("Accession",),
+    samples=lambda columns: [
+        (c, (c, c.removeprefix("Area: ")), c.removeprefix("Area: "))
+        for c in columns
+        if c.startswith("Area: ")
+    ],
+    source="toy protein table (Area)",
+    summary="toy: {rows} proteins x {samples} samples, {separator}-separated",
+    description=("Description",),
+    extras=(Extra("Score", "score", "number"), Extra("Peptides", "peptides", "cells")),
+    flags=(("is_contaminant", ("Contaminant",)), ("is_decoy", ("Decoy",)), ("shared", ("Shared",))),
+    zeros=" (the toy writes 0 for not seen)",
+)
+TOY_TEXT = (
+    "Accession\tDescription\tScore\tPeptides\tArea: A\tArea: B\tContaminant\tDecoy\tShared\n"
+    "P04745\tAlpha-amylase 1 OS=Homo sapiens OX=9606 GN=AMY1A\t12.5\t PEP1 \t"
+    "5234567.891234567\t0\t\t\t+\n"
+    "CON__P02769\tSerum albumin OS=Bos taurus OX=9913 GN=ALB\tx\tPEP2\t2e7\tNA\t+\t\t\n"
+    "Q9XYZ1\t\t3\t\t1.5\t2.25\t\t+\t\n"
+)
+
+
+def test_a_format_described_in_a_few_lines_reads(tmp_path: Path) -> None:
+    path = write_file(tmp_path, TOY_TEXT, "toy.tsv")
+    quant, streamed = agree(read_format, path, fmt=TOY)
+    assert streamed
+    assert quant.abundance.index.tolist() == ["P04745", "CON__P02769", "Q9XYZ1"]
+    assert quant.abundance.columns.tolist() == ["Area: A", "Area: B"]
+    np.testing.assert_array_equal(
+        quant.abundance.to_numpy(),
+        [[5234567.891234567, np.nan], [2e7, np.nan], [1.5, 2.25]],
+    )
+    assert quant.columns["name"].tolist() == ["A", "B"]
+    assert quant.columns["keys"].tolist() == [("Area: A", "A"), ("Area: B", "B")]
+    proteins = quant.proteins
+    assert proteins["gene"].tolist()[:2] == ["AMY1A", "ALB"]
+    assert proteins["taxid"].tolist()[:2] == [9606.0, 9913.0]
+    # the file's own flags decide (a CON__ prefix alone would too; its flag is given here)
+    assert proteins["is_contaminant"].tolist() == [False, True, False]
+    assert proteins["is_decoy"].tolist() == [False, False, True]
+    assert proteins["shared"].tolist() == [True, False, False]
+    assert proteins["score"].tolist()[:2] == [12.5, 3.0] or np.isnan(proteins["score"].iloc[1])
+    assert proteins["peptides"].tolist() == [" PEP1 ", "PEP2", ""]
+    assert proteins["line"].tolist() == [2, 3, 4]
+    assert quant.notes == (
+        "toy: 3 proteins x 2 samples, tab-separated",
+        "read 1 zero values as missing (the toy writes 0 for not seen)",
+    )
+    assert quant.source == "toy protein table (Area)"
+
+
+def test_a_described_format_reports_its_ids_and_cells(tmp_path: Path) -> None:
+    text = TOY_TEXT.replace("Q9XYZ1", "P04745").replace("2.25", "n.d.")
+    path = write_file(tmp_path, text, "toy.tsv")
+    error, streamed = agree(read_format, path, fmt=TOY)
+    assert not streamed
+    assert isinstance(error, InputFormatError)
+    assert "protein ID 'P04745' is repeated on lines 2, 4" in str(error)
+    assert "line 4, column 'Area: B': expected a number" in str(error)
+
+
+# ---------------------------------------------------------------- real and generated files
+FIXTURES = [
+    (read_maxquant, DATA / "proteinGroups.first40.txt"),
+    (read_maxquant, DATA / "proteinGroups.txt"),
+    (read_fragpipe, DATA / "combined_protein.tsv"),
+    (read_diann, DATA / "report.pg_matrix.tsv"),
+]
+
+
+@pytest.mark.parametrize(("read", "path"), FIXTURES, ids=lambda v: getattr(v, "name", ""))
+def test_streamed_and_careful_agree_on_the_fixtures(read: Callable[..., QuantTable], path: Path):
+    _, streamed = agree(read, path)
+    if path.name != "report.pg_matrix.tsv":  # (that copy's descriptions hold quoted line ends)
+        assert streamed
+
+
+@pytest.mark.parametrize(
+    ("read", "relative"),
+    [
+        (read_maxquant, "alphapeptstats/testfiles/maxquant_go/proteinGroups.txt"),
+        (read_fragpipe, "alphapeptstats/testfiles/fragpipe/combined_proteins.tsv"),
+        (read_diann, "alphapeptstats/testfiles/diann/report_final.pg_matrix.tsv"),
+    ],
+    ids=["maxquant", "fragpipe", "diann"],
+)
+def test_streamed_and_careful_agree_on_real_files(
+    read: Callable[..., QuantTable], relative: str
+) -> None:
+    agree(read, real_file(relative))
+
+
+@pytest.mark.parametrize("quantity", ["auto", "lfq", "intensity", "ibaq"])
+def test_generated_proteingroups_streamed_like_careful(tmp_path: Path, quantity: str) -> None:
+    path = tmp_path / "proteinGroups.txt"
+    write_proteingroups(path, n_groups=400, n_samples=12, seed=3)
+    quant, streamed = agree(read_maxquant, path, quantity=quantity)
+    assert streamed
+    assert quant.abundance.shape == (400, 12)
+    assert quant.proteins["is_decoy"].any() and quant.proteins["is_contaminant"].any()
+
+
+@pytest.mark.parametrize("quantity", ["auto", "intensity"])
+def test_generated_combined_protein_streamed_like_careful(tmp_path: Path, quantity: str) -> None:
+    path = tmp_path / "combined_protein.tsv"
+    write_combined_protein(path, n_proteins=400, n_samples=12, seed=4)
+    quant, streamed = agree(read_fragpipe, path, quantity=quantity)
+    assert streamed
+    assert quant.abundance.shape == (400, 12)
+
+
+def test_only_the_needed_columns_are_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    path = tmp_path / "proteinGroups.txt"
+    write_proteingroups(path, n_groups=50, n_samples=30)
+    real = pipeline.arrow_frame
+    read: list[pd.DataFrame] = []
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        out = real(*args, **kwargs)
+        read.append(out.frame)
+        return out
+
+    monkeypatch.setattr(pipeline, "arrow_frame", spy)
+    read_maxquant(path)
+    header = path.read_text().split("\n", 1)[0].split("\t")
+    frame = read[0]
+    numbers = [c for c in frame.columns if frame[c].dtype == "float64"]
+    # the LFQ intensity columns of the 30 samples, nothing else (Intensity, the fallback
+    # when LFQ is empty, is read only then)
+    assert sorted(numbers) == sorted(c for c in header if c.startswith("LFQ intensity S"))
+    assert len(frame.columns) < 50 < 250 < len(header)
+    assert "Evidence IDs" not in frame.columns and "MS/MS IDs" not in frame.columns
+
+
+def test_a_bad_cell_deep_in_a_large_table_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "proteinGroups.txt"
+    write_proteingroups(path, n_groups=3000, n_samples=20, seed=1)
+    lines = path.read_text().split("\n")
+    header = lines[0].split("\t")
+    column = header.index("LFQ intensity S007")
+    cells = lines[2499].split("\t")  # line 2500 of the file
+    cells[column] = "n.d."
+    lines[2499] = "\t".join(cells)
+    path.write_text("\n".join(lines))
+    error, streamed = agree(read_maxquant, path)
+    assert not streamed
+    assert isinstance(error, InputFormatError)
+    assert "line 2500, column 'LFQ intensity S007': expected a number" in str(error)
+    assert "found 'n.d.'" in str(error)
+
+
+# ---------------------------------------------------------------- unusual files
+MAXQUANT = (
+    "Protein IDs\tMajority protein IDs\tGene names\tFasta headers\tLFQ intensity S1\t"
+    "LFQ intensity S2\tIntensity S1\tIntensity S2\tReverse\tPotential contaminant\tid\n"
+    "P04745;P0DTE7\tP04745\tAMY1A\t>sp|P04745|AMY1_HUMAN OX=9606\t4.8e9\t4.1e9\t5e9\t4e9\t\t\t0\n"
+    "CON__P02769\tCON__P02769\tALB\t\t1.9e7\t0\t2e7\t0\t\t+\t1\n"
+    "REV__Q9Y6R7\tREV__Q9Y6R7\t\t\t0\t0.1234567890123\t1e5\t0\t+\t\t2\n"
+)
+
+
+def _replace(old: str, new: str) -> Callable[[str], str]:
+    return lambda text: text.replace(old, new, 1)
+
+
+VARIANTS: dict[str, tuple[Callable[[str], str | bytes], bool]] = {
+    # name: (how the file is changed, whether it is still read the columnar way)
+    "as written": (lambda text: text, True),
+    "CRLF": (lambda text: text.replace("\n", "\r\n"), True),
+    "byte-order mark": (lambda text: "\ufeff" + text, True),
+    "no final line end": (lambda text: text.rstrip("\n"), True),
+    "short rows": (lambda text: re.sub(r"\t\d+\n", "\n", text), True),
+    "padded number": (_replace("4.8e9", " 4.8e9 "), True),
+    "missing tokens": (lambda text: text.replace("4.1e9", "NA").replace("1.9e7", "#N/A"), True),
+    "quoted number": (_replace("\t4.1e9\t", '\t"4.1e9"\t'), True),
+    "blank line": (_replace("CON__", "\nCON__"), False),
+    "blank row of separators": (lambda text: text + "\t" * 10 + "\n", False),
+    "line end inside quotes": (_replace("AMY1A", '"AMY\n1A"'), False),
+    "lone CR": (lambda text: text.replace("\n", "\r"), False),
+    "separator after the last column": (lambda text: text.replace("\n", "\t\n"), False),
+    "truncated last line": (lambda text: text.rstrip("\n").rsplit("\t", 3)[0], False),
+    "row with too many fields": (_replace("\t0\n", "\t0\textra\n"), False),
+    "NAN": (_replace("4.1e9", "NAN"), False),
+    "nan spelled -nan": (_replace("4.1e9", "-nan"), False),
+    "inf": (_replace("4.1e9", "inf"), False),
+    "huge": (_replace("4.1e9", "1e60"), False),
+    "overflow": (_replace("4.1e9", "1e400"), False),
+    "decimal comma": (_replace("4.1e9", "4,1"), False),
+    "words": (_replace("4.1e9", "n.d."), False),
+    "Windows-1252": (lambda text: text.replace("AMY1A", "AMY1\u00e9").encode("cp1252"), False),
+    "R row index": (
+        lambda text: (
+            "\n".join(
+                ("\t" if i == 0 else f"{i}\t") + line
+                for i, line in enumerate(text.rstrip("\n").split("\n"))
+            )
+            + "\n"
+        ),
+        False,
+    ),
+    "R dots": (
+        lambda text: text.split("\n", 1)[0].replace(" ", ".") + "\n" + text.split("\n", 1)[1],
+        False,
+    ),
+    "empty ID": (_replace("CON__P02769\tCON__P02769", "CON__P02769\t "), True),
+    "repeated ID": (_replace("REV__Q9Y6R7\tREV__Q9Y6R7", "REV__Q9Y6R7\tP04745"), True),
+    "gzip": (lambda text: gzip.compress(text.encode()), True),
+    "unnamed column": (_replace("\tGene names\t", "\t\t"), False),
+}
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_unusual_files_read_the_same_both_ways(tmp_path: Path, variant: str) -> None:
+    change, streams = VARIANTS[variant]
+    path = write_file(tmp_path, change(MAXQUANT), "proteinGroups.txt")
+    if variant == "gzip":
+        path = path.rename(tmp_path / "proteinGroups.txt.gz")
+    outcome, streamed = agree(read_maxquant, path)
+    assert streamed == streams, outcome
+
+
+def test_lfq_fallback_and_flags_are_the_same_both_ways(tmp_path: Path) -> None:
+    text = MAXQUANT.replace("4.8e9\t4.1e9", "0\t0").replace("1.9e7\t0", "0\t0")
+    text = text.replace("\t0.1234567890123\t", "\t0\t")
+    path = write_file(tmp_path, text, "proteinGroups.txt")
+    quant, streamed = agree(read_maxquant, path)
+    assert streamed
+    assert quant.notes[0].startswith("quantity: Intensity (auto: the 'LFQ intensity <sample>'")
+
+
+def test_spectronaut_pivot_streams_with_its_own_missing_words(tmp_path: Path) -> None:
+    text = (
+        "PG.ProteinGroups\tPG.Genes\t[1] S01_base.raw.PG.Quantity\t[2] S01_m4.raw.PG.Quantity\n"
+        "P04745\tAMY1A\t5234.5678\tFiltered\nP61626\tLYZ\t0\t12.5\n"
+    )
+    path = write_file(tmp_path, text, "Report.tsv")
+    quant, streamed = agree(read_spectronaut, path)
+    assert streamed
+    assert quant.abundance.iloc[0].tolist()[1] != quant.abundance.iloc[0].tolist()[1]  # NaN
+    comma = write_file(tmp_path, text.replace("5234.5678", "5234,5678").replace("12.5", "12,5"),
+                       "Comma.tsv")  # fmt: skip
+    quant, streamed = agree(read_spectronaut, comma)
+    assert not streamed
+    assert quant.abundance.iloc[0, 0] == 5234.5678
+
+
+def test_fragpipe_repeated_groups_are_the_same_both_ways(tmp_path: Path) -> None:
+    header = "Protein\tProtein ID\tProtein Group\tSubGroup\tA Razor Intensity\tB Razor Intensity\n"
+    rows = (
+        "sp|P1|X_HUMAN\tP1\t1\t1a\t5\t6\n"
+        "sp|P1|X_HUMAN\tP1\t2\t2b\t5\t6\n"
+        "sp|P2|Y_HUMAN\tP2\t2\t2a\t1\t0\n"
+    )
+    path = write_file(tmp_path, header + rows, "combined_protein.tsv")
+    quant, streamed = agree(read_fragpipe, path)
+    assert streamed
+    assert quant.abundance.shape == (2, 2)
+
+
+@pytest.mark.parametrize("line_end", ["\n", "\r\n"])
+@pytest.mark.parametrize("block", [1 << 12, 3001, 1000])
+def test_small_blocks_cut_lines_anywhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, line_end: str, block: int
+) -> None:
+    # blocks about as long as a line: lines cross blocks, short rows are completed across
+    # block ends, CRLF may be cut between its CR and LF; lines longer than a block (1000)
+    # are read again with larger blocks
+    import salivaprot.io._tables as tables
+
+    monkeypatch.setattr(tables, "TABLE_BLOCK_BYTES", block)
+    path = tmp_path / "proteinGroups.txt"
+    write_proteingroups(path, n_groups=120, n_samples=8, seed=5)
+    path.write_bytes(path.read_bytes().replace(b"\n", line_end.encode()))
+    quant, streamed = agree(read_maxquant, path)
+    assert streamed
+    assert quant.abundance.shape == (120, 8)
+    fragpipe = tmp_path / "combined_protein.tsv"
+    write_combined_protein(fragpipe, n_proteins=120, n_samples=8, seed=6)
+    fragpipe.write_bytes(fragpipe.read_bytes().replace(b"\n", line_end.encode()))
+    _, streamed = agree(read_fragpipe, fragpipe)
+    assert streamed
+
+
+def test_short_rows_next_to_a_blank_line_read_the_careful_way(tmp_path: Path) -> None:
+    text = re.sub(r"\t\d+\n", "\n", MAXQUANT).replace("CON__", "\nCON__", 1)
+    path = write_file(tmp_path, text, "proteinGroups.txt")
+    quant, streamed = agree(read_maxquant, path)
+    assert not streamed
+    assert quant.abundance.shape == (3, 2)
+
+
+def test_spectronaut_long_layout_is_the_same_both_ways(tmp_path: Path) -> None:
+    from .test_spectronaut import LONG_HEADER, LONG_ROWS
+
+    path = write_file(tmp_path, "\n".join([LONG_HEADER, *LONG_ROWS]) + "\n", "Report.csv")
+    quant, streamed = agree(read_spectronaut, path)
+    assert streamed  # 'Filtered' is Spectronaut's own word for missing
+    assert quant.abundance.shape == (2, 2)
+    disagreeing = path.read_text().replace("4302.70458984375,DFKPGDLIFAK", "4302.8,DFKPGDLIFAK")
+    error, _ = agree(read_spectronaut, write_file(tmp_path, disagreeing, "Bad.csv"))
+    assert isinstance(error, InputFormatError)
+    assert "PG.Quantity differs between lines" in str(error)
+
+
+def test_tmt_integrator_table_is_the_same_both_ways(tmp_path: Path) -> None:
+    from .test_tmt import integrator_file
+
+    log2_values = np.array([[20.5, 21.0, np.nan], [15.25, 16.0, 14.0], [18.125, 0.0, 17.5]])
+    path = integrator_file(tmp_path, log2_values, ["s1", "s2", "s3"], "abundance_protein_MD.tsv")
+    quant, streamed = agree(read_fragpipe, path)
+    assert streamed
+    assert quant.abundance.loc["sp|P00000|PROT0_HUMAN", "s1"] == 2.0**20.5
+    ratios = integrator_file(tmp_path, log2_values - 18, ["s1", "s2", "s3"], "ratio_protein.tsv")
+    error, _ = agree(read_fragpipe, ratios)
+    assert "log2 ratios" in str(error)
