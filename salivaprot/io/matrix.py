@@ -11,20 +11,17 @@ import pandas as pd
 
 from salivaprot.errors import InputFormatError
 from salivaprot.io._files import EXACT_FLOATS, PathLike, read_decoded
+from salivaprot.io._pipeline import Cells, Format, quant_table, quantities
 from salivaprot.io._tables import (
     MISSING_TOKENS,
     SEPARATOR_NAMES,
     Tail,
-    column_table,
-    duplicated_ids,
     finite,
-    numbers,
     read_header,
     read_table,
     run_keys,
-    zeros_as_missing,
 )
-from salivaprot.io.quant import QuantTable, annotate_proteins
+from salivaprot.io.quant import QuantTable
 
 __all__ = ["EXPECTED", "looks_like_matrix", "read_matrix"]
 
@@ -33,6 +30,8 @@ EXPECTED = (
     "generic matrix (CSV or TSV): first column 'protein_id', then one numeric column per "
     "sample (empty, NA or NaN = missing)"
 )
+#: The format for the shared pipeline: IDs, then every other column a sample.
+MATRIX = Format(what="protein matrix", ids=("protein_id",), source="generic protein matrix")
 
 
 def looks_like_matrix(columns: Sequence[str]) -> bool:
@@ -87,8 +86,8 @@ def read_matrix(path: PathLike, *, zero_as_missing: bool = True) -> QuantTable:
     """
     fast = _read_numeric_fast(path)
     if fast is not None:
-        ids, values, separator_name, lines, read_notes = fast
-        return _quant_table(path, ids, values, separator_name, lines, zero_as_missing, read_notes)
+        ids, values, separator, header_line, read_notes = fast
+        return _quant_table(path, ids, values, separator, header_line, zero_as_missing, read_notes)
     table = read_table(path, what="protein matrix")
     frame = table.frame
     columns = list(frame.columns)
@@ -107,27 +106,24 @@ def read_matrix(path: PathLike, *, zero_as_missing: bool = True) -> QuantTable:
             line=table.header_line,
         )
     ids = frame[columns[0]].str.strip()
-    problems = [f"{path}: {problem}" for problem in duplicated_ids(ids)]
     try:
-        values = numbers(frame, samples, path=path)
+        values = quantities(frame, samples, path=path, ids=ids, fmt=MATRIX)
     except InputFormatError as err:
         text_only = [c for c in samples if _all_text(frame[c])]
-        hint = []
-        if text_only:
-            hint.append(
-                f"{path}: column(s) {', '.join(repr(c) for c in text_only)} hold no numbers: "
-                "every column after protein_id is read as a sample, so leave annotation "
-                "columns (gene, description, ...) out of a generic matrix"
-            )
-        raise InputFormatError([*problems, *err.problems, *hint]) from err
-    if problems:
-        raise InputFormatError(problems)
+        if not text_only:
+            raise
+        hint = (
+            f"{path}: column(s) {', '.join(repr(c) for c in text_only)} hold no numbers: "
+            "every column after protein_id is read as a sample, so leave annotation "
+            "columns (gene, description, ...) out of a generic matrix"
+        )
+        raise InputFormatError([*err.problems, hint]) from err
     return _quant_table(
         path,
         ids,
         values,
-        table.separator_name,
-        frame.index.to_numpy(),
+        table.separator,
+        table.header_line,
         zero_as_missing,
         table.notes,
     )
@@ -135,7 +131,7 @@ def read_matrix(path: PathLike, *, zero_as_missing: bool = True) -> QuantTable:
 
 def _read_numeric_fast(
     path: PathLike,
-) -> tuple[pd.Series, pd.DataFrame, str, np.ndarray, tuple[str, ...]] | None:
+) -> tuple[pd.Series, pd.DataFrame, str, int, tuple[str, ...]] | None:
     """Parse a well-formed numeric matrix with pandas' float parser in one pass.
 
     Returns ``None`` whenever the file needs the careful text path (blank or
@@ -149,7 +145,7 @@ def _read_numeric_fast(
     return (*result, (encoding.note,) if encoding.note else ())
 
 
-def _fast(handle: TextIO, path: PathLike) -> tuple[pd.Series, pd.DataFrame, str, np.ndarray] | None:
+def _fast(handle: TextIO, path: PathLike) -> tuple[pd.Series, pd.DataFrame, str, int] | None:
     columns, separator, header_line = read_header(handle, path=path, what="protein matrix")
     if not looks_like_matrix(columns) or len(columns) < 2 or len(set(columns)) != len(columns):
         return None
@@ -183,35 +179,40 @@ def _fast(handle: TextIO, path: PathLike) -> tuple[pd.Series, pd.DataFrame, str,
     lines = np.arange(header_line + 1, header_line + 1 + len(frame))
     ids.index = values.index = pd.Index(lines, name="line")
     values.columns = pd.Index(columns[1:])
-    return ids, values, SEPARATOR_NAMES[separator], lines
+    return ids, values, separator, header_line
 
 
 def _quant_table(
     path: PathLike,
     ids: pd.Series,
     values: pd.DataFrame,
-    separator_name: str,
-    lines: np.ndarray,
+    separator: str,
+    header_line: int,
     zero_as_missing: bool,
     read_notes: tuple[str, ...] = (),
 ) -> QuantTable:
-    samples = list(values.columns)
+    samples = [str(c) for c in values.columns]
+    cells = Cells(
+        frame=ids.rename("protein_id").to_frame(),
+        columns=["protein_id", *samples],
+        separator=separator,
+        header_line=header_line,
+        notes=read_notes,
+    )
     notes = [
-        f"{separator_name}-separated; {len(ids)} proteins x {len(samples)} samples",
+        f"{SEPARATOR_NAMES[separator]}-separated; {len(ids)} proteins x {len(samples)} samples",
         *read_notes,
     ]
-    if zero_as_missing:
-        values = zeros_as_missing(values, notes)
-    extras = pd.DataFrame({"line": lines}, index=ids.index)
-    proteins = annotate_proteins(extras, accession=ids)
-    values.index = proteins.index
-    return QuantTable(
-        abundance=values,
-        proteins=proteins,
-        columns=column_table(samples, [run_keys(s) for s in samples]),
-        path=str(path),
-        source="generic protein matrix",
-        notes=tuple(notes),
+    return quant_table(
+        cells,
+        MATRIX,
+        path=path,
+        ids=ids,
+        values=values,
+        keys=[run_keys(s) for s in samples],
+        notes=notes,
+        zero_as_missing=zero_as_missing,
+        source=MATRIX.source,
     )
 
 
