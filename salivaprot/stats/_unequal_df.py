@@ -22,7 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
+
+from salivaprot.stats import _special as special
 
 __all__ = ["UnequalDfFit", "fit_f_dist_unequal_df1"]
 
