@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -29,7 +29,7 @@ PROTEIN_COLUMNS: tuple[str, ...] = (
 Scale = Literal["raw", "log2"]
 
 
-def _numeric_dtype(dtype: object) -> bool:
+def _numeric_dtype(dtype: Any) -> bool:
     """Whether abundances of this dtype are numbers (booleans are not)."""
     return bool(pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype))
 

@@ -34,6 +34,8 @@ from salivaprot.stats._common import (
     check_correlation,
     check_finite,
     f_upper_p,
+    subject_sums,
+    subject_totals,
     t_two_sided_p,
 )
 from salivaprot.stats.dupcor import DupcorMethod, duplicate_correlation
@@ -125,9 +127,6 @@ def gls_fit(
     n, n_proteins = y.shape
     p = x.shape[1]
     _, subject_index = np.unique(np.asarray(subjects), return_inverse=True)
-    n_subjects = int(subject_index.max()) + 1 if n else 0
-    indicator = np.zeros((n, n_subjects))
-    indicator[np.arange(n), subject_index] = 1.0
 
     observed = ~np.isnan(y)
     weights = observed.astype(float)
@@ -137,20 +136,19 @@ def gls_fit(
     centred = np.where(observed, y - np.nan_to_num(avg), 0.0)
 
     rho = correlation
-    counts = indicator.T @ weights  # subjects x proteins
+    counts = subject_totals(subject_index, weights)  # subjects x proteins
     gamma = np.where(counts > 0, rho / (1.0 - rho + counts * rho), 0.0)
     outer = (x[:, :, None] * x[:, None, :]).reshape(n, p * p)
     xtx = (weights.T @ outer).reshape(n_proteins, p, p)
-    sums = (indicator.T @ (weights[:, :, None] * x[:, None, :]).reshape(n, n_proteins * p)).reshape(
-        n_subjects, n_proteins, p
-    )
-    y_sums = indicator.T @ centred  # b x P
-    xtvx = (xtx - np.einsum("bp,bpj,bpk->pjk", gamma, sums, sums)) / (1.0 - rho)
-    xtvy = ((x.T @ centred).T - np.einsum("bp,bpj,bp->pj", gamma, sums, y_sums)) / (1.0 - rho)
+    sums = subject_sums(subject_index, weights, x)  # subjects x proteins x p
+    y_sums = subject_totals(subject_index, centred)  # b x P
+    weighted = (gamma[:, :, None] * sums).transpose(1, 2, 0)  # P x p x subjects
+    xtvx = (xtx - weighted @ sums.transpose(1, 0, 2)) / (1.0 - rho)
+    xtvy = ((x.T @ centred).T - (weighted @ y_sums.T[:, :, None])[:, :, 0]) / (1.0 - rho)
     ytvy = (np.sum(centred**2, axis=0) - np.sum(gamma * y_sums**2, axis=0)) / (1.0 - rho)
     # the same for a constant 1 at every observed value: the fit is linear in y, so the
     # coefficients of y are those of the centred values plus avg times those of 1
-    xtv1 = ((x.T @ weights).T - np.einsum("bp,bpj,bp->pj", gamma, sums, counts)) / (1.0 - rho)
+    xtv1 = ((x.T @ weights).T - (weighted @ counts.T[:, :, None])[:, :, 0]) / (1.0 - rho)
 
     coefficients = np.full((n_proteins, p), np.nan)
     shift = np.zeros((n_proteins, p))
