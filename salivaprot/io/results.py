@@ -8,7 +8,6 @@ run leaves no half-written results. Numbers are written in their shortest exact 
 
 from __future__ import annotations
 
-import io
 import json
 import sys
 from collections.abc import Mapping
@@ -48,17 +47,17 @@ def write_table(frame: pd.DataFrame, path: PathLike, *, index: bool = True) -> P
         if _plain_names(names):
             try:
                 arrow = pa.Table.from_pandas(table, preserve_index=False)
-                body = io.BytesIO()
+                handle.write(("\t".join(names) + "\n").encode())
+                # straight into the file: no copy of the whole text in memory
                 pa_csv.write_csv(
                     arrow,
-                    body,
+                    handle,
                     pa_csv.WriteOptions(include_header=False, delimiter="\t", quoting_style="none"),
                 )
             except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-                pass
+                handle.seek(0)
+                handle.truncate()
             else:
-                handle.write(("\t".join(names) + "\n").encode())
-                handle.write(body.getvalue())
                 return Path(path)
         text = table.to_csv(sep="\t", index=False, lineterminator="\n", na_rep="")
         handle.write(text.encode())
