@@ -308,7 +308,7 @@ def diff_command(
 
 def _diff_into(ctx: click.Context, stage: Path, data: Path, options: dict[str, Any]) -> Any:
     from salivaprot.diff import differential_abundance
-    from salivaprot.io.results import run_record, write_json, write_results
+    from salivaprot.io.results import run_record, write_json, write_parquet, write_table
     from salivaprot.io.results_folder import figure_matrices, write_sample_flow
     from salivaprot.preprocess import preprocess
 
@@ -345,10 +345,12 @@ def _diff_into(ctx: click.Context, stage: Path, data: Path, options: dict[str, A
         finally:
             progress.close()
         written.result()
-    write_results(result.table, stage)
-    n_analysed = (result.model.get("design") or {}).get("n_samples")
-    n_excluded = len((qc_record or {}).get("excluded_runs", []))
-    write_sample_flow(stage, study, ready, n_analysed=n_analysed, n_excluded=n_excluded)
+        parquet = pool.submit(write_parquet, result.table, stage)
+        write_table(result.table, stage / "results.tsv", index=False)
+        n_analysed = (result.model.get("design") or {}).get("n_samples")
+        n_excluded = len((qc_record or {}).get("excluded_runs", []))
+        write_sample_flow(stage, study, ready, n_analysed=n_analysed, n_excluded=n_excluded)
+        parquet.result()
     record = run_record(
         command="diff",
         parameters={k: (str(v) if isinstance(v, Path) else v) for k, v in options.items()} | kwargs,
@@ -378,6 +380,7 @@ def _write_tables(folder: Path, tables: dict[str, Any]) -> None:
 
     for name, table in tables.items():
         write_table(table, folder / name)
+    import pyarrow.parquet  # noqa: F401  (for results.parquet, once the model is fitted)
 
 
 def _renamed(value: Any, hidden: str, shown: str) -> Any:

@@ -29,6 +29,7 @@ __all__ = [
     "run_record",
     "write_json",
     "write_matrix",
+    "write_parquet",
     "write_results",
     "write_table",
 ]
@@ -90,11 +91,15 @@ def write_results(table: pd.DataFrame, folder: PathLike) -> tuple[Path, Path]:
     Both are written atomically; the TSV has an empty cell for missing values.
     """
     folder = Path(folder)
-    tsv = write_table(table, folder / "results.tsv", index=False)
-    parquet = folder / "results.parquet"
+    return write_table(table, folder / "results.tsv", index=False), write_parquet(table, folder)
+
+
+def write_parquet(table: pd.DataFrame, folder: PathLike) -> Path:
+    """Write a results table as ``results.parquet`` in ``folder``, atomically."""
+    parquet = Path(folder) / "results.parquet"
     with atomic_write(parquet, "wb") as handle:
         table.to_parquet(handle, index=False)
-    return tsv, parquet
+    return parquet
 
 
 def read_results(folder: PathLike) -> pd.DataFrame:
