@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -320,13 +321,17 @@ def _diff_into(ctx: click.Context, stage: Path, data: Path, options: dict[str, A
     tables = {
         "matrix.tsv": ready.abundance.T,  # as write_matrix writes it
         "samples.tsv": ready.samples,
-        **figure_matrices(study, ready, kwargs, data=samples_data),
     }
     progress = _Progress("within-subject correlations", not ctx.obj.get("quiet"))
-    # the tables that do not depend on the model are written while it is fitted: the
-    # statistics use one core (one BLAS thread), formatting the matrices the other
+    # the tables that do not depend on the model are made and written while it is
+    # fitted: the statistics use one core (one BLAS thread), the tables the other
     with ThreadPoolExecutor(max_workers=1) as pool:
-        written = pool.submit(_write_tables, stage, tables)
+        written = pool.submit(
+            _write_tables,
+            stage,
+            tables,
+            lambda: figure_matrices(study, ready, kwargs, data=samples_data),
+        )
         try:
             result = differential_abundance(
                 ready,
@@ -374,11 +379,15 @@ def _diff_into(ctx: click.Context, stage: Path, data: Path, options: dict[str, A
     return result
 
 
-def _write_tables(folder: Path, tables: dict[str, Any]) -> None:
-    """Write tables (file name -> frame, index written) into ``folder``."""
+def _write_tables(
+    folder: Path, tables: dict[str, Any], more: Callable[[], dict[str, Any]] | None = None
+) -> None:
+    """Write tables (file name -> frame, index written) into ``folder``, then ``more()``'s."""
     from salivaprot.io.results import write_table
 
     for name, table in tables.items():
+        write_table(table, folder / name)
+    for name, table in (more() if more is not None else {}).items():
         write_table(table, folder / name)
     import pyarrow.parquet  # noqa: F401  (for results.parquet, once the model is fitted)
 
