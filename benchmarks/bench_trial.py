@@ -25,15 +25,18 @@ t of proteins observed in every sample (where ``contrasts.fit`` is exact too).
 from __future__ import annotations
 
 import argparse
+import compileall
 import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+import salivaprot
 from salivaprot.simulate import simulate_trial
 
 HERE = Path(__file__).resolve().parent
@@ -79,6 +82,24 @@ def timed(command: list[str]) -> tuple[float, float, str]:
     return float(match.group(1)), int(match.group(2)) / 1024, result.stdout + result.stderr
 
 
+#: What ``salivaprot diff`` imports to run limma on a pg_matrix (see tests/test_startup.py).
+DIFF_IMPORTS = (
+    "import salivaprot.cli, salivaprot.diff, salivaprot.io.study, salivaprot.io.results, "
+    "salivaprot.io.results_folder, salivaprot.preprocess, pyarrow.parquet, threadpoolctl; "
+    "salivaprot.stats._special.ufuncs()"
+)
+
+
+def import_seconds(code: str, repeat: int = 10) -> float:
+    """Best wall clock of ``python -c code`` over ``repeat`` fresh processes."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3)
@@ -86,6 +107,9 @@ def main() -> None:
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     pg, sheet = write_inputs(args.workdir)
+    # byte-compiled, as an installed package is (PYTHONDONTWRITEBYTECODE or a fresh
+    # checkout would otherwise make every run compile salivaprot's sources first)
+    compileall.compile_dir(Path(salivaprot.__file__).parent, quiet=1)
     exe = [sys.executable, "-m", "salivaprot"]
     # the preprocessed matrix R starts from (untimed)
     pre = args.workdir / "pre"
@@ -118,6 +142,13 @@ def main() -> None:
     print(f"| R limma (from the preprocessed matrix) | {r_seconds:.2f} s | {r_mib:.0f} MiB |")
     print(f"| speed-up | {r_seconds / py_seconds:.1f}x | |")
     print(log.strip().splitlines()[-2] if "R timings" in log else "")
+    bare = import_seconds("pass")
+    package = import_seconds("import salivaprot")
+    diff_imports = import_seconds(DIFF_IMPORTS)
+    print(
+        f"imports (best of 10, minus the bare interpreter's {bare:.3f} s): import salivaprot "
+        f"{package - bare:.3f} s; the diff command's modules {diff_imports - bare:.3f} s"
+    )
 
     ours = pd.read_csv(out / "results.tsv", sep="\t").set_index(["protein_id", "contrast"])
     r_table = pd.read_csv(args.workdir / "r.csv").set_index(["protein_id", "contrast"])

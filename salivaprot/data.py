@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,11 @@ PROTEIN_COLUMNS: tuple[str, ...] = (
 )
 
 Scale = Literal["raw", "log2"]
+
+
+def _numeric_dtype(dtype: Any) -> bool:
+    """Whether abundances of this dtype are numbers (booleans are not)."""
+    return bool(pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype))
 
 
 def _check_labels(index: pd.Index, what: str, problems: list[str]) -> None:
@@ -121,11 +126,10 @@ class ProteinData:
             problems.append(
                 "abundance columns must be the proteins, in the order of the protein table"
             )
-        non_numeric = [
-            str(c)
-            for c, dtype in abundance.dtypes.items()
-            if not (pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype))
-        ]
+        dtypes = abundance.dtypes
+        # one check per distinct dtype (a matrix has one or two), not one per protein
+        bad = {d for d in set(dtypes) if not _numeric_dtype(d)}
+        non_numeric = [str(c) for c, dtype in dtypes.items() if dtype in bad] if bad else []
         if non_numeric:
             problems.append(
                 f"abundances must be numeric; non-numeric proteins: {', '.join(non_numeric[:10])}"

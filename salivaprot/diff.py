@@ -291,12 +291,15 @@ def _results_table(table: pd.DataFrame, proteins: pd.DataFrame, method: str) -> 
     table.insert(0, "protein_id", np.tile(proteins.index.to_numpy(), repeats))
     table.insert(1, "gene", np.tile(genes.to_numpy(), repeats))
     table["method"] = method
-    table["padj"] = np.nan
-    for _, rows in table.groupby("contrast", sort=False).groups.items():
-        p = table.loc[rows, "pvalue"]
-        ok = p.notna()
-        if ok.any():
-            table.loc[p.index[ok], "padj"] = bh_adjust(p[ok].to_numpy())
+    codes, _ = pd.factorize(table["contrast"])
+    pvalues = table["pvalue"].to_numpy(dtype=float)
+    padj = np.full(len(table), np.nan)
+    for code in range(int(codes.max()) + 1 if len(codes) else 0):
+        rows = np.flatnonzero(codes == code)
+        rows = rows[~np.isnan(pvalues[rows])]
+        if rows.size:
+            padj[rows] = bh_adjust(pvalues[rows])
+    table["padj"] = padj
     table["note"] = table["note"].fillna("")
     return table[list(RESULT_COLUMNS)].reset_index(drop=True)
 

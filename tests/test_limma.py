@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from salivaprot.stats import dupcor
 from salivaprot.stats.dupcor import duplicate_correlation
 from salivaprot.stats.ebayes import squeeze_var
 from salivaprot.stats.limma import LimmaFit, fit_limma
@@ -139,8 +140,13 @@ def assert_joint_matches(
     return joint
 
 
+@pytest.mark.parametrize("spectrum", ["whole", "pooled"])
 @pytest.mark.parametrize("name", sorted(REFERENCE_DESIGNS))
-def test_consensus_correlation_matches_r(name: str) -> None:
+def test_consensus_correlation_matches_r(
+    name: str, spectrum: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # both ways of decomposing Z'PZ (few subjects: whole; many: pooled by count first)
+    monkeypatch.setattr(dupcor, "_direct_spectrum", lambda *_: spectrum == "whole")
     matrix, design = load_reference_input(name)
     y = matrix.to_numpy().T
     keep = ~np.isnan(y).all(axis=0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -50,3 +51,38 @@ def test_public_names_still_resolve() -> None:
     assert salivaprot.__version__
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         salivaprot.nope  # noqa: B018
+
+
+DIFF_PROBE = """
+import sys
+from pathlib import Path
+from salivaprot.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit as exit:
+    assert not exit.code, exit.code
+heavy = ("scipy.stats", "scipy.optimize", "scipy._lib.array_api_compat.numpy", "matplotlib",
+         "statsmodels", "sklearn")
+print("HEAVY:" + ",".join(m for m in heavy if m in sys.modules))
+"""
+
+
+@pytest.mark.parametrize("extra", [[], ["--legacy-ebayes"]])
+def test_diff_imports_only_what_limma_needs(tmp_path: Path, extra: list[str]) -> None:
+    """The default limma run loads neither scipy.stats nor scipy.special's array-API layer."""
+    from salivaprot.simulate import simulate_trial
+
+    trial = simulate_trial(seed=3, n_proteins=60, subjects_per_arm=4, missing_fraction=0.1)
+    pg = trial.write_pg_matrix(tmp_path / "report.pg_matrix.tsv", folder="D:\\raw")
+    sheet = tmp_path / "samples.csv"
+    columns = ["sample_id", "subject_id", "arm", "visit", "visit_day", "run"]
+    trial.data.samples.reset_index()[columns].to_csv(sheet, index=False)
+    command = ["--quiet", "diff", str(pg), "-s", str(sheet), "--out", str(tmp_path / "out")]
+    out = subprocess.run(
+        [sys.executable, "-c", DIFF_PROBE, *command, *extra],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert out.splitlines()[-1] == "HEAVY:", out
+    assert (tmp_path / "out" / "results.tsv").exists()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -307,13 +309,8 @@ def diff_command(
 
 def _diff_into(ctx: click.Context, stage: Path, data: Path, options: dict[str, Any]) -> Any:
     from salivaprot.diff import differential_abundance
-    from salivaprot.io.results import (
-        run_record,
-        write_json,
-        write_matrix,
-        write_results,
-        write_table,
-    )
+    from salivaprot.io.results import run_record, write_json, write_parquet, write_table
+    from salivaprot.io.results_folder import figure_matrices, write_sample_flow
     from salivaprot.preprocess import preprocess
 
     custom = _read_contrast_file(options["contrasts_file"])
@@ -321,33 +318,44 @@ def _diff_into(ctx: click.Context, stage: Path, data: Path, options: dict[str, A
     study = _load_study(data, options)
     samples_data, qc_record = _join_qc(study.data, options)
     ready = preprocess(samples_data, **kwargs)
+    tables = {
+        "matrix.tsv": ready.abundance.T,  # as write_matrix writes it
+        "samples.tsv": ready.samples,
+    }
     progress = _Progress("within-subject correlations", not ctx.obj.get("quiet"))
-    try:
-        result = differential_abundance(
-            ready,
-            method=options["method"],
-            covariates=options["covariates"],
-            custom_contrasts=custom,
-            trend=options["trend"],
-            robust=options["robust"],
-            correlation=options["correlation"],
-            dupcor_method=options["dupcor_method"],
-            contrast_se=options["contrast_se"],
-            use_imputed=options["use_imputed"],
-            progress=progress,
-            legacy_ebayes=options["legacy_ebayes"],
+    # the tables that do not depend on the model are made and written while it is
+    # fitted: the statistics use one core (one BLAS thread), the tables the other
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        written = pool.submit(
+            _write_tables,
+            stage,
+            tables,
+            lambda: figure_matrices(study, ready, kwargs, data=samples_data),
         )
-    finally:
-        progress.close()
-    write_results(result.table, stage)
-    write_matrix(ready, stage / "matrix.tsv")
-    write_table(ready.samples, stage / "samples.tsv")
-    from salivaprot.io.results_folder import write_figure_inputs
-
-    n_analysed = (result.model.get("design") or {}).get("n_samples")
-    n_excluded = len((qc_record or {}).get("excluded_runs", []))
-    write_figure_inputs(stage, study, ready, kwargs, n_analysed=n_analysed,
-                        data=samples_data, n_excluded=n_excluded)  # fmt: skip
+        try:
+            result = differential_abundance(
+                ready,
+                method=options["method"],
+                covariates=options["covariates"],
+                custom_contrasts=custom,
+                trend=options["trend"],
+                robust=options["robust"],
+                correlation=options["correlation"],
+                dupcor_method=options["dupcor_method"],
+                contrast_se=options["contrast_se"],
+                use_imputed=options["use_imputed"],
+                progress=progress,
+                legacy_ebayes=options["legacy_ebayes"],
+            )
+        finally:
+            progress.close()
+        written.result()
+        parquet = pool.submit(write_parquet, result.table, stage)
+        write_table(result.table, stage / "results.tsv", index=False)
+        n_analysed = (result.model.get("design") or {}).get("n_samples")
+        n_excluded = len((qc_record or {}).get("excluded_runs", []))
+        write_sample_flow(stage, study, ready, n_analysed=n_analysed, n_excluded=n_excluded)
+        parquet.result()
     record = run_record(
         command="diff",
         parameters={k: (str(v) if isinstance(v, Path) else v) for k, v in options.items()} | kwargs,
@@ -369,6 +377,19 @@ def _diff_into(ctx: click.Context, stage: Path, data: Path, options: dict[str, A
         record = _renamed(record, str(staged[0]), str(staged[1]))
     write_json(record, stage / "run.json")
     return result
+
+
+def _write_tables(
+    folder: Path, tables: dict[str, Any], more: Callable[[], dict[str, Any]] | None = None
+) -> None:
+    """Write tables (file name -> frame, index written) into ``folder``, then ``more()``'s."""
+    from salivaprot.io.results import write_table
+
+    for name, table in tables.items():
+        write_table(table, folder / name)
+    for name, table in (more() if more is not None else {}).items():
+        write_table(table, folder / name)
+    import pyarrow.parquet  # noqa: F401  (for results.parquet, once the model is fitted)
 
 
 def _renamed(value: Any, hidden: str, shown: str) -> Any:

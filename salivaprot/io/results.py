@@ -8,7 +8,6 @@ run leaves no half-written results. Numbers are written in their shortest exact 
 
 from __future__ import annotations
 
-import io
 import json
 import sys
 from collections.abc import Mapping
@@ -30,6 +29,7 @@ __all__ = [
     "run_record",
     "write_json",
     "write_matrix",
+    "write_parquet",
     "write_results",
     "write_table",
 ]
@@ -48,17 +48,17 @@ def write_table(frame: pd.DataFrame, path: PathLike, *, index: bool = True) -> P
         if _plain_names(names):
             try:
                 arrow = pa.Table.from_pandas(table, preserve_index=False)
-                body = io.BytesIO()
+                handle.write(("\t".join(names) + "\n").encode())
+                # straight into the file: no copy of the whole text in memory
                 pa_csv.write_csv(
                     arrow,
-                    body,
+                    handle,
                     pa_csv.WriteOptions(include_header=False, delimiter="\t", quoting_style="none"),
                 )
             except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-                pass
+                handle.seek(0)
+                handle.truncate()
             else:
-                handle.write(("\t".join(names) + "\n").encode())
-                handle.write(body.getvalue())
                 return Path(path)
         text = table.to_csv(sep="\t", index=False, lineterminator="\n", na_rep="")
         handle.write(text.encode())
@@ -91,11 +91,15 @@ def write_results(table: pd.DataFrame, folder: PathLike) -> tuple[Path, Path]:
     Both are written atomically; the TSV has an empty cell for missing values.
     """
     folder = Path(folder)
-    tsv = write_table(table, folder / "results.tsv", index=False)
-    parquet = folder / "results.parquet"
+    return write_table(table, folder / "results.tsv", index=False), write_parquet(table, folder)
+
+
+def write_parquet(table: pd.DataFrame, folder: PathLike) -> Path:
+    """Write a results table as ``results.parquet`` in ``folder``, atomically."""
+    parquet = Path(folder) / "results.parquet"
     with atomic_write(parquet, "wb") as handle:
         table.to_parquet(handle, index=False)
-    return tsv, parquet
+    return parquet
 
 
 def read_results(folder: PathLike) -> pd.DataFrame:

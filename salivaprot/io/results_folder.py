@@ -40,9 +40,11 @@ __all__ = [
     "REQUIRED_RESULT_COLUMNS",
     "REQUIRED_SAMPLE_COLUMNS",
     "ResultsFolder",
+    "figure_matrices",
     "read_results_folder",
     "sample_flow",
     "write_figure_inputs",
+    "write_sample_flow",
 ]
 
 logger = logging.getLogger(__name__)
@@ -322,6 +324,52 @@ def sample_flow(
     return pd.DataFrame(rows, columns=["step", "count"])
 
 
+def figure_matrices(
+    study: Study,
+    ready: ProteinData,
+    preprocess_kwargs: dict[str, Any],
+    *,
+    data: ProteinData | None = None,
+) -> dict[str, pd.DataFrame]:
+    """The figure inputs that do not depend on the model: file name -> table (index written).
+
+    ``matrix_before_normalization.tsv`` (proteins x samples, the filtered log2
+    values of ``ready``'s cells before normalization) and, when imputing,
+    ``imputed.tsv``. ``data`` is what preprocessing started from (default
+    ``study.data``).
+    """
+    from salivaprot.preprocess import preprocess
+
+    kwargs = dict(preprocess_kwargs) | {
+        "normalize_method": "none",
+        "impute_method": "none",
+        "scale": "concentration",
+    }
+    before = preprocess(study.data if data is None else data, **kwargs)
+    before_matrix = before.abundance.reindex(
+        index=ready.abundance.index, columns=ready.abundance.columns
+    )
+    tables = {BEFORE_NORMALIZATION: before_matrix.T.rename_axis(index="protein_id")}
+    if ready.imputed is not None:
+        tables[IMPUTED_FILE] = ready.imputed.T.astype(np.int64).rename_axis(index="protein_id")
+    return tables
+
+
+def write_sample_flow(
+    folder: PathLike,
+    study: Study,
+    ready: ProteinData,
+    *,
+    n_analysed: int | None = None,
+    n_excluded: int = 0,
+) -> None:
+    """Write ``sample_flow.tsv`` (see :func:`sample_flow`)."""
+    from salivaprot.io.results import write_table
+
+    flow = sample_flow(study, ready, n_analysed, n_excluded=n_excluded)
+    write_table(flow, Path(folder) / FLOW_FILE, index=False)
+
+
 def write_figure_inputs(
     folder: PathLike,
     study: Study,
@@ -339,21 +387,7 @@ def write_figure_inputs(
     ``n_excluded`` counts the runs left out for failing QC.
     """
     from salivaprot.io.results import write_table
-    from salivaprot.preprocess import preprocess
 
-    folder = Path(folder)
-    kwargs = dict(preprocess_kwargs) | {
-        "normalize_method": "none",
-        "impute_method": "none",
-        "scale": "concentration",
-    }
-    before = preprocess(study.data if data is None else data, **kwargs)
-    before_matrix = before.abundance.reindex(
-        index=ready.abundance.index, columns=ready.abundance.columns
-    )
-    write_table(before_matrix.T.rename_axis(index="protein_id"), folder / BEFORE_NORMALIZATION)
-    if ready.imputed is not None:
-        mask = ready.imputed.T.astype(np.int64).rename_axis(index="protein_id")
-        write_table(mask, folder / IMPUTED_FILE)
-    flow = sample_flow(study, ready, n_analysed, n_excluded=n_excluded)
-    write_table(flow, folder / FLOW_FILE, index=False)
+    for name, table in figure_matrices(study, ready, preprocess_kwargs, data=data).items():
+        write_table(table, Path(folder) / name)
+    write_sample_flow(folder, study, ready, n_analysed=n_analysed, n_excluded=n_excluded)

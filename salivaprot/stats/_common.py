@@ -1,7 +1,9 @@
 """Small numerical helpers shared by the statistics modules.
 
-They use :mod:`scipy.special` only: importing :mod:`scipy.stats` costs about a
-second, more than a whole limma fit of a small study, so the hot paths avoid it.
+They use a few special functions only (:mod:`salivaprot.stats._special`, which
+loads them without the rest of :mod:`scipy.special`): importing :mod:`scipy.stats`
+costs about a second, more than a whole limma fit of a small study, so the hot
+paths avoid it.
 """
 
 from __future__ import annotations
@@ -10,9 +12,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from salivaprot.errors import DataError
+from salivaprot.stats import _special as special
 
 __all__ = [
     "MAX_ABS_VALUE",
@@ -21,6 +23,8 @@ __all__ = [
     "check_correlation",
     "check_finite",
     "f_upper_p",
+    "subject_sums",
+    "subject_totals",
     "t_two_sided_p",
     "trimmed_mean",
 ]
@@ -102,6 +106,50 @@ def f_upper_p(f: np.ndarray, df1: np.ndarray | float, df2: np.ndarray | float) -
     """
     with np.errstate(invalid="ignore"):
         return special.fdtrc(df1, df2, f)
+
+
+def subject_sums(subject_index: np.ndarray, weights: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Per subject and protein, the weighted sum of the design rows of the subject's samples.
+
+    ``out[b, g] = sum(weights[i, g] * x[i] for the samples i of subject b)``
+    (subjects x proteins x coefficients), one small product per subject
+    instead of a product with a samples x subjects indicator matrix (which
+    also needed a samples x proteins x coefficients temporary).
+
+    Examples
+    --------
+    >>> x = np.array([[1.0, 0.0], [1.0, 1.0], [1.0, 0.0]])
+    >>> w = np.array([[1.0], [1.0], [0.0]])
+    >>> subject_sums(np.array([0, 0, 1]), w, x)[:, 0]
+    array([[2., 1.],
+           [0., 0.]])
+    """
+    n_subjects = int(subject_index.max()) + 1 if len(subject_index) else 0
+    out = np.zeros((n_subjects, weights.shape[1], x.shape[1]))
+    order = np.argsort(subject_index, kind="stable")
+    bounds = np.searchsorted(subject_index[order], np.arange(n_subjects + 1))
+    for b in range(n_subjects):
+        rows = order[bounds[b] : bounds[b + 1]]
+        out[b] = weights[rows].T @ x[rows]
+    return out
+
+
+def subject_totals(subject_index: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Per subject, the sum of the rows of ``values`` of the subject's samples (subjects x ...).
+
+    Subjects are ``0 .. subject_index.max()``, each with at least one sample.
+
+    Examples
+    --------
+    >>> subject_totals(np.array([1, 0, 1]), np.array([[1.0], [2.0], [4.0]]))
+    array([[2.],
+           [5.]])
+    """
+    if not len(subject_index):
+        return np.zeros((0, *values.shape[1:]))
+    order = np.argsort(subject_index, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(subject_index[order]) != 0])
+    return np.add.reduceat(values[order], starts, axis=0)
 
 
 def trimmed_mean(values: np.ndarray, trim: float) -> float:

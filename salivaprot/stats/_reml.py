@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
+
+from salivaprot.stats import _special as special
 
 #: Relative tolerance on column norms when dropping aliased columns (R's ``qr``, lme4).
 RANK_TOL = 1e-7

@@ -32,7 +32,13 @@ from typing import Literal
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from salivaprot.stats._common import check_choice, check_finite, trimmed_mean
+from salivaprot.stats._common import (
+    check_choice,
+    check_finite,
+    subject_sums,
+    subject_totals,
+    trimmed_mean,
+)
 
 __all__ = ["MAX_DAMPING_STEPS", "DuplicateCorrelation", "duplicate_correlation"]
 
@@ -130,15 +136,13 @@ def duplicate_correlation(
         )
     tol, maxit = (1e-6, 20) if method == "statmod" else (1e-14, 500)
     observed_all = ~np.isnan(y)
-    indicator = np.zeros((len(subject_index), n_subjects))
-    indicator[np.arange(len(subject_index)), subject_index] = 1.0
     n_obs_all = observed_all.sum(axis=0)
-    n_blocks_all = ((indicator.T @ observed_all) > 0).sum(axis=0)
+    n_blocks_all = (subject_totals(subject_index, observed_all.astype(float)) > 0).sum(axis=0)
     eligible = (n_obs_all > n_beta + 2) & (n_blocks_all > 1) & (n_blocks_all < n_obs_all - 1)
     # many tiny LAPACK calls: BLAS threads only add overhead (measured 18x slower on 2 cores)
     with threadpool_limits(limits=1, user_api="blas"):
         rho, converged = _per_protein_rho(
-            y, design, subject_index, indicator, eligible, n_subjects, tol, maxit, progress
+            y, design, subject_index, eligible, n_subjects, tol, maxit, progress
         )
     rho_max = 0.99
     rho_min = 1.0 / (1.0 - max_block) + 0.01
@@ -158,7 +162,6 @@ def _per_protein_rho(
     y: np.ndarray,
     design: np.ndarray,
     subject_index: np.ndarray,
-    indicator: np.ndarray,
     eligible: np.ndarray,
     n_subjects: int,
     tol: float,
@@ -178,7 +181,7 @@ def _per_protein_rho(
         if not chunk.size:
             continue
         varcomp, handled, done = _varcomp_batch(
-            y[:, chunk], design, indicator, tol=tol, maxit=maxit
+            y[:, chunk], design, subject_index, tol=tol, maxit=maxit
         )
         converged[chunk] = done
         for position in np.flatnonzero(~handled):
@@ -205,7 +208,7 @@ _TOL_RANK = 1e-10
 
 
 def _varcomp_batch(
-    y: np.ndarray, x: np.ndarray, indicator: np.ndarray, *, tol: float, maxit: int
+    y: np.ndarray, x: np.ndarray, subject_index: np.ndarray, *, tol: float, maxit: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Variance components of many proteins at once (the vectorized :func:`_random_block_varcomp`).
 
@@ -239,53 +242,15 @@ def _varcomp_batch(
     beta = np.einsum("pjk,pk->pj", np.linalg.inv(xtx), xty)
     residual = np.where(w > 0, yc - x @ beta.T, 0.0)
     rss = np.sum(residual**2, axis=0)
-    b = indicator.T @ residual  # subjects x P
-    counts = indicator.T @ w  # subjects x P
-    n_chunk = w.shape[1]
-    sums = (indicator.T @ (w[:, :, None] * x[:, None, :]).reshape(n, n_chunk * p)).reshape(
-        indicator.shape[1], n_chunk, p
-    )
+    b = subject_totals(subject_index, residual)  # subjects x P
+    counts = subject_totals(subject_index, w)  # subjects x P
+    sums = subject_sums(subject_index, w, x)  # subjects x P x p
     g = sums.transpose(1, 0, 2) @ chol_inv.transpose(0, 2, 1)  # P x subjects x p: S L^-T
     m_q = n_obs - p
-    count_values = np.unique(counts[counts > 0])
-    n_groups = len(count_values)
-    pooled_d = np.zeros((len(idx), n_groups))
-    pooled_dy = np.zeros((len(idx), n_groups))
-    pooled_w = np.zeros((len(idx), n_groups))
-    q_blocks, qb_blocks, diag_blocks, keep_blocks = [], [], [], []
-    for k, c in enumerate(count_values):
-        member = (counts == c).T  # P x subjects
-        g_c = g * member[:, :, None]
-        b_c = b.T * member
-        u, s, _ = np.linalg.svd(g_c, full_matrices=False)  # u: P x subjects x p
-        keep = s > np.maximum(s[:, :1], 1.0) * _TOL_RANK
-        u = u * keep[:, None, :]
-        inside = (u.transpose(0, 2, 1) @ b_c[:, :, None])[:, :, 0]
-        outside = np.sum(b_c**2, axis=1) - np.sum(inside**2, axis=1)
-        n_members = member.sum(axis=1)
-        rest = n_members - keep.sum(axis=1)
-        pooled_d[:, k] = c
-        pooled_dy[:, k] = np.where(rest > 0, np.maximum(outside, 0.0) / c, 0.0)
-        pooled_w[:, k] = np.maximum(rest, 0)
-        q_blocks.append(u.transpose(0, 2, 1) @ g)
-        qb_blocks.append(inside)
-        diag_blocks.append(keep * c)
-        keep_blocks.append(keep)
-    qg = np.concatenate(q_blocks, axis=1)  # P x K x p
-    qb = np.concatenate(qb_blocks, axis=1)  # P x K
-    diagonal = np.concatenate(diag_blocks, axis=1)  # P x K
-    # each protein uses at most one direction per observed subject: move its kept
-    # directions to the front (in order) and drop the columns no protein uses, so the
-    # eigendecompositions below are of (subjects x subjects) matrices, not K x K
-    kept = np.concatenate(keep_blocks, axis=1)
-    width = max(int(kept.sum(axis=1).max()), 1)
-    order = np.argsort(~kept, axis=1, kind="stable")[:, :width]
-    inside_width = np.take_along_axis(kept, order, axis=1)
-    qg = np.take_along_axis(qg, order[:, :, None], axis=1) * inside_width[:, :, None]
-    qb = np.take_along_axis(qb, order, axis=1) * inside_width
-    diagonal = np.take_along_axis(diagonal, order, axis=1) * inside_width
-    compressed = -(qg @ qg.transpose(0, 2, 1))
-    compressed[:, np.arange(qg.shape[1]), np.arange(qg.shape[1])] += diagonal
+    if _direct_spectrum(counts.shape[0], p):
+        pooled_d, pooled_dy, pooled_w, compressed, qb = _subject_space(g, b, counts)
+    else:
+        pooled_d, pooled_dy, pooled_w, compressed, qb = _pooled_space(g, b, counts)
     eigenvalues, vectors = np.linalg.eigh(compressed)
     nonzero = eigenvalues > np.maximum(eigenvalues.max(axis=1, keepdims=True), 1.0) * _TOL_RANK
     projections = np.einsum("pkl,pk->pl", vectors, qb)
@@ -325,6 +290,94 @@ def _varcomp_batch(
     varcomp[idx] = result
     converged[idx] = done
     return varcomp, handled, converged
+
+
+def _direct_spectrum(n_subjects: int, n_coefficients: int) -> bool:
+    """Whether Z'PZ is decomposed whole (few subjects) rather than pooled by count first.
+
+    Both give the same spectrum up to rounding (``tests/test_dupcor_paths.py``):
+    pooling needs one SVD per distinct count of observations and gives the
+    eigenvalue c of the directions it pools exactly; the whole matrix
+    (subjects x subjects) is one decomposition, cheaper unless the subjects
+    are many.
+    """
+    return n_subjects <= max(_DIRECT_MAX_SUBJECTS, 2 * n_coefficients)
+
+
+#: Up to this many subjects (or twice the coefficients) Z'PZ is decomposed whole.
+_DIRECT_MAX_SUBJECTS = 32
+
+
+def _subject_space(
+    g: np.ndarray, b: np.ndarray, counts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Z'PZ = diag(counts) - G G' as a whole (proteins x subjects x subjects), nothing pooled.
+
+    Returns the (empty) pooled eigenvalue groups, the matrix and the
+    subject totals of the residuals it acts on; see :func:`_pooled_space`.
+    """
+    n_proteins, n_subjects = g.shape[:2]
+    matrix = -(g @ g.transpose(0, 2, 1))
+    diagonal = np.arange(n_subjects)
+    matrix[:, diagonal, diagonal] += counts.T
+    empty = np.zeros((n_proteins, 0))
+    return empty, empty, empty, matrix, np.ascontiguousarray(b.T)
+
+
+def _pooled_space(
+    g: np.ndarray, b: np.ndarray, counts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Z'PZ with the directions of eigenvalue c pooled, per count c of observations.
+
+    ``g`` is G = S L^-T (proteins x subjects x p), ``b`` the residuals'
+    subject totals (subjects x proteins), ``counts`` the observations per
+    subject (subjects x proteins). Subjects with the same count c share the
+    eigenvalue c in every direction orthogonal to their rows of G: those are
+    pooled (eigenvalue, sum of (w'b)^2 / c, how many; proteins x counts); the
+    rest is returned as a compressed matrix (proteins x width x width) with the
+    residual totals in its basis (proteins x width), for an eigendecomposition.
+    """
+    n_proteins = g.shape[0]
+    count_values = np.unique(counts[counts > 0])
+    n_groups = len(count_values)
+    pooled_d = np.zeros((n_proteins, n_groups))
+    pooled_dy = np.zeros((n_proteins, n_groups))
+    pooled_w = np.zeros((n_proteins, n_groups))
+    q_blocks, qb_blocks, diag_blocks, keep_blocks = [], [], [], []
+    for k, c in enumerate(count_values):
+        member = (counts == c).T  # P x subjects
+        g_c = g * member[:, :, None]
+        b_c = b.T * member
+        u, s, _ = np.linalg.svd(g_c, full_matrices=False)  # u: P x subjects x p
+        keep = s > np.maximum(s[:, :1], 1.0) * _TOL_RANK
+        u = u * keep[:, None, :]
+        inside = (u.transpose(0, 2, 1) @ b_c[:, :, None])[:, :, 0]
+        outside = np.sum(b_c**2, axis=1) - np.sum(inside**2, axis=1)
+        n_members = member.sum(axis=1)
+        rest = n_members - keep.sum(axis=1)
+        pooled_d[:, k] = c
+        pooled_dy[:, k] = np.where(rest > 0, np.maximum(outside, 0.0) / c, 0.0)
+        pooled_w[:, k] = np.maximum(rest, 0)
+        q_blocks.append(u.transpose(0, 2, 1) @ g)
+        qb_blocks.append(inside)
+        diag_blocks.append(keep * c)
+        keep_blocks.append(keep)
+    qg = np.concatenate(q_blocks, axis=1)  # P x K x p
+    qb = np.concatenate(qb_blocks, axis=1)  # P x K
+    diagonal = np.concatenate(diag_blocks, axis=1)  # P x K
+    # each protein uses at most one direction per observed subject: move its kept
+    # directions to the front (in order) and drop the columns no protein uses, so the
+    # eigendecompositions below are of (subjects x subjects) matrices, not K x K
+    kept = np.concatenate(keep_blocks, axis=1)
+    width = max(int(kept.sum(axis=1).max()), 1)
+    order = np.argsort(~kept, axis=1, kind="stable")[:, :width]
+    inside_width = np.take_along_axis(kept, order, axis=1)
+    qg = np.take_along_axis(qg, order[:, :, None], axis=1) * inside_width[:, :, None]
+    qb = np.take_along_axis(qb, order, axis=1) * inside_width
+    diagonal = np.take_along_axis(diagonal, order, axis=1) * inside_width
+    compressed = -(qg @ qg.transpose(0, 2, 1))
+    compressed[:, np.arange(qg.shape[1]), np.arange(qg.shape[1])] += diagonal
+    return pooled_d, pooled_dy, pooled_w, compressed, qb
 
 
 def _glm_gamma_batch(

@@ -25,9 +25,9 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
 
 from salivaprot.errors import SalivaprotWarning
+from salivaprot.stats import _special as special
 
 __all__ = [
     "SqueezedVariances",

@@ -34,6 +34,8 @@ from salivaprot.stats._common import (
     check_correlation,
     check_finite,
     f_upper_p,
+    subject_sums,
+    subject_totals,
     t_two_sided_p,
 )
 from salivaprot.stats.dupcor import DupcorMethod, duplicate_correlation
@@ -122,12 +124,9 @@ def gls_fit(
     check_finite(y)
     x = np.asarray(design, dtype=float)
     contrasts = np.atleast_2d(np.asarray(contrasts, dtype=float))
-    n, n_proteins = y.shape
+    n_proteins = y.shape[1]
     p = x.shape[1]
     _, subject_index = np.unique(np.asarray(subjects), return_inverse=True)
-    n_subjects = int(subject_index.max()) + 1 if n else 0
-    indicator = np.zeros((n, n_subjects))
-    indicator[np.arange(n), subject_index] = 1.0
 
     observed = ~np.isnan(y)
     weights = observed.astype(float)
@@ -136,21 +135,14 @@ def gls_fit(
         avg = np.where(n_obs > 0, np.nansum(y, axis=0) / np.maximum(n_obs, 1), np.nan)
     centred = np.where(observed, y - np.nan_to_num(avg), 0.0)
 
-    rho = correlation
-    counts = indicator.T @ weights  # subjects x proteins
-    gamma = np.where(counts > 0, rho / (1.0 - rho + counts * rho), 0.0)
-    outer = (x[:, :, None] * x[:, None, :]).reshape(n, p * p)
-    xtx = (weights.T @ outer).reshape(n_proteins, p, p)
-    sums = (indicator.T @ (weights[:, :, None] * x[:, None, :]).reshape(n, n_proteins * p)).reshape(
-        n_subjects, n_proteins, p
-    )
-    y_sums = indicator.T @ centred  # b x P
-    xtvx = (xtx - np.einsum("bp,bpj,bpk->pjk", gamma, sums, sums)) / (1.0 - rho)
-    xtvy = ((x.T @ centred).T - np.einsum("bp,bpj,bp->pj", gamma, sums, y_sums)) / (1.0 - rho)
-    ytvy = (np.sum(centred**2, axis=0) - np.sum(gamma * y_sums**2, axis=0)) / (1.0 - rho)
-    # the same for a constant 1 at every observed value: the fit is linear in y, so the
-    # coefficients of y are those of the centred values plus avg times those of 1
-    xtv1 = ((x.T @ weights).T - np.einsum("bp,bpj,bp->pj", gamma, sums, counts)) / (1.0 - rho)
+    xtvx = np.empty((n_proteins, p, p))
+    xtvy, xtv1 = np.empty((n_proteins, p)), np.empty((n_proteins, p))
+    ytvy = np.empty(n_proteins)
+    for start in range(0, n_proteins, _GLS_CHUNK):  # bounds the subjects x proteins x p temporaries
+        part = slice(start, start + _GLS_CHUNK)
+        xtvx[part], xtvy[part], ytvy[part], xtv1[part] = _normal_equations(
+            weights[:, part], centred[:, part], x, subject_index, correlation
+        )
 
     coefficients = np.full((n_proteins, p), np.nan)
     shift = np.zeros((n_proteins, p))
@@ -198,6 +190,37 @@ def gls_fit(
         estimable=estimable,
         coefficient_estimable=coefficient_estimable,
     )
+
+
+#: Proteins per block of :func:`gls_fit`'s normal equations.
+_GLS_CHUNK = 2048
+
+
+def _normal_equations(
+    weights: np.ndarray, centred: np.ndarray, x: np.ndarray, subject_index: np.ndarray, rho: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """X'V^-1 X, X'V^-1 y, y'V^-1 y and X'V^-1 1 over each protein's observed values.
+
+    V = (1 - rho) I + rho Z Z' restricted to the observed values; its inverse
+    is closed-form per subject (compound symmetry): V^-1 = (I - gamma J) / (1 - rho)
+    on a subject's c values, gamma = rho / (1 - rho + c rho).
+    """
+    n, n_proteins = weights.shape
+    p = x.shape[1]
+    counts = subject_totals(subject_index, weights)  # subjects x proteins
+    gamma = np.where(counts > 0, rho / (1.0 - rho + counts * rho), 0.0)
+    outer = (x[:, :, None] * x[:, None, :]).reshape(n, p * p)
+    xtx = (weights.T @ outer).reshape(n_proteins, p, p)
+    sums = subject_sums(subject_index, weights, x)  # subjects x proteins x p
+    y_sums = subject_totals(subject_index, centred)  # b x P
+    weighted = (gamma[:, :, None] * sums).transpose(1, 2, 0)  # P x p x subjects
+    xtvx = (xtx - weighted @ sums.transpose(1, 0, 2)) / (1.0 - rho)
+    xtvy = ((x.T @ centred).T - (weighted @ y_sums.T[:, :, None])[:, :, 0]) / (1.0 - rho)
+    ytvy = (np.sum(centred**2, axis=0) - np.sum(gamma * y_sums**2, axis=0)) / (1.0 - rho)
+    # the same for a constant 1 at every observed value: the fit is linear in y, so the
+    # coefficients of y are those of the centred values plus avg times those of 1
+    xtv1 = ((x.T @ weights).T - (weighted @ counts.T[:, :, None])[:, :, 0]) / (1.0 - rho)
+    return xtvx, xtvy, ytvy, xtv1
 
 
 @dataclass(frozen=True)
