@@ -580,48 +580,73 @@ _UNIT = re.compile(rb'\bunitAccession="([^"]+)"')
 _UNIT_NAME = re.compile(rb'\bunitName="([^"]+)"')
 _SPECTRUM_ID = re.compile(rb'\sid="([^"]*)"')
 _ARRAY_LENGTH = re.compile(rb'\sdefaultArrayLength="(\d+)"')
-# the block path
+# the block path: many whole spectra at once
 _BLOCK_MIN = 1 << 16
-_SPECTRUM_SPLIT = re.compile(rb"<spectrum(?=[\s>])")
-# the value is captured with its attribute name, so that a cvParam whose value is
-# missing or comes before the accession is seen (an empty capture)
-_PARAM_VALUES = re.compile(
-    rb'accession="(MS:100(?:0511|0579|0285|0505|0016|0927|0041))"(?:[^>]*?(value="[^"]*"))?'
-    rb'(?:[^>]*?unitAccession="([^"]*)")?'
+_ARRAYS_OPEN = b"<binaryDataArrayList"
+_ARRAYS_CLOSE = b"</binaryDataArrayList>"
+_SPECTRUM_CLOSE = re.compile(rb"\s*</spectrum>\s*")
+# the spectrum tag: index, id and defaultArrayLength in the usual orders, else id and length
+_HEAD_INDEX_FIRST = re.compile(
+    rb'<spectrum\s+index="(\d+)"\s+id="([^"]*)"\s+defaultArrayLength="(\d+)"'
 )
+_HEAD_ID_FIRST = re.compile(
+    rb'<spectrum\s+id="([^"]*)"\s+index="(\d+)"\s+defaultArrayLength="(\d+)"'
+)
+_HEAD = re.compile(rb'<spectrum\s[^>]*?\sid="([^"]*)"[^>]*?\sdefaultArrayLength="(\d+)"')
+_ACCESSIONS = rb"0(?:5(?:11|79|05)|285|016|927|041)"
+_NEEDED = {_MS_LEVEL, _MS1_SPECTRUM, _TIC, _BASE_PEAK_INTENSITY, _SCAN_START_TIME}
+_NEEDED |= {_INJECTION_TIME, _CHARGE}
+# the needed cvParams, laid out as usual (accession, name, value, then perhaps the unit);
+# the literal start lets the regular-expression engine skip quickly to each candidate.
+# A needed cvParam laid out otherwise (a value before the accession, no value, no name)
+# is captured by the last group: the careful path takes it.
+_PARAMS = re.compile(
+    rb'"MS:100(?:(' + _ACCESSIONS + rb')"\s+name="[^"]*"\s+value="([^"]*)"([^>]*)'
+    rb"|(" + _ACCESSIONS + rb')")'
+)
+_UNIT_OF = re.compile(rb'\sunitAccession="([^"]+)"')
+_UNIT_NAME_OF = re.compile(rb'\sunitName="([^"]+)"')
 _INDEX_OFFSET = re.compile(rb"<offset[^>]*>\s*(\d+)\s*</offset>")
-_TAG_HEAD = re.compile(rb'[^>]*?\sid="([^"]*)"[^>]*?\sdefaultArrayLength="(\d+)"')
-_TAG_ID = re.compile(rb'(?:^|\s)id="([^"]*)"')
-_TAG_LENGTH = re.compile(rb'(?:^|\s)defaultArrayLength="(\d+)"')
 # ident, ms level, rt (min), injection time (ms), peaks, TIC, base peak, charge, decoded
 _Found = tuple[str, int, float, float, int | None, float | None, float | None, int | None, bool]
 _BINARY_END = (b">", b"/", b" ", b"\t", b"\r", b"\n")
+# a needed cvParam's attributes after its value -> its unit (accession, else name)
+_UNITS: dict[bytes, bytes] = {}
+_MINUTES = {b"UO:0000031": 1.0, b"minute": 1.0, b"UO:0000010": 60.0, b"second": 60.0}
 
 
-def _cut_binaries(buf: bytes | bytearray, start: int, stop: int) -> bytes | None:
-    """``buf[start:stop]`` with every ``<binary>...</binary>`` payload replaced by ``<binary/>``.
+def _unit(rest: bytes) -> bytes:
+    """The unit in the attributes after a cvParam's value (remembered: they repeat)."""
+    unit = _UNITS.get(rest)
+    if unit is None:
+        found = _UNIT_OF.search(rest) or _UNIT_NAME_OF.search(rest)
+        unit = found.group(1) if found else b""
+        if len(_UNITS) > 4096:
+            _UNITS.clear()
+        _UNITS[rest] = unit
+    return unit
 
-    Base64 holds no ``<``, so each payload's end is the next ``<`` (a memchr
-    scan, several times faster than a regular expression over the payload);
-    it must open ``</binary>``, else None (the careful path handles the block).
-    The kept pieces are memoryviews, copied once by the join.
+
+def _first(codes: np.ndarray, owner: np.ndarray, code: bytes) -> tuple[np.ndarray, list[int]]:
+    """The first cvParam ``code`` of each spectrum: (spectra, positions in the match list).
+
+    ``codes`` holds the accession code of each match, ``owner`` the spectrum it is in
+    (non-decreasing).
     """
-    pieces: list[Any] = []
-    view = memoryview(buf)
-    find = buf.find
-    starts = buf.startswith
-    pos = start
-    while True:
-        opened = find(b"<binary>", pos, stop)
-        if opened < 0:
-            pieces.append(view[pos:stop])
-            return b"".join(pieces)
-        closed = find(b"<", opened + 8, stop)
-        if closed < 0 or not starts(b"</binary>", closed):
-            return None
-        pieces.append(view[pos:opened])
-        pieces.append(b"<binary/>")
-        pos = closed + 9
+    at = np.flatnonzero(codes == code)
+    if len(at) > 1:
+        who = owner[at]
+        keep = np.empty(len(at), dtype=bool)
+        keep[0] = True
+        np.not_equal(who[1:], who[:-1], out=keep[1:])
+        at = at[keep]
+    return owner[at], at.tolist()
+
+
+def _count(counter: Counter[int], values: np.ndarray) -> None:
+    if len(values):
+        keys, counts = np.unique(values, return_counts=True)
+        counter.update(dict(zip(keys.tolist(), counts.tolist(), strict=True)))
 
 
 class _Reader:
@@ -742,6 +767,7 @@ class _Reader:
         """
         src = self.src
         src.release(pos)
+        careful = pos  # spectra before this offset are read one by one
         while True:
             lt = src.find(b"<", pos, keep=False)
             if lt < 0 or not src.ensure(lt + 16):
@@ -767,12 +793,15 @@ class _Reader:
             # many whole spectra in the buffer: read them together
             limit = src.end if stop is None else min(src.end, stop)
             last = src.buf.rfind(b"</spectrum>", lt - src.base, limit - src.base)
-            if last >= 0:
+            if last >= 0 and lt >= careful:
                 end = src.base + last + len(b"</spectrum>")
-                if end - lt > _BLOCK_MIN and self._block(src.buf, lt - src.base, end - src.base):
-                    src.release(end)
-                    pos = end
-                    continue
+                if end - lt > _BLOCK_MIN:
+                    done, until = self._block(src.buf, lt - src.base, end - src.base)
+                    careful = src.base + until
+                    if done > lt - src.base:
+                        pos = src.base + done
+                        src.release(pos)
+                        continue
             end = src.find(b"</spectrum>", lt)
             if end < 0:
                 raise self.truncated("inside", lt)
@@ -847,79 +876,195 @@ class _Reader:
                 "is not a number"
             ) from None
 
-    def _block(self, buf: bytes | bytearray, start: int, stop: int) -> bool:
-        """Read the whole spectra in ``buf[start:stop]`` at once; False to go spectrum by spectrum.
+    def _groups_matter(self) -> bool:
+        """Whether a param group defines a cvParam QC needs (then references to it count)."""
+        return any(p.accession in _NEEDED for group in self.groups.values() for p in group)
 
-        The binary payloads are cut out (the block is not copied first), then the spectrum
-        tags and the needed cvParams are found with one regular-expression pass
-        each. The block is left to the spectrum-by-spectrum path (which names
-        problems precisely) when anything is unusual: param group references, a
-        spectrum without TIC or base peak, a cvParam whose attributes are not in
-        the usual order, a unit given by name only, a value that is not a number.
+    def _block(self, buf: bytes | bytearray, start: int, stop: int) -> tuple[int, int]:
+        """Read the whole spectra in ``buf[start:stop]`` together, as far as they are usual.
+
+        Returns ``(done, careful)``: the spectra before ``done`` were read; those
+        before ``careful`` (if further) must be read one by one. Each spectrum's
+        metadata is everything between its tag and its ``<binaryDataArrayList>``;
+        the array list (the arrays' cvParams and base64 payloads) is skipped by a
+        byte search for its end, which must be followed by ``</spectrum>``. The
+        needed cvParams of each spectrum are found by one ``findall`` over its
+        metadata, and the numbers are worked out for all the spectra at once.
+
+        The walk stops at a spectrum laid out otherwise (no array list, a tag without
+        ``id`` and ``defaultArrayLength``, a reference to a param group that defines
+        a needed cvParam): the spectrum-by-spectrum path takes it, and names
+        problems precisely. A whole batch is handed to that path when a needed
+        cvParam is unusual (attributes in another order, no value), an MS1
+        spectrum has no TIC or base peak (its arrays must be decoded), a time has
+        no unit or an unexpected one, or a value is not a number.
         """
-        meta = _cut_binaries(buf, start, stop)
-        if meta is None or b"ParamGroupRef" in meta:
-            return False
-        pieces = _SPECTRUM_SPLIT.split(meta)
-        if pieces[0].strip() or meta.count(b"</spectrum>") != len(pieces) - 1:
-            return False
-        found: list[_Found] = []
-        decode = self.encoding
-        try:
-            for piece in pieces[1:]:
-                # the first of each: the first scan, precursor and selected ion
-                values: dict[bytes, tuple[bytes, bytes]] = {}
-                for accession, value, unit in reversed(_PARAM_VALUES.findall(piece)):
-                    if not value:
-                        return False  # no value after the accession: the careful path
-                    values[accession] = (value[7:-1], unit)
-                get = values.get
-                found_level = get(b"MS:1000511")
-                if found_level is not None:
-                    level = int(float(found_level[0]))
-                else:
-                    level = 1 if b"MS:1000579" in values else 0
-                tic = bp = None
-                if level == 1:
-                    found_tic, found_bp = get(b"MS:1000285"), get(b"MS:1000505")
-                    if not (found_tic and found_tic[0] and found_bp and found_bp[0]):
-                        return False  # the arrays must be decoded
-                    tic, bp = float(found_tic[0]), float(found_bp[0])
-                rt = math.nan
-                start_time = get(b"MS:1000016")
-                if start_time is not None and start_time[0]:
-                    if start_time[1] == b"UO:0000031":
-                        rt = float(start_time[0])
-                    elif start_time[1] == b"UO:0000010":
-                        rt = float(start_time[0]) / 60.0
-                    else:
-                        return False  # a unit by name only, or none
-                iit = math.nan
-                injection = get(b"MS:1000927")
-                if injection is not None and injection[0]:
-                    iit = float(injection[0])
-                    if injection[1] == b"UO:0000010":
-                        iit *= 1000.0
-                charge_found = get(b"MS:1000041")
-                charge = int(float(charge_found[0])) if charge_found and charge_found[0] else None
-                head = _TAG_HEAD.match(piece)
-                length: int | None
+        find = buf.find
+        index_first = _HEAD_INDEX_FIRST.match
+        id_first = _HEAD_ID_FIRST.match
+        close_match = _SPECTRUM_CLOSE.match
+        findall = _PARAMS.findall
+        check_groups = self._groups_matter()
+        # per spectrum: index (b"" when not read), id, defaultArrayLength, where it starts
+        # and where its metadata starts and ends
+        indices: list[bytes] = []
+        ids: list[bytes] = []
+        lengths: list[bytes] = []
+        spans: list[tuple[int, int, int]] = []
+        params: list[list[tuple[bytes, bytes, bytes, bytes]]] = []
+        pos = start
+        while pos < stop:
+            head = index_first(buf, pos, stop)
+            if head is not None:
+                index, ident, length = head.groups()
+            else:
+                head = id_first(buf, pos, stop)
                 if head is not None:
-                    raw_id, length = head.group(1), int(head.group(2))
+                    ident, index, length = head.groups()
                 else:
-                    attributes = piece[: piece.find(b">")]
-                    found_id = _TAG_ID.search(attributes)
-                    found_length = _TAG_LENGTH.search(attributes)
-                    raw_id = found_id.group(1) if found_id else b"?"
-                    length = int(found_length.group(1)) if found_length else None
-                ident = raw_id.decode(decode, "replace")
-                if "&" in ident:
-                    ident = html.unescape(ident)
-                found.append((ident, level, rt, iit, length, tic, bp, charge, False))
-        except ValueError:
-            return False  # a value that is not a number: the careful path names it
-        for result in found:
-            self._add(*result)
+                    head = _HEAD.match(buf, pos, stop)
+                    if head is None:
+                        break
+                    index = b""
+                    ident, length = head.groups()
+            meta = head.end()
+            arrays = find(_ARRAYS_OPEN, meta, stop)
+            if arrays < 0:
+                break
+            closed = find(_ARRAYS_CLOSE, arrays, stop)
+            if closed < 0:
+                break
+            end = close_match(buf, closed + len(_ARRAYS_CLOSE), stop)
+            if end is None or (check_groups and find(b"ParamGroupRef", meta, arrays) >= 0):
+                break
+            indices.append(index)
+            ids.append(ident)
+            lengths.append(length)
+            spans.append((pos, meta, arrays))
+            params.append(findall(buf, meta, arrays))
+            pos = end.end()
+        n = len(ids)
+        # a spectrum without an array list would have been read with the next one's;
+        # consecutive indices rule that out, else each metadata span is searched
+        if n > 1 and not (
+            indices[0] and b"" not in indices and int(indices[-1]) - int(indices[0]) == n - 1
+        ):
+            for k, (opened, a, b) in enumerate(spans):
+                if find(b"</spectrum>", a, b) >= 0:
+                    n, pos = k, opened
+                    break
+        if not n:
+            return start, start
+        try:
+            read = self._batch(ids[:n], lengths[:n], params[:n])
+        except (ValueError, OverflowError):
+            read = False  # a value that is not a number: the careful path names it
+        return (pos, pos) if read else (start, pos)
+
+    def _batch(
+        self,
+        ids: list[bytes],
+        lengths: list[bytes],
+        params: list[list[tuple[bytes, bytes, bytes, bytes]]],
+    ) -> bool:
+        """Add a batch of spectra to the tally: their ids, defaultArrayLength and cvParams.
+
+        Returns False, with the tally unchanged, when the batch must be read one by one.
+        """
+        n = len(ids)
+        owner = np.repeat(np.arange(n), [len(p) for p in params])
+        flat = [match for found in params for match in found]
+        value: tuple[bytes, ...] = ()
+        rest: tuple[bytes, ...] = ()
+        codes = np.zeros(0, dtype="S4")
+        if flat:
+            accession, value, rest, unusual = zip(*flat, strict=True)
+            if any(unusual):
+                return False
+            codes = np.array(accession, dtype="S4")
+
+        def first(code: bytes) -> tuple[np.ndarray, list[int]]:
+            return _first(codes, owner, code)
+
+        def given(code: bytes) -> tuple[np.ndarray, list[int]]:
+            """The first cvParam ``code`` of each spectrum, where its value is not empty."""
+            who, at = first(code)
+            keep = [bool(value[i]) for i in at]
+            if all(keep):
+                return who, at
+            return who[np.array(keep, dtype=bool)], [i for i, k in zip(at, keep, strict=True) if k]
+
+        level = np.zeros(n, dtype=np.int64)
+        level[first(b"0579")[0]] = 1
+        who, at = first(b"0511")
+        level[who] = [int(float(value[i])) for i in at]
+        ms1 = level == 1
+        ms2 = level == 2
+        n1 = int(ms1.sum())
+        tic = np.full(n, math.nan)
+        bp = np.full(n, math.nan)
+        if n1:
+            for target, code in ((tic, b"0285"), (bp, b"0505")):
+                who, at = first(code)
+                keep = ms1[who]
+                target[who[keep]] = [float(value[i]) for i, k in zip(at, keep, strict=True) if k]
+            if np.isnan(tic[ms1]).any() or np.isnan(bp[ms1]).any():
+                return False  # the arrays must be decoded (or a value is NaN)
+        rt = np.full(n, math.nan)
+        who, at = given(b"0016")
+        if at:
+            divisors = [_MINUTES.get(_unit(rest[i])) for i in at]
+            if None in divisors:
+                return False  # no unit, or another unit: the careful path warns or names it
+            rt[who] = np.array([float(value[i]) for i in at]) / np.array(divisors)
+        iit = np.full(n, math.nan)
+        who, at = given(b"0927")
+        if at:
+            iit[who] = [
+                float(value[i]) * 1000.0
+                if _unit(rest[i]) in (b"UO:0000010", b"second")
+                else float(value[i])
+                for i in at
+            ]
+        charge = np.zeros(n, dtype=np.int64)
+        known = np.zeros(n, dtype=bool)
+        who, at = given(b"0041")
+        if at:
+            keep = ms2[who]
+            charge[who[keep]] = [int(float(value[i])) for i, k in zip(at, keep, strict=True) if k]
+            known[who[keep]] = True
+        peaks = np.array(lengths).astype(np.int64)
+
+        # everything is known: add to the tally
+        t = self.tally
+        encoding = self.encoding
+
+        def ident(raw: bytes) -> str:
+            text = raw.decode(encoding, "replace")
+            return html.unescape(text) if "&" in text else text
+
+        t.n_spectra += n
+        _count(t.levels, level)
+        timed = ~np.isnan(rt)
+        if timed.any():
+            t.rt_min = min(t.rt_min, float(rt[timed].min()))
+            t.rt_max = max(t.rt_max, float(rt[timed].max()))
+        if n1:
+            # added one by one, in file order, as the careful path does
+            t.tic_total = sum(tic[ms1].tolist(), t.tic_total)
+            t.base_peak_max = max(t.base_peak_max, float(bp[ms1].max()))
+            chromatogram = ms1 & timed
+            t.ms1_rt.frombytes(rt[chromatogram].tobytes())
+            t.ms1_tic.frombytes(tic[chromatogram].tobytes())
+            t.ms1_ids.extend(ident(ids[i]) for i in np.flatnonzero(chromatogram).tolist())
+            t.iit1.frombytes(iit[ms1 & ~np.isnan(iit)].tobytes())
+            _count(t.peaks1, peaks[ms1])
+        if ms2.any():
+            t.iit2.frombytes(iit[ms2 & ~np.isnan(iit)].tobytes())
+            _count(t.peaks2, peaks[ms2])
+            _count(t.charges, charge[ms2 & known])
+            t.unknown_charge += int((ms2 & ~known).sum())
+        self.last_id = ident(ids[-1])
         return True
 
     def _from_values(
