@@ -61,6 +61,7 @@ from salivaprot.io._files import PathLike, file_stem, input_path
 __all__ = ["QC_COLUMNS", "RunQC", "read_mzml_qc", "read_qc_table"]
 
 _CHUNK = 1 << 22  # 4 MiB reads
+_MARGIN = 1 << 20  # room before each read for the kept tail of the window
 _MAIN_SHARE = 0.8  # with n workers, the main process parses 0.8/n of the spectra
 _HEADER_LIMIT = 64 << 20  # the part before <spectrumList> is small; refuse beyond this
 
@@ -434,51 +435,21 @@ def _instrument_model(
 # the byte-level scanner
 
 
-class _Hasher:
-    """SHA-256 computed in a background thread, overlapping the parsing.
-
-    hashlib releases the GIL while hashing a large buffer, so the chunks are
-    hashed on the other core while the next ones are parsed. A bounded queue
-    keeps them in order and at most a few chunks (4 MiB each) waiting.
-    """
-
-    def __init__(self) -> None:
-        self.digest = hashlib.sha256()
-        self.queue: queue.Queue[bytes | memoryview | None] = queue.Queue(maxsize=3)
-        self.thread: threading.Thread | None = None
-
-    def _run(self) -> None:
-        update, get = self.digest.update, self.queue.get
-        while (data := get()) is not None:
-            update(data)
-
-    def update(self, data: bytes | memoryview) -> None:
-        if self.thread is None:
-            self.thread = threading.Thread(target=self._run, daemon=True)
-            self.thread.start()
-        self.queue.put(data)
-
-    def close(self) -> None:
-        """Stop the thread (after the queued chunks); safe to call twice."""
-        if self.thread is not None:
-            self.queue.put(None)
-            self.thread.join()
-            self.thread = None
-
-    def hexdigest(self) -> str:
-        self.close()
-        return self.digest.hexdigest()
-
-
 class _Source:
-    """A forward-only byte window over a (possibly gzip) stream, hashing what it reads.
+    """A forward-only byte window over a (possibly gzip) stream, read and hashed ahead.
 
     Positions are absolute offsets in the (uncompressed) stream. Bytes before
     :meth:`release`'s offset may be forgotten when more is read, which keeps
-    memory bounded by the largest spectrum plus one read.
+    memory bounded by the largest spectrum plus a few reads.
+
+    A background thread reads the stream (decompressing it when gzip) and
+    computes the SHA-256 of the bytes as stored, a few chunks ahead of the
+    parsing: file reads, zlib and hashlib release the GIL, so this work runs on
+    the other core. Each chunk is read after a free margin, where the kept tail
+    of the previous window is copied, so the window is not copied again.
     """
 
-    def __init__(self, raw: IO[bytes], *, gz: bool, digest: Any, start: int = 0) -> None:
+    def __init__(self, raw: IO[bytes], *, gz: bool, digest: Any = None, start: int = 0) -> None:
         self.raw = raw
         self.digest = digest
         self.stream: IO[bytes] = gzip.GzipFile(fileobj=self, mode="rb") if gz else raw  # type: ignore[call-overload]
@@ -487,6 +458,12 @@ class _Source:
         self.base = start  # offset of buf[0]
         self.mark = start  # bytes before this offset are no longer needed
         self.eof = False
+        self.queue: queue.Queue[tuple[bytearray, int] | BaseException | None] = queue.Queue(
+            maxsize=3
+        )
+        self.thread: threading.Thread | None = None
+        self.hand_over = True  # False: only hash the rest (see drain)
+        self.stopping = False
 
     # GzipFile reads compressed bytes through this, so they are hashed as stored
     def read(self, size: int = -1) -> bytes:
@@ -494,6 +471,33 @@ class _Source:
         if self.digest is not None:
             self.digest.update(data)
         return data
+
+    def _put(self, item: tuple[bytearray, int] | BaseException | None) -> bool:
+        while not self.stopping:
+            try:
+                self.queue.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _produce(self) -> None:
+        """The reading thread: read, hash and hand over chunks until the end or close()."""
+        try:
+            while not self.stopping:
+                buf = bytearray(_MARGIN + _CHUNK)
+                with memoryview(buf) as view, view[_MARGIN:] as free:
+                    got = self.stream.readinto(free)  # type: ignore[attr-defined]
+                    if got and self.hash_direct and self.digest is not None:
+                        with free[:got] as data:
+                            self.digest.update(data)
+                if not got:
+                    self._put(None)
+                    return
+                if self.hand_over and not self._put((buf, got)):
+                    return
+        except BaseException as err:  # handed to the parsing thread, which raises it
+            self._put(err)
 
     @property
     def end(self) -> int:
@@ -505,29 +509,42 @@ class _Source:
     def more(self) -> bool:
         if self.eof:
             return False
-        # the kept tail and the new bytes go into one new buffer, read into directly
-        # (one allocation and one copy of the tail per read)
-        cut = max(self.mark - self.base, 0)
-        kept = len(self.buf) - cut if cut < len(self.buf) else 0
-        buf = bytearray(kept + _CHUNK)
-        if kept:
-            buf[:kept] = memoryview(self.buf)[cut:]
-        try:
-            with memoryview(buf) as view, view[kept:] as free:
-                got = self.stream.readinto(free)  # type: ignore[attr-defined]
-        except (EOFError, gzip.BadGzipFile, zlib.error) as err:
-            raise _Truncated(f"corrupt or truncated gzip stream ({err})") from err
-        if not got:
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._produce, daemon=True)
+            self.thread.start()
+        item = self.queue.get()
+        if item is None:
             self.eof = True
             return False
+        if isinstance(item, (EOFError, gzip.BadGzipFile, zlib.error)):
+            self.eof = True
+            raise _Truncated(f"corrupt or truncated gzip stream ({item})") from item
+        if isinstance(item, BaseException):
+            self.eof = True
+            raise item
+        buf, got = item
+        cut = min(max(self.mark - self.base, 0), len(self.buf))
+        kept = len(self.buf) - cut
         if got < _CHUNK:
-            del buf[kept + got :]
-        self.base += min(cut, len(self.buf))
+            del buf[_MARGIN + got :]
+        with memoryview(self.buf) as view, view[cut:] as tail:
+            if kept <= _MARGIN:
+                # the kept tail goes into the margin before the new bytes, and the
+                # unused start of the margin is dropped (no copy: the bytearray's start moves)
+                buf[_MARGIN - kept : _MARGIN] = tail
+                del buf[: _MARGIN - kept]
+            else:  # a spectrum larger than the margin: one copy
+                buf = bytearray(tail) + memoryview(buf)[_MARGIN:]
+        self.base += cut
         self.buf = buf
-        if self.hash_direct and self.digest is not None:
-            # the buffer is never changed once filled, so the thread may hash a view of it
-            self.digest.update(memoryview(buf)[kept:])
         return True
+
+    def close(self) -> None:
+        """Stop the reading thread; safe to call twice."""
+        if self.thread is not None:
+            self.stopping = True
+            self.thread.join()
+            self.thread = None
 
     def find(self, needle: bytes, pos: int, *, keep: bool = True) -> int:
         """Offset of needle at or after pos, reading more as needed; -1 at end of file.
@@ -561,10 +578,13 @@ class _Source:
         return self.buf.count(needle, a - self.base, b - self.base)
 
     def drain(self) -> None:
-        """Read (and hash) the rest of the stream."""
+        """Read (and hash) the rest of the stream, without handing it over."""
         self.release(self.end)
-        while self.more():
-            self.release(self.end)
+        self.buf = bytearray()
+        self.hand_over = False
+        while not self.eof:
+            self.more()
+            self.buf = bytearray()
 
 
 class _Truncated(Exception):
@@ -1411,18 +1431,23 @@ def _spectrum_offsets(path: Path, size: int) -> array[int] | None:
 
 def _read_range(path: str, start: int, stop: int | None) -> tuple[_Tally, str | None]:
     """Worker: read the spectra whose start lies in [start, stop); return tally and last id."""
+    with open(path, "rb") as head:
+        header_src = _Source(head, gz=False)
+        header_reader = _Reader(path, header_src)
+        try:
+            header_reader.read_header()
+        finally:
+            header_src.close()
     with open(path, "rb") as raw:
         raw.seek(start)
-        src = _Source(raw, gz=False, digest=None, start=start)
+        src = _Source(raw, gz=False, start=start)
         reader = _Reader(path, src)
-        header_path = Path(path)
-        with open(header_path, "rb") as head:
-            header_src = _Source(head, gz=False, digest=None)
-            header_reader = _Reader(path, header_src)
-            header_reader.read_header()
         reader.groups = header_reader.groups
         reader.encoding = header_reader.encoding
-        reader.spectra(start, stop)
+        try:
+            reader.spectra(start, stop)
+        finally:
+            src.close()
     return reader.tally, reader.last_id
 
 
@@ -1471,7 +1496,7 @@ def read_mzml_qc(path: PathLike, *, workers: int = 1) -> RunQC:
     if size == 0:
         raise InputFormatError("the file is empty", path=path)
     gz = _is_gzip(p)
-    digest = _Hasher()
+    digest = hashlib.sha256()
     parts: list[tuple[int, int | None]] = []
     if workers > 1 and not gz:
         offsets = _spectrum_offsets(p, size)
@@ -1488,23 +1513,22 @@ def read_mzml_qc(path: PathLike, *, workers: int = 1) -> RunQC:
                     ok = ok and bool(_OPEN_SPECTRUM.match(handle.read(16)))
             if ok:
                 parts = [(c, n) for c, n in zip(cuts, [*cuts[1:], None], strict=True)]
-    with open(p, "rb") as raw:
-        src = _Source(raw, gz=gz, digest=digest)
-        reader = _Reader(name, src)
-        try:
-            after = reader.read_header()
-            futures = []
-            executor = None
-            if parts:
-                import multiprocessing
-                from concurrent.futures import ProcessPoolExecutor
+    executor = None
+    futures = []
+    if parts:
+        # the workers are started first, while this process has no other thread
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
 
-                method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-                executor = ProcessPoolExecutor(
-                    len(parts), mp_context=multiprocessing.get_context(method)
-                )
-                futures = [executor.submit(_read_range, name, a, b) for a, b in parts]
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        executor = ProcessPoolExecutor(len(parts), mp_context=multiprocessing.get_context(method))
+        futures = [executor.submit(_read_range, name, a, b) for a, b in parts]
+    try:
+        with open(p, "rb") as raw:
+            src = _Source(raw, gz=gz, digest=digest)
+            reader = _Reader(name, src)
             try:
+                after = reader.read_header()
                 if after >= 0:
                     stop = parts[0][0] if parts else None
                     end = reader.spectra(after, stop)
@@ -1521,19 +1545,19 @@ def read_mzml_qc(path: PathLike, *, workers: int = 1) -> RunQC:
                 else:
                     end = after
                 reader.trailer(end)
+                reader.check_counts()
+            except _Truncated as err:
+                n = reader.tally.n_spectra
+                raise InputFormatError(
+                    f"truncated: {err}, after {n} complete spectra", path=path
+                ) from err
+            except OSError as err:
+                raise InputFormatError(f"cannot read the file: {err}", path=path) from err
             finally:
-                if executor is not None:
-                    executor.shutdown(cancel_futures=True)
-            reader.check_counts()
-        except _Truncated as err:
-            n = reader.tally.n_spectra
-            raise InputFormatError(
-                f"truncated: {err}, after {n} complete spectra", path=path
-            ) from err
-        except OSError as err:
-            raise InputFormatError(f"cannot read the file: {err}", path=path) from err
-        finally:
-            digest.close()
+                src.close()
+    finally:
+        if executor is not None:
+            executor.shutdown(cancel_futures=True)
     return _result(reader, name, digest.hexdigest())
 
 
