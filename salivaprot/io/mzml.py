@@ -619,10 +619,9 @@ _NEEDED |= {_INJECTION_TIME, _CHARGE}
 # the needed cvParams, laid out as usual (accession, name, value, then perhaps the unit);
 # the literal start lets the regular-expression engine skip quickly to each candidate.
 # A needed cvParam laid out otherwise (a value before the accession, no value, no name)
-# is captured by the last group: the careful path takes it.
+# has its last group set (to the end of its accession, looked back at): the careful path.
 _PARAMS = re.compile(
-    rb'"MS:100(?:(' + _ACCESSIONS + rb')"\s+name="[^"]*"\s+value="([^"]*)"([^>]*)'
-    rb"|(" + _ACCESSIONS + rb')")'
+    rb'"MS:100(' + _ACCESSIONS + rb')"(?:\s+name="[^"]*"\s+value="([^"]*)"([^>]*)|(?<=(\d")))'
 )
 _UNIT_OF = re.compile(rb'\sunitAccession="([^"]+)"')
 _UNIT_NAME_OF = re.compile(rb'\sunitName="([^"]+)"')
