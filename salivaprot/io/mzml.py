@@ -458,11 +458,12 @@ class _Source:
         self.base = start  # offset of buf[0]
         self.mark = start  # bytes before this offset are no longer needed
         self.eof = False
-        self.queue: queue.Queue[tuple[bytearray, int] | BaseException | None] = queue.Queue(
+        self.queue: queue.Queue[tuple[bytearray, int, int] | BaseException | None] = queue.Queue(
             maxsize=3
         )
         self.thread: threading.Thread | None = None
         self.hand_over = True  # False: only hash the rest (see drain)
+        self.skip_before = start  # chunks ending before this offset are only hashed
         self.stopping = False
 
     # GzipFile reads compressed bytes through this, so they are hashed as stored
@@ -472,7 +473,7 @@ class _Source:
             self.digest.update(data)
         return data
 
-    def _put(self, item: tuple[bytearray, int] | BaseException | None) -> bool:
+    def _put(self, item: tuple[bytearray, int, int] | BaseException | None) -> bool:
         while not self.stopping:
             try:
                 self.queue.put(item, timeout=0.05)
@@ -483,6 +484,7 @@ class _Source:
 
     def _produce(self) -> None:
         """The reading thread: read, hash and hand over chunks until the end or close()."""
+        offset = self.base  # of the next byte read
         try:
             while not self.stopping:
                 buf = bytearray(_MARGIN + _CHUNK)
@@ -494,7 +496,10 @@ class _Source:
                 if not got:
                     self._put(None)
                     return
-                if self.hand_over and not self._put((buf, got)):
+                offset += got
+                if offset <= self.skip_before or not self.hand_over:
+                    continue
+                if not self._put((buf, got, offset - got)):
                     return
         except BaseException as err:  # handed to the parsing thread, which raises it
             self._put(err)
@@ -522,7 +527,10 @@ class _Source:
         if isinstance(item, BaseException):
             self.eof = True
             raise item
-        buf, got = item
+        buf, got, at = item
+        if at != self.end:  # chunks were skipped: nothing is kept
+            self.buf = bytearray()
+            self.base = at
         cut = min(max(self.mark - self.base, 0), len(self.buf))
         kept = len(self.buf) - cut
         if got < _CHUNK:
@@ -576,6 +584,11 @@ class _Source:
 
     def count(self, needle: bytes, a: int, b: int) -> int:
         return self.buf.count(needle, a - self.base, b - self.base)
+
+    def skip_to(self, offset: int) -> None:
+        """Forget the bytes before ``offset``: they are read and hashed, not handed over."""
+        self.release(offset)
+        self.skip_before = offset
 
     def drain(self) -> None:
         """Read (and hash) the rest of the stream, without handing it over."""
@@ -1497,6 +1510,7 @@ def read_mzml_qc(path: PathLike, *, workers: int = 1) -> RunQC:
     gz = _is_gzip(p)
     digest = hashlib.sha256()
     parts: list[tuple[int, int | None]] = []
+    skip = 0
     if workers > 1 and not gz:
         offsets = _spectrum_offsets(p, size)
         if offsets and len(offsets) >= 2 * workers and max(offsets) < size:
@@ -1506,10 +1520,14 @@ def read_mzml_qc(path: PathLike, *, workers: int = 1) -> RunQC:
             shares = [first + (1.0 - first) * k / (workers - 1) for k in range(workers - 1)]
             cuts = [offsets[int(len(offsets) * share)] for share in shares]
             with open(p, "rb") as handle:
-                ok = True
+                ok = cuts == sorted(set(cuts))
                 for cut in cuts:
                     handle.seek(cut)
                     ok = ok and bool(_OPEN_SPECTRUM.match(handle.read(16)))
+                # this process only hashes the bytes up to the last spectrum (when the
+                # index shows where it starts), then looks for </spectrumList> after it
+                handle.seek(max(offsets))
+                skip = max(offsets) if _OPEN_SPECTRUM.match(handle.read(16)) else cuts[-1]
             if ok:
                 parts = [(c, n) for c, n in zip(cuts, [*cuts[1:], None], strict=True)]
     executor = None
@@ -1534,7 +1552,8 @@ def read_mzml_qc(path: PathLike, *, workers: int = 1) -> RunQC:
                     if end < 0:
                         # the other parts are read by workers: meanwhile read (and hash)
                         # the rest up to </spectrumList>, then take their tallies
-                        end = reader.src.find(b"</spectrumList", parts[0][0], keep=False)
+                        reader.src.skip_to(skip)
+                        end = reader.src.find(b"</spectrumList", skip, keep=False)
                         for future in futures:
                             tally, last = future.result()
                             reader.tally.merge(tally)
