@@ -50,6 +50,7 @@ from array import array
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import IO, Any
 
@@ -636,6 +637,11 @@ _NEEDED |= {_INJECTION_TIME, _CHARGE}
 _PARAMS = re.compile(
     rb'"MS:100(' + _ACCESSIONS + rb')"(?:\s+name="[^"]*"\s+value="([^"]*)"([^>]*)|(?<=(\d")))'
 )
+# the accession codes captured by _PARAMS as the integers of their 4 bytes
+_CODE = {
+    code: int(np.frombuffer(code, dtype=np.uint32)[0])
+    for code in (b"0511", b"0579", b"0285", b"0505", b"0016", b"0927", b"0041")
+}
 _UNIT_OF = re.compile(rb'\sunitAccession="([^"]+)"')
 _UNIT_NAME_OF = re.compile(rb'\sunitName="([^"]+)"')
 _INDEX_OFFSET = re.compile(rb"<offset[^>]*>\s*(\d+)\s*</offset>")
@@ -659,7 +665,7 @@ def _unit(rest: bytes) -> bytes:
     return unit
 
 
-def _first(codes: np.ndarray, owner: np.ndarray, code: bytes) -> tuple[np.ndarray, list[int]]:
+def _first(codes: np.ndarray, owner: np.ndarray, code: int) -> tuple[np.ndarray, list[int]]:
     """The first cvParam ``code`` of each spectrum: (spectra, positions in the match list).
 
     ``codes`` holds the accession code of each match, ``owner`` the spectrum it is in
@@ -1004,19 +1010,22 @@ class _Reader:
         Returns False, with the tally unchanged, when the batch must be read one by one.
         """
         n = len(ids)
-        owner = np.repeat(np.arange(n), [len(p) for p in params])
-        flat = [match for found in params for match in found]
+        owner = np.repeat(np.arange(n), list(map(len, params)))
         value: tuple[bytes, ...] = ()
         rest: tuple[bytes, ...] = ()
-        codes = np.zeros(0, dtype="S4")
-        if flat:
-            accession, value, rest, unusual = zip(*flat, strict=True)
+        codes = np.zeros(0, dtype=np.uint32)
+        if len(owner):
+            accession, value, rest, unusual = zip(*chain.from_iterable(params), strict=True)
             if any(unusual):
                 return False
-            codes = np.array(accession, dtype="S4")
+            # the 4-digit accession codes as integers, compared faster than strings
+            codes = np.array(accession, dtype="S4").view(np.uint32)
 
         def first(code: bytes) -> tuple[np.ndarray, list[int]]:
-            return _first(codes, owner, code)
+            return _first(codes, owner, _CODE[code])
+
+        def numbers(at: list[int]) -> list[float]:
+            return list(map(float, [value[i] for i in at]))
 
         def given(code: bytes) -> tuple[np.ndarray, list[int]]:
             """The first cvParam ``code`` of each spectrum, where its value is not empty."""
@@ -1029,7 +1038,7 @@ class _Reader:
         level = np.zeros(n, dtype=np.int64)
         level[first(b"0579")[0]] = 1
         who, at = first(b"0511")
-        level[who] = [int(float(value[i])) for i in at]
+        level[who] = list(map(int, numbers(at)))
         ms1 = level == 1
         ms2 = level == 2
         n1 = int(ms1.sum())
@@ -1039,7 +1048,7 @@ class _Reader:
             for target, code in ((tic, b"0285"), (bp, b"0505")):
                 who, at = first(code)
                 keep = ms1[who]
-                target[who[keep]] = [float(value[i]) for i, k in zip(at, keep, strict=True) if k]
+                target[who[keep]] = numbers(np.array(at, dtype=np.int64)[keep].tolist())
             if np.isnan(tic[ms1]).any() or np.isnan(bp[ms1]).any():
                 return False  # the arrays must be decoded (or a value is NaN)
         rt = np.full(n, math.nan)
@@ -1048,22 +1057,20 @@ class _Reader:
             divisors = [_MINUTES.get(_unit(rest[i])) for i in at]
             if None in divisors:
                 return False  # no unit, or another unit: the careful path warns or names it
-            rt[who] = np.array([float(value[i]) for i in at]) / np.array(divisors)
+            rt[who] = np.array(numbers(at)) / np.array(divisors)
         iit = np.full(n, math.nan)
         who, at = given(b"0927")
         if at:
-            iit[who] = [
-                float(value[i]) * 1000.0
-                if _unit(rest[i]) in (b"UO:0000010", b"second")
-                else float(value[i])
-                for i in at
-            ]
+            iit[who] = numbers(at)
+            seconds = [_unit(rest[i]) in (b"UO:0000010", b"second") for i in at]
+            if any(seconds):
+                iit[who[np.array(seconds, dtype=bool)]] *= 1000.0
         charge = np.zeros(n, dtype=np.int64)
         known = np.zeros(n, dtype=bool)
         who, at = given(b"0041")
         if at:
             keep = ms2[who]
-            charge[who[keep]] = [int(float(value[i])) for i, k in zip(at, keep, strict=True) if k]
+            charge[who[keep]] = list(map(int, numbers(np.array(at, dtype=np.int64)[keep].tolist())))
             known[who[keep]] = True
         peaks = np.array(lengths).astype(np.int64)
 
