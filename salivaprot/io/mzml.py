@@ -829,10 +829,10 @@ class _Reader:
                 return -1
             src.release(lt)
             # many whole spectra in the buffer: read them together
-            limit = src.end if stop is None else min(src.end, stop)
-            last = src.buf.rfind(b"</spectrum>", lt - src.base, limit - src.base)
-            if last >= 0 and lt >= careful:
-                end = src.base + last + len(b"</spectrum>")
+            if lt >= careful:
+                limit = src.end if stop is None else min(src.end, stop)
+                last = src.buf.rfind(b"</spectrum>", lt - src.base, limit - src.base)
+                end = src.base + last + len(b"</spectrum>") if last >= 0 else lt
                 if end - lt > _BLOCK_MIN:
                     done, until = self._block(src.buf, lt - src.base, end - src.base)
                     careful = src.base + until
@@ -840,6 +840,10 @@ class _Reader:
                         pos = src.base + done
                         src.release(pos)
                         continue
+                elif (stop is None or src.end < stop) and src.more():
+                    # too little left in the window: read more, and try again
+                    pos = lt
+                    continue
             end = src.find(b"</spectrum>", lt)
             if end < 0:
                 raise self.truncated("inside", lt)
