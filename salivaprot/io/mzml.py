@@ -15,18 +15,27 @@ well-formedness; the header (everything before the spectra) and every spectrum
 that is parsed are. After the spectra, only ``</mzML>`` and the spectrum index
 are looked for.
 
-In the common case many whole spectra are read at once: the payloads of a 4 MiB
-block are cut out by byte searches (base64 holds no ``<``, so a payload ends at
-the next ``<``, found by memchr), the block is split at ``<spectrum``, and each
-spectrum's cvParams are found with one ``findall``. The file's SHA-256 is
-computed in a background thread while the blocks are parsed (hashlib releases
-the GIL on large buffers). Anything unusual in
-a block (param group references, a missing TIC or base peak, attributes in an
-unusual order, a unit given by name only, a value that is not a number) sends
-it to the spectrum-by-spectrum path, which handles it or names the problem.
+In the common case the spectra are read in batches of a few hundred (all the
+whole spectra of a 4 MiB window). Each spectrum is walked by byte searches: its
+metadata runs from its tag to its ``<binaryDataArrayList>``, and the array list
+(the arrays' cvParams and the base64 payloads) is skipped by one search for its
+end, which must be followed by ``</spectrum>``. The needed cvParams are found by
+one ``findall`` over the metadata only, and the numbers of the whole batch are
+then worked out with numpy. A background thread reads the file (and
+decompresses it when gzip) and computes its SHA-256 a few chunks ahead of the
+parsing (file reads, zlib and hashlib release the GIL, so this runs on the
+other core). A spectrum laid out otherwise (no array list, a reference to a
+param group that defines a needed cvParam, a tag without ``id`` and
+``defaultArrayLength``) goes to the spectrum-by-spectrum path, and so does a
+batch with anything unusual in its needed cvParams (attributes in another
+order, a missing value, a missing TIC or base peak, a time without a known
+unit, a value that is not a number); that path handles it or names the
+problem. A comment inside a spectrum's metadata is not recognised as one by
+either of the regular-expression paths.
 
 An indexed, uncompressed file can be split at its index into parts read by
-worker processes (``workers=``); the metrics are the same.
+worker processes (``workers=``); the metrics are the same. This process then
+parses the first part and only reads and hashes the others.
 
 Safety: a document type declaration (``<!DOCTYPE``, ``<!ENTITY``) is refused,
 so no entity is expanded and nothing is fetched; mzML never uses one.
