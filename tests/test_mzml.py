@@ -8,6 +8,7 @@ import gzip
 import hashlib
 import math
 import re
+import sys
 import threading
 import warnings
 from pathlib import Path
@@ -229,8 +230,20 @@ def test_sha256_is_of_the_bytes_as_stored(synthetic: Path, tmp_path: Path) -> No
         assert _read(path, workers=2).sha256 == expected, path.name
 
 
-def test_no_hashing_thread_is_left_behind(synthetic: Path, tmp_path: Path) -> None:
+def test_no_hashing_thread_is_left_behind(
+    synthetic: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # nor a changed GIL switch interval (quicker while the reading thread runs)
     before = threading.active_count()
+    interval = sys.getswitchinterval()
+    seen: list[float] = []
+    block = mzml._Reader._block
+
+    def spy(self: Any, *args: Any) -> Any:
+        seen.append(sys.getswitchinterval())
+        return block(self, *args)
+
+    monkeypatch.setattr(mzml._Reader, "_block", spy)
     path = tmp_path / "cut.mzML"
     path.write_bytes(synthetic.read_bytes()[:-5000])
     for _ in range(3):
@@ -238,6 +251,8 @@ def test_no_hashing_thread_is_left_behind(synthetic: Path, tmp_path: Path) -> No
             read_mzml_qc(path)
         _read(synthetic)
     assert threading.active_count() == before
+    assert sys.getswitchinterval() == interval
+    assert seen and seen == pytest.approx([min(interval, mzml._SWITCH_INTERVAL)] * len(seen))
 
 
 def test_stray_markup_in_a_payload_changes_nothing(tmp_path: Path) -> None:

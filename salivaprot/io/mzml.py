@@ -51,6 +51,7 @@ import math
 import os
 import queue
 import re
+import sys
 import threading
 import warnings
 import xml.etree.ElementTree as ET
@@ -445,6 +446,31 @@ def _instrument_model(
 # the byte-level scanner
 
 
+# While a reading thread runs, the GIL is handed over after 0.1 ms instead of
+# Python's default 5 ms: the reading thread needs the GIL for a moment a few times
+# per chunk, and with the default it would wait ~5 ms each time for the parsing
+# thread (which holds the GIL) and fall behind. Set by the first reader, restored
+# by the last one.
+_SWITCH_INTERVAL = 1e-4
+_switch_lock = threading.Lock()
+_switch_users = 0
+_switch_saved = 0.005
+
+
+def _switch_quickly(on: bool) -> None:
+    global _switch_users, _switch_saved
+    with _switch_lock:
+        if on:
+            if _switch_users == 0:
+                _switch_saved = sys.getswitchinterval()
+                sys.setswitchinterval(min(_switch_saved, _SWITCH_INTERVAL))
+            _switch_users += 1
+        else:
+            _switch_users -= 1
+            if _switch_users == 0:
+                sys.setswitchinterval(_switch_saved)
+
+
 class _Source:
     """A forward-only byte window over a (possibly gzip) stream, read and hashed ahead.
 
@@ -525,8 +551,10 @@ class _Source:
         if self.eof:
             return False
         if self.thread is None:
-            self.thread = threading.Thread(target=self._produce, daemon=True)
-            self.thread.start()
+            thread = threading.Thread(target=self._produce, daemon=True)
+            thread.start()
+            self.thread = thread
+            _switch_quickly(True)
         item = self.queue.get()
         if item is None:
             self.eof = True
@@ -563,6 +591,7 @@ class _Source:
             self.stopping = True
             self.thread.join()
             self.thread = None
+            _switch_quickly(False)
 
     def find(self, needle: bytes, pos: int, *, keep: bool = True) -> int:
         """Offset of needle at or after pos, reading more as needed; -1 at end of file.
