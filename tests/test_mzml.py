@@ -63,6 +63,13 @@ REFUSED = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _many_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a file is split between processes only where there are more than two cores:
+    # here as if there were 8, so that workers=2 and 3 take the split path
+    monkeypatch.setattr(mzml, "_cores", lambda: 8)
+
+
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, tuple):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
@@ -199,6 +206,20 @@ def test_parallel_read_is_identical(synthetic: Path) -> None:
         for column in QC_COLUMNS:
             assert _same(parallel.row()[column], serial.row()[column]), (workers, column)
         assert (parallel.ms1_tic == serial.ms1_tic).all()
+
+
+def _no_split(*args: Any) -> Any:
+    raise AssertionError("split between processes")
+
+
+def test_two_cores_read_in_one_process(synthetic: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # one process already uses two cores (parsing, and a thread reading and hashing)
+    monkeypatch.setattr(mzml, "_read_range", _no_split)
+    monkeypatch.setattr(mzml, "_cores", lambda: 2)
+    assert not _same_qc(_read(synthetic, workers=2), _read(synthetic))
+    monkeypatch.setattr(mzml, "_cores", lambda: 3)
+    with pytest.raises(AssertionError, match="split between processes"):
+        read_mzml_qc(synthetic, workers=2)
 
 
 def test_variants_give_the_same_metrics(tmp_path: Path) -> None:

@@ -34,8 +34,9 @@ problem. A comment inside a spectrum's metadata is not recognised as one by
 either of the regular-expression paths.
 
 An indexed, uncompressed file can be split at its index into parts read by
-worker processes (``workers=``); the metrics are the same. This process then
-parses the first part and only reads and hashes the others.
+worker processes (``workers=``, used where there are more than two cores); the
+metrics are the same. This process then parses the first part and only reads
+and hashes the others.
 
 Safety: a document type declaration (``<!DOCTYPE``, ``<!ENTITY``) is refused,
 so no entity is expanded and nothing is fetched; mzML never uses one.
@@ -1490,6 +1491,14 @@ def _spectrum_offsets(path: Path, size: int) -> array[int] | None:
             pending = text[len(usable) :]
 
 
+def _cores() -> int:
+    """The CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
 def _read_range(path: str, start: int, stop: int | None) -> tuple[_Tally, str | None]:
     """Worker: read the spectra whose start lies in [start, stop); return tally and last id."""
     with open(path, "rb") as head:
@@ -1520,9 +1529,11 @@ def read_mzml_qc(path: PathLike, *, workers: int = 1) -> RunQC:
     path : str or path-like
         An mzML 1.x file, indexed or not, optionally gzip-compressed (``.mzML.gz``).
     workers : int
-        Processes to read one file with. With 2 or more, an indexed,
-        uncompressed file is split at its index into that many parts read in
-        parallel (the results are the same).
+        Processes to read one file with, at most. One process already uses two
+        cores (it parses while a thread reads and hashes the file), so with 2 or
+        more, an indexed, uncompressed file is split at its index into parts
+        read in parallel only as far as there are further cores: on a 2-core
+        machine it is read by one process. The results are the same.
 
     Returns
     -------
@@ -1560,6 +1571,9 @@ def read_mzml_qc(path: PathLike, *, workers: int = 1) -> RunQC:
     digest = hashlib.sha256()
     parts: list[tuple[int, int | None]] = []
     skip = 0
+    # the reading thread keeps a second core busy: split into processes only as far
+    # as there are cores beyond that
+    workers = min(workers, _cores() - 1)
     if workers > 1 and not gz:
         offsets = _spectrum_offsets(p, size)
         if offsets and len(offsets) >= 2 * workers and max(offsets) < size:
