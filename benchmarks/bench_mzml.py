@@ -12,7 +12,9 @@ file is in the page cache), and records each process's peak resident memory
 * pyteomics ``mzml.MzML`` iteration (arrays decoded), computing the same metrics
 * pyOpenMS ``MzMLFile().load`` with ``PeakFileOptions.setFillData(False)``
 
-and checks that our metrics equal those of the full pyteomics read.
+and checks that our metrics equal those of the full pyteomics read. Each round's
+ratio of pyOpenMS's time to salivaprot's (the two run one after the other) is
+printed too, to show how steady the ratio is.
 
 Run from the repository root::
 
@@ -128,6 +130,7 @@ def main() -> None:
     kinds = ["cat", "salivaprot-1", "salivaprot-2", "pyopenms", "pyteomics"]
     kinds = [k for k in kinds if k not in args.skip]
     results: dict[str, dict[str, Any]] = {}
+    rounds: dict[str, list[float]] = {}
     failed: set[str] = set()
     # rounds interleave the readers, so that drift in the machine's speed hits all alike
     for round_ in range(args.repeat):
@@ -145,6 +148,7 @@ def main() -> None:
                 failed.add(kind)
                 continue
             result = json.loads(done.stdout.strip().splitlines()[-1])
+            rounds.setdefault(kind, []).append(result["seconds"])
             if kind not in results or result["seconds"] < results[kind]["seconds"]:
                 results[kind] = result
     for kind, best in results.items():
@@ -153,6 +157,12 @@ def main() -> None:
             f"{kind:14s} {best['seconds']:8.2f} s  {rate:8.1f} MB/s  "
             f"peak {best['peak_mb']:7.1f} MB (after imports {best['imported_mb']:.1f} MB)"
         )
+    if len(rounds.get("pyopenms", [])) > 1:
+        # each round's ratio to pyOpenMS in the same round: how steady the best one is
+        for kind in ("salivaprot-1", "salivaprot-2"):
+            if len(rounds.get(kind, [])) == len(rounds["pyopenms"]):
+                ratios = [o / s for s, o in zip(rounds[kind], rounds["pyopenms"], strict=True)]
+                print(f"{kind} vs pyopenms, per round: " + " ".join(f"{r:.2f}x" for r in ratios))
     if "pyteomics" in results:
         reference = results["pyteomics"]["metrics"]
         for kind in ("salivaprot-1", "salivaprot-2"):

@@ -3,18 +3,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import math
 import re
+import sys
 import threading
 import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from salivaprot import InputFormatError, InputFormatWarning, read_mzml_qc
+from salivaprot.io import mzml
 from salivaprot.io.mzml import QC_COLUMNS, RunQC
 from salivaprot.io.mzml_example import write_example_mzml
 from tests.conftest import real_file, real_folder, real_params
@@ -58,6 +62,13 @@ REFUSED = {
     r"only 2 \(read to the end; the last spectrum read: id 'controllerType=0 "
     r"controllerNumber=1 scan=2'\)",
 }
+
+
+@pytest.fixture(autouse=True)
+def _many_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a file is split between processes only where there are more than two cores:
+    # here as if there were 8, so that workers=2 and 3 take the split path
+    monkeypatch.setattr(mzml, "_cores", lambda: 8)
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -246,6 +257,20 @@ def test_parallel_read_is_identical(synthetic: Path) -> None:
         assert (parallel.ms1_tic == serial.ms1_tic).all()
 
 
+def _no_split(*args: Any) -> Any:
+    raise AssertionError("split between processes")
+
+
+def test_two_cores_read_in_one_process(synthetic: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # one process already uses two cores (parsing, and a thread reading and hashing)
+    monkeypatch.setattr(mzml, "_read_range", _no_split)
+    monkeypatch.setattr(mzml, "_cores", lambda: 2)
+    assert not _same_qc(_read(synthetic, workers=2), _read(synthetic))
+    monkeypatch.setattr(mzml, "_cores", lambda: 3)
+    with pytest.raises(AssertionError, match="split between processes"):
+        read_mzml_qc(synthetic, workers=2)
+
+
 def test_variants_give_the_same_metrics(tmp_path: Path) -> None:
     kwargs: dict[str, Any] = {"n_spectra": 120, "ms1_peaks": 40, "ms2_peaks": 10, "seed": 3}
     base = _read(write_example_mzml(tmp_path / "a.mzML", **kwargs))
@@ -275,8 +300,20 @@ def test_sha256_is_of_the_bytes_as_stored(synthetic: Path, tmp_path: Path) -> No
         assert _read(path, workers=2).sha256 == expected, path.name
 
 
-def test_no_hashing_thread_is_left_behind(synthetic: Path, tmp_path: Path) -> None:
+def test_no_hashing_thread_is_left_behind(
+    synthetic: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # nor a changed GIL switch interval (quicker while the reading thread runs)
     before = threading.active_count()
+    interval = sys.getswitchinterval()
+    seen: list[float] = []
+    block = mzml._Reader._block
+
+    def spy(self: Any, *args: Any) -> Any:
+        seen.append(sys.getswitchinterval())
+        return block(self, *args)
+
+    monkeypatch.setattr(mzml._Reader, "_block", spy)
     path = tmp_path / "cut.mzML"
     path.write_bytes(synthetic.read_bytes()[:-5000])
     for _ in range(3):
@@ -284,9 +321,12 @@ def test_no_hashing_thread_is_left_behind(synthetic: Path, tmp_path: Path) -> No
             read_mzml_qc(path)
         _read(synthetic)
     assert threading.active_count() == before
+    assert sys.getswitchinterval() == interval
+    assert seen and seen == pytest.approx([min(interval, mzml._SWITCH_INTERVAL)] * len(seen))
 
 
-def test_stray_markup_in_a_payload_falls_back(tmp_path: Path) -> None:
+def test_stray_markup_in_a_payload_changes_nothing(tmp_path: Path) -> None:
+    # the array lists (payloads included) are skipped whole by the block path
     source = write_example_mzml(tmp_path / "a.mzML", n_spectra=300, ms1_peaks=40, ms2_peaks=20)
     expected = ours(_read(source))
     raw = source.read_bytes()
@@ -294,6 +334,126 @@ def test_stray_markup_in_a_payload_falls_back(tmp_path: Path) -> None:
     path = tmp_path / "b.mzML"
     path.write_bytes(raw[:at] + b"<!-- a comment -->" + raw[at:])
     assert ours(_read(path)) == expected
+
+
+def _same_qc(a: RunQC, b: RunQC) -> list[str]:
+    """The fields (arrays and ids included) in which two reads differ."""
+    differ = []
+    for f in dataclasses.fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if isinstance(x, np.ndarray):
+            same = x.shape == y.shape and bool(np.array_equal(x, y, equal_nan=True))
+        else:
+            same = _same(x, y)
+        if not same:
+            differ.append(f.name)
+    return differ
+
+
+def _careful(path: Path, monkeypatch: pytest.MonkeyPatch, **kwargs: Any) -> RunQC:
+    """Read with the block path switched off: every spectrum on its own."""
+    with monkeypatch.context() as patch:
+        patch.setattr(mzml, "_BLOCK_MIN", 1 << 62)
+        return _read(path, **kwargs)
+
+
+def _renumber(raw: bytes, times: int) -> bytes:
+    return re.sub(
+        rb'<spectrum index="(\d+)"', lambda m: b'<spectrum index="%d"' % (int(m[1]) * times), raw
+    )
+
+
+def test_block_path_agrees_with_the_careful_path(tmp_path: Path, monkeypatch: Any) -> None:
+    # the block path walks the spectra by their array lists and reads their needed
+    # cvParams in batches; spectra laid out otherwise stop the walk, batches with
+    # unusual cvParams are read one by one: the metrics are the same either way
+    source = write_example_mzml(tmp_path / "a.mzML", n_spectra=300, ms1_peaks=40, ms2_peaks=20)
+    raw = source.read_bytes()
+    base = _read(source)
+    assert not _same_qc(base, _careful(source, monkeypatch))
+    # spectra 120 and 200 (MS2) without an array list: with consecutive indices, and
+    # with indices that are not (then every spectrum's metadata is searched)
+    no_arrays = raw
+    for index in (b"120", b"200"):
+        at = no_arrays.index(b'<spectrum index="' + index + b'"')
+        opened = no_arrays.index(b"<binaryDataArrayList", at)
+        closed = no_arrays.index(b"</binaryDataArrayList>", at) + len(b"</binaryDataArrayList>")
+        no_arrays = no_arrays[:opened] + no_arrays[closed:]
+    # spectrum 5 with a second scan (a later time): its first scan counts
+    at = raw.index(b"</scan>", raw.index(b'<spectrum index="5"')) + len(b"</scan>")
+    second = re.sub(
+        rb'name="scan start time" value="[^"]*"',
+        b'name="scan start time" value="99.0"',
+        raw[raw.rindex(b"<scan ", 0, at) : at],
+    )
+    two_scans = raw[:at] + second + raw[at:]
+    # MS2 spectra take their ms level from a param group (which must then be resolved)
+    grouped = raw.replace(
+        b'<cvParam cvRef="MS" accession="MS:1000511" name="ms level" value="2"/>',
+        b'<referenceableParamGroupRef ref="msn"/>',
+    ).replace(
+        b"</referenceableParamGroupList>",
+        b'<referenceableParamGroup id="msn"><cvParam cvRef="MS" accession="MS:1000511" '
+        b'name="ms level" value="2"/></referenceableParamGroup></referenceableParamGroupList>',
+    )
+    variants = {
+        "no_arrays": no_arrays,
+        "no_arrays_gapped_indices": _renumber(no_arrays, 2),
+        "gapped_indices": _renumber(raw, 3),
+        "id_first": re.sub(rb'index="(\d+)" id="([^"]*)"', rb'id="\2" index="\1"', raw),
+        "length_first": re.sub(
+            rb'<spectrum (index="\d+" id="[^"]*") (defaultArrayLength="\d+")', rb"<spectrum \2 \1", raw
+        ),
+        "two_scans": two_scans,
+        "grouped": grouped,
+        "value_first": re.sub(
+            rb'(accession="MS:1000511") (name="ms level") (value="\d")', rb"\1 \3 \2", raw
+        ),
+        "time_without_unit": raw.replace(
+            b'unitCvRef="UO" unitAccession="UO:0000031" unitName="minute"', b""
+        ),
+        "injection_seconds_by_name": raw.replace(
+            b'unitCvRef="UO" unitAccession="UO:0000028" unitName="millisecond"', b'unitName="second"'
+        ),
+    }  # fmt: skip
+    for name, content in variants.items():
+        assert content != raw, name
+        path = tmp_path / f"{name}.mzML"
+        path.write_bytes(content)
+        expected = ["without a unit; read as minutes"] if name == "time_without_unit" else []
+        fast = _read(path, expected)
+        assert not _same_qc(fast, _careful(path, monkeypatch, expected_warnings=expected)), name
+        if name != "injection_seconds_by_name":  # pyteomics ignores the unit
+            _matches_pyteomics(path, fast)
+    assert ours(_read(tmp_path / "grouped.mzML")) == ours(base)
+    assert ours(_read(tmp_path / "id_first.mzML")) == ours(base)
+    assert _read(tmp_path / "no_arrays.mzML").n_spectra == 300
+    assert _read(tmp_path / "two_scans.mzML").rt_end_min == 60.0
+    seconds = _read(tmp_path / "injection_seconds_by_name.mzML")
+    assert seconds.ms2_injection_time[1] == pytest.approx(1000.0 * base.ms2_injection_time[1])
+
+
+@pytest.mark.parametrize("margin", [2048, 1 << 20])
+def test_small_reads_give_the_same_metrics(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, margin: int
+) -> None:
+    # reads of an odd size put read boundaries inside cvParams, spectrum tags and
+    # payloads; with a small margin the kept tail often does not fit before the next
+    # read (the window is then copied once)
+    path = write_example_mzml(tmp_path / "a.mzML", n_spectra=600, ms1_peaks=300, ms2_peaks=60)
+    base = _read(path)
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    packed = tmp_path / "a.mzML.gz"
+    packed.write_bytes(gzip.compress(path.read_bytes()))
+    with monkeypatch.context() as patch:
+        patch.setattr(mzml, "_CHUNK", 20_011)
+        patch.setattr(mzml, "_MARGIN", margin)
+        patch.setattr(mzml, "_BLOCK_MIN", 4096)
+        for workers in (1, 2):
+            small = _read(path, workers=workers)
+            assert not _same_qc(small, base), workers
+            assert small.sha256 == sha
+        assert not [f for f in _same_qc(_read(packed), base) if f not in ("path", "run", "sha256")]
 
 
 # --- damaged and wrong files ---------------------------------------------------------------

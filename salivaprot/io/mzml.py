@@ -15,18 +15,28 @@ well-formedness; the header (everything before the spectra) and every spectrum
 that is parsed are. After the spectra, only ``</mzML>`` and the spectrum index
 are looked for.
 
-In the common case many whole spectra are read at once: the payloads of a 4 MiB
-block are cut out by byte searches (base64 holds no ``<``, so a payload ends at
-the next ``<``, found by memchr), the block is split at ``<spectrum``, and each
-spectrum's cvParams are found with one ``findall``. The file's SHA-256 is
-computed in a background thread while the blocks are parsed (hashlib releases
-the GIL on large buffers). Anything unusual in
-a block (param group references, a missing TIC or base peak, attributes in an
-unusual order, a unit given by name only, a value that is not a number) sends
-it to the spectrum-by-spectrum path, which handles it or names the problem.
+In the common case the spectra are read in batches of a few hundred (all the
+whole spectra of a 4 MiB window). Each spectrum is walked by byte searches: its
+metadata runs from its tag to its ``<binaryDataArrayList>``, and the array list
+(the arrays' cvParams and the base64 payloads) is skipped by one search for its
+end, which must be followed by ``</spectrum>``. The needed cvParams are found by
+one ``findall`` over the metadata only, and the numbers of the whole batch are
+then worked out with numpy. A background thread reads the file (and
+decompresses it when gzip) and computes its SHA-256 a few chunks ahead of the
+parsing (file reads, zlib and hashlib release the GIL, so this runs on the
+other core). A spectrum laid out otherwise (no array list, a reference to a
+param group that defines a needed cvParam, a tag without ``id`` and
+``defaultArrayLength``) goes to the spectrum-by-spectrum path, and so does a
+batch with anything unusual in its needed cvParams (attributes in another
+order, a missing value, a missing TIC or base peak, a time without a known
+unit, a value that is not a number); that path handles it or names the
+problem. A comment inside a spectrum's metadata is not recognised as one by
+either of the regular-expression paths.
 
 An indexed, uncompressed file can be split at its index into parts read by
-worker processes (``workers=``); the metrics are the same.
+worker processes (``workers=``, used where there are more than two cores); the
+metrics are the same. This process then parses the first part and only reads
+and hashes the others.
 
 Safety: a document type declaration (``<!DOCTYPE``, ``<!ENTITY``) is refused,
 so no entity is expanded and nothing is fetched; mzML never uses one.
@@ -42,6 +52,7 @@ import math
 import os
 import queue
 import re
+import sys
 import threading
 import warnings
 import xml.etree.ElementTree as ET
@@ -50,6 +61,7 @@ from array import array
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import IO, Any
 
@@ -61,6 +73,7 @@ from salivaprot.io._files import PathLike, file_stem, input_path
 __all__ = ["QC_COLUMNS", "RunQC", "read_mzml_qc", "read_qc_table"]
 
 _CHUNK = 1 << 22  # 4 MiB reads
+_MARGIN = 1 << 20  # room before each read for the kept tail of the window
 _MAIN_SHARE = 0.8  # with n workers, the main process parses 0.8/n of the spectra
 _HEADER_LIMIT = 64 << 20  # the part before <spectrumList> is small; refuse beyond this
 
@@ -434,51 +447,46 @@ def _instrument_model(
 # the byte-level scanner
 
 
-class _Hasher:
-    """SHA-256 computed in a background thread, overlapping the parsing.
+# While a reading thread runs, the GIL is handed over after 0.1 ms instead of
+# Python's default 5 ms: the reading thread needs the GIL for a moment a few times
+# per chunk, and with the default it would wait ~5 ms each time for the parsing
+# thread (which holds the GIL) and fall behind. Set by the first reader, restored
+# by the last one.
+_SWITCH_INTERVAL = 1e-4
+_switch_lock = threading.Lock()
+_switch_users = 0
+_switch_saved = 0.005
 
-    hashlib releases the GIL while hashing a large buffer, so the chunks are
-    hashed on the other core while the next ones are parsed. A bounded queue
-    keeps them in order and at most a few chunks (4 MiB each) waiting.
-    """
 
-    def __init__(self) -> None:
-        self.digest = hashlib.sha256()
-        self.queue: queue.Queue[bytes | memoryview | None] = queue.Queue(maxsize=3)
-        self.thread: threading.Thread | None = None
-
-    def _run(self) -> None:
-        update, get = self.digest.update, self.queue.get
-        while (data := get()) is not None:
-            update(data)
-
-    def update(self, data: bytes | memoryview) -> None:
-        if self.thread is None:
-            self.thread = threading.Thread(target=self._run, daemon=True)
-            self.thread.start()
-        self.queue.put(data)
-
-    def close(self) -> None:
-        """Stop the thread (after the queued chunks); safe to call twice."""
-        if self.thread is not None:
-            self.queue.put(None)
-            self.thread.join()
-            self.thread = None
-
-    def hexdigest(self) -> str:
-        self.close()
-        return self.digest.hexdigest()
+def _switch_quickly(on: bool) -> None:
+    global _switch_users, _switch_saved
+    with _switch_lock:
+        if on:
+            if _switch_users == 0:
+                _switch_saved = sys.getswitchinterval()
+                sys.setswitchinterval(min(_switch_saved, _SWITCH_INTERVAL))
+            _switch_users += 1
+        else:
+            _switch_users -= 1
+            if _switch_users == 0:
+                sys.setswitchinterval(_switch_saved)
 
 
 class _Source:
-    """A forward-only byte window over a (possibly gzip) stream, hashing what it reads.
+    """A forward-only byte window over a (possibly gzip) stream, read and hashed ahead.
 
     Positions are absolute offsets in the (uncompressed) stream. Bytes before
     :meth:`release`'s offset may be forgotten when more is read, which keeps
-    memory bounded by the largest spectrum plus one read.
+    memory bounded by the largest spectrum plus a few reads.
+
+    A background thread reads the stream (decompressing it when gzip) and
+    computes the SHA-256 of the bytes as stored, a few chunks ahead of the
+    parsing: file reads, zlib and hashlib release the GIL, so this work runs on
+    the other core. Each chunk is read after a free margin, where the kept tail
+    of the previous window is copied, so the window is not copied again.
     """
 
-    def __init__(self, raw: IO[bytes], *, gz: bool, digest: Any, start: int = 0) -> None:
+    def __init__(self, raw: IO[bytes], *, gz: bool, digest: Any = None, start: int = 0) -> None:
         self.raw = raw
         self.digest = digest
         self.stream: IO[bytes] = gzip.GzipFile(fileobj=self, mode="rb") if gz else raw  # type: ignore[call-overload]
@@ -487,6 +495,13 @@ class _Source:
         self.base = start  # offset of buf[0]
         self.mark = start  # bytes before this offset are no longer needed
         self.eof = False
+        self.queue: queue.Queue[tuple[bytearray, int, int] | BaseException | None] = queue.Queue(
+            maxsize=3
+        )
+        self.thread: threading.Thread | None = None
+        self.hand_over = True  # False: only hash the rest (see drain)
+        self.skip_before = start  # chunks ending before this offset are only hashed
+        self.stopping = False
 
     # GzipFile reads compressed bytes through this, so they are hashed as stored
     def read(self, size: int = -1) -> bytes:
@@ -494,6 +509,37 @@ class _Source:
         if self.digest is not None:
             self.digest.update(data)
         return data
+
+    def _put(self, item: tuple[bytearray, int, int] | BaseException | None) -> bool:
+        while not self.stopping:
+            try:
+                self.queue.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _produce(self) -> None:
+        """The reading thread: read, hash and hand over chunks until the end or close()."""
+        offset = self.base  # of the next byte read
+        try:
+            while not self.stopping:
+                buf = bytearray(_MARGIN + _CHUNK)
+                with memoryview(buf) as view, view[_MARGIN:] as free:
+                    got = self.stream.readinto(free)  # type: ignore[attr-defined]
+                    if got and self.hash_direct and self.digest is not None:
+                        with free[:got] as data:
+                            self.digest.update(data)
+                if not got:
+                    self._put(None)
+                    return
+                offset += got
+                if offset <= self.skip_before or not self.hand_over:
+                    continue
+                if not self._put((buf, got, offset - got)):
+                    return
+        except BaseException as err:  # handed to the parsing thread, which raises it
+            self._put(err)
 
     @property
     def end(self) -> int:
@@ -505,29 +551,48 @@ class _Source:
     def more(self) -> bool:
         if self.eof:
             return False
-        # the kept tail and the new bytes go into one new buffer, read into directly
-        # (one allocation and one copy of the tail per read)
-        cut = max(self.mark - self.base, 0)
-        kept = len(self.buf) - cut if cut < len(self.buf) else 0
-        buf = bytearray(kept + _CHUNK)
-        if kept:
-            buf[:kept] = memoryview(self.buf)[cut:]
-        try:
-            with memoryview(buf) as view, view[kept:] as free:
-                got = self.stream.readinto(free)  # type: ignore[attr-defined]
-        except (EOFError, gzip.BadGzipFile, zlib.error) as err:
-            raise _Truncated(f"corrupt or truncated gzip stream ({err})") from err
-        if not got:
+        if self.thread is None:
+            thread = threading.Thread(target=self._produce, daemon=True)
+            thread.start()
+            self.thread = thread
+            _switch_quickly(True)
+        item = self.queue.get()
+        if item is None:
             self.eof = True
             return False
+        if isinstance(item, (EOFError, gzip.BadGzipFile, zlib.error)):
+            self.eof = True
+            raise _Truncated(f"corrupt or truncated gzip stream ({item})") from item
+        if isinstance(item, BaseException):
+            self.eof = True
+            raise item
+        buf, got, at = item
+        if at != self.end:  # chunks were skipped: nothing is kept
+            self.buf = bytearray()
+            self.base = at
+        cut = min(max(self.mark - self.base, 0), len(self.buf))
+        kept = len(self.buf) - cut
         if got < _CHUNK:
-            del buf[kept + got :]
-        self.base += min(cut, len(self.buf))
+            del buf[_MARGIN + got :]
+        with memoryview(self.buf) as view, view[cut:] as tail:
+            if kept <= _MARGIN:
+                # the kept tail goes into the margin before the new bytes, and the
+                # unused start of the margin is dropped (no copy: the bytearray's start moves)
+                buf[_MARGIN - kept : _MARGIN] = tail
+                del buf[: _MARGIN - kept]
+            else:  # a spectrum larger than the margin: one copy
+                buf = bytearray(tail) + memoryview(buf)[_MARGIN:]
+        self.base += cut
         self.buf = buf
-        if self.hash_direct and self.digest is not None:
-            # the buffer is never changed once filled, so the thread may hash a view of it
-            self.digest.update(memoryview(buf)[kept:])
         return True
+
+    def close(self) -> None:
+        """Stop the reading thread; safe to call twice."""
+        if self.thread is not None:
+            self.stopping = True
+            self.thread.join()
+            self.thread = None
+            _switch_quickly(False)
 
     def find(self, needle: bytes, pos: int, *, keep: bool = True) -> int:
         """Offset of needle at or after pos, reading more as needed; -1 at end of file.
@@ -560,11 +625,19 @@ class _Source:
     def count(self, needle: bytes, a: int, b: int) -> int:
         return self.buf.count(needle, a - self.base, b - self.base)
 
+    def skip_to(self, offset: int) -> None:
+        """Forget the bytes before ``offset``: they are read and hashed, not handed over."""
+        self.release(offset)
+        self.skip_before = offset
+
     def drain(self) -> None:
-        """Read (and hash) the rest of the stream."""
+        """Read (and hash) the rest of the stream, without handing it over."""
         self.release(self.end)
-        while self.more():
-            self.release(self.end)
+        self.buf = bytearray()
+        self.hand_over = False
+        while not self.eof:
+            self.more()
+            self.buf = bytearray()
 
 
 class _Truncated(Exception):
@@ -580,48 +653,77 @@ _UNIT = re.compile(rb'\bunitAccession="([^"]+)"')
 _UNIT_NAME = re.compile(rb'\bunitName="([^"]+)"')
 _SPECTRUM_ID = re.compile(rb'\sid="([^"]*)"')
 _ARRAY_LENGTH = re.compile(rb'\sdefaultArrayLength="(\d+)"')
-# the block path
+# the block path: many whole spectra at once
 _BLOCK_MIN = 1 << 16
-_SPECTRUM_SPLIT = re.compile(rb"<spectrum(?=[\s>])")
-# the value is captured with its attribute name, so that a cvParam whose value is
-# missing or comes before the accession is seen (an empty capture)
-_PARAM_VALUES = re.compile(
-    rb'accession="(MS:100(?:0511|0579|0285|0505|0016|0927|0041))"(?:[^>]*?(value="[^"]*"))?'
-    rb'(?:[^>]*?unitAccession="([^"]*)")?'
+_ARRAYS_OPEN = b"<binaryDataArrayList"
+_ARRAYS_CLOSE = b"</binaryDataArrayList>"
+_SPECTRUM_CLOSE = re.compile(rb"\s*</spectrum>\s*")
+# the spectrum tag: index, id and defaultArrayLength in the usual orders, else id and length
+_HEAD_INDEX_FIRST = re.compile(
+    rb'<spectrum\s+index="(\d+)"\s+id="([^"]*)"\s+defaultArrayLength="(\d+)"'
 )
+_HEAD_ID_FIRST = re.compile(
+    rb'<spectrum\s+id="([^"]*)"\s+index="(\d+)"\s+defaultArrayLength="(\d+)"'
+)
+_HEAD = re.compile(rb'<spectrum\s[^>]*?\sid="([^"]*)"[^>]*?\sdefaultArrayLength="(\d+)"')
+_ACCESSIONS = rb"0(?:5(?:11|79|05)|285|016|927|041)"
+_NEEDED = {_MS_LEVEL, _MS1_SPECTRUM, _TIC, _BASE_PEAK_INTENSITY, _SCAN_START_TIME}
+_NEEDED |= {_INJECTION_TIME, _CHARGE}
+# the needed cvParams, laid out as usual (accession, name, value, then perhaps the unit);
+# the literal start lets the regular-expression engine skip quickly to each candidate.
+# A needed cvParam laid out otherwise (a value before the accession, no value, no name)
+# has its last group set (to the end of its accession, looked back at): the careful path.
+_PARAMS = re.compile(
+    rb'"MS:100(' + _ACCESSIONS + rb')"(?:\s+name="[^"]*"\s+value="([^"]*)"([^>]*)|(?<=(\d")))'
+)
+# the accession codes captured by _PARAMS as the integers of their 4 bytes
+_CODE = {
+    code: int(np.frombuffer(code, dtype=np.uint32)[0])
+    for code in (b"0511", b"0579", b"0285", b"0505", b"0016", b"0927", b"0041")
+}
+_UNIT_OF = re.compile(rb'\sunitAccession="([^"]+)"')
+_UNIT_NAME_OF = re.compile(rb'\sunitName="([^"]+)"')
 _INDEX_OFFSET = re.compile(rb"<offset[^>]*>\s*(\d+)\s*</offset>")
-_TAG_HEAD = re.compile(rb'[^>]*?\sid="([^"]*)"[^>]*?\sdefaultArrayLength="(\d+)"')
-_TAG_ID = re.compile(rb'(?:^|\s)id="([^"]*)"')
-_TAG_LENGTH = re.compile(rb'(?:^|\s)defaultArrayLength="(\d+)"')
 # ident, ms level, rt (min), injection time (ms), peaks, TIC, base peak, charge, decoded
 _Found = tuple[str, int, float, float, int | None, float | None, float | None, int | None, bool]
 _BINARY_END = (b">", b"/", b" ", b"\t", b"\r", b"\n")
+# a needed cvParam's attributes after its value -> its unit (accession, else name)
+_UNITS: dict[bytes, bytes] = {}
+_MINUTES = {b"UO:0000031": 1.0, b"minute": 1.0, b"UO:0000010": 60.0, b"second": 60.0}
 
 
-def _cut_binaries(buf: bytes | bytearray, start: int, stop: int) -> bytes | None:
-    """``buf[start:stop]`` with every ``<binary>...</binary>`` payload replaced by ``<binary/>``.
+def _unit(rest: bytes) -> bytes:
+    """The unit in the attributes after a cvParam's value (remembered: they repeat)."""
+    unit = _UNITS.get(rest)
+    if unit is None:
+        found = _UNIT_OF.search(rest) or _UNIT_NAME_OF.search(rest)
+        unit = found.group(1) if found else b""
+        if len(_UNITS) > 4096:
+            _UNITS.clear()
+        _UNITS[rest] = unit
+    return unit
 
-    Base64 holds no ``<``, so each payload's end is the next ``<`` (a memchr
-    scan, several times faster than a regular expression over the payload);
-    it must open ``</binary>``, else None (the careful path handles the block).
-    The kept pieces are memoryviews, copied once by the join.
+
+def _first(codes: np.ndarray, owner: np.ndarray, code: int) -> tuple[np.ndarray, list[int]]:
+    """The first cvParam ``code`` of each spectrum: (spectra, positions in the match list).
+
+    ``codes`` holds the accession code of each match, ``owner`` the spectrum it is in
+    (non-decreasing).
     """
-    pieces: list[Any] = []
-    view = memoryview(buf)
-    find = buf.find
-    starts = buf.startswith
-    pos = start
-    while True:
-        opened = find(b"<binary>", pos, stop)
-        if opened < 0:
-            pieces.append(view[pos:stop])
-            return b"".join(pieces)
-        closed = find(b"<", opened + 8, stop)
-        if closed < 0 or not starts(b"</binary>", closed):
-            return None
-        pieces.append(view[pos:opened])
-        pieces.append(b"<binary/>")
-        pos = closed + 9
+    at = np.flatnonzero(codes == code)
+    if len(at) > 1:
+        who = owner[at]
+        keep = np.empty(len(at), dtype=bool)
+        keep[0] = True
+        np.not_equal(who[1:], who[:-1], out=keep[1:])
+        at = at[keep]
+    return owner[at], at.tolist()
+
+
+def _count(counter: Counter[int], values: np.ndarray) -> None:
+    if len(values):
+        keys, counts = np.unique(values, return_counts=True)
+        counter.update(dict(zip(keys.tolist(), counts.tolist(), strict=True)))
 
 
 class _Reader:
@@ -742,6 +844,7 @@ class _Reader:
         """
         src = self.src
         src.release(pos)
+        careful = pos  # spectra before this offset are read one by one
         while True:
             lt = src.find(b"<", pos, keep=False)
             if lt < 0 or not src.ensure(lt + 16):
@@ -765,13 +868,20 @@ class _Reader:
                 return -1
             src.release(lt)
             # many whole spectra in the buffer: read them together
-            limit = src.end if stop is None else min(src.end, stop)
-            last = src.buf.rfind(b"</spectrum>", lt - src.base, limit - src.base)
-            if last >= 0:
-                end = src.base + last + len(b"</spectrum>")
-                if end - lt > _BLOCK_MIN and self._block(src.buf, lt - src.base, end - src.base):
-                    src.release(end)
-                    pos = end
+            if lt >= careful:
+                limit = src.end if stop is None else min(src.end, stop)
+                last = src.buf.rfind(b"</spectrum>", lt - src.base, limit - src.base)
+                end = src.base + last + len(b"</spectrum>") if last >= 0 else lt
+                if end - lt > _BLOCK_MIN:
+                    done, until = self._block(src.buf, lt - src.base, end - src.base)
+                    careful = src.base + until
+                    if done > lt - src.base:
+                        pos = src.base + done
+                        src.release(pos)
+                        continue
+                elif (stop is None or src.end < stop) and src.more():
+                    # too little left in the window: read more, and try again
+                    pos = lt
                     continue
             end = src.find(b"</spectrum>", lt)
             if end < 0:
@@ -847,79 +957,196 @@ class _Reader:
                 "is not a number"
             ) from None
 
-    def _block(self, buf: bytes | bytearray, start: int, stop: int) -> bool:
-        """Read the whole spectra in ``buf[start:stop]`` at once; False to go spectrum by spectrum.
+    def _groups_matter(self) -> bool:
+        """Whether a param group defines a cvParam QC needs (then references to it count)."""
+        return any(p.accession in _NEEDED for group in self.groups.values() for p in group)
 
-        The binary payloads are cut out (the block is not copied first), then the spectrum
-        tags and the needed cvParams are found with one regular-expression pass
-        each. The block is left to the spectrum-by-spectrum path (which names
-        problems precisely) when anything is unusual: param group references, a
-        spectrum without TIC or base peak, a cvParam whose attributes are not in
-        the usual order, a unit given by name only, a value that is not a number.
+    def _block(self, buf: bytes | bytearray, start: int, stop: int) -> tuple[int, int]:
+        """Read the whole spectra in ``buf[start:stop]`` together, as far as they are usual.
+
+        Returns ``(done, careful)``: the spectra before ``done`` were read; those
+        before ``careful`` (if further) must be read one by one. Each spectrum's
+        metadata is everything between its tag and its ``<binaryDataArrayList>``;
+        the array list (the arrays' cvParams and base64 payloads) is skipped by a
+        byte search for its end, which must be followed by ``</spectrum>``. The
+        needed cvParams of each spectrum are found by one ``findall`` over its
+        metadata, and the numbers are worked out for all the spectra at once.
+
+        The walk stops at a spectrum laid out otherwise (no array list, a tag without
+        ``id`` and ``defaultArrayLength``, a reference to a param group that defines
+        a needed cvParam): the spectrum-by-spectrum path takes it, and names
+        problems precisely. A whole batch is handed to that path when a needed
+        cvParam is unusual (attributes in another order, no value), an MS1
+        spectrum has no TIC or base peak (its arrays must be decoded), a time has
+        no unit or an unexpected one, or a value is not a number.
         """
-        meta = _cut_binaries(buf, start, stop)
-        if meta is None or b"ParamGroupRef" in meta:
-            return False
-        pieces = _SPECTRUM_SPLIT.split(meta)
-        if pieces[0].strip() or meta.count(b"</spectrum>") != len(pieces) - 1:
-            return False
-        found: list[_Found] = []
-        decode = self.encoding
-        try:
-            for piece in pieces[1:]:
-                # the first of each: the first scan, precursor and selected ion
-                values: dict[bytes, tuple[bytes, bytes]] = {}
-                for accession, value, unit in reversed(_PARAM_VALUES.findall(piece)):
-                    if not value:
-                        return False  # no value after the accession: the careful path
-                    values[accession] = (value[7:-1], unit)
-                get = values.get
-                found_level = get(b"MS:1000511")
-                if found_level is not None:
-                    level = int(float(found_level[0]))
-                else:
-                    level = 1 if b"MS:1000579" in values else 0
-                tic = bp = None
-                if level == 1:
-                    found_tic, found_bp = get(b"MS:1000285"), get(b"MS:1000505")
-                    if not (found_tic and found_tic[0] and found_bp and found_bp[0]):
-                        return False  # the arrays must be decoded
-                    tic, bp = float(found_tic[0]), float(found_bp[0])
-                rt = math.nan
-                start_time = get(b"MS:1000016")
-                if start_time is not None and start_time[0]:
-                    if start_time[1] == b"UO:0000031":
-                        rt = float(start_time[0])
-                    elif start_time[1] == b"UO:0000010":
-                        rt = float(start_time[0]) / 60.0
-                    else:
-                        return False  # a unit by name only, or none
-                iit = math.nan
-                injection = get(b"MS:1000927")
-                if injection is not None and injection[0]:
-                    iit = float(injection[0])
-                    if injection[1] == b"UO:0000010":
-                        iit *= 1000.0
-                charge_found = get(b"MS:1000041")
-                charge = int(float(charge_found[0])) if charge_found and charge_found[0] else None
-                head = _TAG_HEAD.match(piece)
-                length: int | None
+        find = buf.find
+        index_first = _HEAD_INDEX_FIRST.match
+        id_first = _HEAD_ID_FIRST.match
+        close_match = _SPECTRUM_CLOSE.match
+        findall = _PARAMS.findall
+        check_groups = self._groups_matter()
+        # per spectrum: index (b"" when not read), id, defaultArrayLength, where it starts
+        # and where its metadata starts and ends
+        indices: list[bytes] = []
+        ids: list[bytes] = []
+        lengths: list[bytes] = []
+        spans: list[tuple[int, int, int]] = []
+        params: list[list[tuple[bytes, bytes, bytes, bytes]]] = []
+        pos = start
+        while pos < stop:
+            head = index_first(buf, pos, stop)
+            if head is not None:
+                index, ident, length = head.groups()
+            else:
+                head = id_first(buf, pos, stop)
                 if head is not None:
-                    raw_id, length = head.group(1), int(head.group(2))
+                    ident, index, length = head.groups()
                 else:
-                    attributes = piece[: piece.find(b">")]
-                    found_id = _TAG_ID.search(attributes)
-                    found_length = _TAG_LENGTH.search(attributes)
-                    raw_id = found_id.group(1) if found_id else b"?"
-                    length = int(found_length.group(1)) if found_length else None
-                ident = raw_id.decode(decode, "replace")
-                if "&" in ident:
-                    ident = html.unescape(ident)
-                found.append((ident, level, rt, iit, length, tic, bp, charge, False))
-        except ValueError:
-            return False  # a value that is not a number: the careful path names it
-        for result in found:
-            self._add(*result)
+                    head = _HEAD.match(buf, pos, stop)
+                    if head is None:
+                        break
+                    index = b""
+                    ident, length = head.groups()
+            meta = head.end()
+            arrays = find(_ARRAYS_OPEN, meta, stop)
+            if arrays < 0:
+                break
+            closed = find(_ARRAYS_CLOSE, arrays, stop)
+            if closed < 0:
+                break
+            end = close_match(buf, closed + len(_ARRAYS_CLOSE), stop)
+            if end is None or (check_groups and find(b"ParamGroupRef", meta, arrays) >= 0):
+                break
+            indices.append(index)
+            ids.append(ident)
+            lengths.append(length)
+            spans.append((pos, meta, arrays))
+            params.append(findall(buf, meta, arrays))
+            pos = end.end()
+        n = len(ids)
+        # a spectrum without an array list would have been read with the next one's;
+        # consecutive indices rule that out, else each metadata span is searched
+        if n > 1 and not (
+            indices[0] and b"" not in indices and int(indices[-1]) - int(indices[0]) == n - 1
+        ):
+            for k, (opened, a, b) in enumerate(spans):
+                if find(b"</spectrum>", a, b) >= 0:
+                    n, pos = k, opened
+                    break
+        if not n:
+            return start, start
+        try:
+            read = self._batch(ids[:n], lengths[:n], params[:n])
+        except (ValueError, OverflowError):
+            read = False  # a value that is not a number: the careful path names it
+        return (pos, pos) if read else (start, pos)
+
+    def _batch(
+        self,
+        ids: list[bytes],
+        lengths: list[bytes],
+        params: list[list[tuple[bytes, bytes, bytes, bytes]]],
+    ) -> bool:
+        """Add a batch of spectra to the tally: their ids, defaultArrayLength and cvParams.
+
+        Returns False, with the tally unchanged, when the batch must be read one by one.
+        """
+        n = len(ids)
+        owner = np.repeat(np.arange(n), list(map(len, params)))
+        value: tuple[bytes, ...] = ()
+        rest: tuple[bytes, ...] = ()
+        codes = np.zeros(0, dtype=np.uint32)
+        if len(owner):
+            accession, value, rest, unusual = zip(*chain.from_iterable(params), strict=True)
+            if any(unusual):
+                return False
+            # the 4-digit accession codes as integers, compared faster than strings
+            codes = np.array(accession, dtype="S4").view(np.uint32)
+
+        def first(code: bytes) -> tuple[np.ndarray, list[int]]:
+            return _first(codes, owner, _CODE[code])
+
+        def numbers(at: list[int]) -> list[float]:
+            return list(map(float, [value[i] for i in at]))
+
+        def given(code: bytes) -> tuple[np.ndarray, list[int]]:
+            """The first cvParam ``code`` of each spectrum, where its value is not empty."""
+            who, at = first(code)
+            keep = [bool(value[i]) for i in at]
+            if all(keep):
+                return who, at
+            return who[np.array(keep, dtype=bool)], [i for i, k in zip(at, keep, strict=True) if k]
+
+        level = np.zeros(n, dtype=np.int64)
+        level[first(b"0579")[0]] = 1
+        who, at = first(b"0511")
+        level[who] = list(map(int, numbers(at)))
+        ms1 = level == 1
+        ms2 = level == 2
+        n1 = int(ms1.sum())
+        tic = np.full(n, math.nan)
+        bp = np.full(n, math.nan)
+        if n1:
+            for target, code in ((tic, b"0285"), (bp, b"0505")):
+                who, at = first(code)
+                keep = ms1[who]
+                target[who[keep]] = numbers(np.array(at, dtype=np.int64)[keep].tolist())
+            if np.isnan(tic[ms1]).any() or np.isnan(bp[ms1]).any():
+                return False  # the arrays must be decoded (or a value is NaN)
+        rt = np.full(n, math.nan)
+        who, at = given(b"0016")
+        if at:
+            divisors = [_MINUTES.get(_unit(rest[i])) for i in at]
+            if None in divisors:
+                return False  # no unit, or another unit: the careful path warns or names it
+            rt[who] = np.array(numbers(at)) / np.array(divisors)
+        iit = np.full(n, math.nan)
+        who, at = given(b"0927")
+        if at:
+            iit[who] = numbers(at)
+            seconds = [_unit(rest[i]) in (b"UO:0000010", b"second") for i in at]
+            if any(seconds):
+                iit[who[np.array(seconds, dtype=bool)]] *= 1000.0
+        charge = np.zeros(n, dtype=np.int64)
+        known = np.zeros(n, dtype=bool)
+        who, at = given(b"0041")
+        if at:
+            keep = ms2[who]
+            charge[who[keep]] = list(map(int, numbers(np.array(at, dtype=np.int64)[keep].tolist())))
+            known[who[keep]] = True
+        peaks = np.array(lengths).astype(np.int64)
+
+        # everything is known: add to the tally
+        t = self.tally
+        encoding = self.encoding
+
+        def ident(raw: bytes) -> str:
+            text = raw.decode(encoding, "replace")
+            return html.unescape(text) if "&" in text else text
+
+        t.n_spectra += n
+        _count(t.levels, level)
+        timed = ~np.isnan(rt)
+        if timed.any():
+            t.rt_min = min(t.rt_min, float(rt[timed].min()))
+            t.rt_max = max(t.rt_max, float(rt[timed].max()))
+        if n1:
+            # added one by one, in file order, as the careful path does
+            t.tic_total = sum(tic[ms1].tolist(), t.tic_total)
+            t.base_peak_max = max(t.base_peak_max, float(bp[ms1].max()))
+            chromatogram = ms1 & timed
+            t.ms1_rt.frombytes(rt[chromatogram].tobytes())
+            t.ms1_tic.frombytes(tic[chromatogram].tobytes())
+            t.ms1_ids.extend(ident(ids[i]) for i in np.flatnonzero(chromatogram).tolist())
+            t.iit1.frombytes(iit[ms1 & ~np.isnan(iit)].tobytes())
+            _count(t.peaks1, peaks[ms1])
+        if ms2.any():
+            t.iit2.frombytes(iit[ms2 & ~np.isnan(iit)].tobytes())
+            _count(t.peaks2, peaks[ms2])
+            _count(t.charges, charge[ms2 & known])
+            t.unknown_charge += int((ms2 & ~known).sum())
+        self.last_id = ident(ids[-1])
         return True
 
     def _from_values(
@@ -1264,20 +1491,33 @@ def _spectrum_offsets(path: Path, size: int) -> array[int] | None:
             pending = text[len(usable) :]
 
 
+def _cores() -> int:
+    """The CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
 def _read_range(path: str, start: int, stop: int | None) -> tuple[_Tally, str | None]:
     """Worker: read the spectra whose start lies in [start, stop); return tally and last id."""
+    with open(path, "rb") as head:
+        header_src = _Source(head, gz=False)
+        header_reader = _Reader(path, header_src)
+        try:
+            header_reader.read_header()
+        finally:
+            header_src.close()
     with open(path, "rb") as raw:
         raw.seek(start)
-        src = _Source(raw, gz=False, digest=None, start=start)
+        src = _Source(raw, gz=False, start=start)
         reader = _Reader(path, src)
-        header_path = Path(path)
-        with open(header_path, "rb") as head:
-            header_src = _Source(head, gz=False, digest=None)
-            header_reader = _Reader(path, header_src)
-            header_reader.read_header()
         reader.groups = header_reader.groups
         reader.encoding = header_reader.encoding
-        reader.spectra(start, stop)
+        try:
+            reader.spectra(start, stop)
+        finally:
+            src.close()
     return reader.tally, reader.last_id
 
 
@@ -1289,9 +1529,11 @@ def read_mzml_qc(path: PathLike, *, workers: int = 1) -> RunQC:
     path : str or path-like
         An mzML 1.x file, indexed or not, optionally gzip-compressed (``.mzML.gz``).
     workers : int
-        Processes to read one file with. With 2 or more, an indexed,
-        uncompressed file is split at its index into that many parts read in
-        parallel (the results are the same).
+        Processes to read one file with, at most. One process already uses two
+        cores (it parses while a thread reads and hashes the file), so with 2 or
+        more, an indexed, uncompressed file is split at its index into parts
+        read in parallel only as far as there are further cores: on a 2-core
+        machine it is read by one process. The results are the same.
 
     Returns
     -------
@@ -1326,8 +1568,12 @@ def read_mzml_qc(path: PathLike, *, workers: int = 1) -> RunQC:
     if size == 0:
         raise InputFormatError("the file is empty", path=path)
     gz = _is_gzip(p)
-    digest = _Hasher()
+    digest = hashlib.sha256()
     parts: list[tuple[int, int | None]] = []
+    skip = 0
+    # the reading thread keeps a second core busy: split into processes only as far
+    # as there are cores beyond that
+    workers = min(workers, _cores() - 1)
     if workers > 1 and not gz:
         offsets = _spectrum_offsets(p, size)
         if offsets and len(offsets) >= 2 * workers and max(offsets) < size:
@@ -1337,36 +1583,40 @@ def read_mzml_qc(path: PathLike, *, workers: int = 1) -> RunQC:
             shares = [first + (1.0 - first) * k / (workers - 1) for k in range(workers - 1)]
             cuts = [offsets[int(len(offsets) * share)] for share in shares]
             with open(p, "rb") as handle:
-                ok = True
+                ok = cuts == sorted(set(cuts))
                 for cut in cuts:
                     handle.seek(cut)
                     ok = ok and bool(_OPEN_SPECTRUM.match(handle.read(16)))
+                # this process only hashes the bytes up to the last spectrum (when the
+                # index shows where it starts), then looks for </spectrumList> after it
+                handle.seek(max(offsets))
+                skip = max(offsets) if _OPEN_SPECTRUM.match(handle.read(16)) else cuts[-1]
             if ok:
                 parts = [(c, n) for c, n in zip(cuts, [*cuts[1:], None], strict=True)]
-    with open(p, "rb") as raw:
-        src = _Source(raw, gz=gz, digest=digest)
-        reader = _Reader(name, src)
-        try:
-            after = reader.read_header()
-            futures = []
-            executor = None
-            if parts:
-                import multiprocessing
-                from concurrent.futures import ProcessPoolExecutor
+    executor = None
+    futures = []
+    if parts:
+        # the workers are started first, while this process has no other thread
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
 
-                method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-                executor = ProcessPoolExecutor(
-                    len(parts), mp_context=multiprocessing.get_context(method)
-                )
-                futures = [executor.submit(_read_range, name, a, b) for a, b in parts]
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        executor = ProcessPoolExecutor(len(parts), mp_context=multiprocessing.get_context(method))
+        futures = [executor.submit(_read_range, name, a, b) for a, b in parts]
+    try:
+        with open(p, "rb") as raw:
+            src = _Source(raw, gz=gz, digest=digest)
+            reader = _Reader(name, src)
             try:
+                after = reader.read_header()
                 if after >= 0:
                     stop = parts[0][0] if parts else None
                     end = reader.spectra(after, stop)
                     if end < 0:
                         # the other parts are read by workers: meanwhile read (and hash)
                         # the rest up to </spectrumList>, then take their tallies
-                        end = reader.src.find(b"</spectrumList", parts[0][0], keep=False)
+                        reader.src.skip_to(skip)
+                        end = reader.src.find(b"</spectrumList", skip, keep=False)
                         for future in futures:
                             tally, last = future.result()
                             reader.tally.merge(tally)
@@ -1376,19 +1626,19 @@ def read_mzml_qc(path: PathLike, *, workers: int = 1) -> RunQC:
                 else:
                     end = after
                 reader.trailer(end)
+                reader.check_counts()
+            except _Truncated as err:
+                n = reader.tally.n_spectra
+                raise InputFormatError(
+                    f"truncated: {err}, after {n} complete spectra", path=path
+                ) from err
+            except OSError as err:
+                raise InputFormatError(f"cannot read the file: {err}", path=path) from err
             finally:
-                if executor is not None:
-                    executor.shutdown(cancel_futures=True)
-            reader.check_counts()
-        except _Truncated as err:
-            n = reader.tally.n_spectra
-            raise InputFormatError(
-                f"truncated: {err}, after {n} complete spectra", path=path
-            ) from err
-        except OSError as err:
-            raise InputFormatError(f"cannot read the file: {err}", path=path) from err
-        finally:
-            digest.close()
+                src.close()
+    finally:
+        if executor is not None:
+            executor.shutdown(cancel_futures=True)
     return _result(reader, name, digest.hexdigest())
 
 
