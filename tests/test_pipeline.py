@@ -40,7 +40,7 @@ def read_both(
 ) -> list[tuple[QuantTable | InputFormatError, bool]]:
     """The reader's result (or error) streamed and careful, and whether it was streamed."""
     out: list[tuple[QuantTable | InputFormatError, bool]] = []
-    real = pipeline.arrow_frame
+    real = pipeline.table_frame
     for stream in (True, False):
         streamed: list[bool] = []
 
@@ -52,7 +52,7 @@ def read_both(
         with pytest.MonkeyPatch.context() as patch, warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. a Windows-1252 file, read the careful way
             patch.setattr(pipeline, "STREAM", stream)
-            patch.setattr(pipeline, "arrow_frame", spy)
+            patch.setattr(pipeline, "table_frame", spy)
             try:
                 result: QuantTable | InputFormatError = read(path, **options)
             except InputFormatError as err:
@@ -197,7 +197,7 @@ def test_generated_combined_protein_streamed_like_careful(tmp_path: Path, quanti
 def test_only_the_needed_columns_are_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     path = tmp_path / "proteinGroups.txt"
     write_proteingroups(path, n_groups=50, n_samples=30)
-    real = pipeline.arrow_frame
+    real = pipeline.table_frame
     read: list[pd.DataFrame] = []
 
     def spy(*args: Any, **kwargs: Any) -> Any:
@@ -205,7 +205,7 @@ def test_only_the_needed_columns_are_read(tmp_path: Path, monkeypatch: pytest.Mo
         read.append(out.frame)
         return out
 
-    monkeypatch.setattr(pipeline, "arrow_frame", spy)
+    monkeypatch.setattr(pipeline, "table_frame", spy)
     read_maxquant(path)
     header = path.read_text().split("\n", 1)[0].split("\t")
     frame = read[0]

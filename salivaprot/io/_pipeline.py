@@ -31,13 +31,13 @@ from salivaprot.io._files import PathLike
 from salivaprot.io._tables import (
     SEPARATOR_NAMES,
     Unusual,
-    arrow_frame,
     column_table,
     duplicated_ids,
     index_column,
     listing,
     numbers,
     read_table,
+    table_frame,
     text_column,
     undotted,
     zeros_as_missing,
@@ -212,7 +212,7 @@ def read_cells(
             return fmt.text_columns() | set(text(columns) if text is not None else ())
 
         try:
-            read = arrow_frame(
+            read = table_frame(
                 path, what=fmt.what, numeric=numeric, text=texts, missing=fmt.missing
             )
         except Unusual:

@@ -59,6 +59,7 @@ __all__ = [
     "read_table",
     "run_keys",
     "separator_of",
+    "table_frame",
     "text_column",
     "to_floats",
     "undotted",
@@ -1251,3 +1252,251 @@ def arrow_frame(
             raise Unusual("an empty first cell: a blank row, or an empty ID")
         frame.insert(position, name, cells)
     return ArrowFrame(frame, columns, opened.separator, opened.header_line)
+
+
+class _Scanned:
+    """A binary file object for pandas: the bytes after the header, checked as they pass.
+
+    pandas' C parser completes short rows with empty cells, as the careful reader
+    does, but with ``usecols`` it neither decodes the columns it skips nor
+    counts the fields of a row. This object does both on each block, at C speed
+    (numpy, bytes methods), and remembers what it saw: invalid UTF-8 (the careful
+    reader would read the file as Windows-1252), a line with more fields than the
+    header, a lone carriage return, the lines read and the last line's end.
+    """
+
+    def __init__(
+        self, handle: IO[bytes], start: bytes, *, separator: str, fields: int, names: bytes
+    ) -> None:
+        import codecs
+
+        self.names = names
+        self.handle = handle
+        self.start = start
+        self.separator = ord(separator)
+        self.limit = fields - 1  # separators a line may hold
+        self.decoder = codecs.getincrementaldecoder("utf-8")()
+        self.closed = False
+        self.problem = ""
+        self.feeds = 0  # line feeds read
+        self.carried = 0  # separators of the line read so far (after the last line feed)
+        self.partial = b""  # the line read so far, when it has content other than a CR
+        self.returns = self.pairs = 0
+        self.last = b""
+
+    def read(self, size: int = -1) -> bytes:
+        if self.names:  # pandas' header line, not the file's: not checked
+            names, self.names = self.names, b""
+            if 0 <= size < len(names):
+                names, self.names = names[:size], names[size:]
+            return names
+        if self.start:
+            block, self.start = self.start, b""
+            if 0 <= size < len(block):
+                block, self.start = block[:size], block[size:]
+        else:
+            block = self.handle.read(min(size, TABLE_BLOCK_BYTES) if size >= 0 else size)
+        if not self.problem:
+            try:
+                self._check(block)
+            except UnicodeDecodeError:
+                self.problem = "not UTF-8"
+        return block
+
+    def _check(self, block: bytes) -> None:
+        if not block.isascii() or self.decoder.getstate()[0]:
+            self.decoder.decode(block, final=not block)
+        if not block:
+            return
+        if b"\r" in block or self.last == b"\r":
+            self.returns += block.count(b"\r")
+            self.pairs += block.count(b"\r\n") + (self.last == b"\r" and block[:1] == b"\n")
+        self.last = block[-1:]
+        data = np.frombuffer(block, np.uint8)
+        ends = np.flatnonzero(data == 10)
+        separators = data == self.separator
+        if not len(ends):
+            self.carried += int(np.count_nonzero(separators))
+            self.partial = (self.partial + block)[-2:]
+        else:
+            self.feeds += len(ends)
+            first = self.carried + int(np.count_nonzero(separators[: ends[0]]))
+            if len(ends) > 64:
+                found = np.add.reduceat(separators[: ends[-1] + 1], ends[:-1] + 1, dtype=np.int64)
+                most = max(first, int(found.max()))
+            else:
+                most = first
+                for start, end in zip(ends[:-1] + 1, ends[1:], strict=True):
+                    most = max(most, int(np.count_nonzero(separators[start:end])))
+            if most > self.limit:
+                self.problem = "a line with more fields than the header"
+            self.carried = int(np.count_nonzero(separators[ends[-1] + 1 :]))
+            self.partial = block[ends[-1] + 1 :][-2:]
+        if self.carried > self.limit:
+            self.problem = "a line with more fields than the header"
+
+    def finish(self) -> int:
+        """The lines read (a last line without line end counts); raises :class:`Unusual`.
+
+        Refused: what :meth:`read` found, a lone carriage return (a line end for
+        the careful reader, which also turns one inside a quoted cell into a line
+        feed), and a last line without line end that is short (the careful reader
+        calls the file truncated).
+        """
+        if self.problem:
+            raise Unusual(self.problem)
+        if self.returns != self.pairs:
+            raise Unusual("a lone carriage return")
+        unended = self.partial.rstrip(b"\r") != b""
+        if unended and self.carried < self.limit:
+            raise Unusual("a short last line without line end: a truncated file?")
+        return self.feeds + unended
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def writable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _header_of(handle: IO[bytes], path: PathLike) -> tuple[bytes, int, list[str], str]:
+    """Read a table's header from a binary handle, as the careful reader finds it.
+
+    Returns the bytes read after the header line, the header's line number, its
+    (stripped) column names and the separator; raises :class:`Unusual` when the
+    start of the file is anything but plain UTF-8 with a header in its first
+    megabyte.
+    """
+    head = handle.read(1 << 20)
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    if any(head.startswith(bom) for bom, _, _ in _BOMS) or b"\x00" in head[:_SNIFF_BYTES]:
+        raise Unusual("not plain UTF-8")
+    for header_line, match in enumerate(_LINE.finditer(head), start=1):
+        try:
+            decoded = match.group().decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise Unusual("not UTF-8 before the end of the header") from err
+        if decoded.strip():  # str.strip, as the careful reader: Unicode whitespace too
+            line = decoded.rstrip("\r\n")
+            separator = separator_of(line)
+            try:
+                columns = _split_header(line, separator, path=path, line_no=header_line)
+            except InputFormatError as err:
+                raise Unusual(str(err)) from err
+            return head[match.end() :], header_line, columns, separator
+    raise Unusual("no header line in the first megabyte")
+
+
+def table_frame(
+    path: PathLike,
+    *,
+    what: str,
+    numeric: Callable[[Sequence[str]], Iterable[str]],
+    text: Callable[[Sequence[str]], Iterable[str]],
+    missing: frozenset[str] = frozenset(),
+) -> ArrowFrame:
+    """Read only the columns a reader needs, as :func:`read_table` + :func:`numbers` would.
+
+    ``numeric`` and ``text`` are given the header and name the columns to read
+    as numbers and as text (an :class:`~salivaprot.errors.InputFormatError`
+    they raise becomes :class:`Unusual`: the careful reader then says what is
+    wrong, in its order). The first column is always read as text too. Names
+    not in the header are left out.
+
+    pandas' C parser reads the file (the careful reader's own tokenizer, with
+    ``usecols``: the columns not asked for are split off, never converted), at
+    pandas' speed; numbers are parsed by it exactly (correctly rounded, like
+    Python's ``float``; :data:`MISSING_TOKENS` and ``missing``, exactly as
+    written, are missing), rows with fewer fields than the header (real MaxQuant
+    tables leave out empty fields at the end) are completed with empty cells.
+    Memory follows the columns read, not the file.
+
+    Anything the careful reader would read differently, or refuse, raises
+    :class:`Unusual`: a file that is not plain UTF-8 (checked on every byte,
+    see :class:`_Scanned`), a separator at the end of the header or a repeated
+    or empty column name, a line with more fields than the header, a lone
+    carriage return, a short last line without line end, a row count that is not
+    the file's line count (line ends inside quoted cells), an empty first cell
+    (a blank row, or an empty ID), a number cell that is not a plain finite
+    number of magnitude at most 1e50 (``NAN``, ``inf``, ``1e60``, ``n.d.``...).
+    """
+    tokens = sorted(MISSING_TOKENS | missing)
+    with open_binary(path, what=what) as handle:
+        rest, header_line, columns, separator = _header_of(handle, path)
+        if len(columns) < 2 or "" in columns or len(set(columns)) != len(columns):
+            # (the careful reader names an unnamed column "(unnamed column <n>)")
+            raise Unusual("a single column, an unnamed column or a repeated name")
+        try:
+            numbers_read = set(numeric(columns)) & set(columns)
+            text_read = (set(text(columns)) & set(columns)) - numbers_read
+        except InputFormatError as err:
+            raise Unusual(str(err)) from err
+        if columns[0] in numbers_read:
+            raise Unusual("numbers in the first column")
+        text_read.add(columns[0])
+        text_at = [i for i, name in enumerate(columns) if name in text_read]
+        numbers_at = [i for i, name in enumerate(columns) if name in numbers_read]
+        # pandas is given a header line of its own: ``c<i>`` for column i. With a header
+        # the table is as wide as the header, and a column no row of a block reaches
+        # (a short row leaves it out) is read as empty cells, not refused
+        keys = [f"c{i}" for i in range(len(columns))]
+        wanted = {keys[i] for i in text_at + numbers_at}
+        source = _Scanned(
+            handle,
+            rest,
+            separator=separator,
+            fields=len(columns),
+            names=(separator.join(keys) + "\n").encode(),
+        )
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # a ParserWarning, a DtypeWarning...
+                read = pd.read_csv(
+                    source,  # type: ignore[call-overload]
+                    sep=separator,
+                    header=0,
+                    index_col=False,
+                    usecols=wanted.__contains__,  # (a list: refused in a block no row reaches)
+                    dtype={
+                        **{keys[i]: str for i in text_at},
+                        **{keys[i]: "float64" for i in numbers_at},
+                    },
+                    keep_default_na=False,
+                    na_values={keys[i]: tokens for i in numbers_at},
+                    skip_blank_lines=False,
+                    encoding="utf-8",
+                    engine="c",
+                    **EXACT_FLOATS,
+                )
+        except Exception as err:  # a cell that is not a number, a row pandas refuses, ...
+            raise Unusual(f"{type(err).__name__}: {err}") from err
+        lines = source.finish()
+    if len(read) != lines:
+        raise Unusual("rows and lines differ (line ends inside quoted cells)")
+    index = pd.RangeIndex(header_line + 1, header_line + 1 + lines, name="line")
+    # (columns taken one by one: popping them would rebuild pandas' blocks each time)
+    matrix = np.empty((lines, len(numbers_at)), dtype="float64", order="F")
+    for j, at in enumerate(numbers_at):
+        matrix[:, j] = read[keys[at]].to_numpy(dtype="float64")
+    usable = finite(matrix).all(axis=0)
+    if not usable.all():
+        name = columns[numbers_at[int(np.argmin(usable))]]
+        raise Unusual(f"an infinite or huge number in {name!r}")
+    frame = pd.DataFrame(
+        matrix, index=index, columns=pd.Index([columns[i] for i in numbers_at]), copy=False
+    )
+    texts = {at: read[keys[at]].to_numpy() for at in text_at}
+    del read
+    for position, at in enumerate(text_at):
+        cells = pd.Series(texts.pop(at), index=index, dtype=str)
+        if at == 0 and (cells.str.strip() == "").any():
+            raise Unusual("an empty first cell: a blank row, or an empty ID")
+        frame.insert(position, columns[at], cells)
+    return ArrowFrame(frame, columns, separator, header_line)
