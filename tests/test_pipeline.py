@@ -291,6 +291,25 @@ VARIANTS: dict[str, tuple[Callable[[str], str | bytes], bool]] = {
     "repeated ID": (_replace("REV__Q9Y6R7\tREV__Q9Y6R7", "REV__Q9Y6R7\tP04745"), True),
     "gzip": (lambda text: gzip.compress(text.encode()), True),
     "unnamed column": (_replace("\tGene names\t", "\t\t"), False),
+    # what the scan of every block (or pandas) must see, for the careful reader's outcome
+    "short rows at the end": (lambda text: re.sub(r"\t\t\t2\n", "\n", text), True),
+    "only the ID": (lambda text: text + "Q00001\n", True),
+    "row with too many empty fields": (_replace("\t0\n", "\t0\t\t\n"), False),
+    "one row with a separator at its end": (_replace("\t0\n", "\t0\t\n"), False),
+    "quoted separator": (_replace("AMY1A", '"AMY\t1A"'), False),
+    "quoted line end on the last line": (
+        lambda text: text.replace("\t2\n", '\t"2\n3"\n'),
+        False,
+    ),
+    "CR inside quotes": (_replace("AMY1A", '"AMY\r1A"'), False),
+    "short row without line end": (lambda text: text + "Q00001\tQ00001", False),
+    "padded missing token": (_replace("4.1e9", " NA "), False),
+    "Infinity": (_replace("4.1e9", "-Infinity"), False),
+    "underflow": (_replace("4.1e9", "1e-400"), True),
+    "negative zero": (_replace("4.1e9", "-0.0"), True),
+    "exactly 1e50": (_replace("4.1e9", "1e50"), True),
+    "just above 1e50": (_replace("4.1e9", "1.000000000000001e50"), False),
+    "spelled-out number": (_replace("4.1e9", "+.41E+10"), True),
 }
 
 
@@ -302,6 +321,45 @@ def test_unusual_files_read_the_same_both_ways(tmp_path: Path, variant: str) -> 
         path = path.rename(tmp_path / "proteinGroups.txt.gz")
     outcome, streamed = agree(read_maxquant, path)
     assert streamed == streams, outcome
+
+
+def test_numbers_are_parsed_exactly_like_python(tmp_path: Path) -> None:
+    # random doubles written shortest, with 17 and with 25 significant digits, and decimal
+    # strings long enough that only correct rounding gives Python's float
+    rng = np.random.default_rng(11)
+    values = np.exp(rng.uniform(-60, 110, size=600)) * rng.choice([-1, 1], size=600)
+    cells = [repr(float(v)) for v in values[:200]]
+    cells += [f"{v:.16e}" for v in values[200:400]]
+    cells += [f"{v:.24e}" for v in values[400:]]
+    cells += ["".join(map(str, rng.integers(0, 10, size=40))) + "." + "5" * 30 for _ in range(30)]
+    cells += ["0.1000000000000000055511151231257827", "2.2250738585072011e-308", "007.50"]
+    rows = [f"P{i:05d}\tP{i:05d}\t\t\t{cell}\t1\t1\t1\t\t\t{i}" for i, cell in enumerate(cells)]
+    path = write_file(tmp_path, MAXQUANT.split("\n", 1)[0] + "\n" + "\n".join(rows) + "\n",
+                      "proteinGroups.txt")  # fmt: skip
+    quant, streamed = agree(read_maxquant, path)
+    assert streamed
+    read = quant.abundance["LFQ intensity S1"].to_numpy()
+    expected = [float(cell) for cell in cells]
+    assert [v.hex() for v in read] == [v.hex() for v in expected]
+
+
+def test_a_bad_byte_deep_in_a_column_not_read_is_seen(tmp_path: Path) -> None:
+    # past the first megabyte and in a column the reader skips: the careful reader reads
+    # the file as Windows-1252 (with a note), so the streamed reader must not read it
+    path = tmp_path / "proteinGroups.txt"
+    write_proteingroups(path, n_groups=2000, n_samples=12, seed=8)
+    data = path.read_bytes()
+    header = data.split(b"\n", 1)[0].split(b"\t")
+    column = header.index(b"Evidence IDs")
+    lines = data.split(b"\n")
+    cells = lines[-20].split(b"\t")
+    cells[column] += b"\xe9"
+    lines[-20] = b"\t".join(cells)
+    path.write_bytes(b"\n".join(lines))
+    assert len(data) > 1 << 20
+    quant, streamed = agree(read_maxquant, path)
+    assert not streamed
+    assert any("Windows-1252" in note for note in quant.notes)
 
 
 def test_lfq_fallback_and_flags_are_the_same_both_ways(tmp_path: Path) -> None:
@@ -347,9 +405,8 @@ def test_fragpipe_repeated_groups_are_the_same_both_ways(tmp_path: Path) -> None
 def test_small_blocks_cut_lines_anywhere(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, line_end: str, block: int
 ) -> None:
-    # blocks about as long as a line: lines cross blocks, short rows are completed across
-    # block ends, CRLF may be cut between its CR and LF; lines longer than a block (1000)
-    # are read again with larger blocks
+    # blocks about as long as a line, or shorter: lines cross blocks (fields are counted
+    # across block ends), CRLF may be cut between its CR and LF
     import salivaprot.io._tables as tables
 
     monkeypatch.setattr(tables, "TABLE_BLOCK_BYTES", block)
