@@ -11,9 +11,10 @@ steps here: :func:`read_cells`, :func:`protein_ids`, :func:`quantities` and
 :func:`quant_table`; :func:`read_format` runs them all for a format that
 needs nothing else.
 
-:func:`read_cells` reads only the columns a reader needs, with pyarrow
-(:func:`~salivaprot.io._tables.arrow_frame`), so memory follows those columns
-and not the file; anything unusual in the file sends it to the careful reader
+:func:`read_cells` reads only the columns a reader needs, with pandas' C parser
+(:func:`~salivaprot.io._tables.table_frame`, every block scanned at C speed for
+what would make it read differently), so memory follows those columns and not
+the file; anything unusual in the file sends it to the careful reader
 (:func:`~salivaprot.io._tables.read_table`, every cell as text), which gives
 the same cells or the error naming its line and column.
 """
