@@ -81,7 +81,7 @@ def columns_read(module: str, path: Path) -> tuple[list[str], list[str]]:
     finally:
         pipeline.table_frame = real
     if "columns" not in seen:
-        raise SystemExit(f"{path}: not read by the columnar reader")
+        raise SystemExit(f"{path}: not read by the streamed reader (table_frame)")
     text = [c for c in seen["columns"] if c not in seen["numbers"]]
     return text, seen["numbers"]
 
