@@ -1206,10 +1206,8 @@ def table_frame(
     if len(read) != lines:
         raise Unusual("rows and lines differ (line ends inside quoted cells)")
     index = pd.RangeIndex(header_line + 1, header_line + 1 + lines, name="line")
-    # (columns taken one by one: popping them would rebuild pandas' blocks each time)
-    matrix = np.empty((lines, len(numbers_at)), dtype="float64", order="F")
-    for j, at in enumerate(numbers_at):
-        matrix[:, j] = read[keys[at]].to_numpy(dtype="float64")
+    # pandas keeps the float64 columns in one block: taken as they are (no copy)
+    matrix = read[[keys[i] for i in numbers_at]].to_numpy(dtype="float64", copy=False)
     usable = finite(matrix).all(axis=0)
     if not usable.all():
         name = columns[numbers_at[int(np.argmin(usable))]]
@@ -1217,10 +1215,8 @@ def table_frame(
     frame = pd.DataFrame(
         matrix, index=index, columns=pd.Index([columns[i] for i in numbers_at]), copy=False
     )
-    texts = {at: read[keys[at]].to_numpy() for at in text_at}
-    del read
     for position, at in enumerate(text_at):
-        cells = pd.Series(texts.pop(at), index=index, dtype=str)
+        cells = read[keys[at]].set_axis(index)
         if at == 0 and (cells.str.strip() == "").any():
             raise Unusual("an empty first cell: a blank row, or an empty ID")
         frame.insert(position, columns[at], cells)
