@@ -362,6 +362,29 @@ def test_a_bad_byte_deep_in_a_column_not_read_is_seen(tmp_path: Path) -> None:
     assert any("Windows-1252" in note for note in quant.notes)
 
 
+@pytest.mark.parametrize("change", ["none", "too many fields", "bad number"])
+def test_many_short_lines_are_scanned_like_long_ones(tmp_path: Path, change: str) -> None:
+    # thousands of lines per block (fields counted with numpy, not line by line), a
+    # problem deep in the file
+    rows = [
+        f"P{i:06d}\tdesc {i}\t{i / 7:.6f}\tPEP\t{i * 1.5 + 0.1!r}\t{i / 3!r}"
+        + ("\t\t\t" if i % 3 else "")  # two rows in three complete, one short
+        for i in range(20_000)
+    ]
+    if change == "too many fields":
+        rows[15_000] += "\t\t\t\t\tz"
+    elif change == "bad number":
+        rows[17_000] = rows[17_000].replace("\t25500.1\t", "\tn.d.\t")
+    header = TOY_TEXT.split("\n", 1)[0]
+    path = write_file(tmp_path, header + "\n" + "\n".join(rows) + "\n", "toy.tsv")
+    outcome, streamed = agree(read_format, path, fmt=TOY)
+    assert streamed == (change == "none")
+    if change == "none":
+        assert outcome.abundance.shape == (20_000, 2)
+    else:
+        assert isinstance(outcome, InputFormatError)
+
+
 def test_lfq_fallback_and_flags_are_the_same_both_ways(tmp_path: Path) -> None:
     text = MAXQUANT.replace("4.8e9\t4.1e9", "0\t0").replace("1.9e7\t0", "0\t0")
     text = text.replace("\t0.1234567890123\t", "\t0\t")
