@@ -67,7 +67,7 @@ def columns_read(module: str, path: Path) -> tuple[list[str], list[str]]:
     import salivaprot.io._pipeline as pipeline
 
     seen: dict[str, list[str]] = {}
-    real = pipeline.arrow_frame
+    real = pipeline.table_frame
 
     def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
         read = real(*args, **kwargs)
@@ -75,13 +75,13 @@ def columns_read(module: str, path: Path) -> tuple[list[str], list[str]]:
         seen["numbers"] = [c for c in read.frame.columns if read.frame[c].dtype == "float64"]
         return read
 
-    pipeline.arrow_frame = spy
+    pipeline.table_frame = spy
     try:
         getattr(__import__(f"salivaprot.io.{module}", fromlist=["x"]), READERS[module])(path)
     finally:
-        pipeline.arrow_frame = real
+        pipeline.table_frame = real
     if "columns" not in seen:
-        raise SystemExit(f"{path}: not read by the columnar reader")
+        raise SystemExit(f"{path}: not read by the streamed reader (table_frame)")
     text = [c for c in seen["columns"] if c not in seen["numbers"]]
     return text, seen["numbers"]
 

@@ -40,7 +40,7 @@ def read_both(
 ) -> list[tuple[QuantTable | InputFormatError, bool]]:
     """The reader's result (or error) streamed and careful, and whether it was streamed."""
     out: list[tuple[QuantTable | InputFormatError, bool]] = []
-    real = pipeline.arrow_frame
+    real = pipeline.table_frame
     for stream in (True, False):
         streamed: list[bool] = []
 
@@ -52,7 +52,7 @@ def read_both(
         with pytest.MonkeyPatch.context() as patch, warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. a Windows-1252 file, read the careful way
             patch.setattr(pipeline, "STREAM", stream)
-            patch.setattr(pipeline, "arrow_frame", spy)
+            patch.setattr(pipeline, "table_frame", spy)
             try:
                 result: QuantTable | InputFormatError = read(path, **options)
             except InputFormatError as err:
@@ -197,7 +197,7 @@ def test_generated_combined_protein_streamed_like_careful(tmp_path: Path, quanti
 def test_only_the_needed_columns_are_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     path = tmp_path / "proteinGroups.txt"
     write_proteingroups(path, n_groups=50, n_samples=30)
-    real = pipeline.arrow_frame
+    real = pipeline.table_frame
     read: list[pd.DataFrame] = []
 
     def spy(*args: Any, **kwargs: Any) -> Any:
@@ -205,7 +205,7 @@ def test_only_the_needed_columns_are_read(tmp_path: Path, monkeypatch: pytest.Mo
         read.append(out.frame)
         return out
 
-    monkeypatch.setattr(pipeline, "arrow_frame", spy)
+    monkeypatch.setattr(pipeline, "table_frame", spy)
     read_maxquant(path)
     header = path.read_text().split("\n", 1)[0].split("\t")
     frame = read[0]
@@ -291,6 +291,25 @@ VARIANTS: dict[str, tuple[Callable[[str], str | bytes], bool]] = {
     "repeated ID": (_replace("REV__Q9Y6R7\tREV__Q9Y6R7", "REV__Q9Y6R7\tP04745"), True),
     "gzip": (lambda text: gzip.compress(text.encode()), True),
     "unnamed column": (_replace("\tGene names\t", "\t\t"), False),
+    # what the scan of every block (or pandas) must see, for the careful reader's outcome
+    "short rows at the end": (lambda text: re.sub(r"\t\t\t2\n", "\n", text), True),
+    "only the ID": (lambda text: text + "Q00001\n", True),
+    "row with too many empty fields": (_replace("\t0\n", "\t0\t\t\n"), False),
+    "one row with a separator at its end": (_replace("\t0\n", "\t0\t\n"), False),
+    "quoted separator": (_replace("AMY1A", '"AMY\t1A"'), False),
+    "quoted line end on the last line": (
+        lambda text: text.replace("\t2\n", '\t"2\n3"\n'),
+        False,
+    ),
+    "CR inside quotes": (_replace("AMY1A", '"AMY\r1A"'), False),
+    "short row without line end": (lambda text: text + "Q00001\tQ00001", False),
+    "padded missing token": (_replace("4.1e9", " NA "), False),
+    "Infinity": (_replace("4.1e9", "-Infinity"), False),
+    "underflow": (_replace("4.1e9", "1e-400"), True),
+    "negative zero": (_replace("4.1e9", "-0.0"), True),
+    "exactly 1e50": (_replace("4.1e9", "1e50"), True),
+    "just above 1e50": (_replace("4.1e9", "1.000000000000001e50"), False),
+    "spelled-out number": (_replace("4.1e9", "+.41E+10"), True),
 }
 
 
@@ -302,6 +321,68 @@ def test_unusual_files_read_the_same_both_ways(tmp_path: Path, variant: str) -> 
         path = path.rename(tmp_path / "proteinGroups.txt.gz")
     outcome, streamed = agree(read_maxquant, path)
     assert streamed == streams, outcome
+
+
+def test_numbers_are_parsed_exactly_like_python(tmp_path: Path) -> None:
+    # random doubles written shortest, with 17 and with 25 significant digits, and decimal
+    # strings long enough that only correct rounding gives Python's float
+    rng = np.random.default_rng(11)
+    values = np.exp(rng.uniform(-60, 110, size=600)) * rng.choice([-1, 1], size=600)
+    cells = [repr(float(v)) for v in values[:200]]
+    cells += [f"{v:.16e}" for v in values[200:400]]
+    cells += [f"{v:.24e}" for v in values[400:]]
+    cells += ["".join(map(str, rng.integers(0, 10, size=40))) + "." + "5" * 30 for _ in range(30)]
+    cells += ["0.1000000000000000055511151231257827", "2.2250738585072011e-308", "007.50"]
+    rows = [f"P{i:05d}\tP{i:05d}\t\t\t{cell}\t1\t1\t1\t\t\t{i}" for i, cell in enumerate(cells)]
+    path = write_file(tmp_path, MAXQUANT.split("\n", 1)[0] + "\n" + "\n".join(rows) + "\n",
+                      "proteinGroups.txt")  # fmt: skip
+    quant, streamed = agree(read_maxquant, path)
+    assert streamed
+    read = quant.abundance["LFQ intensity S1"].to_numpy()
+    expected = [float(cell) for cell in cells]
+    assert [v.hex() for v in read] == [v.hex() for v in expected]
+
+
+def test_a_bad_byte_deep_in_a_column_not_read_is_seen(tmp_path: Path) -> None:
+    # past the first megabyte and in a column the reader skips: the careful reader reads
+    # the file as Windows-1252 (with a note), so the streamed reader must not read it
+    path = tmp_path / "proteinGroups.txt"
+    write_proteingroups(path, n_groups=2000, n_samples=12, seed=8)
+    data = path.read_bytes()
+    header = data.split(b"\n", 1)[0].split(b"\t")
+    column = header.index(b"Evidence IDs")
+    lines = data.split(b"\n")
+    cells = lines[-20].split(b"\t")
+    cells[column] += b"\xe9"
+    lines[-20] = b"\t".join(cells)
+    path.write_bytes(b"\n".join(lines))
+    assert len(data) > 1 << 20
+    quant, streamed = agree(read_maxquant, path)
+    assert not streamed
+    assert any("Windows-1252" in note for note in quant.notes)
+
+
+@pytest.mark.parametrize("change", ["none", "too many fields", "bad number"])
+def test_many_short_lines_are_scanned_like_long_ones(tmp_path: Path, change: str) -> None:
+    # thousands of lines per block (fields counted with numpy, not line by line), a
+    # problem deep in the file
+    rows = [
+        f"P{i:06d}\tdesc {i}\t{i / 7:.6f}\tPEP\t{i * 1.5 + 0.1!r}\t{i / 3!r}"
+        + ("\t\t\t" if i % 3 else "")  # two rows in three complete, one short
+        for i in range(20_000)
+    ]
+    if change == "too many fields":
+        rows[15_000] += "\t\t\t\t\tz"
+    elif change == "bad number":
+        rows[17_000] = rows[17_000].replace("\t25500.1\t", "\tn.d.\t")
+    header = TOY_TEXT.split("\n", 1)[0]
+    path = write_file(tmp_path, header + "\n" + "\n".join(rows) + "\n", "toy.tsv")
+    outcome, streamed = agree(read_format, path, fmt=TOY)
+    assert streamed == (change == "none")
+    if change == "none":
+        assert outcome.abundance.shape == (20_000, 2)
+    else:
+        assert isinstance(outcome, InputFormatError)
 
 
 def test_lfq_fallback_and_flags_are_the_same_both_ways(tmp_path: Path) -> None:
@@ -347,9 +428,8 @@ def test_fragpipe_repeated_groups_are_the_same_both_ways(tmp_path: Path) -> None
 def test_small_blocks_cut_lines_anywhere(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, line_end: str, block: int
 ) -> None:
-    # blocks about as long as a line: lines cross blocks, short rows are completed across
-    # block ends, CRLF may be cut between its CR and LF; lines longer than a block (1000)
-    # are read again with larger blocks
+    # blocks about as long as a line, or shorter: lines cross blocks (fields are counted
+    # across block ends), CRLF may be cut between its CR and LF
     import salivaprot.io._tables as tables
 
     monkeypatch.setattr(tables, "TABLE_BLOCK_BYTES", block)

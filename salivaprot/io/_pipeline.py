@@ -11,9 +11,10 @@ steps here: :func:`read_cells`, :func:`protein_ids`, :func:`quantities` and
 :func:`quant_table`; :func:`read_format` runs them all for a format that
 needs nothing else.
 
-:func:`read_cells` reads only the columns a reader needs, with pyarrow
-(:func:`~salivaprot.io._tables.arrow_frame`), so memory follows those columns
-and not the file; anything unusual in the file sends it to the careful reader
+:func:`read_cells` reads only the columns a reader needs, with pandas' C parser
+(:func:`~salivaprot.io._tables.table_frame`, every block scanned at C speed for
+what would make it read differently), so memory follows those columns and not
+the file; anything unusual in the file sends it to the careful reader
 (:func:`~salivaprot.io._tables.read_table`, every cell as text), which gives
 the same cells or the error naming its line and column.
 """
@@ -31,13 +32,13 @@ from salivaprot.io._files import PathLike
 from salivaprot.io._tables import (
     SEPARATOR_NAMES,
     Unusual,
-    arrow_frame,
     column_table,
     duplicated_ids,
     index_column,
     listing,
     numbers,
     read_table,
+    table_frame,
     text_column,
     undotted,
     zeros_as_missing,
@@ -212,7 +213,7 @@ def read_cells(
             return fmt.text_columns() | set(text(columns) if text is not None else ())
 
         try:
-            read = arrow_frame(
+            read = table_frame(
                 path, what=fmt.what, numeric=numeric, text=texts, missing=fmt.missing
             )
         except Unusual:

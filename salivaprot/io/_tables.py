@@ -38,12 +38,11 @@ __all__ = [
     "MAX_MAGNITUDE",
     "MISSING_TOKENS",
     "SEPARATOR_NAMES",
-    "ArrowFrame",
     "Header",
+    "TableFrame",
     "TextTable",
     "Unusual",
     "arrow_batches",
-    "arrow_frame",
     "column_table",
     "duplicated_ids",
     "finite",
@@ -59,6 +58,7 @@ __all__ = [
     "read_table",
     "run_keys",
     "separator_of",
+    "table_frame",
     "text_column",
     "to_floats",
     "undotted",
@@ -594,7 +594,7 @@ def numbers(
     salivaprot.errors.InputFormatError: x.tsv: line 4, column 'S2': expected a number ...
     """
     block = frame[list(columns)]
-    if all(_plain_numbers(block[c]) for c in block.columns):  # e.g. read by arrow_frame
+    if all(_plain_numbers(block[c]) for c in block.columns):  # e.g. read by table_frame
         floats = block.astype("float64")
         if finite(floats.to_numpy()).all():
             return floats
@@ -787,13 +787,9 @@ class Unusual(Exception):
 #: one being converted (so 4 MiB blocks hold ~130 MiB, whatever the file's size); larger
 #: blocks cost memory, smaller ones time (2 MiB: +25% time, 1 GB report, 2-core machine).
 ARROW_BLOCK_BYTES = 4 << 20
-#: Bytes per block of :func:`arrow_frame` (protein tables: wide lines, far fewer of them;
-#: with 1 MiB blocks the read-ahead holds ~32 MiB, and the time is the same as with 4).
-#: A line longer than a block is read again with blocks 16 times larger, up to 256 MiB.
+#: Largest block :func:`table_frame` hands to pandas (which asks for 256 KiB at a time).
 TABLE_BLOCK_BYTES = 1 << 20
-_LARGEST_BLOCK = 256 << 20
 _LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r(?!$)|\n)")
-_FIELDS = re.compile(r"Expected (\d+) columns, got (\d+)")
 
 
 class _CheckedUtf8:
@@ -802,67 +798,22 @@ class _CheckedUtf8:
     pyarrow checks only the columns it converts; the careful path decodes every
     byte (and reads a file that is not UTF-8 as Windows-1252, with a warning),
     so the fast path must refuse such a file whatever column the bad byte is in.
-    With ``count``, lines are counted (:meth:`lines`); with ``fields``, short
-    rows are completed with empty fields.
     """
 
-    def __init__(
-        self,
-        handle: IO[bytes],
-        start: bytes,
-        *,
-        count: bool = False,
-        fields: int | None = None,
-        separator: str = "\t",
-    ) -> None:
+    def __init__(self, handle: IO[bytes], start: bytes) -> None:
         import codecs
 
         self.handle = handle
         self.start = start
-        # rows with fewer fields than ``fields`` are completed with empty ones, as the
-        # careful reader reads them (real MaxQuant tables leave out empty fields at the end)
-        self.fields = fields
-        self.separator = separator.encode()
-        self.out = b""  # padded bytes not yet returned, from self.taken on
-        self.taken = 0
-        self.carry = b""  # the start of a line whose end is not read yet
-        self.eof = False
-        self.padded = 0
-        self.room = 1 << 16  # bytes a block may grow by: the carried line and the padding
         self.decoder = codecs.getincrementaldecoder("utf-8")()
         self.closed = False
-        self.bad = False
-        # line accounting (see :meth:`lines`): line feeds, carriage returns, CRLF pairs
-        self.count = count
-        self.feeds = self.returns = self.pairs = 0
-        self.last = b""  # the last byte read
-
-    def lines(self) -> int | None:
-        """Lines read so far (a last line without line end counts); ``None`` with a lone CR.
-
-        A lone carriage return is a line end for the careful reader (old Mac
-        files) but not for this count, so such a file is not counted.
-        """
-        if self.returns != self.pairs:
-            return None
-        return self.feeds + (1 if self.last not in (b"", b"\n") else 0)
 
     def _check(self, block: bytes) -> None:
-        if block and self.count:
-            self.feeds += block.count(b"\n")
-            if b"\r" in block or self.last == b"\r":
-                self.returns += block.count(b"\r")
-                self.pairs += block.count(b"\r\n") + (self.last == b"\r" and block[:1] == b"\n")
-            self.last = block[-1:]
-        try:
-            if block.isascii() and not self.decoder.getstate()[0]:
-                return
-            self.decoder.decode(block, final=not block)
-        except UnicodeDecodeError:
-            self.bad = True
-            raise
+        if block.isascii() and not self.decoder.getstate()[0]:
+            return
+        self.decoder.decode(block, final=not block)
 
-    def _read(self, size: int) -> bytes:
+    def read(self, size: int = -1) -> bytes:
         if self.start:
             block, self.start = self.start, b""
             if size >= 0 and len(block) > size:
@@ -871,87 +822,6 @@ class _CheckedUtf8:
             block = self.handle.read(size)
         self._check(block)
         return block
-
-    def read(self, size: int = -1) -> bytes:
-        if self.fields is None:
-            return self._read(size)
-        while (size < 0 or len(self.out) - self.taken < size) and not self.eof:
-            # leave room for the carried line and the padding, so that what is returned
-            # usually fits ``size`` as it is (no copies into and out of a buffer)
-            want = -1 if size < 0 else max(size - self.room, size // 2, 1)
-            block = self._read(want)
-            if block:
-                padded = self._complete(block)
-            else:
-                self.eof = True
-                last, self.carry = self.carry.rstrip(b"\r"), b""
-                if last.strip() and last.count(self.separator) < self.fields - 1:
-                    raise Unusual("a short last line without line end: a truncated file?")
-                padded = last
-            self.room = max(self.room, 2 * (len(padded) - len(block) + len(self.carry)))
-            if not padded:
-                continue  # no line ended in this block (b"" would tell pyarrow the file ended)
-            if self.taken == len(self.out) and (size < 0 or len(padded) <= size):
-                self.out, self.taken = b"", 0
-                return padded
-            self.out = self.out[self.taken :] + padded
-            self.taken = 0
-        end = len(self.out) if size < 0 else self.taken + size
-        out = self.out[self.taken : end]
-        self.taken += len(out)
-        return out
-
-    def _complete(self, block: bytes) -> bytes:
-        """The lines the block completes, short ones completed with empty fields.
-
-        What follows the block's last line feed is kept for the next block.
-        Separators are counted line by line with numpy (``bytes.count`` on
-        every line takes twice as long on a wide table).
-        """
-        assert self.fields is not None
-        cut = block.rfind(b"\n") + 1
-        if not cut:
-            self.carry += block
-            return b""
-        first_end = block.find(b"\n") + 1
-        parts = [self._pad_line(self.carry + block[:first_end])]
-        self.carry = block[cut:]
-        if first_end == cut:
-            return parts[0]
-        gaps = self.fields - 1
-        body = np.frombuffer(block, np.uint8, count=cut - first_end, offset=first_end)
-        ends = np.flatnonzero(body == 10)  # the line feed of each line
-        starts = np.r_[0, ends[:-1] + 1]
-        # separators of each line (with its line feed: starts strictly increase)
-        found = np.add.reduceat(body == self.separator[0], starts, dtype=np.int64)
-        short = np.flatnonzero(found < gaps).tolist()
-        position = first_end
-        for i in short:
-            start, end = first_end + int(starts[i]), first_end + int(ends[i])
-            if not found[i] and not block[start:end].strip():
-                continue  # a blank line stays blank (and is not read the columnar way)
-            if block.find(b'"', start, end) >= 0:
-                raise Unusual("a short row with quotes")
-            if end > start and block[end - 1] == 13:  # before a CR of CRLF
-                end -= 1
-            parts += (block[position:end], self.separator * (gaps - int(found[i])))
-            position = end
-            self.padded += 1
-        parts.append(block[position:cut])
-        return b"".join(parts)
-
-    def _pad_line(self, line: bytes) -> bytes:
-        """One line (with its line end), completed with empty fields when short."""
-        assert self.fields is not None
-        gaps = self.fields - 1
-        found = line.count(self.separator)
-        if found >= gaps or (not found and not line.strip()):
-            return line
-        if b'"' in line:
-            raise Unusual("a short row with quotes")
-        self.padded += 1
-        end = len(line) - (2 if line.endswith(b"\r\n") else 1 if line.endswith(b"\n") else 0)
-        return line[:end] + self.separator * (gaps - found) + line[end:]
 
     def readable(self) -> bool:
         return True
@@ -1007,7 +877,6 @@ class _Arrow:
     batches: Iterator[Any]
     separator: str
     header_line: int
-    source: _CheckedUtf8
     close: Callable[[], object]
 
 
@@ -1019,8 +888,6 @@ def _open_arrow(
     text: Callable[[str], bool],
     encoded: Callable[[str], bool] | None = None,
     block_bytes: int | None = None,
-    missing: frozenset[str] = frozenset(),
-    pad: bool | None = None,
 ) -> _Arrow:
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -1028,27 +895,7 @@ def _open_arrow(
     handle_cm = open_binary(path, what=what)
     handle = handle_cm.__enter__()
     try:
-        head = handle.read(1 << 20)
-        if head.startswith(b"\xef\xbb\xbf"):
-            head = head[3:]
-        if any(head.startswith(bom) for bom, _, _ in _BOMS) or b"\x00" in head[:_SNIFF_BYTES]:
-            raise Unusual("not plain UTF-8")
-        header_end = 0
-        header_line = 0
-        line = ""
-        for match in _LINE.finditer(head):
-            header_line += 1
-            try:
-                decoded = match.group().decode("utf-8")
-            except UnicodeDecodeError as err:
-                raise Unusual("not UTF-8 before the end of the header") from err
-            if decoded.strip():  # str.strip, as the careful reader: Unicode whitespace too
-                line, header_end = decoded.rstrip("\r\n"), match.end()
-                break
-        if not line:
-            raise Unusual("no header line in the first megabyte")
-        separator = separator_of(line)
-        columns = _split_header(line, separator, path=path, line_no=header_line)
+        rest, header_line, columns, separator = _header_of(handle, path)
         named = [c for c in columns if c]
         if (columns and not columns[-1] and len(columns) > 1) or len(set(named)) != len(named):
             raise Unusual("a separator at the end of the header, or a repeated name")
@@ -1064,13 +911,7 @@ def _open_arrow(
             else:
                 continue
             used.append(name)
-        source = _CheckedUtf8(
-            handle,
-            head[header_end:],
-            count=pad is not None,  # (lines are counted by arrow_frame only)
-            fields=len(columns) if pad else None,
-            separator=separator,
-        )
+        source = _CheckedUtf8(handle, rest)
         reader = pacsv.open_csv(
             source,
             read_options=pacsv.ReadOptions(
@@ -1082,7 +923,7 @@ def _open_arrow(
             convert_options=pacsv.ConvertOptions(
                 column_types=types,
                 include_columns=[k for k in keys if k in types],
-                null_values=sorted(MISSING_TOKENS | missing),
+                null_values=sorted(MISSING_TOKENS),
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
@@ -1110,14 +951,13 @@ def _open_arrow(
         batches(),
         separator,
         header_line,
-        source,
         close=lambda: handle_cm.__exit__(None, None, None),
     )
 
 
 @dataclass(frozen=True)
-class ArrowFrame:
-    """Chosen columns of a delimited text file, read by :func:`arrow_frame`.
+class TableFrame:
+    """Chosen columns of a delimited text file, read by :func:`table_frame`.
 
     Attributes
     ----------
@@ -1139,115 +979,245 @@ class ArrowFrame:
     header_line: int
 
 
-def arrow_frame(
+class _Scanned:
+    """A binary file object for pandas: the bytes after the header, checked as they pass.
+
+    pandas' C parser completes short rows with empty cells, as the careful reader
+    does, but with ``usecols`` it neither decodes the columns it skips nor
+    counts the fields of a row. This object does both on each block, at C speed
+    (numpy, bytes methods), and remembers what it saw: invalid UTF-8 (the careful
+    reader would read the file as Windows-1252), a line with more fields than the
+    header, a lone carriage return, the lines read and the last line's end.
+    """
+
+    def __init__(
+        self, handle: IO[bytes], start: bytes, *, separator: str, fields: int, names: bytes
+    ) -> None:
+        import codecs
+
+        self.names = names
+        self.handle = handle
+        self.start = start
+        self.separator = ord(separator)
+        self.limit = fields - 1  # separators a line may hold
+        self.decoder = codecs.getincrementaldecoder("utf-8")()
+        self.closed = False
+        self.problem = ""
+        self.feeds = 0  # line feeds read
+        self.carried = 0  # separators of the line read so far (after the last line feed)
+        self.partial = b""  # the line read so far, when it has content other than a CR
+        self.returns = self.pairs = 0
+        self.last = b""
+
+    def read(self, size: int = -1) -> bytes:
+        if self.names:  # pandas' header line, not the file's: not checked
+            names, self.names = self.names, b""
+            if 0 <= size < len(names):
+                names, self.names = names[:size], names[size:]
+            return names
+        if self.start:
+            block, self.start = self.start, b""
+            if 0 <= size < len(block):
+                block, self.start = block[:size], block[size:]
+        else:
+            block = self.handle.read(min(size, TABLE_BLOCK_BYTES) if size >= 0 else size)
+        if not self.problem:
+            try:
+                self._check(block)
+            except UnicodeDecodeError:
+                self.problem = "not UTF-8"
+        return block
+
+    def _check(self, block: bytes) -> None:
+        if not block.isascii() or self.decoder.getstate()[0]:
+            self.decoder.decode(block, final=not block)
+        if not block:
+            return
+        if b"\r" in block or self.last == b"\r":
+            self.returns += block.count(b"\r")
+            self.pairs += block.count(b"\r\n") + (self.last == b"\r" and block[:1] == b"\n")
+        self.last = block[-1:]
+        data = np.frombuffer(block, np.uint8)
+        ends = np.flatnonzero(data == 10)
+        separators = data == self.separator
+        if not len(ends):
+            self.carried += int(np.count_nonzero(separators))
+            self.partial = (self.partial + block)[-2:]
+        else:
+            self.feeds += len(ends)
+            first = self.carried + int(np.count_nonzero(separators[: ends[0]]))
+            if len(ends) > 64:
+                found = np.add.reduceat(separators[: ends[-1] + 1], ends[:-1] + 1, dtype=np.int64)
+                most = max(first, int(found.max()))
+            else:
+                most = first
+                for start, end in zip(ends[:-1] + 1, ends[1:], strict=True):
+                    most = max(most, int(np.count_nonzero(separators[start:end])))
+            if most > self.limit:
+                self.problem = "a line with more fields than the header"
+            self.carried = int(np.count_nonzero(separators[ends[-1] + 1 :]))
+            self.partial = block[ends[-1] + 1 :][-2:]
+        if self.carried > self.limit:
+            self.problem = "a line with more fields than the header"
+
+    def finish(self) -> int:
+        """The lines read (a last line without line end counts); raises :class:`Unusual`.
+
+        Refused: what :meth:`read` found, a lone carriage return (a line end for
+        the careful reader, which also turns one inside a quoted cell into a line
+        feed), and a last line without line end that is short (the careful reader
+        calls the file truncated).
+        """
+        if self.problem:
+            raise Unusual(self.problem)
+        if self.returns != self.pairs:
+            raise Unusual("a lone carriage return")
+        unended = self.partial.rstrip(b"\r") != b""
+        if unended and self.carried < self.limit:
+            raise Unusual("a short last line without line end: a truncated file?")
+        return self.feeds + unended
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def writable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _header_of(handle: IO[bytes], path: PathLike) -> tuple[bytes, int, list[str], str]:
+    """Read a table's header from a binary handle, as the careful reader finds it.
+
+    Returns the bytes read after the header line, the header's line number, its
+    (stripped) column names and the separator; raises :class:`Unusual` when the
+    start of the file is anything but plain UTF-8 with a header in its first
+    megabyte.
+    """
+    head = handle.read(1 << 20)
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    if any(head.startswith(bom) for bom, _, _ in _BOMS) or b"\x00" in head[:_SNIFF_BYTES]:
+        raise Unusual("not plain UTF-8")
+    for header_line, match in enumerate(_LINE.finditer(head), start=1):
+        try:
+            decoded = match.group().decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise Unusual("not UTF-8 before the end of the header") from err
+        if decoded.strip():  # str.strip, as the careful reader: Unicode whitespace too
+            line = decoded.rstrip("\r\n")
+            separator = separator_of(line)
+            try:
+                columns = _split_header(line, separator, path=path, line_no=header_line)
+            except InputFormatError as err:
+                raise Unusual(str(err)) from err
+            return head[match.end() :], header_line, columns, separator
+    raise Unusual("no header line in the first megabyte")
+
+
+def table_frame(
     path: PathLike,
     *,
     what: str,
     numeric: Callable[[Sequence[str]], Iterable[str]],
     text: Callable[[Sequence[str]], Iterable[str]],
     missing: frozenset[str] = frozenset(),
-    block_bytes: int | None = None,
-) -> ArrowFrame:
-    """Read only the columns a reader needs, with pyarrow, as :func:`read_table` + :func:`numbers`.
+) -> TableFrame:
+    """Read only the columns a reader needs, as :func:`read_table` + :func:`numbers` would.
 
     ``numeric`` and ``text`` are given the header and name the columns to read
     as numbers and as text (an :class:`~salivaprot.errors.InputFormatError`
     they raise becomes :class:`Unusual`: the careful reader then says what is
-    wrong, in its order). The first column is always read as text too.
-    Numbers are parsed by pyarrow (correctly rounded, like Python's ``float``;
-    :data:`MISSING_TOKENS` and ``missing``, exactly as written, are missing).
+    wrong, in its order). The first column is always read as text too. Names
+    not in the header are left out.
+
+    pandas' C parser reads the file (the careful reader's own tokenizer, with
+    ``usecols``: the columns not asked for are split off, never converted), at
+    pandas' speed; numbers are parsed by it exactly (correctly rounded, like
+    Python's ``float``; :data:`MISSING_TOKENS` and ``missing``, exactly as
+    written, are missing), rows with fewer fields than the header (real MaxQuant
+    tables leave out empty fields at the end) are completed with empty cells.
     Memory follows the columns read, not the file.
 
     Anything the careful reader would read differently, or refuse, raises
-    :class:`Unusual`: besides what :func:`arrow_batches` refuses, a row count
-    that is not the file's line count (blank lines, line ends inside quoted
-    cells, a lone carriage return), an empty first cell (a blank row, or an
-    empty ID), a number cell that is not a plain finite number of magnitude
-    at most 1e50 (``NaN``, ``inf``, ``1e60``, ...). Names not in the header are
-    left out. Rows with fewer fields than the header (real MaxQuant tables leave
-    out empty fields at the end) are read with empty cells, as the careful
-    reader reads them.
+    :class:`Unusual`: a file that is not plain UTF-8 (checked on every byte,
+    see :class:`_Scanned`), a separator at the end of the header or a repeated
+    or empty column name, a line with more fields than the header, a lone
+    carriage return, a short last line without line end, a row count that is not
+    the file's line count (line ends inside quoted cells), an empty first cell
+    (a blank row, or an empty ID), a number cell that is not a plain finite
+    number of magnitude at most 1e50 (``NAN``, ``inf``, ``1e60``, ``n.d.``...).
     """
-    import pyarrow as pa
-
-    try:
-        head = read_head(path, what=what).removeprefix(b"\xef\xbb\xbf")
-        # (a multi-byte character cut at the end of the first megabyte is fine)
-        columns, _, _ = header_columns(
-            head.decode("utf-8", errors="ignore").replace("\r\n", "\n"), path=path
-        )
-        numbers_read = set(numeric(columns)) & set(columns)
-        text_read = (set(text(columns)) & set(columns)) - numbers_read
-    except InputFormatError as err:
-        raise Unusual(str(err)) from err
-    if len(columns) < 2 or columns[0] in numbers_read or "" in columns:
-        # (the careful reader names an unnamed column "(unnamed column <n>)")
-        raise Unusual("a single column, numbers in the first column, or an unnamed column")
-    text_read.add(columns[0])
-    pad = False  # rows are completed only in a file that has short ones (pyarrow says so)
-    block = block_bytes or TABLE_BLOCK_BYTES
-    while True:
+    tokens = sorted(MISSING_TOKENS | missing)
+    with open_binary(path, what=what) as handle:
+        rest, header_line, columns, separator = _header_of(handle, path)
+        if len(columns) < 2 or "" in columns or len(set(columns)) != len(columns):
+            # (the careful reader names an unnamed column "(unnamed column <n>)")
+            raise Unusual("a single column, an unnamed column or a repeated name")
         try:
-            opened = _open_arrow(
-                path,
-                what=what,
-                numeric=numbers_read.__contains__,
-                text=text_read.__contains__,
-                encoded=lambda _name: False,
-                block_bytes=block,
-                missing=missing,
-                pad=pad,
-            )
-            try:
-                if opened.columns != columns:
-                    raise Unusual("the header read differently")
-                batches = list(opened.batches)
-            finally:
-                opened.close()
-            break
-        except Unusual as err:
-            message = str(err)
-            short = _FIELDS.search(message)
-            if not pad and short and int(short.group(2)) < int(short.group(1)):
-                pad = True
-            elif "straddl" in message and block < _LARGEST_BLOCK:
-                block *= 16  # a line longer than a block
-            else:
-                raise
-    rows = sum(batch.num_rows for batch in batches)
-    lines = opened.source.lines()
-    if lines is None or lines != rows:
-        raise Unusual("rows and lines differ (blank lines, line ends in quoted cells, a CR)")
-    index = pd.RangeIndex(opened.header_line + 1, opened.header_line + 1 + rows, name="line")
-    numeric_names = [name for name in opened.used if name in numbers_read]
-    # column by column, each freed once converted: memory holds the columns read once
-    # (plus one), not twice
-    arrays = {
-        name: pa.chunked_array(
-            [batch.column(i) for batch in batches],
-            type=pa.float64() if name in numbers_read else pa.string(),
+            numbers_read = set(numeric(columns)) & set(columns)
+            text_read = (set(text(columns)) & set(columns)) - numbers_read
+        except InputFormatError as err:
+            raise Unusual(str(err)) from err
+        if columns[0] in numbers_read:
+            raise Unusual("numbers in the first column")
+        text_read.add(columns[0])
+        text_at = [i for i, name in enumerate(columns) if name in text_read]
+        numbers_at = [i for i, name in enumerate(columns) if name in numbers_read]
+        # pandas is given a header line of its own: ``c<i>`` for column i. With a header
+        # the table is as wide as the header, and a column no row of a block reaches
+        # (a short row leaves it out) is read as empty cells, not refused
+        keys = [f"c{i}" for i in range(len(columns))]
+        wanted = {keys[i] for i in text_at + numbers_at}
+        source = _Scanned(
+            handle,
+            rest,
+            separator=separator,
+            fields=len(columns),
+            names=(separator.join(keys) + "\n").encode(),
         )
-        for i, name in enumerate(opened.used)
-    }
-    del batches
-    pool = pa.default_memory_pool()
-    matrix = np.empty((rows, len(numeric_names)), dtype="float64", order="F")
-    for j, name in enumerate(numeric_names):
-        column = arrays.pop(name)
-        values = column.to_numpy()  # null as NaN
-        if np.count_nonzero(np.isnan(values)) != column.null_count:
-            raise Unusual(f"a NaN spelled other than the missing-value tokens in {name!r}")
-        if not finite(values).all():
-            raise Unusual(f"an infinite or huge number in {name!r}")
-        matrix[:, j] = values
-        del column, values
-        if j % 64 == 63:
-            pool.release_unused()  # give the converted columns' memory back
-    pool.release_unused()
-    frame = pd.DataFrame(matrix, index=index, columns=pd.Index(numeric_names), copy=False)
-    for position, (name, column) in enumerate(arrays.items()):
-        cells = pd.Series(column.to_numpy(), index=index, dtype=str)
-        if name == columns[0] and (cells.str.strip() == "").any():
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # a ParserWarning, a DtypeWarning...
+                read = pd.read_csv(
+                    source,  # type: ignore[call-overload]
+                    sep=separator,
+                    header=0,
+                    index_col=False,
+                    usecols=wanted.__contains__,  # (a list: refused in a block no row reaches)
+                    dtype={
+                        **{keys[i]: str for i in text_at},
+                        **{keys[i]: "float64" for i in numbers_at},
+                    },
+                    keep_default_na=False,
+                    na_values={keys[i]: tokens for i in numbers_at},
+                    skip_blank_lines=False,
+                    encoding="utf-8",
+                    engine="c",
+                    **EXACT_FLOATS,
+                )
+        except Exception as err:  # a cell that is not a number, a row pandas refuses, ...
+            raise Unusual(f"{type(err).__name__}: {err}") from err
+        lines = source.finish()
+    if len(read) != lines:
+        raise Unusual("rows and lines differ (line ends inside quoted cells)")
+    index = pd.RangeIndex(header_line + 1, header_line + 1 + lines, name="line")
+    # pandas keeps the float64 columns in one block: taken as they are (no copy)
+    matrix = read[[keys[i] for i in numbers_at]].to_numpy(dtype="float64", copy=False)
+    usable = finite(matrix).all(axis=0)
+    if not usable.all():
+        name = columns[numbers_at[int(np.argmin(usable))]]
+        raise Unusual(f"an infinite or huge number in {name!r}")
+    frame = pd.DataFrame(
+        matrix, index=index, columns=pd.Index([columns[i] for i in numbers_at]), copy=False
+    )
+    for position, at in enumerate(text_at):
+        cells = read[keys[at]].set_axis(index)
+        if at == 0 and (cells.str.strip() == "").any():
             raise Unusual("an empty first cell: a blank row, or an empty ID")
-        frame.insert(position, name, cells)
-    return ArrowFrame(frame, columns, opened.separator, opened.header_line)
+        frame.insert(position, columns[at], cells)
+    return TableFrame(frame, columns, separator, header_line)
