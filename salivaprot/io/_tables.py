@@ -792,7 +792,25 @@ TABLE_BLOCK_BYTES = 1 << 20
 _LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r(?!$)|\n)")
 
 
-class _CheckedUtf8:
+class _ForwardReader:
+    """What a forward-only binary file object needs besides ``read`` (for pyarrow, pandas)."""
+
+    closed = False
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def writable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class _CheckedUtf8(_ForwardReader):
     """A binary file object for pyarrow: the bytes after the header, checked to be UTF-8.
 
     pyarrow checks only the columns it converts; the careful path decodes every
@@ -822,18 +840,6 @@ class _CheckedUtf8:
             block = self.handle.read(size)
         self._check(block)
         return block
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    def writable(self) -> bool:
-        return False
-
-    def close(self) -> None:
-        self.closed = True
 
 
 def arrow_batches(
@@ -979,7 +985,7 @@ class TableFrame:
     header_line: int
 
 
-class _Scanned:
+class _Scanned(_ForwardReader):
     """A binary file object for pandas: the bytes after the header, checked as they pass.
 
     pandas' C parser completes short rows with empty cells, as the careful reader
@@ -1076,18 +1082,6 @@ class _Scanned:
         if unended and self.carried < self.limit:
             raise Unusual("a short last line without line end: a truncated file?")
         return self.feeds + unended
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    def writable(self) -> bool:
-        return False
-
-    def close(self) -> None:
-        self.closed = True
 
 
 def _header_of(handle: IO[bytes], path: PathLike) -> tuple[bytes, int, list[str], str]:
