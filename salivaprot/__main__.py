@@ -1,5 +1,5 @@
 """``python -m salivaprot`` runs the command line."""
 
-from salivaprot.cli import main
+from salivaprot.cli import run
 
-main()
+run()

@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 
+from salivaprot import _runtime
 from salivaprot.stats import _special
 
 
@@ -44,7 +45,9 @@ def test_polygamma_on_the_ufuncs_matches_scipy() -> None:
 LIGHT = """
 import sys
 import numpy as np
+from salivaprot import _runtime
 from salivaprot.stats import _special
+_runtime.command_line = True
 p = _special.stdtr(10.0, -2.0), _special.polygamma(1, 2.5), _special.digamma(2.0)
 p += (_special.fdtrc(2.0, 30.0, 3.0), _special.gammaln(3.0))
 print(sorted(m for m in sys.modules if "array_api_compat" in m or m == "scipy.special"))
@@ -62,6 +65,22 @@ def test_light_load_skips_the_array_api_layer() -> None:
     assert out == ["[]", "ok"]
 
 
+LIBRARY = """
+import sys
+from salivaprot.stats import _special
+_special.stdtr(10.0, -2.0)
+print("scipy.special" in sys.modules)
+"""
+
+
+def test_a_library_user_gets_the_ordinary_import() -> None:
+    # without the command line's opt-in, sys.modules is left to Python's import system
+    out = subprocess.run(
+        [sys.executable, "-c", LIBRARY], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == ["True"]
+
+
 def test_falls_back_to_scipy_special(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken() -> None:
         raise ImportError("another layout")
@@ -69,6 +88,7 @@ def test_falls_back_to_scipy_special(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_special, "_loaded", None)
     monkeypatch.setitem(sys.modules, "scipy.special", None)  # not yet imported ...
     monkeypatch.delitem(sys.modules, "scipy.special")
+    monkeypatch.setattr(_runtime, "command_line", True)
     monkeypatch.setattr(_special, "_load_light", broken)  # ... and the light load fails
     assert _special.ufuncs() is sys.modules["scipy.special"]
     assert _special.polygamma(1, 2.5) == sys.modules["scipy.special"].polygamma(1, 2.5)

@@ -56,9 +56,9 @@ def test_public_names_still_resolve() -> None:
 DIFF_PROBE = """
 import sys
 from pathlib import Path
-from salivaprot.cli import main
+from salivaprot.cli import run
 try:
-    main(sys.argv[1:])
+    run(sys.argv[1:])
 except SystemExit as exit:
     assert not exit.code, exit.code
 heavy = ("scipy.stats", "scipy.optimize", "scipy._lib.array_api_compat.numpy", "matplotlib",

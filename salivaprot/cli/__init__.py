@@ -6,7 +6,15 @@ non-zero exit code (1: the input has problems; 2: the command line is wrong;
 """
 
 from salivaprot.cli import figures_command as _figures_command  # noqa: F401 (figures, report)
-from salivaprot.cli.commands import demo, diff_command, main, preprocess_command, simulate, validate
+from salivaprot.cli.commands import (
+    demo,
+    diff_command,
+    main,
+    preprocess_command,
+    run,
+    simulate,
+    validate,
+)
 from salivaprot.cli.qc_command import qc_command
 
 __all__ = [
@@ -15,6 +23,7 @@ __all__ = [
     "main",
     "preprocess_command",
     "qc_command",
+    "run",
     "simulate",
     "validate",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,6 +53,17 @@ def main(ctx: click.Context, quiet: bool, verbose: bool, debug: bool) -> None:  
     ctx.ensure_object(dict)
     ctx.obj.update(quiet=quiet, debug=debug)
     _setup_logging(quiet, verbose)
+
+
+def run(args: Sequence[str] | None = None) -> None:
+    """The ``salivaprot`` console script (and ``python -m salivaprot``): :func:`main`
+    in a process of its own, which may take shortcuts a library may not
+    (:mod:`salivaprot._runtime`).
+    """
+    from salivaprot import _runtime
+
+    _runtime.command_line = True  # no thread runs yet
+    main(args)
 
 
 @main.command()

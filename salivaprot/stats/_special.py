@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from salivaprot import _runtime
+
 __all__ = ["digamma", "fdtrc", "gammaln", "polygamma", "stdtr", "ufuncs"]
 
 _lock = threading.Lock()
@@ -46,12 +48,14 @@ def _load() -> Any:
     full = sys.modules.get("scipy.special")
     if full is not None:
         return full
-    try:
-        return _load_light()
-    except Exception:  # any other SciPy layout: the ordinary import
-        import scipy.special
+    if _runtime.command_line:
+        try:
+            return _load_light()
+        except Exception:  # any other SciPy layout: the ordinary import
+            pass
+    import scipy.special
 
-        return scipy.special
+    return scipy.special
 
 
 def _load_light() -> Any:
