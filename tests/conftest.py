@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from shutil import which
 from typing import Any
 
 import pandas as pd
@@ -25,6 +27,11 @@ REAL_COPIES = Path(__file__).parent / "data" / "real"
 VISITS = ["baseline", "month1", "month4"]
 #: Whether the full real files are here (a fresh clone has only the copies in tests/data).
 FULL_REAL = REAL.is_dir() and not os.environ.get("SALIVAPROT_NO_REAL")
+#: Chromium for the report's browser tests (Debian's ``chromium``; ``.ci/run`` installs it).
+CHROMIUM = next(
+    (found for name in ("chromium", "chromium-browser", "google-chrome") if (found := which(name))),
+    None,
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -33,25 +40,45 @@ def pytest_configure(config: pytest.Config) -> None:
         "shared_real: reads a full file of ../shared/real; deselected (not skipped) when that "
         "folder is absent, because a trimmed copy in tests/data runs the same checks",
     )
-
-
-def pytest_report_header(config: pytest.Config) -> str:
-    if FULL_REAL:
-        return f"real files: {REAL} (full files and the trimmed copies in tests/data)"
-    return (
-        "real files: ../shared/real absent (or SALIVAPROT_NO_REAL set): the trimmed copies in "
-        "tests/data run; tests marked shared_real are deselected"
+    config.addinivalue_line(
+        "markers",
+        "browser: opens the HTML report in headless Chromium; deselected (not skipped) "
+        "where Chromium is absent, except in CI (CI set), where its absence fails the test",
     )
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Deselect the full-file tests when ../shared/real is absent; pytest counts them."""
+def _without_browser() -> bool:
+    return CHROMIUM is None and not os.environ.get("CI")
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
     if FULL_REAL:
+        real = f"real files: {REAL} (full files and the trimmed copies in tests/data)"
+    else:
+        real = (
+            "real files: ../shared/real absent (or SALIVAPROT_NO_REAL set): the trimmed copies "
+            "in tests/data run; tests marked shared_real are deselected"
+        )
+    browser = (
+        "browser: Chromium not found (apt-get install chromium): tests marked browser are "
+        "deselected"
+        if _without_browser()
+        else f"browser: {CHROMIUM or 'Chromium required (CI) but not found'}"
+    )
+    return [real, browser]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect what this machine cannot run (full real files, a browser); pytest counts them."""
+    absent = [] if FULL_REAL else ["shared_real"]
+    if _without_browser():
+        absent.append("browser")
+    if not absent:
         return
-    full = [item for item in items if item.get_closest_marker("shared_real")]
-    if full:
-        config.hook.pytest_deselected(items=full)
-        items[:] = [item for item in items if not item.get_closest_marker("shared_real")]
+    dropped = [item for item in items if any(item.get_closest_marker(m) for m in absent)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item not in dropped]
 
 
 def write_file(folder: Path, content: str | bytes, name: str) -> Path:
@@ -78,6 +105,24 @@ def write_sheet(folder: Path, runs: list[str], name: str = "samples.csv") -> Pat
         visit, day = ("baseline", 0) if i % 2 == 0 else ("month4", 120)
         lines.append(f"s{i + 1},P{subject},{arm},{visit},{day},{run}")
     return write_file(folder, "\n".join(lines) + "\n", name)
+
+
+@contextlib.contextmanager
+def pipe_path(content: bytes, *, timeout: float = 60) -> Iterator[str]:
+    """A shell-style pipe path (``/dev/fd/N``) with a thread writing ``content`` into it."""
+    read_end, write_end = os.pipe()
+
+    def writer() -> None:
+        with os.fdopen(write_end, "wb") as handle:
+            handle.write(content)
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    try:
+        yield f"/dev/fd/{read_end}"
+    finally:
+        thread.join(timeout=timeout)
+        os.close(read_end)
 
 
 def real_folder() -> Path:

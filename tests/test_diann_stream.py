@@ -9,8 +9,6 @@ that errors still name their lines. Speed is measured in benchmarks/bench_read.p
 from __future__ import annotations
 
 import gzip
-import os
-import threading
 import warnings
 from pathlib import Path
 
@@ -25,7 +23,7 @@ from salivaprot.io._tables import Unusual
 from salivaprot.io.diann_example import write_example_report
 from salivaprot.io.quant import QuantTable
 
-from .conftest import real_file, write_file
+from .conftest import pipe_path, real_file, write_file
 from .test_diann import MSSTATS_REPORT, REPORT_19, report_frame
 
 DATA = Path(__file__).parent / "data"
@@ -218,22 +216,10 @@ def test_empty_columns_fall_back(tmp_path: Path) -> None:
         assert_same(fast, careful(path))
 
 
-@pytest.mark.skipif(not os.path.isdir("/dev/fd"), reason="no /dev/fd here")
 def test_a_pipe_is_read_once_and_streamed(generated: Path) -> None:
     content = gzip.compress(generated.read_bytes(), mtime=0)
-    read_end, write_end = os.pipe()
-
-    def writer() -> None:
-        with os.fdopen(write_end, "wb") as handle:
-            handle.write(content)
-
-    thread = threading.Thread(target=writer, daemon=True)
-    thread.start()
-    try:
-        fast = streamed(Path(f"/dev/fd/{read_end}"))
-    finally:
-        thread.join(timeout=60)
-        os.close(read_end)
+    with pipe_path(content) as path:
+        fast = streamed(Path(path))
     assert_same(fast, careful(generated))
 
 

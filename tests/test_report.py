@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -14,6 +12,7 @@ import pytest
 from salivaprot.io.results_folder import read_results_folder
 from salivaprot.report import methods_text
 
+from .conftest import CHROMIUM
 from .figure_fixtures import make_results, run, without_column
 
 
@@ -91,14 +90,10 @@ def test_report_refuses_a_foreign_folder(report_file: Path, tmp_path: Path) -> N
 
 
 def chromium() -> str:
-    """The chromium executable; skips only when it is absent and this is not CI."""
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    if os.environ.get("CI"):
+    """The chromium executable (tests using it are marked ``browser``, see conftest)."""
+    if CHROMIUM is None:
         pytest.fail("chromium is required in CI (.ci/run installs it) but was not found")
-    pytest.skip("chromium is not installed (apt-get install chromium); CI runs this test")
+    return CHROMIUM
 
 
 def browser(executable: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -111,6 +106,7 @@ def browser(executable: str, profile: Path, *args: str) -> subprocess.CompletedP
     )  # fmt: skip
 
 
+@pytest.mark.browser
 def test_report_renders_in_chromium(report_file: Path, tmp_path: Path) -> None:
     """Opened in headless Chromium: the script runs, every image decodes, nothing is
     logged to the console (the report logs nothing, so any console line is an error),
@@ -142,6 +138,7 @@ def test_report_renders_in_chromium(report_file: Path, tmp_path: Path) -> None:
     print(f"screenshot: {screenshot}")
 
 
+@pytest.mark.browser
 def test_sorting_script_sorts_numbers_as_numbers(report_file: Path, tmp_path: Path) -> None:
     """Click the padj header twice in the browser: the order follows the numbers."""
     executable = chromium()
@@ -183,6 +180,7 @@ def test_demo_runs_the_whole_path_and_says_where_the_report_is(tmp_path: Path) -
 IMAGES_DECODED = "Array.from(document.images).filter(i => i.complete && i.naturalWidth > 0).length"
 
 
+@pytest.mark.browser
 def test_report_in_chromium_over_devtools(report_file: Path, tmp_path: Path) -> None:
     """The same checks from outside the page, through the DevTools protocol: no console
     error or warning, no uncaught exception, no error log entry, every image decoded."""
@@ -205,6 +203,7 @@ def test_report_in_chromium_over_devtools(report_file: Path, tmp_path: Path) -> 
     assert screenshot.read_bytes().startswith(b"\x89PNG")
 
 
+@pytest.mark.browser
 def test_devtools_checks_catch_a_broken_page(tmp_path: Path) -> None:
     """A control: a page with a broken image, a console error and an exception fails them."""
     from .cdp import Browser
