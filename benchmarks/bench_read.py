@@ -69,8 +69,14 @@ print(time.perf_counter() - start, *frame.shape)
 """
 
 
-def run(code: str, path: Path) -> tuple[float, float, float, str]:
-    """(read seconds, whole process seconds, peak MiB, shape) of one fresh process."""
+def run(code: str, path: Path, pythonpath: str | None = None) -> tuple[float, float, float, str]:
+    """(read seconds, whole process seconds, peak MiB, shape) of one fresh process.
+
+    ``pythonpath`` puts another checkout's salivaprot first (bench_read_tables --before).
+    """
+    env = dict(os.environ)
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
     with tempfile.NamedTemporaryFile("r", suffix=".time") as peak:
         start = time.perf_counter()
         done = subprocess.run(
@@ -78,6 +84,8 @@ def run(code: str, path: Path) -> tuple[float, float, float, str]:
             check=True,
             capture_output=True,
             text=True,
+            env=env,
+            cwd=tempfile.gettempdir(),  # not the checkout: -c puts the current folder first
         )
         whole = time.perf_counter() - start
         kib = int(peak.read().split()[-1])

@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench_read import run  # one fresh-process runner for both read benchmarks
 
 READERS = {"maxquant": "read_maxquant", "fragpipe": "read_fragpipe"}
 
@@ -84,27 +84,6 @@ def columns_read(module: str, path: Path) -> tuple[list[str], list[str]]:
         raise SystemExit(f"{path}: not read by the streamed reader (table_frame)")
     text = [c for c in seen["columns"] if c not in seen["numbers"]]
     return text, seen["numbers"]
-
-
-def run(code: str, path: Path, pythonpath: str | None) -> tuple[float, float, float, str]:
-    """(read seconds, whole process seconds, peak MiB, shape) of one fresh process."""
-    env = dict(os.environ)
-    if pythonpath:
-        env["PYTHONPATH"] = pythonpath
-    with tempfile.NamedTemporaryFile("r", suffix=".time") as peak:
-        start = time.perf_counter()
-        done = subprocess.run(
-            ["/usr/bin/time", "-o", peak.name, "-f", "%M", sys.executable, "-c", code, str(path)],
-            check=True,
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=tempfile.gettempdir(),  # not the checkout: -c puts the current folder first
-        )
-        whole = time.perf_counter() - start
-        kib = int(peak.read().split()[-1])
-    seconds, *shape = done.stdout.split()
-    return float(seconds), whole, kib / 1024, " x ".join(shape)
 
 
 def main() -> None:

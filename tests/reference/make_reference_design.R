@@ -25,19 +25,7 @@ stopifnot(file.exists(file.path(ref_dir, "make_reference_design.R")))
 limma_version <- as.character(packageVersion("limma"))
 cat("limma", limma_version, "\n")
 
-fmt <- function(x) {
-  if (is.numeric(x)) {
-    out <- sprintf("%.17g", as.numeric(x))
-    out[is.na(x)] <- ""
-    out
-  } else as.character(x)
-}
-write_table <- function(df, name) {
-  cells <- lapply(df, fmt)
-  con <- file(file.path(ref_dir, name), open = "wb")
-  on.exit(close(con))
-  writeLines(c(paste(names(df), collapse = ","), do.call(paste, c(cells, sep = ","))), con)
-}
+source(file.path(ref_dir, "reference_io.R"))  # fmt(), write_table()
 read_input <- function(name) {
   raw <- read.csv(file.path(ref_dir, sprintf("input_%s.csv", name)),
                   colClasses = "character", check.names = FALSE)
