@@ -29,7 +29,7 @@ PROTEIN_COLUMNS: tuple[str, ...] = (
 Scale = Literal["raw", "log2"]
 
 
-def _numeric_dtype(dtype: Any) -> bool:
+def numeric_dtype(dtype: Any) -> bool:
     """Whether abundances of this dtype are numbers (booleans are not)."""
     return bool(pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype))
 
@@ -128,7 +128,7 @@ class ProteinData:
             )
         dtypes = abundance.dtypes
         # one check per distinct dtype (a matrix has one or two), not one per protein
-        bad = {d for d in set(dtypes) if not _numeric_dtype(d)}
+        bad = {d for d in dtypes.unique() if not numeric_dtype(d)}
         non_numeric = [str(c) for c, dtype in dtypes.items() if dtype in bad] if bad else []
         if non_numeric:
             problems.append(

@@ -31,7 +31,13 @@ import pandas as pd
 from salivaprot.data import ProteinData
 from salivaprot.design import SALIVA_CONTRAST, TrialDesign, cell_means, trial_design
 from salivaprot.errors import DataError, DesignError
-from salivaprot.stats._common import bh_adjust, check_choice, check_correlation, check_finite
+from salivaprot.stats._common import (
+    bh_adjust,
+    check_choice,
+    check_correlation,
+    check_finite,
+    subject_totals,
+)
 from salivaprot.stats.ancova import fit_ancova
 from salivaprot.stats.dupcor import DupcorMethod
 from salivaprot.stats.limma import fit_limma
@@ -291,14 +297,12 @@ def _results_table(table: pd.DataFrame, proteins: pd.DataFrame, method: str) -> 
     table.insert(0, "protein_id", np.tile(proteins.index.to_numpy(), repeats))
     table.insert(1, "gene", np.tile(genes.to_numpy(), repeats))
     table["method"] = method
-    codes, _ = pd.factorize(table["contrast"])
+    codes, contrasts = pd.factorize(table["contrast"])
     pvalues = table["pvalue"].to_numpy(dtype=float)
     padj = np.full(len(table), np.nan)
-    for code in range(int(codes.max()) + 1 if len(codes) else 0):
+    for code in range(len(contrasts)):
         rows = np.flatnonzero(codes == code)
-        rows = rows[~np.isnan(pvalues[rows])]
-        if rows.size:
-            padj[rows] = bh_adjust(pvalues[rows])
+        padj[rows] = bh_adjust(pvalues[rows])  # (NaN stays NaN, and is not counted)
     table["padj"] = padj
     table["note"] = table["note"].fillna("")
     return table[list(RESULT_COLUMNS)].reset_index(drop=True)
@@ -307,8 +311,7 @@ def _results_table(table: pd.DataFrame, proteins: pd.DataFrame, method: str) -> 
 def _observed_counts(y: np.ndarray, subjects: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     observed = ~np.isnan(y)
     _, index = np.unique(subjects, return_inverse=True)
-    per_subject = np.zeros((int(index.max()) + 1, y.shape[1]))
-    np.add.at(per_subject, index, observed.astype(float))
+    per_subject = subject_totals(index, observed.astype(float))
     return observed.sum(axis=0), (per_subject > 0).sum(axis=0)
 
 

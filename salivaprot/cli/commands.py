@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -320,7 +320,13 @@ def diff_command(
 
 def _diff_into(ctx: click.Context, stage: Path, data: Path, options: dict[str, Any]) -> Any:
     from salivaprot.diff import differential_abundance
-    from salivaprot.io.results import run_record, write_json, write_parquet, write_table
+    from salivaprot.io.results import (
+        run_record,
+        write_json,
+        write_matrix,
+        write_parquet,
+        write_table,
+    )
     from salivaprot.io.results_folder import figure_matrices, write_sample_flow
     from salivaprot.preprocess import preprocess
 
@@ -329,20 +335,19 @@ def _diff_into(ctx: click.Context, stage: Path, data: Path, options: dict[str, A
     study = _load_study(data, options)
     samples_data, qc_record = _join_qc(study.data, options)
     ready = preprocess(samples_data, **kwargs)
-    tables = {
-        "matrix.tsv": ready.abundance.T,  # as write_matrix writes it
-        "samples.tsv": ready.samples,
-    }
+
+    def write_inputs() -> None:  # what does not depend on the model
+        write_matrix(ready, stage / "matrix.tsv")
+        write_table(ready.samples, stage / "samples.tsv")
+        for name, table in figure_matrices(study, ready, kwargs, data=samples_data).items():
+            write_table(table, stage / name)
+        import pyarrow.parquet  # noqa: F401  (for results.parquet, once the model is fitted)
+
     progress = _Progress("within-subject correlations", not ctx.obj.get("quiet"))
     # the tables that do not depend on the model are made and written while it is
     # fitted: the statistics use one core (one BLAS thread), the tables the other
     with ThreadPoolExecutor(max_workers=1) as pool:
-        written = pool.submit(
-            _write_tables,
-            stage,
-            tables,
-            lambda: figure_matrices(study, ready, kwargs, data=samples_data),
-        )
+        written = pool.submit(write_inputs)
         try:
             result = differential_abundance(
                 ready,
@@ -388,19 +393,6 @@ def _diff_into(ctx: click.Context, stage: Path, data: Path, options: dict[str, A
         record = _renamed(record, str(staged[0]), str(staged[1]))
     write_json(record, stage / "run.json")
     return result
-
-
-def _write_tables(
-    folder: Path, tables: dict[str, Any], more: Callable[[], dict[str, Any]] | None = None
-) -> None:
-    """Write tables (file name -> frame, index written) into ``folder``, then ``more()``'s."""
-    from salivaprot.io.results import write_table
-
-    for name, table in tables.items():
-        write_table(table, folder / name)
-    for name, table in (more() if more is not None else {}).items():
-        write_table(table, folder / name)
-    import pyarrow.parquet  # noqa: F401  (for results.parquet, once the model is fitted)
 
 
 def _renamed(value: Any, hidden: str, shown: str) -> Any:

@@ -19,6 +19,7 @@ from typing import IO, Any, TextIO
 import numpy as np
 import pandas as pd
 
+from salivaprot.data import numeric_dtype
 from salivaprot.errors import InputFormatError
 from salivaprot.io._files import (
     _BOMS,
@@ -638,7 +639,7 @@ def numbers(
 
 
 def _plain_numbers(cells: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(cells) and not pd.api.types.is_bool_dtype(cells)
+    return numeric_dtype(cells.dtype)
 
 
 def holds_values(values: pd.DataFrame) -> bool:

@@ -30,7 +30,6 @@ __all__ = [
     "write_json",
     "write_matrix",
     "write_parquet",
-    "write_results",
     "write_table",
 ]
 
@@ -83,15 +82,6 @@ def write_matrix(data: ProteinData, path: PathLike) -> Path:
     True
     """
     return write_table(data.abundance.T, path)
-
-
-def write_results(table: pd.DataFrame, folder: PathLike) -> tuple[Path, Path]:
-    """Write a results table as ``results.tsv`` and ``results.parquet`` in ``folder``.
-
-    Both are written atomically; the TSV has an empty cell for missing values.
-    """
-    folder = Path(folder)
-    return write_table(table, folder / "results.tsv", index=False), write_parquet(table, folder)
 
 
 def write_parquet(table: pd.DataFrame, folder: PathLike) -> Path:

@@ -43,7 +43,6 @@ __all__ = [
     "figure_matrices",
     "read_results_folder",
     "sample_flow",
-    "write_figure_inputs",
     "write_sample_flow",
 ]
 
@@ -368,26 +367,3 @@ def write_sample_flow(
 
     flow = sample_flow(study, ready, n_analysed, n_excluded=n_excluded)
     write_table(flow, Path(folder) / FLOW_FILE, index=False)
-
-
-def write_figure_inputs(
-    folder: PathLike,
-    study: Study,
-    ready: ProteinData,
-    preprocess_kwargs: dict[str, Any],
-    *,
-    n_analysed: int | None = None,
-    data: ProteinData | None = None,
-    n_excluded: int = 0,
-) -> None:
-    """Write what figures need beside a results folder's tables (see the module docstring).
-
-    ``data`` is what preprocessing started from (default ``study.data``; after
-    ``diff --qc``, the samples with run QC joined and failed runs left out);
-    ``n_excluded`` counts the runs left out for failing QC.
-    """
-    from salivaprot.io.results import write_table
-
-    for name, table in figure_matrices(study, ready, preprocess_kwargs, data=data).items():
-        write_table(table, Path(folder) / name)
-    write_sample_flow(folder, study, ready, n_analysed=n_analysed, n_excluded=n_excluded)
