@@ -166,8 +166,6 @@ class Cells:
         Line number of the header.
     notes : tuple of str
         What reading decided (encoding, an R row index, R's dots...).
-    streamed : bool
-        Whether the columnar reader read it.
     """
 
     frame: pd.DataFrame
@@ -175,7 +173,6 @@ class Cells:
     separator: str
     header_line: int
     notes: tuple[str, ...] = ()
-    streamed: bool = False
 
     @property
     def separator_name(self) -> str:
@@ -224,7 +221,6 @@ def read_cells(
                 columns=read.columns,
                 separator=read.separator,
                 header_line=read.header_line,
-                streamed=True,
             )
     table = read_table(path, what=fmt.what)
     if fmt.fits is not None:
@@ -256,9 +252,10 @@ def protein_ids(cells: Cells, column: str) -> pd.Series:
     return cells.frame[column].str.strip()
 
 
-def id_problems(ids: pd.Series, fmt: Format, *, path: PathLike) -> list[str]:
+def id_problems(ids: pd.Series, fmt: Format | None, *, path: PathLike) -> list[str]:
     """Empty, missing and repeated IDs, each with its lines, for an error."""
-    return [f"{path}: {problem}" for problem in duplicated_ids(ids, what=fmt.id_what)]
+    what = fmt.id_what if fmt is not None else "protein ID"
+    return [f"{path}: {problem}" for problem in duplicated_ids(ids, what=what)]
 
 
 def quantities(
@@ -277,8 +274,7 @@ def quantities(
     ``refuse_repeats`` is off (a reader that resolves repeats itself).
     """
     frame = cells.frame if isinstance(cells, Cells) else cells
-    what = fmt.id_what if fmt is not None else "protein ID"
-    problems = [f"{path}: {p}" for p in duplicated_ids(ids, what=what)] if ids is not None else []
+    problems = id_problems(ids, fmt, path=path) if ids is not None else []
     try:
         values = numbers(frame, labels, path=path)
     except InputFormatError as err:
@@ -296,7 +292,7 @@ def _plus(frame: pd.DataFrame, names: Sequence[str]) -> pd.Series | None:
 
 
 def quant_table(
-    cells: Cells,
+    cells: Cells | pd.DataFrame,
     fmt: Format,
     *,
     path: PathLike,
@@ -317,7 +313,7 @@ def quant_table(
     Parameters
     ----------
     cells, fmt
-        What was read, and the format.
+        What was read (or just its rows, a frame), and the format.
     ids, values
         Protein IDs and quantities (data columns named), indexed like ``rows``.
     keys, names
@@ -340,7 +336,9 @@ def quant_table(
     added
         Protein-table columns added after the standard ones.
     """
-    frame = cells.frame if rows is None else rows
+    frame = cells.frame if isinstance(cells, Cells) else cells
+    if rows is not None:
+        frame = rows
     if zero_as_missing:
         values = zeros_as_missing(values, notes, why=fmt.zeros)
     flags = {name: _plus(frame, sources) for name, sources in fmt.flags}

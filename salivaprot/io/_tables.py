@@ -869,40 +869,13 @@ def arrow_batches(
         The names of the columns read (file order) and an iterator of
         ``pyarrow.RecordBatch`` with those columns, in file order.
     """
-    opened = _open_arrow(
-        path, what=what, numeric=numeric, text=text, encoded=encoded, block_bytes=block_bytes
-    )
-    return opened.used, opened.batches
-
-
-@dataclass
-class _Arrow:
-    """An open columnar read: the header, the columns read and their batches."""
-
-    columns: list[str]
-    used: list[str]
-    batches: Iterator[Any]
-    separator: str
-    header_line: int
-    close: Callable[[], object]
-
-
-def _open_arrow(
-    path: PathLike,
-    *,
-    what: str,
-    numeric: Callable[[str], bool],
-    text: Callable[[str], bool],
-    encoded: Callable[[str], bool] | None = None,
-    block_bytes: int | None = None,
-) -> _Arrow:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     handle_cm = open_binary(path, what=what)
     handle = handle_cm.__enter__()
     try:
-        rest, header_line, columns, separator = _header_of(handle, path)
+        rest, _, columns, separator = _header_of(handle, path)
         named = [c for c in columns if c]
         if (columns and not columns[-1] and len(columns) > 1) or len(set(named)) != len(named):
             raise Unusual("a separator at the end of the header, or a repeated name")
@@ -952,14 +925,7 @@ def _open_arrow(
         finally:
             handle_cm.__exit__(None, None, None)
 
-    return _Arrow(
-        columns,
-        used,
-        batches(),
-        separator,
-        header_line,
-        close=lambda: handle_cm.__exit__(None, None, None),
-    )
+    return used, batches()
 
 
 @dataclass(frozen=True)

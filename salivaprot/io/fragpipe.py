@@ -15,13 +15,14 @@ from salivaprot.io._pipeline import (
     Cells,
     Extra,
     Format,
+    id_column,
     id_problems,
     protein_ids,
     quant_table,
     quantities,
     read_cells,
 )
-from salivaprot.io._tables import holds_values, listing, numbers, text_column
+from salivaprot.io._tables import holds_values, numbers, text_column
 from salivaprot.io.quant import Quantity, QuantTable
 
 __all__ = ["EXPECTED", "looks_like_fragpipe", "looks_like_tmt_integrator", "read_fragpipe"]
@@ -180,12 +181,7 @@ def read_fragpipe(
     columns = cells.columns
     if looks_like_tmt_integrator(columns):
         return _read_tmt_integrator(cells, quantity, path=path)
-    if "Protein" not in columns:
-        raise InputFormatError(
-            f"no 'Protein' column; a {EXPECTED}. Columns found: {listing(columns)}",
-            path=path,
-            line=cells.header_line,
-        )
+    id_column(cells, FORMAT, path=path, expected=EXPECTED)
     kinds = _by_kind(columns)
     unprefixed = [column for pairs in kinds.values() for column, sample in pairs if not sample]
     if unprefixed and not any(sample for pairs in kinds.values() for _, sample in pairs):
@@ -348,7 +344,7 @@ def _read_tmt_integrator(cells: Cells, quantity: str, *, path: PathLike) -> Quan
             path=path,
         )
     ids = protein_ids(cells, "Index")
-    log2_values = quantities(cells, labels, path=path, ids=ids)
+    log2_values = quantities(cells, labels, path=path, ids=ids, fmt=TMT_INTEGRATOR)
     observed = log2_values.to_numpy(dtype=float)
     observed = observed[~np.isnan(observed)]
     if observed.size and float(np.median(observed)) < 5:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from salivaprot.errors import InputFormatError
 from salivaprot.io._files import EXACT_FLOATS, PathLike, read_decoded
-from salivaprot.io._pipeline import Cells, Format, quant_table, quantities
+from salivaprot.io._pipeline import Format, quant_table, quantities
 from salivaprot.io._tables import (
     MISSING_TOKENS,
     SEPARATOR_NAMES,
@@ -192,25 +192,17 @@ def _quant_table(
     read_notes: tuple[str, ...] = (),
 ) -> QuantTable:
     samples = [str(c) for c in values.columns]
-    cells = Cells(
-        frame=ids.rename("protein_id").to_frame(),
-        columns=["protein_id", *samples],
-        separator=separator,
-        header_line=header_line,
-        notes=read_notes,
+    summary = MATRIX.summary.format(
+        separator=SEPARATOR_NAMES[separator], rows=len(ids), samples=len(samples)
     )
-    notes = [
-        f"{SEPARATOR_NAMES[separator]}-separated; {len(ids)} proteins x {len(samples)} samples",
-        *read_notes,
-    ]
     return quant_table(
-        cells,
+        ids.rename("protein_id").to_frame(),
         MATRIX,
         path=path,
         ids=ids,
         values=values,
         keys=[run_keys(s) for s in samples],
-        notes=notes,
+        notes=[summary, *read_notes],
         zero_as_missing=zero_as_missing,
         source=MATRIX.source,
     )

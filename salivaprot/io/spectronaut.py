@@ -14,12 +14,13 @@ from salivaprot.io._pipeline import (
     Extra,
     Format,
     id_column,
+    id_problems,
     protein_ids,
     quant_table,
     quantities,
     read_cells,
 )
-from salivaprot.io._tables import MAX_LISTED, duplicated_ids, listing, numbers, run_keys
+from salivaprot.io._tables import MAX_LISTED, listing, numbers, run_keys
 from salivaprot.io.quant import QuantTable
 
 __all__ = ["EXPECTED", "looks_like_spectronaut", "read_spectronaut"]
@@ -150,7 +151,7 @@ def read_spectronaut(path: PathLike, *, zero_as_missing: bool = True) -> QuantTa
         groups = frame["PG.ProteinGroups"].str.strip()
         runs = frame["R.FileName"].str.strip()
         unique_groups = groups.drop_duplicates()  # no repeats left: finds empty IDs only
-        problems = [f"{path}: {p}" for p in duplicated_ids(unique_groups, what="PG.ProteinGroups")]
+        problems = id_problems(unique_groups, FORMAT, path=path)
         empty_runs = runs.index[(runs == "").to_numpy(bool)]
         if len(empty_runs):
             shown = ", ".join(map(str, empty_runs[:10]))

@@ -33,7 +33,7 @@ def _cells(values: np.ndarray) -> list[str]:
     return ["0" if v == 0 else repr(v) for v in values.tolist()]
 
 
-def _ids(rng: np.random.Generator, count: int, start: int) -> str:
+def _ids(count: int, start: int) -> str:
     return ";".join(str(start + i) for i in range(count))
 
 
@@ -124,9 +124,9 @@ def write_proteingroups(
                     "+" if prefix == "REV__" else "",
                     "+" if prefix == "CON__" else "",
                     str(g),
-                    _ids(rng, n_pep, g * 20),
-                    _ids(rng, n_ev, evidence),
-                    _ids(rng, n_ev, evidence * 2),
+                    _ids(n_pep, g * 20),
+                    _ids(n_ev, evidence),
+                    _ids(n_ev, evidence * 2),
                     str(evidence * 2),
                     "",
                 ]
