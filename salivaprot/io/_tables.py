@@ -825,7 +825,6 @@ class _CheckedUtf8(_ForwardReader):
         self.handle = handle
         self.start = start
         self.decoder = codecs.getincrementaldecoder("utf-8")()
-        self.closed = False
 
     def _check(self, block: bytes) -> None:
         if block.isascii() and not self.decoder.getstate()[0]:
@@ -952,7 +951,7 @@ class TableFrame:
     header_line: int
 
 
-class _Scanned(_ForwardReader):
+class _Scanned(_CheckedUtf8):
     """A binary file object for pandas: the bytes after the header, checked as they pass.
 
     pandas' C parser completes short rows with empty cells, as the careful reader
@@ -966,15 +965,10 @@ class _Scanned(_ForwardReader):
     def __init__(
         self, handle: IO[bytes], start: bytes, *, separator: str, fields: int, names: bytes
     ) -> None:
-        import codecs
-
+        super().__init__(handle, start)  # (start: the rest of the first MiB, within a block)
         self.names = names
-        self.handle = handle
-        self.start = start
         self.separator = ord(separator)
         self.limit = fields - 1  # separators a line may hold
-        self.decoder = codecs.getincrementaldecoder("utf-8")()
-        self.closed = False
         self.problem = ""
         self.feeds = 0  # line feeds read
         self.carried = 0  # separators of the line read so far (after the last line feed)
@@ -988,22 +982,16 @@ class _Scanned(_ForwardReader):
             if 0 <= size < len(names):
                 names, self.names = names[:size], names[size:]
             return names
-        if self.start:
-            block, self.start = self.start, b""
-            if 0 <= size < len(block):
-                block, self.start = block[:size], block[size:]
-        else:
-            block = self.handle.read(min(size, TABLE_BLOCK_BYTES) if size >= 0 else size)
-        if not self.problem:
-            try:
-                self._check(block)
-            except UnicodeDecodeError:
-                self.problem = "not UTF-8"
-        return block
+        return super().read(min(size, TABLE_BLOCK_BYTES) if size >= 0 else size)
 
     def _check(self, block: bytes) -> None:
-        if not block.isascii() or self.decoder.getstate()[0]:
-            self.decoder.decode(block, final=not block)
+        if self.problem:
+            return
+        try:
+            super()._check(block)
+        except UnicodeDecodeError:
+            self.problem = "not UTF-8"
+            return
         if not block:
             return
         if b"\r" in block or self.last == b"\r":
