@@ -30,7 +30,7 @@ import pandas as pd
 from salivaprot.errors import InputFormatError
 from salivaprot.io._files import PathLike
 from salivaprot.io._tables import (
-    SEPARATOR_NAMES,
+    Cells,
     Unusual,
     column_table,
     duplicated_ids,
@@ -148,38 +148,6 @@ class Format:
         return named
 
 
-@dataclass(frozen=True)
-class Cells:
-    """The cells a reader needs.
-
-    Attributes
-    ----------
-    frame : pandas.DataFrame
-        Indexed by physical line number (``line``). Read by the careful
-        reader: every column, as text. Streamed: the columns asked for only,
-        quantities already float64.
-    columns : list of str
-        The whole header (R's dots read back as spaces, when they were).
-    separator : str
-        The field separator.
-    header_line : int
-        Line number of the header.
-    notes : tuple of str
-        What reading decided (encoding, an R row index, R's dots...).
-    """
-
-    frame: pd.DataFrame
-    columns: list[str]
-    separator: str
-    header_line: int
-    notes: tuple[str, ...] = ()
-
-    @property
-    def separator_name(self) -> str:
-        """``tab``, ``comma`` or ``semicolon``."""
-        return SEPARATOR_NAMES[self.separator]
-
-
 def read_cells(
     path: PathLike,
     fmt: Format,
@@ -210,18 +178,11 @@ def read_cells(
             return fmt.text_columns() | set(text(columns) if text is not None else ())
 
         try:
-            read = table_frame(
+            return table_frame(
                 path, what=fmt.what, numeric=numeric, text=texts, missing=fmt.missing
             )
         except Unusual:
             pass  # the careful reader gives the same cells, or says what is wrong
-        else:
-            return Cells(
-                frame=read.frame,
-                columns=read.columns,
-                separator=read.separator,
-                header_line=read.header_line,
-            )
     table = read_table(path, what=fmt.what)
     if fmt.fits is not None:
         table = undotted(table, fmt.fits)

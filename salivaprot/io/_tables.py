@@ -39,8 +39,8 @@ __all__ = [
     "MAX_MAGNITUDE",
     "MISSING_TOKENS",
     "SEPARATOR_NAMES",
+    "Cells",
     "Header",
-    "TableFrame",
     "TextTable",
     "Unusual",
     "arrow_batches",
@@ -928,27 +928,35 @@ def arrow_batches(
 
 
 @dataclass(frozen=True)
-class TableFrame:
-    """Chosen columns of a delimited text file, read by :func:`table_frame`.
+class Cells:
+    """The cells a reader needs.
 
     Attributes
     ----------
     frame : pandas.DataFrame
-        The columns read, text first: strings (``""`` when empty), then
-        numbers as float64 (NaN = missing); indexed by physical line number
-        (index name ``line``), exactly as :func:`read_table` numbers them.
+        Indexed by physical line number (``line``). Read by the careful
+        reader: every column, as text. Streamed: the columns asked for only,
+        quantities already float64.
     columns : list of str
-        The whole header (stripped names).
+        The whole header (R's dots read back as spaces, when they were).
     separator : str
         The field separator.
     header_line : int
         Line number of the header.
+    notes : tuple of str
+        What reading decided (encoding, an R row index, R's dots...).
     """
 
     frame: pd.DataFrame
     columns: list[str]
     separator: str
     header_line: int
+    notes: tuple[str, ...] = ()
+
+    @property
+    def separator_name(self) -> str:
+        """``tab``, ``comma`` or ``semicolon``."""
+        return SEPARATOR_NAMES[self.separator]
 
 
 class _Scanned(_CheckedUtf8):
@@ -1075,7 +1083,7 @@ def table_frame(
     numeric: Callable[[Sequence[str]], Iterable[str]],
     text: Callable[[Sequence[str]], Iterable[str]],
     missing: frozenset[str] = frozenset(),
-) -> TableFrame:
+) -> Cells:
     """Read only the columns a reader needs, as :func:`read_table` + :func:`numbers` would.
 
     ``numeric`` and ``text`` are given the header and name the columns to read
@@ -1169,4 +1177,4 @@ def table_frame(
         if at == 0 and (cells.str.strip() == "").any():
             raise Unusual("an empty first cell: a blank row, or an empty ID")
         frame.insert(position, columns[at], cells)
-    return TableFrame(frame, columns, separator, header_line)
+    return Cells(frame, columns, separator, header_line)
