@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
-from typing import TextIO
 
-import numpy as np
 import pandas as pd
 
 from salivaprot.errors import InputFormatError
-from salivaprot.io._files import EXACT_FLOATS, PathLike, read_decoded
+from salivaprot.io._files import PathLike
 from salivaprot.io._pipeline import Format, quant_table, quantities
 from salivaprot.io._tables import (
     MISSING_TOKENS,
     SEPARATOR_NAMES,
-    Tail,
-    finite,
-    read_header,
+    Unusual,
     read_table,
     run_keys,
+    table_frame,
 )
 from salivaprot.io.quant import QuantTable
 
@@ -132,54 +128,28 @@ def read_matrix(path: PathLike, *, zero_as_missing: bool = True) -> QuantTable:
 def _read_numeric_fast(
     path: PathLike,
 ) -> tuple[pd.Series, pd.DataFrame, str, int, tuple[str, ...]] | None:
-    """Parse a well-formed numeric matrix with pandas' float parser in one pass.
+    """Read a well-formed numeric matrix with the tables' fast reader (:func:`table_frame`).
 
-    Returns ``None`` whenever the file needs the careful text path (blank or
-    truncated lines, repeated names, a separator at the end of lines, any
-    cell that is not a number or a missing token, non-finite or huge
-    numbers), which then reports problems with line and column.
+    Returns ``None`` whenever the file needs the careful text path (anything
+    :func:`table_frame` calls unusual, or IDs that are missing or repeated),
+    which then reports problems with line and column.
     """
-    result, encoding = read_decoded(path, lambda handle: _fast(handle, path), what="protein matrix")
-    if result is None:
-        return None
-    return (*result, (encoding.note,) if encoding.note else ())
-
-
-def _fast(handle: TextIO, path: PathLike) -> tuple[pd.Series, pd.DataFrame, str, int] | None:
-    columns, separator, header_line = read_header(handle, path=path, what="protein matrix")
-    if not looks_like_matrix(columns) or len(columns) < 2 or len(set(columns)) != len(columns):
-        return None
-    if "" in columns:
-        return None
-    tail = Tail(handle)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            frame = pd.read_csv(
-                tail,  # type: ignore[call-overload]
-                sep=separator,
-                header=None,
-                names=list(range(len(columns))),
-                dtype={i: "float64" for i in range(1, len(columns))} | {0: str},
-                keep_default_na=False,
-                na_values=sorted(MISSING_TOKENS),
-                skip_blank_lines=False,
-                **EXACT_FLOATS,
-            )
-    except (ValueError, pd.errors.ParserError, Warning):
+        cells = table_frame(
+            path,
+            what="protein matrix",
+            numeric=lambda columns: columns[1:] if looks_like_matrix(columns) else (),
+            text=lambda _columns: (),
+        )
+    except Unusual:
         return None
-    if not tail.ends_with_newline or not isinstance(frame.index, pd.RangeIndex):
+    columns = cells.columns
+    if not looks_like_matrix(columns) or len(columns) < 2:
         return None
-    values = frame.iloc[:, 1:]
-    if frame.shape[1] != len(columns) or not finite(values.to_numpy()).all():
+    ids = cells.frame[columns[0]].str.strip()
+    if ids.isin(MISSING_TOKENS).any() or ids.duplicated().any():
         return None
-    ids = frame.iloc[:, 0].str.strip()
-    if ids.isna().any() or ids.isin(MISSING_TOKENS).any() or ids.duplicated().any():
-        return None
-    lines = np.arange(header_line + 1, header_line + 1 + len(frame))
-    ids.index = values.index = pd.Index(lines, name="line")
-    values.columns = pd.Index(columns[1:])
-    return ids, values, separator, header_line
+    return ids, cells.frame[columns[1:]], cells.separator, cells.header_line, ()
 
 
 def _quant_table(
