@@ -330,3 +330,39 @@ def test_preprocess_chain_order_and_log2_input(trial: SimulatedTrial) -> None:
     assert "log2" not in [s.split("(")[0] for s in again.steps[2:]]
     same = preprocess(trial.data, impute_method="minprob", seed=3, scale="output")
     pd.testing.assert_frame_equal(same.abundance, ready.abundance)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"impute_method": "minprob", "seed": 3, "scale": "output"},
+        {"normalize_method": "quantile", "min_fraction": 0.8},
+        {"normalize_method": "irs", "species": None, "min_fraction": None},
+    ],
+    ids=["default", "imputed-output-scale", "quantile", "tmt-irs-references"],
+)
+def test_stages_give_the_figure_matrices_of_a_second_preprocessing(
+    trial: SimulatedTrial, kwargs: dict[str, Any]
+) -> None:
+    # diff writes matrix_before_normalization.tsv from the data preprocessing normalized
+    # instead of preprocessing a second time: the same tables, bit for bit
+    from types import SimpleNamespace
+
+    from salivaprot.io.results_folder import figure_matrices
+    from salivaprot.preprocess import preprocess_stages
+
+    from .test_tmt import tmt_data
+
+    data = tmt_data(effect=1.0, n_proteins=40, seed=5) if "irs" in str(kwargs) else trial.data
+    before, ready = preprocess_stages(data, **kwargs)
+    pd.testing.assert_frame_equal(ready.abundance, preprocess(data, **kwargs).abundance)
+    study: Any = SimpleNamespace(data=data)
+    kept = figure_matrices(study, ready, kwargs, before=before)
+    again = figure_matrices(study, ready, kwargs)
+    assert list(kept) == list(again)
+    for name, table in kept.items():
+        pd.testing.assert_frame_equal(table, again[name], check_exact=True)
+    references = 3 if "irs" in str(kwargs) else 0  # one pooled reference per plex
+    assert before.abundance.shape[0] == ready.abundance.shape[0] + references
+    assert kept["matrix_before_normalization.tsv"].notna().to_numpy().sum() > 0

@@ -328,18 +328,18 @@ def _diff_into(ctx: click.Context, stage: Path, data: Path, options: dict[str, A
         write_table,
     )
     from salivaprot.io.results_folder import figure_matrices, write_sample_flow
-    from salivaprot.preprocess import preprocess
+    from salivaprot.preprocess import preprocess_stages
 
     custom = _read_contrast_file(options["contrasts_file"])
     kwargs = _preprocess_kwargs(options)
     study = _load_study(data, options)
     samples_data, qc_record = _join_qc(study.data, options)
-    ready = preprocess(samples_data, **kwargs)
+    before, ready = preprocess_stages(samples_data, **kwargs)
 
     def write_inputs() -> None:  # what does not depend on the model
         write_matrix(ready, stage / "matrix.tsv")
         write_table(ready.samples, stage / "samples.tsv")
-        for name, table in figure_matrices(study, ready, kwargs, data=samples_data).items():
+        for name, table in figure_matrices(study, ready, kwargs, before=before).items():
             write_table(table, stage / name)
         import pyarrow.parquet  # noqa: F401  (for results.parquet, once the model is fitted)
 

@@ -329,22 +329,26 @@ def figure_matrices(
     preprocess_kwargs: dict[str, Any],
     *,
     data: ProteinData | None = None,
+    before: ProteinData | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The figure inputs that do not depend on the model: file name -> table (index written).
 
     ``matrix_before_normalization.tsv`` (proteins x samples, the filtered log2
     values of ``ready``'s cells before normalization) and, when imputing,
-    ``imputed.tsv``. ``data`` is what preprocessing started from (default
-    ``study.data``).
+    ``imputed.tsv``. ``before`` is the data preprocessing normalized (see
+    :func:`salivaprot.preprocess.preprocess_stages`); without it, ``data``
+    (default ``study.data``) is preprocessed again with ``preprocess_kwargs``,
+    up to normalization.
     """
-    from salivaprot.preprocess import preprocess
+    if before is None:
+        from salivaprot.preprocess import preprocess
 
-    kwargs = dict(preprocess_kwargs) | {
-        "normalize_method": "none",
-        "impute_method": "none",
-        "scale": "concentration",
-    }
-    before = preprocess(study.data if data is None else data, **kwargs)
+        kwargs = dict(preprocess_kwargs) | {
+            "normalize_method": "none",
+            "impute_method": "none",
+            "scale": "concentration",
+        }
+        before = preprocess(study.data if data is None else data, **kwargs)
     before_matrix = before.abundance.reindex(
         index=ready.abundance.index, columns=ready.abundance.columns
     )

@@ -44,6 +44,7 @@ __all__ = [
     "normalize",
     "output_scale",
     "preprocess",
+    "preprocess_stages",
 ]
 
 
@@ -112,6 +113,62 @@ def preprocess(
     >>> ready.scale, [s.split("(")[0] for s in ready.steps[1:]]
     ('log2', ['filter_proteins', 'log2', 'normalize', 'impute', 'output_scale'])
     """
+    return preprocess_stages(
+        data,
+        filter=filter,
+        contaminants=contaminants,
+        decoys=decoys,
+        patterns=patterns,
+        species=species,
+        min_fraction=min_fraction,
+        groups=groups,
+        input_scale=input_scale,
+        check_scale=check_scale,
+        normalize_method=normalize_method,
+        exclude_top=exclude_top,
+        reference_proteins=reference_proteins,
+        impute_method=impute_method,
+        seed=seed,
+        scale=scale,
+        allow_mixed_saliva=allow_mixed_saliva,
+    )[1]
+
+
+def preprocess_stages(
+    data: ProteinData,
+    *,
+    filter: bool = True,
+    contaminants: bool = True,
+    decoys: bool = True,
+    patterns: Sequence[str] = (),
+    species: int | None = HUMAN_TAXID,
+    min_fraction: float | None = 0.5,
+    groups: Groups = "any",
+    input_scale: Literal["raw", "log2"] | None = None,
+    check_scale: bool = True,
+    normalize_method: NormalizeMethod = "median",
+    exclude_top: int = 0,
+    reference_proteins: Sequence[str] | None = None,
+    impute_method: ImputeMethod = "none",
+    seed: int = 0,
+    scale: Scale = "concentration",
+    allow_mixed_saliva: bool = False,
+) -> tuple[ProteinData, ProteinData]:
+    """:func:`preprocess`, also returning the data it normalized (filtered, log2).
+
+    Same parameters as :func:`preprocess`. Returns ``(before, ready)``: the
+    data just before normalization (what ``matrix_before_normalization.tsv``
+    shows; TMT reference channels still in it) and what :func:`preprocess`
+    returns.
+
+    Examples
+    --------
+    >>> from salivaprot.simulate import simulate_trial
+    >>> data = simulate_trial(seed=1, n_proteins=100, subjects_per_arm=4).data
+    >>> before, ready = preprocess_stages(data)
+    >>> bool(before.abundance.equals(preprocess(data, normalize_method="none").abundance))
+    True
+    """
     check_saliva(data, allow_mixed=allow_mixed_saliva)
     if scale not in ("concentration", "output"):
         raise DataError(f"scale must be 'concentration' or 'output', not {scale!r}")
@@ -128,6 +185,7 @@ def preprocess(
         )
     if data.scale == "raw":
         data = log2(data)
+    before = data
     data = normalize(
         data,
         method=normalize_method,
@@ -138,4 +196,4 @@ def preprocess(
     data = impute(data, method=impute_method, seed=seed)
     if scale == "output":
         data = output_scale(data)
-    return data
+    return before, data
