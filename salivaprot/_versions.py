@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 
 KEY_DEPENDENCIES: tuple[str, ...] = (
@@ -26,6 +27,12 @@ def versions() -> dict[str, str]:
     >>> list(info)[:3]
     ['salivaprot', 'python', 'numpy']
     """
+    return dict(_installed())
+
+
+@cache
+def _installed() -> dict[str, str]:
+    # looked up once per process (a look-up scans the folders of sys.path)
     found = {"salivaprot": _version("salivaprot"), "python": platform.python_version()}
     found.update({name: _version(name) for name in KEY_DEPENDENCIES})
     return found

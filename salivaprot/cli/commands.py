@@ -319,6 +319,7 @@ def diff_command(
 
 
 def _diff_into(ctx: click.Context, stage: Path, data: Path, options: dict[str, Any]) -> Any:
+    from salivaprot._versions import versions
     from salivaprot.diff import differential_abundance
     from salivaprot.io.results import (
         run_record,
@@ -342,6 +343,8 @@ def _diff_into(ctx: click.Context, stage: Path, data: Path, options: dict[str, A
         for name, table in figure_matrices(study, ready, kwargs, before=before).items():
             write_table(table, stage / name)
         import pyarrow.parquet  # noqa: F401  (for results.parquet, once the model is fitted)
+
+        versions()  # (looked up once, for run.json)
 
     progress = _Progress("within-subject correlations", not ctx.obj.get("quiet"))
     # the tables that do not depend on the model are made and written while it is
