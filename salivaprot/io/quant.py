@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -47,9 +48,6 @@ _MNEMONIC_TAXID: dict[str, int] = {
     "ECOLI": 83333,
     "LYSEN": 1304,  # Lysobacter enzymogenes (Lys-C)
 }
-_OX = re.compile(r"\bOX=(\d+)")
-_OS = re.compile(r"\bOS=(.+?)(?:\s+[A-Z]{2}=|$)")
-_GN = re.compile(r"\bGN=(\S+)")
 _MNEMONIC = re.compile(r"[A-Z0-9]_([A-Z0-9]{3,5})(?=$|[\s|;,])")
 
 
@@ -146,12 +144,11 @@ def annotate_proteins(
         return series.reindex(index).astype(object)
 
     desc = given(description)
-    text_desc = desc.where(desc.map(lambda v: isinstance(v, str)), "")
+    fields = _header_fields(desc)
     genes = given(gene)
-    genes = genes.where(genes.notna(), text_desc.str.extract(_GN, expand=False))
+    genes = genes.where(genes.notna(), fields["GN"])
     tax = pd.to_numeric(given(taxid), errors="coerce")
-    from_ox = pd.to_numeric(text_desc.str.extract(_OX, expand=False), errors="coerce")
-    tax = tax.where(tax.notna(), from_ox)
+    tax = tax.where(tax.notna(), fields["OX"])
     mnemonic = acc.astype(str).str.extract(_MNEMONIC, expand=False)
     if entry_name is not None:
         names = given(entry_name)
@@ -159,7 +156,7 @@ def annotate_proteins(
         mnemonic = mnemonic.where(mnemonic.notna(), names.str.extract(_MNEMONIC, expand=False))
     tax = tax.where(tax.notna(), mnemonic.map(_MNEMONIC_TAXID))
     spec = given(species)
-    spec = spec.where(spec.notna(), text_desc.str.extract(_OS, expand=False))
+    spec = spec.where(spec.notna(), fields["OS"])
     upper = acc.astype(str).str.upper()
     decoy = upper.str.startswith(tuple(p.upper() for p in DECOY_PREFIXES)) & prefixes
     contaminant = upper.str.startswith(tuple(p.upper() for p in CONTAMINANT_PREFIXES)) & prefixes
@@ -182,6 +179,60 @@ def annotate_proteins(
     out = pd.concat([standard, extras], axis=1)
     out.index = pd.Index(acc.astype(str), name="protein_id")
     return out
+
+
+def _header_fields(descriptions: pd.Series) -> pd.DataFrame:
+    """UniProt's ``GN=``, ``OX=`` and ``OS=`` of each description, parsed by pyteomics.
+
+    A description may be a whole UniProt FASTA header (``sp|P04745|AMY1_HUMAN
+    Alpha-amylase 1 OS=...``), the text after its entry name (mzTab, DIA-NN,
+    FragPipe), or several of either joined by ``;`` (MaxQuant's ``Fasta
+    headers``): each field is taken from the first header that has it. Missing
+    where no header gives the field or the text is not UniProt's.
+    """
+    from pyteomics.fasta import parse
+
+    text = descriptions.where(descriptions.map(lambda v: isinstance(v, str)), "")
+    unique = pd.unique(text.to_numpy(dtype=object))
+    parsed = pd.DataFrame(
+        [_uniprot_fields(value, parse) for value in unique],
+        index=pd.Index(unique),
+        columns=["GN", "OX", "OS"],
+        dtype=object,
+    )
+    found = parsed.reindex(text.to_numpy(dtype=object)).set_axis(descriptions.index)
+    found = found.where(found.notna(), np.nan)  # missing as NaN, as everywhere else
+    found["OX"] = pd.to_numeric(found["OX"], errors="coerce")
+    return found
+
+
+#: pyteomics parses whole UniProt headers: the text after an entry name is given this head.
+_STAND_IN_HEAD = "sp|-|X_X "
+
+
+def _uniprot_fields(
+    text: str, parse: Callable[..., dict[str, Any]]
+) -> tuple[str | None, int | None, str | None]:
+    """(GN, OX, OS) of one description, as :func:`_header_fields` says (``parse``: pyteomics')."""
+    found: dict[str, object] = {}
+    for piece in text.split(";") if "=" in text else ():
+        piece = piece.strip()
+        whole = piece.partition(" ")[0].count("|") >= 2  # db|id|entry first: a whole header
+        for header in (piece, _STAND_IN_HEAD + piece) if whole else (_STAND_IN_HEAD + piece,):
+            try:
+                fields = parse(header, flavor="uniprot")
+            except Exception:  # pyteomics raises what its regex match gives: not UniProt's
+                continue
+            for key in ("GN", "OX", "OS"):
+                if key in fields:
+                    found.setdefault(key, fields[key])
+            break
+    gene, ox, species = (found.get(key) for key in ("GN", "OX", "OS"))
+    return (
+        str(gene).strip() if gene is not None else None,
+        int(ox) if isinstance(ox, int) else None,
+        str(species).strip() if species is not None else None,
+    )
 
 
 def join(
