@@ -57,6 +57,8 @@ DIFF_PROBE = """
 import sys
 from pathlib import Path
 from salivaprot.cli import run
+import gc
+collected = sum(g["collections"] for g in gc.get_stats())
 try:
     run(sys.argv[1:])
 except SystemExit as exit:
@@ -64,6 +66,8 @@ except SystemExit as exit:
 heavy = ("scipy.stats", "scipy.optimize", "scipy._lib.array_api_compat.numpy", "matplotlib",
          "statsmodels", "sklearn")
 print("HEAVY:" + ",".join(m for m in heavy if m in sys.modules))
+import gc
+print("GC:", gc.get_threshold(), sum(g["collections"] for g in gc.get_stats()) - collected)
 """
 
 
@@ -84,5 +88,26 @@ def test_diff_imports_only_what_limma_needs(tmp_path: Path, extra: list[str]) ->
         text=True,
         check=True,
     ).stdout
-    assert out.splitlines()[-1] == "HEAVY:", out
+    assert out.splitlines()[-2] == "HEAVY:", out
     assert (tmp_path / "out" / "results.tsv").exists()
+    # the command's process collects garbage every 200,000 new objects, not every 700:
+    # the imports alone took ~150 collections (35-60 ms) with the default
+    threshold, collections = out.splitlines()[-1].removeprefix("GC: ").rsplit(" ", 1)
+    assert threshold == "(200000, 30, 30)"
+    assert int(collections) < 10, out
+
+
+def test_the_library_keeps_the_default_garbage_collector() -> None:
+    # only the command's own process changes it (salivaprot.cli.run)
+    code = (
+        "import gc\nbefore = gc.get_threshold()\nimport salivaprot.cli, salivaprot.diff\n"
+        "from salivaprot.simulate import simulate_trial\n"
+        "from salivaprot.preprocess import preprocess\n"
+        "data = preprocess(simulate_trial(seed=1, n_proteins=20).data)\n"
+        "salivaprot.diff.differential_abundance(data)\n"
+        "print(gc.get_threshold() == before)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.split() == ["True"], out

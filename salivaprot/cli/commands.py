@@ -62,7 +62,7 @@ def run(args: Sequence[str] | None = None) -> None:
     """
     from salivaprot import _runtime
 
-    _runtime.command_line = True  # no thread runs yet
+    _runtime.own_process()  # no thread runs yet
     main(args)
 
 
