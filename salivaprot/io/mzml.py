@@ -649,8 +649,9 @@ _OPEN_SPECTRUM = re.compile(rb"<spectrum[\s>]")
 # the fast path: the few cvParams QC needs, found in the metadata by regular expressions
 _FAST_PARAMS = re.compile(rb'accession="(MS:100(?:0511|0579|0285|0505|0016|0927|0041))"')
 _VALUE = re.compile(rb'\bvalue="([^"]*)"')
-_UNIT = re.compile(rb'\bunitAccession="([^"]+)"')
-_UNIT_NAME = re.compile(rb'\bunitName="([^"]+)"')
+# a unit attribute (after whitespace: ``x:unitName`` is another attribute)
+_UNIT = re.compile(rb'\sunitAccession="([^"]+)"')
+_UNIT_NAME = re.compile(rb'\sunitName="([^"]+)"')
 _SPECTRUM_ID = re.compile(rb'\sid="([^"]*)"')
 _ARRAY_LENGTH = re.compile(rb'\sdefaultArrayLength="(\d+)"')
 # the block path: many whole spectra at once
@@ -681,8 +682,6 @@ _CODE = {
     code: int(np.frombuffer(code, dtype=np.uint32)[0])
     for code in (b"0511", b"0579", b"0285", b"0505", b"0016", b"0927", b"0041")
 }
-_UNIT_OF = re.compile(rb'\sunitAccession="([^"]+)"')
-_UNIT_NAME_OF = re.compile(rb'\sunitName="([^"]+)"')
 _INDEX_OFFSET = re.compile(rb"<offset[^>]*>\s*(\d+)\s*</offset>")
 # ident, ms level, rt (min), injection time (ms), peaks, TIC, base peak, charge, decoded
 _Found = tuple[str, int, float, float, int | None, float | None, float | None, int | None, bool]
@@ -696,7 +695,7 @@ def _unit(rest: bytes) -> bytes:
     """The unit in the attributes after a cvParam's value (remembered: they repeat)."""
     unit = _UNITS.get(rest)
     if unit is None:
-        found = _UNIT_OF.search(rest) or _UNIT_NAME_OF.search(rest)
+        found = _UNIT.search(rest) or _UNIT_NAME.search(rest)
         unit = found.group(1) if found else b""
         if len(_UNITS) > 4096:
             _UNITS.clear()
