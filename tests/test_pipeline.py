@@ -657,3 +657,24 @@ def test_a_last_line_longer_than_half_the_file_is_read_in_one_part(
     quant, streamed = agree(read_maxquant, write_file(tmp_path, text, "proteinGroups.txt"))
     assert streamed and not split_anything
     assert quant.abundance.shape == (3, 2)
+
+
+def test_annotation_extracts_like_str_extract() -> None:
+    # only rows needed, and holding the literal every match contains, are searched
+    from salivaprot.io.quant import _GN, _MNEMONIC, _OS, _OX, _extract
+
+    cells = pd.Series(
+        ["Alpha OS=Homo sapiens OX=9606 GN=AMY1A PE=1", "GN= x", "xGN=A", "OX=abc", np.nan,
+         "", "ALBU_BOVIN", "sp|P1|X_HUMAN;Y", "OS=Bos taurus", "GN=LYZ", 5],
+        dtype=object,
+    )  # fmt: skip
+    needed = pd.Series([True] * 10 + [False])
+    for pattern, literal in ((_GN, "GN="), (_OX, "OX="), (_OS, "OS="), (_MNEMONIC, "_")):
+        expected = cells.iloc[:10].str.extract(pattern, expand=False)
+        got = _extract(cells, pattern, literal, needed)
+
+        def plain(values: pd.Series) -> list[Any]:
+            return [None if value != value else value for value in values]
+
+        assert plain(got.iloc[:10]) == plain(expected)
+        assert got.iloc[10] != got.iloc[10]  # not needed: missing

@@ -84,6 +84,25 @@ class QuantTable:
     notes: tuple[str, ...] = field(default=())
 
 
+def _extract(
+    text: pd.Series, pattern: re.Pattern[str], literal: str, needed: pd.Series
+) -> pd.Series:
+    """``text.str.extract(pattern, expand=False)`` on the rows ``needed``, missing elsewhere.
+
+    Only cells holding ``literal`` (which every match of ``pattern`` contains) are
+    searched: the same values, without a regular-expression search per row.
+    """
+    cells = text.to_numpy(dtype=object)
+    values = np.full(len(cells), np.nan, dtype=object)
+    for i in np.flatnonzero(needed.to_numpy(dtype=bool, na_value=False)):
+        cell = cells[i]
+        if isinstance(cell, str) and literal in cell:
+            match = pattern.search(cell)
+            if match is not None:
+                values[i] = match.group(1)
+    return pd.Series(values, index=text.index, dtype=object)
+
+
 def annotate_proteins(
     table: pd.DataFrame,
     *,
@@ -148,18 +167,19 @@ def annotate_proteins(
     desc = given(description)
     text_desc = desc.where(desc.map(lambda v: isinstance(v, str)), "")
     genes = given(gene)
-    genes = genes.where(genes.notna(), text_desc.str.extract(_GN, expand=False))
+    genes = genes.where(genes.notna(), _extract(text_desc, _GN, "GN=", genes.isna()))
     tax = pd.to_numeric(given(taxid), errors="coerce")
-    from_ox = pd.to_numeric(text_desc.str.extract(_OX, expand=False), errors="coerce")
+    from_ox = pd.to_numeric(_extract(text_desc, _OX, "OX=", tax.isna()), errors="coerce")
     tax = tax.where(tax.notna(), from_ox)
-    mnemonic = acc.astype(str).str.extract(_MNEMONIC, expand=False)
+    mnemonic = _extract(acc.astype(str), _MNEMONIC, "_", tax.isna())
     if entry_name is not None:
         names = given(entry_name)
         names = names.where(names.map(lambda v: isinstance(v, str)), "")
-        mnemonic = mnemonic.where(mnemonic.notna(), names.str.extract(_MNEMONIC, expand=False))
+        unnamed = tax.isna() & mnemonic.isna()
+        mnemonic = mnemonic.where(mnemonic.notna(), _extract(names, _MNEMONIC, "_", unnamed))
     tax = tax.where(tax.notna(), mnemonic.map(_MNEMONIC_TAXID))
     spec = given(species)
-    spec = spec.where(spec.notna(), text_desc.str.extract(_OS, expand=False))
+    spec = spec.where(spec.notna(), _extract(text_desc, _OS, "OS=", spec.isna()))
     upper = acc.astype(str).str.upper()
     decoy = upper.str.startswith(tuple(p.upper() for p in DECOY_PREFIXES)) & prefixes
     contaminant = upper.str.startswith(tuple(p.upper() for p in CONTAMINANT_PREFIXES)) & prefixes
