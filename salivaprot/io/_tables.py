@@ -1204,10 +1204,28 @@ def _read_part(
     usable = finite(matrix).all(axis=0)
     if not usable.all():
         raise Unusual(f"an infinite or huge number in column {int(np.argmin(usable))}")
-    first = read[text_keys[0]]
-    if (first.str.strip() == "").any():
+    text = {  # (see _text_dtype)
+        key: read[key].astype("str") if isinstance(read[key].dtype, pd.ArrowDtype) else read[key]
+        for key in text_keys
+    }
+    if (text[text_keys[0]].str.strip() == "").any():
         raise Unusual("an empty first cell: a blank row, or an empty ID")
-    return _Part({key: read[key] for key in text_keys}, matrix, lines)
+    return _Part(text, matrix, lines)
+
+
+def _text_dtype() -> Any:
+    """The dtype pandas is asked to read text cells as.
+
+    pandas 3 builds a pyarrow string column straight from its tokens, without
+    the GIL (parts read in threads run side by side), and ``astype("str")``
+    then gives the very column ``dtype=str`` would. pandas 2's ``str`` is
+    Python objects: asked for as such.
+    """
+    if int(pd.__version__.split(".")[0]) < 3:
+        return str
+    import pyarrow as pa
+
+    return pd.ArrowDtype(pa.large_string())
 
 
 def table_frame(
@@ -1276,7 +1294,10 @@ def table_frame(
             "header": 0,
             "index_col": False,
             "usecols": wanted.__contains__,  # (a list: refused in a block no row reaches)
-            "dtype": {**{key: str for key in text_keys}, **{key: "float64" for key in number_keys}},
+            "dtype": {
+                **{key: _text_dtype() for key in text_keys},
+                **{key: "float64" for key in number_keys},
+            },
             "keep_default_na": False,
             "na_values": {key: tokens for key in number_keys},
             "skip_blank_lines": False,
