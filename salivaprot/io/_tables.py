@@ -1184,7 +1184,7 @@ class _Part:
     """One part of a table read by pandas: its text cells, its numbers, its lines."""
 
     text: dict[str, pd.Series]
-    matrix: np.ndarray
+    numbers: list[np.ndarray]  # (pandas' own arrays, one per column)
     lines: int
 
 
@@ -1199,18 +1199,17 @@ def _read_part(
     lines = source.finish()
     if len(read) != lines:
         raise Unusual("rows and lines differ (line ends inside quoted cells)")
-    # pandas keeps the float64 columns in one block: taken as they are (no copy)
-    matrix = read[number_keys].to_numpy(dtype="float64", copy=False)
-    usable = finite(matrix).all(axis=0)
-    if not usable.all():
-        raise Unusual(f"an infinite or huge number in column {int(np.argmin(usable))}")
+    numbers = [read[key].to_numpy(dtype="float64", copy=False) for key in number_keys]
+    for key, values in zip(number_keys, numbers, strict=True):
+        if not finite(values).all():
+            raise Unusual(f"an infinite or huge number in column {key}")
     text = {  # (see _text_dtype)
         key: read[key].astype("str") if isinstance(read[key].dtype, pd.ArrowDtype) else read[key]
         for key in text_keys
     }
     if (text[text_keys[0]].str.strip() == "").any():
         raise Unusual("an empty first cell: a blank row, or an empty ID")
-    return _Part(text, matrix, lines)
+    return _Part(text, numbers, lines)
 
 
 def _text_dtype() -> Any:
@@ -1324,14 +1323,14 @@ def table_frame(
                 parts = _read_parts(handle.fileno(), cuts, source, options, text_keys, number_keys)
     lines = sum(part.lines for part in parts)
     index = pd.RangeIndex(header_line + 1, header_line + 1 + lines, name="line")
-    if len(parts) == 1:
-        matrix = parts[0].matrix
-    else:  # one copy, column by column as pandas stores it
-        matrix = np.empty((lines, len(numbers_at)), dtype="float64", order="F")
-        row = 0
-        for part in parts:
-            matrix[row : row + part.lines] = part.matrix
-            row += part.lines
+    # pandas returns one array per column: copied once, into one block by column
+    matrix = np.empty((lines, len(numbers_at)), dtype="float64", order="F")
+    row = 0
+    for part in parts:
+        for column, values in enumerate(part.numbers):
+            matrix[row : row + part.lines, column] = values
+        part.numbers.clear()
+        row += part.lines
     frame = pd.DataFrame(
         matrix, index=index, columns=pd.Index([columns[i] for i in numbers_at]), copy=False
     )
