@@ -484,13 +484,11 @@ def test_tmt_integrator_table_is_the_same_both_ways(tmp_path: Path) -> None:
 @pytest.fixture
 def split_anything(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Cut every plain file in two (however small); returns the parts of each read."""
-    import os
-
     import salivaprot.io._tables as tables
 
     monkeypatch.setattr(tables, "SPLIT_BYTES", 0)
     monkeypatch.setattr(tables, "MAX_PARTS", 2)
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(tables, "_cpus", lambda: 2)  # (also on a 1-CPU runner)
     parts: list[int] = []
     real = tables._read_parts
 
@@ -678,3 +676,14 @@ def test_annotation_extracts_like_str_extract() -> None:
 
         assert plain(got.iloc[:10]) == plain(expected)
         assert got.iloc[10] != got.iloc[10]  # not needed: missing
+
+
+def test_without_pread_a_file_is_read_in_one_part(
+    tmp_path: Path, split_anything: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    monkeypatch.delattr(os, "pread")  # as on Windows
+    quant, streamed = agree(read_maxquant, write_file(tmp_path, MAXQUANT, "proteinGroups.txt"))
+    assert streamed and not split_anything
+    assert quant.abundance.shape == (3, 2)

@@ -1140,6 +1140,16 @@ class _Slice(_ForwardReader):
         return block
 
 
+def _cpus() -> int:
+    """The CPUs this process may run on (its affinity), else the machine's."""
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # (no sched_getaffinity on macOS and Windows)
+        return os.cpu_count() or 1
+
+
 def _cuts(handle: IO[bytes], body: int) -> list[int] | None:
     """Where to cut a plain file into parts (start and end offsets), or ``None``.
 
@@ -1150,9 +1160,9 @@ def _cuts(handle: IO[bytes], body: int) -> list[int] | None:
     import os
     import stat
 
-    parts = min(MAX_PARTS, os.cpu_count() or 1)
-    if parts < 2 or not isinstance(handle, io.BufferedReader):  # gzip: one part
-        return None
+    parts = min(MAX_PARTS, _cpus())
+    if parts < 2 or not isinstance(handle, io.BufferedReader) or not hasattr(os, "pread"):
+        return None  # (gzip: one part; no os.pread on Windows)
     try:
         fd = handle.fileno()
         status = os.fstat(fd)
