@@ -1300,8 +1300,9 @@ def table_frame(
             "index_col": False,
             "usecols": wanted.__contains__,  # (a list: refused in a block no row reaches)
             "dtype": {
-                **{key: _text_dtype() for key in text_keys},
-                **{key: "float64" for key in number_keys},
+                **dict.fromkeys(text_keys, _text_dtype()),
+                # (a dtype object: pandas resolves the name "float64" column by column)
+                **dict.fromkeys(number_keys, np.dtype("float64")),
             },
             "keep_default_na": False,
             "na_values": {key: tokens for key in number_keys},
