@@ -82,3 +82,20 @@ def test_same_fields_as_the_file_states_in_the_bundled_mztab() -> None:
 def test_gene_names_are_whole_tokens(gene: str) -> None:
     out = _annotated(["X1"], [f"Some protein OS=Homo sapiens OX=9606 GN={gene} PE=1 SV=1"])
     assert out["gene"].iloc[0] == gene
+
+
+def test_rows_whose_fields_the_file_gives_are_not_parsed() -> None:
+    acc = pd.Series(["P1", "P2"])
+    desc = pd.Series(["A OS=Homo sapiens OX=9606 GN=AAA", "B OS=Bos taurus OX=9913 GN=BBB"])
+    out = annotate_proteins(
+        pd.DataFrame(index=acc.index),
+        accession=acc,
+        description=desc,
+        gene=pd.Series(["given", None]),
+        taxid=pd.Series([10090.0, np.nan]),
+        species=pd.Series(["Mus musculus", None]),
+    )
+    # the file's own values win; the second row's come from its header
+    assert out["gene"].tolist() == ["given", "BBB"]
+    assert out["taxid"].tolist() == [10090.0, 9913.0]
+    assert out["species"].tolist() == ["Mus musculus", "Bos taurus"]

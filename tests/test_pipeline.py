@@ -478,3 +478,213 @@ def test_tmt_integrator_table_is_the_same_both_ways(tmp_path: Path) -> None:
     ratios = integrator_file(tmp_path, log2_values - 18, ["s1", "s2", "s3"], "ratio_protein.tsv")
     error, _ = agree(read_fragpipe, ratios)
     assert "log2 ratios" in str(error)
+
+
+# ---------------------------------------------------------------- a file read in two parts
+@pytest.fixture
+def split_anything(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Cut every plain file in two (however small); returns the parts of each read."""
+    import salivaprot.io._tables as tables
+
+    monkeypatch.setattr(tables, "SPLIT_BYTES", 0)
+    monkeypatch.setattr(tables, "MAX_PARTS", 2)
+    monkeypatch.setattr(tables, "_cpus", lambda: 2)  # (also on a 1-CPU runner)
+    parts: list[int] = []
+    real = tables._read_parts
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        read = real(*args, **kwargs)
+        parts.append(len(read))
+        return read
+
+    monkeypatch.setattr(tables, "_read_parts", spy)
+    return parts
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_unusual_files_read_the_same_in_two_parts(
+    tmp_path: Path, variant: str, split_anything: list[int]
+) -> None:
+    # the cut falls in the middle of the rows: each part is scanned on its own, and the
+    # outcome (streamed or not, the table or the error) is the one of a single part
+    change, streams = VARIANTS[variant]
+    path = write_file(tmp_path, change(MAXQUANT), "proteinGroups.txt")
+    if variant == "gzip":
+        path = path.rename(tmp_path / "proteinGroups.txt.gz")
+    outcome, streamed = agree(read_maxquant, path)
+    assert streamed == streams, outcome
+    if streamed and variant != "gzip":
+        assert split_anything and set(split_anything) == {2}
+    if variant == "gzip":  # gzip is read in one part (no cut without decompressing)
+        assert not split_anything
+
+
+def _large_maxquant(tmp_path: Path, change: Callable[[list[str]], None] | None = None) -> Path:
+    path = tmp_path / "proteinGroups.txt"
+    write_proteingroups(path, n_groups=3000, n_samples=20, seed=2)
+    if change is not None:
+        lines = path.read_text().split("\n")
+        change(lines)
+        path.write_text("\n".join(lines))
+    return path
+
+
+def _set_cell(lines: list[str], line: int, column: str, value: str) -> None:
+    header = lines[0].split("\t")
+    cells = lines[line - 1].split("\t")
+    cells[header.index(column)] = value
+    lines[line - 1] = "\t".join(cells)
+
+
+def test_two_parts_give_the_table_of_one(tmp_path: Path, split_anything: list[int]) -> None:
+    path = _large_maxquant(tmp_path)
+    quant, streamed = agree(read_maxquant, path)
+    assert streamed and split_anything == [2]
+    assert quant.abundance.shape == (3000, 20)
+    assert quant.proteins["line"].tolist() == list(range(2, 3002))
+    fragpipe = tmp_path / "combined_protein.tsv"
+    write_combined_protein(fragpipe, n_proteins=3000, n_samples=12, seed=7)
+    quant, streamed = agree(read_fragpipe, fragpipe)
+    assert streamed and split_anything[-1] == 2
+    assert quant.abundance.shape == (3000, 12)
+
+
+def test_a_bad_cell_in_the_second_part_is_named_by_its_line(
+    tmp_path: Path, split_anything: list[int]
+) -> None:
+    path = _large_maxquant(
+        tmp_path, lambda lines: _set_cell(lines, 2900, "LFQ intensity S007", "n.d.")
+    )
+    error, streamed = agree(read_maxquant, path)
+    assert not streamed
+    assert "line 2900, column 'LFQ intensity S007': expected a number" in str(error)
+
+
+def test_a_repeated_id_across_the_parts_is_named_by_its_lines(
+    tmp_path: Path, split_anything: list[int]
+) -> None:
+    # the streamed table itself gives the lines (not the careful reader): the second
+    # part's line numbers follow the first part's
+    def repeat(lines: list[str]) -> None:
+        header = lines[0].split("\t")
+        first = lines[9].split("\t")[header.index("Majority protein IDs")]
+        _set_cell(lines, 2950, "Majority protein IDs", first)
+
+    path = _large_maxquant(tmp_path, repeat)
+    error, streamed = agree(read_maxquant, path)
+    assert streamed and split_anything == [2]
+    assert isinstance(error, InputFormatError)
+    assert "is repeated on lines 10, 2950" in str(error)
+
+
+@pytest.mark.parametrize("where", ["first part", "second part"])
+@pytest.mark.parametrize(
+    "problem",
+    ["empty ID", "too many fields", "lone CR", "quoted line end", "not UTF-8"],
+)
+def test_a_problem_in_either_part_reads_the_careful_way(
+    tmp_path: Path, split_anything: list[int], where: str, problem: str
+) -> None:
+    line = 300 if where == "first part" else 2700
+
+    def change(lines: list[str]) -> None:
+        if problem == "empty ID":
+            _set_cell(lines, line, "Protein IDs", "")
+        elif problem == "too many fields":
+            lines[line - 1] += "\tx\ty"
+        elif problem == "lone CR":
+            _set_cell(lines, line, "Protein names", "a\rb")
+        elif problem == "quoted line end":
+            _set_cell(lines, line, "Protein names", '"a\nb"')
+        else:
+            _set_cell(lines, line, "Evidence IDs", "caf\udce9")
+
+    path = _large_maxquant(tmp_path)
+    lines = path.read_text().split("\n")
+    change(lines)
+    path.write_bytes("\n".join(lines).encode("utf-8", errors="surrogateescape"))
+    _, streamed = agree(read_maxquant, path)
+    assert not streamed
+
+
+def test_a_cut_inside_a_quoted_cell_does_not_give_a_wrong_table(
+    tmp_path: Path, split_anything: list[int]
+) -> None:
+    # a quoted protein name running over thousands of lines in the middle of the file:
+    # the cut lands on one of its line feeds, the first part then ends inside quotes
+    import salivaprot.io._tables as tables
+
+    path = _large_maxquant(tmp_path)
+    lines = path.read_text().split("\n")
+    long_cell = '"' + "\n".join(f"part {i}" for i in range(40_000)) + '"'
+    _set_cell(lines, 1500, "Protein names", long_cell)
+    data = "\n".join(lines).encode()
+    path.write_bytes(data)
+    with open(path, "rb") as handle:
+        cuts = tables._cuts(handle, data.index(b"\n") + 1)
+    assert cuts is not None and data.index(b'"part 0') < cuts[1] < data.index(b'39999"')
+    (first, _), (careful, _) = read_both(read_maxquant, path)
+    assert_same(first, careful)
+    assert not isinstance(careful, InputFormatError)
+    assert careful.abundance.shape == (3000, 20)
+    assert not split_anything  # (refused: the careful reader read it)
+
+
+def test_a_small_file_is_read_in_one_part(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import salivaprot.io._tables as tables
+
+    cuts: list[Any] = []
+    real = tables._cuts
+
+    def spy(*args: Any) -> Any:
+        cuts.append(real(*args))
+        return cuts[-1]
+
+    monkeypatch.setattr(tables, "_cuts", spy)
+    path = _large_maxquant(tmp_path)
+    assert path.stat().st_size < tables.SPLIT_BYTES
+    _, streamed = agree(read_maxquant, path)
+    assert streamed and cuts == [None]
+
+
+def test_a_last_line_longer_than_half_the_file_is_read_in_one_part(
+    tmp_path: Path, split_anything: list[int]
+) -> None:
+    # no line feed after the middle but the last: nothing to cut
+    text = MAXQUANT.replace("REV__Q9Y6R7\tREV__Q9Y6R7\t", "REV__Q9Y6R7\tREV__Q9Y6R7\t" + "y" * 9000)
+    quant, streamed = agree(read_maxquant, write_file(tmp_path, text, "proteinGroups.txt"))
+    assert streamed and not split_anything
+    assert quant.abundance.shape == (3, 2)
+
+
+def test_annotation_extracts_like_str_extract() -> None:
+    # only rows needed, and holding the literal every match contains, are searched (entry-name
+    # mnemonics; UniProt header fields are pyteomics', tests/test_annotate.py)
+    from salivaprot.io.quant import _MNEMONIC, _extract
+
+    cells = pd.Series(
+        ["Alpha OS=Homo sapiens OX=9606 GN=AMY1A PE=1", "GN= x", "xGN=A", "OX=abc", np.nan,
+         "", "ALBU_BOVIN", "sp|P1|X_HUMAN;Y", "OS=Bos taurus", "GN=LYZ", 5],
+        dtype=object,
+    )  # fmt: skip
+    needed = pd.Series([True] * 10 + [False])
+    for pattern, literal in ((_MNEMONIC, "_"),):
+        expected = cells.iloc[:10].str.extract(pattern, expand=False)
+        got = _extract(cells, pattern, literal, needed)
+
+        def plain(values: pd.Series) -> list[Any]:
+            return [None if value != value else value for value in values]
+
+        assert plain(got.iloc[:10]) == plain(expected)
+        assert got.iloc[10] != got.iloc[10]  # not needed: missing
+
+
+def test_without_pread_a_file_is_read_in_one_part(
+    tmp_path: Path, split_anything: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    monkeypatch.delattr(os, "pread")  # as on Windows
+    quant, streamed = agree(read_maxquant, write_file(tmp_path, MAXQUANT, "proteinGroups.txt"))
+    assert streamed and not split_anything
+    assert quant.abundance.shape == (3, 2)

@@ -82,6 +82,25 @@ class QuantTable:
     notes: tuple[str, ...] = field(default=())
 
 
+def _extract(
+    text: pd.Series, pattern: re.Pattern[str], literal: str, needed: pd.Series
+) -> pd.Series:
+    """``text.str.extract(pattern, expand=False)`` on the rows ``needed``, missing elsewhere.
+
+    Only cells holding ``literal`` (which every match of ``pattern`` contains) are
+    searched: the same values, without a regular-expression search per row.
+    """
+    cells = text.to_numpy(dtype=object)
+    values = np.full(len(cells), np.nan, dtype=object)
+    for i in np.flatnonzero(needed.to_numpy(dtype=bool, na_value=False)):
+        cell = cells[i]
+        if isinstance(cell, str) and literal in cell:
+            match = pattern.search(cell)
+            if match is not None:
+                values[i] = match.group(1)
+    return pd.Series(values, index=text.index, dtype=object)
+
+
 def annotate_proteins(
     table: pd.DataFrame,
     *,
@@ -144,18 +163,19 @@ def annotate_proteins(
         return series.reindex(index).astype(object)
 
     desc = given(description)
-    fields = _header_fields(desc)
     genes = given(gene)
-    genes = genes.where(genes.notna(), fields["GN"])
     tax = pd.to_numeric(given(taxid), errors="coerce")
+    spec = given(species)
+    fields = _header_fields(desc, genes.isna() | tax.isna() | spec.isna())
+    genes = genes.where(genes.notna(), fields["GN"])
     tax = tax.where(tax.notna(), fields["OX"])
-    mnemonic = acc.astype(str).str.extract(_MNEMONIC, expand=False)
+    mnemonic = _extract(acc.astype(str), _MNEMONIC, "_", tax.isna())
     if entry_name is not None:
         names = given(entry_name)
         names = names.where(names.map(lambda v: isinstance(v, str)), "")
-        mnemonic = mnemonic.where(mnemonic.notna(), names.str.extract(_MNEMONIC, expand=False))
+        unnamed = tax.isna() & mnemonic.isna()
+        mnemonic = mnemonic.where(mnemonic.notna(), _extract(names, _MNEMONIC, "_", unnamed))
     tax = tax.where(tax.notna(), mnemonic.map(_MNEMONIC_TAXID))
-    spec = given(species)
     spec = spec.where(spec.notna(), fields["OS"])
     upper = acc.astype(str).str.upper()
     decoy = upper.str.startswith(tuple(p.upper() for p in DECOY_PREFIXES)) & prefixes
@@ -181,18 +201,20 @@ def annotate_proteins(
     return out
 
 
-def _header_fields(descriptions: pd.Series) -> pd.DataFrame:
+def _header_fields(descriptions: pd.Series, needed: pd.Series) -> pd.DataFrame:
     """UniProt's ``GN=``, ``OX=`` and ``OS=`` of each description, parsed by pyteomics.
 
     A description may be a whole UniProt FASTA header (``sp|P04745|AMY1_HUMAN
     Alpha-amylase 1 OS=...``), the text after its entry name (mzTab, DIA-NN,
     FragPipe), or several of either joined by ``;`` (MaxQuant's ``Fasta
     headers``): each field is taken from the first header that has it. Missing
-    where no header gives the field or the text is not UniProt's.
+    where no header gives the field, the text is not UniProt's, or the row is
+    not ``needed`` (the file gives gene, taxid and species).
     """
     from pyteomics.fasta import parse
 
-    text = descriptions.where(descriptions.map(lambda v: isinstance(v, str)), "")
+    wanted = needed.to_numpy(dtype=bool, na_value=False)
+    text = descriptions.where(descriptions.map(lambda v: isinstance(v, str)) & wanted, "")
     unique = pd.unique(text.to_numpy(dtype=object))
     parsed = pd.DataFrame(
         [_uniprot_fields(value, parse) for value in unique],
