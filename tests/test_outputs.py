@@ -259,7 +259,6 @@ def test_output_problems_are_found_before_any_computation(
         raise AssertionError("computed before checking the output folder")
 
     monkeypatch.setattr(salivaprot.preprocess, "preprocess", no_computation)
-    monkeypatch.setattr(salivaprot.preprocess, "preprocess_stages", no_computation)
     monkeypatch.setattr("salivaprot.io.study.load_study", no_computation)
     base = ["preprocess", str(study / "study.mzTab"), "-s", str(study / "samples.csv")]
     blocker = tmp_path / "file"
@@ -295,7 +294,7 @@ def test_ctrl_c_during_a_run_exits_130_with_one_line(
     def interrupt(*_args: object, **_kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(salivaprot.preprocess, "preprocess_stages", interrupt)
+    monkeypatch.setattr(salivaprot.preprocess, "preprocess", interrupt)
     code, _, err = run(
         "diff", str(study / "study.mzTab"), "-s", str(study / "samples.csv"),
         "--out", str(tmp_path / "out"),
@@ -354,7 +353,7 @@ def test_ctrl_c_inside_exec_still_exits_130(study: Path, tmp_path: Path) -> None
         "import salivaprot.preprocess\n"
         "def interrupt(*args, **kwargs):\n"
         "    exec('raise KeyboardInterrupt')\n"
-        "salivaprot.preprocess.preprocess_stages = interrupt\n"
+        "salivaprot.preprocess.preprocess = interrupt\n"
         "from salivaprot.cli import main\n"
         f"main(['diff', {str(study / 'study.mzTab')!r}, '-s', {str(study / 'samples.csv')!r},"
         f" '--out', {str(tmp_path / 'out')!r}])\n"

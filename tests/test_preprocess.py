@@ -350,12 +350,13 @@ def test_stages_give_the_figure_matrices_of_a_second_preprocessing(
     from types import SimpleNamespace
 
     from salivaprot.io.results_folder import figure_matrices
-    from salivaprot.preprocess import preprocess_stages
 
     from .test_tmt import tmt_data
 
     data = tmt_data(effect=1.0, n_proteins=40, seed=5) if "irs" in str(kwargs) else trial.data
-    before, ready = preprocess_stages(data, **kwargs)
+    given: dict[str, ProteinData] = {}
+    ready = preprocess(data, **kwargs, on_step=given.__setitem__)
+    before = given["normalize"]
     pd.testing.assert_frame_equal(ready.abundance, preprocess(data, **kwargs).abundance)
     study: Any = SimpleNamespace(data=data)
     kept = figure_matrices(study, ready, kwargs, before=before)

@@ -329,13 +329,15 @@ def _diff_into(ctx: click.Context, stage: Path, data: Path, options: dict[str, A
         write_table,
     )
     from salivaprot.io.results_folder import figure_matrices, write_sample_flow
-    from salivaprot.preprocess import preprocess_stages
+    from salivaprot.preprocess import preprocess
 
     custom = _read_contrast_file(options["contrasts_file"])
     kwargs = _preprocess_kwargs(options)
     study = _load_study(data, options)
     samples_data, qc_record = _join_qc(study.data, options)
-    before, ready = preprocess_stages(samples_data, **kwargs)
+    given: dict[str, Any] = {}  # the data each step was given: normalization's for a figure
+    ready = preprocess(samples_data, **kwargs, on_step=given.__setitem__)
+    before = given["normalize"]
 
     def write_inputs() -> None:  # what does not depend on the model
         write_matrix(ready, stage / "matrix.tsv")

@@ -335,8 +335,8 @@ def figure_matrices(
 
     ``matrix_before_normalization.tsv`` (proteins x samples, the filtered log2
     values of ``ready``'s cells before normalization) and, when imputing,
-    ``imputed.tsv``. ``before`` is the data preprocessing normalized (see
-    :func:`salivaprot.preprocess.preprocess_stages`); without it, ``data``
+    ``imputed.tsv``. ``before`` is the data preprocessing normalized (its
+    ``on_step("normalize", ...)``); without it, ``data``
     (default ``study.data``) is preprocessed again with ``preprocess_kwargs``,
     up to normalization.
     """

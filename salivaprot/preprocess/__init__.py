@@ -11,7 +11,7 @@ The steps live in submodules (``filters``, ``transforms``, ``imputation``,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 from salivaprot.data import ProteinData
@@ -44,7 +44,6 @@ __all__ = [
     "normalize",
     "output_scale",
     "preprocess",
-    "preprocess_stages",
 ]
 
 
@@ -70,6 +69,7 @@ def preprocess(
     seed: int = 0,
     scale: Scale = "concentration",
     allow_mixed_saliva: bool = False,
+    on_step: Callable[[str, ProteinData], None] | None = None,
 ) -> ProteinData:
     """Filter, log2-transform, normalize, impute and scale, in that order.
 
@@ -99,6 +99,12 @@ def preprocess(
         ``output`` applies :func:`output_scale` after normalization.
     allow_mixed_saliva : bool
         See :func:`check_saliva`.
+    on_step : callable, optional
+        Called as ``on_step(name, data)`` with the data each step that runs is
+        given, before it runs (``"filter_proteins"``, ``"log2"``,
+        ``"normalize"``, ``"drop_reference_channels"``, ``"impute"``,
+        ``"output_scale"``): ``"normalize"``'s is the filtered log2 data of
+        ``matrix_before_normalization.tsv``, without a second preprocessing.
 
     Returns
     -------
@@ -112,68 +118,21 @@ def preprocess(
     >>> ready = preprocess(data, scale="output")
     >>> ready.scale, [s.split("(")[0] for s in ready.steps[1:]]
     ('log2', ['filter_proteins', 'log2', 'normalize', 'impute', 'output_scale'])
-    """
-    return preprocess_stages(
-        data,
-        filter=filter,
-        contaminants=contaminants,
-        decoys=decoys,
-        patterns=patterns,
-        species=species,
-        min_fraction=min_fraction,
-        groups=groups,
-        input_scale=input_scale,
-        check_scale=check_scale,
-        normalize_method=normalize_method,
-        exclude_top=exclude_top,
-        reference_proteins=reference_proteins,
-        impute_method=impute_method,
-        seed=seed,
-        scale=scale,
-        allow_mixed_saliva=allow_mixed_saliva,
-    )[1]
-
-
-def preprocess_stages(
-    data: ProteinData,
-    *,
-    filter: bool = True,
-    contaminants: bool = True,
-    decoys: bool = True,
-    patterns: Sequence[str] = (),
-    species: int | None = HUMAN_TAXID,
-    min_fraction: float | None = 0.5,
-    groups: Groups = "any",
-    input_scale: Literal["raw", "log2"] | None = None,
-    check_scale: bool = True,
-    normalize_method: NormalizeMethod = "median",
-    exclude_top: int = 0,
-    reference_proteins: Sequence[str] | None = None,
-    impute_method: ImputeMethod = "none",
-    seed: int = 0,
-    scale: Scale = "concentration",
-    allow_mixed_saliva: bool = False,
-) -> tuple[ProteinData, ProteinData]:
-    """:func:`preprocess`, also returning the data it normalized (filtered, log2).
-
-    Same parameters as :func:`preprocess`. Returns ``(before, ready)``: the
-    data just before normalization (what ``matrix_before_normalization.tsv``
-    shows; TMT reference channels still in it) and what :func:`preprocess`
-    returns.
-
-    Examples
-    --------
-    >>> from salivaprot.simulate import simulate_trial
-    >>> data = simulate_trial(seed=1, n_proteins=100, subjects_per_arm=4).data
-    >>> before, ready = preprocess_stages(data)
-    >>> bool(before.abundance.equals(preprocess(data, normalize_method="none").abundance))
+    >>> given = {}
+    >>> ready = preprocess(data, on_step=given.__setitem__)
+    >>> list(given)
+    ['filter_proteins', 'log2', 'normalize', 'drop_reference_channels', 'impute']
+    >>> unnormalized = preprocess(data, normalize_method="none").abundance
+    >>> bool(given["normalize"].abundance.equals(unnormalized))
     True
     """
+    step = on_step if on_step is not None else _ignore
     check_saliva(data, allow_mixed=allow_mixed_saliva)
     if scale not in ("concentration", "output"):
         raise DataError(f"scale must be 'concentration' or 'output', not {scale!r}")
     data = check_input(data, input_scale=input_scale, check_scale=check_scale)
     if filter:
+        step("filter_proteins", data)
         data = filter_proteins(
             data,
             contaminants=contaminants,
@@ -184,16 +143,24 @@ def preprocess_stages(
             groups=groups,
         )
     if data.scale == "raw":
+        step("log2", data)
         data = log2(data)
-    before = data
+    step("normalize", data)
     data = normalize(
         data,
         method=normalize_method,
         exclude_top=exclude_top,
         reference_proteins=reference_proteins,
     )
+    step("drop_reference_channels", data)
     data = drop_reference_channels(data)
+    step("impute", data)
     data = impute(data, method=impute_method, seed=seed)
     if scale == "output":
+        step("output_scale", data)
         data = output_scale(data)
-    return before, data
+    return data
+
+
+def _ignore(name: str, data: ProteinData) -> None:
+    """The default ``on_step``: nothing."""
