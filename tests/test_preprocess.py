@@ -367,3 +367,8 @@ def test_stages_give_the_figure_matrices_of_a_second_preprocessing(
     references = 3 if "irs" in str(kwargs) else 0  # one pooled reference per plex
     assert before.abundance.shape[0] == ready.abundance.shape[0] + references
     assert kept["matrix_before_normalization.tsv"].notna().to_numpy().sum() > 0
+
+
+def test_on_step_must_be_callable(trial: SimulatedTrial) -> None:
+    with pytest.raises(TypeError, match="on_step must be a function"):
+        preprocess(trial.data, on_step={})  # type: ignore[arg-type]

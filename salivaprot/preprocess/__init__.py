@@ -126,6 +126,8 @@ def preprocess(
     >>> bool(given["normalize"].abundance.equals(unnormalized))
     True
     """
+    if on_step is not None and not callable(on_step):
+        raise TypeError(f"on_step must be a function of (name, data), not {on_step!r}")
     step = on_step if on_step is not None else _ignore
     check_saliva(data, allow_mixed=allow_mixed_saliva)
     if scale not in ("concentration", "output"):
