@@ -10,7 +10,7 @@ import gc
 command_line = False
 
 #: Generation thresholds of the garbage collector in the command's process. The
-#: default (700 new objects) runs ~190 collections while pandas, numpy and pyarrow
+#: default (700 new objects) runs ~170 collections while pandas, numpy and pyarrow
 #: are imported (35-60 ms of a 0.7 s ``diff`` at a trial's size, measured), for
 #: almost no garbage: collect every 200,000 instead, as mypy does. Memory stays
 #: bounded (a collection still runs every 200,000 net new container objects).

@@ -91,7 +91,7 @@ def test_diff_imports_only_what_limma_needs(tmp_path: Path, extra: list[str]) ->
     assert out.splitlines()[-2] == "HEAVY:", out
     assert (tmp_path / "out" / "results.tsv").exists()
     # the command's process collects garbage every 200,000 new objects, not every 700:
-    # the imports alone took ~150 collections (35-60 ms) with the default
+    # the imports alone took ~170 collections (35-60 ms) with the default
     threshold, collections = out.splitlines()[-1].removeprefix("GC: ").rsplit(" ", 1)
     assert threshold == "(200000, 30, 30)"
     assert int(collections) < 10, out
