@@ -213,19 +213,30 @@ def _header_fields(descriptions: pd.Series, needed: pd.Series) -> pd.DataFrame:
     """
     from pyteomics.fasta import parse
 
-    wanted = needed.to_numpy(dtype=bool, na_value=False)
-    text = descriptions.where(descriptions.map(lambda v: isinstance(v, str)) & wanted, "")
-    unique = pd.unique(text.to_numpy(dtype=object))
-    parsed = pd.DataFrame(
-        [_uniprot_fields(value, parse) for value in unique],
-        index=pd.Index(unique),
-        columns=["GN", "OX", "OS"],
-        dtype=object,
-    )
-    found = parsed.reindex(text.to_numpy(dtype=object)).set_axis(descriptions.index)
-    found = found.where(found.notna(), np.nan)  # missing as NaN, as everywhere else
-    found["OX"] = pd.to_numeric(found["OX"], errors="coerce")
-    return found
+    cells = descriptions.to_numpy(dtype=object)
+    genes = np.full(len(cells), np.nan, dtype=object)
+    taxids = np.full(len(cells), np.nan)
+    species = np.full(len(cells), np.nan, dtype=object)
+    parsed: dict[str, tuple[str | None, int | None, str | None]] = {}
+    for i in np.flatnonzero(needed.to_numpy(dtype=bool, na_value=False)):
+        cell = cells[i]
+        if not isinstance(cell, str) or "=" not in cell:  # (no field without one)
+            continue
+        fields = parsed.get(cell)
+        if fields is None:
+            fields = parsed[cell] = _uniprot_fields(cell, parse)
+        gene, ox, name = fields
+        if gene is not None:
+            genes[i] = gene
+        if ox is not None:
+            taxids[i] = ox
+        if name is not None:
+            species[i] = name
+    columns = {"GN": genes, "OX": taxids, "OS": species}
+    return pd.DataFrame(
+        {name: pd.Series(values, index=descriptions.index, dtype=values.dtype)
+         for name, values in columns.items()}
+    )  # fmt: skip
 
 
 #: pyteomics parses whole UniProt headers: the text after an entry name is given this head.
@@ -237,7 +248,7 @@ def _uniprot_fields(
 ) -> tuple[str | None, int | None, str | None]:
     """(GN, OX, OS) of one description, as :func:`_header_fields` says (``parse``: pyteomics')."""
     found: dict[str, object] = {}
-    for piece in text.split(";") if "=" in text else ():
+    for piece in text.split(";"):
         piece = piece.strip()
         whole = piece.partition(" ")[0].count("|") >= 2  # db|id|entry first: a whole header
         for header in (piece, _STAND_IN_HEAD + piece) if whole else (_STAND_IN_HEAD + piece,):
