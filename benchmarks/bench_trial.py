@@ -84,9 +84,10 @@ def timed(command: list[str]) -> tuple[float, float, str]:
 
 #: What ``salivaprot diff`` imports to run limma on a pg_matrix (see tests/test_startup.py).
 DIFF_IMPORTS = (
+    "import salivaprot._runtime; salivaprot._runtime.own_process(); "  # as the command does
     "import salivaprot.cli, salivaprot.diff, salivaprot.io.study, salivaprot.io.results, "
-    "salivaprot.io.results_folder, salivaprot.preprocess, pyarrow.parquet, threadpoolctl; "
-    "salivaprot.stats._special.ufuncs()"
+    "salivaprot.io.results_folder, salivaprot.preprocess, pyarrow.parquet, threadpoolctl, "
+    "pyteomics.fasta; salivaprot.stats._special.ufuncs()"
 )
 
 
