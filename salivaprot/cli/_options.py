@@ -320,8 +320,10 @@ def _load_study(data: Path, options: dict[str, Any]) -> Study:
     Zeros are read as missing unless ``--keep-zeros`` or the input is already log2
     (where 0 is a value).
     """
+    from salivaprot import _runtime
     from salivaprot.io.study import load_study
 
+    _runtime.imports_done()
     return load_study(
         data,
         options["samples"],

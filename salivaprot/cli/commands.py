@@ -481,9 +481,11 @@ def simulate(
     missing_fraction: float,
 ) -> None:  # fmt: skip
     """Write a seeded, realistic simulated trial (same seed, identical files)."""
+    from salivaprot import _runtime
     from salivaprot.io._outputs import output_folder
     from salivaprot.simulate import simulate_trial
 
+    _runtime.imports_done()
     with output_folder(out, force=force) as stage:
         trial = simulate_trial(
             seed=seed,

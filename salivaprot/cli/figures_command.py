@@ -41,8 +41,11 @@ def draw_figures_into(
     dict
         Figure name -> its SVG bytes (for a report), in drawing order.
     """
+    from salivaprot import _runtime
     from salivaprot.figures import draw, read_spec, standard_specs
     from salivaprot.io.results_folder import read_results_folder
+
+    _runtime.imports_done()
     from salivaprot.plot import to_bytes
 
     formats = formats or list(_FORMATS)
@@ -113,12 +116,14 @@ def write_report(
     results_dir: Path, out: Path, *, qc: Path | None = None, figures: dict[str, bytes] | None = None
 ) -> Path:
     """Write the self-contained HTML report of a results folder (atomically)."""
+    from salivaprot import _runtime
     from salivaprot.figures import draw, standard_specs
     from salivaprot.io._files import atomic_write
     from salivaprot.io.results_folder import read_results_folder
     from salivaprot.plot import to_bytes
     from salivaprot.report import build_report
 
+    _runtime.imports_done()
     folder = read_results_folder(results_dir, qc=qc)
     if figures is None:
         figures = {

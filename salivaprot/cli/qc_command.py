@@ -107,12 +107,13 @@ def qc_command(ctx: click.Context, runs: tuple[Path, ...], out: str, jobs: int,
     """
     import pandas as pd
 
-    from salivaprot import __version__
+    from salivaprot import __version__, _runtime
     from salivaprot.io._files import file_stem
     from salivaprot.io._outputs import output_folder
     from salivaprot.io.mzml import QC_COLUMNS
     from salivaprot.io.mzqc import mzqc_document
 
+    _runtime.imports_done()
     names = [str(p) for p in runs]
     stems = [file_stem(name) for name in names]
     repeated = sorted({s for s in stems if stems.count(s) > 1})
@@ -160,9 +161,12 @@ def qc_merge_command(ctx: click.Context, parts: tuple[Path, ...], out: str,
 
     import pandas as pd
 
+    from salivaprot import _runtime
     from salivaprot.errors import InputFormatError
     from salivaprot.io._outputs import output_folder
     from salivaprot.io.mzml import read_qc_table
+
+    _runtime.imports_done()
 
     tables = [p / "qc.tsv" if p.is_dir() else p for p in parts]
     inputs = [("QC table", p) for p in tables] + [("sample sheet", options["samples"])]
