@@ -335,15 +335,20 @@ def _diff_into(ctx: click.Context, stage: Path, data: Path, options: dict[str, A
     kwargs = _preprocess_kwargs(options)
     study = _load_study(data, options)
     samples_data, qc_record = _join_qc(study.data, options)
-    given: dict[str, Any] = {}  # the data each step was given: normalization's for a figure
-    ready = preprocess(samples_data, **kwargs, on_step=given.__setitem__)
-    before = given["normalize"]
+    normalized: list[Any] = []  # the data normalization was given, for a figure
+
+    def keep(step: str, given: Any) -> None:
+        if step == "normalize":
+            normalized.append(given)
+
+    ready = preprocess(samples_data, **kwargs, on_step=keep)
 
     def write_inputs() -> None:  # what does not depend on the model
         write_matrix(ready, stage / "matrix.tsv")
         write_table(ready.samples, stage / "samples.tsv")
-        for name, table in figure_matrices(study, ready, kwargs, before=before).items():
-            write_table(table, stage / name)
+        tables = figure_matrices(study, ready, kwargs, before=normalized.pop())
+        for name in list(tables):  # (each let go once written: memory, at scale)
+            write_table(tables.pop(name), stage / name)
         import pyarrow.parquet  # noqa: F401  (for results.parquet, once the model is fitted)
 
         versions()  # (looked up once, for run.json)
