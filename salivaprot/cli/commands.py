@@ -346,7 +346,7 @@ def _diff_into(ctx: click.Context, stage: Path, data: Path, options: dict[str, A
     def write_inputs() -> None:  # what does not depend on the model
         write_matrix(ready, stage / "matrix.tsv")
         write_table(ready.samples, stage / "samples.tsv")
-        tables = figure_matrices(study, ready, kwargs, before=normalized.pop())
+        tables = figure_matrices(ready, normalized.pop())
         for name in list(tables):  # (each let go once written: memory, at scale)
             write_table(tables.pop(name), stage / name)
         import pyarrow.parquet  # noqa: F401  (for results.parquet, once the model is fitted)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -211,8 +210,6 @@ def _header_fields(descriptions: pd.Series, needed: pd.Series) -> pd.DataFrame:
     where no header gives the field, the text is not UniProt's, or the row is
     not ``needed`` (the file gives gene, taxid and species).
     """
-    from pyteomics.fasta import parse
-
     cells = descriptions.to_numpy(dtype=object)
     genes = np.full(len(cells), np.nan, dtype=object)
     taxids = np.full(len(cells), np.nan)
@@ -224,7 +221,7 @@ def _header_fields(descriptions: pd.Series, needed: pd.Series) -> pd.DataFrame:
             continue
         fields = parsed.get(cell)
         if fields is None:
-            fields = parsed[cell] = _uniprot_fields(cell, parse)
+            fields = parsed[cell] = _uniprot_fields(cell)
         gene, ox, name = fields
         if gene is not None:
             genes[i] = gene
@@ -243,10 +240,10 @@ def _header_fields(descriptions: pd.Series, needed: pd.Series) -> pd.DataFrame:
 _STAND_IN_HEAD = "sp|-|X_X "
 
 
-def _uniprot_fields(
-    text: str, parse: Callable[..., dict[str, Any]]
-) -> tuple[str | None, int | None, str | None]:
-    """(GN, OX, OS) of one description, as :func:`_header_fields` says (``parse``: pyteomics')."""
+def _uniprot_fields(text: str) -> tuple[str | None, int | None, str | None]:
+    """(GN, OX, OS) of one description, as :func:`_header_fields` says."""
+    from pyteomics.fasta import parse
+
     found: dict[str, object] = {}
     for piece in text.split(";"):
         piece = piece.strip()

@@ -323,32 +323,13 @@ def sample_flow(
     return pd.DataFrame(rows, columns=["step", "count"])
 
 
-def figure_matrices(
-    study: Study,
-    ready: ProteinData,
-    preprocess_kwargs: dict[str, Any],
-    *,
-    data: ProteinData | None = None,
-    before: ProteinData | None = None,
-) -> dict[str, pd.DataFrame]:
+def figure_matrices(ready: ProteinData, before: ProteinData) -> dict[str, pd.DataFrame]:
     """The figure inputs that do not depend on the model: file name -> table (index written).
 
-    ``matrix_before_normalization.tsv`` (proteins x samples, the filtered log2
-    values of ``ready``'s cells before normalization) and, when imputing,
-    ``imputed.tsv``. ``before`` is the data preprocessing normalized (its
-    ``on_step("normalize", ...)``); without it, ``data``
-    (default ``study.data``) is preprocessed again with ``preprocess_kwargs``,
-    up to normalization.
+    ``matrix_before_normalization.tsv`` (proteins x samples: ``before``, the data
+    preprocessing normalized (its ``on_step("normalize", ...)``), on ``ready``'s
+    cells) and, when imputing, ``imputed.tsv``.
     """
-    if before is None:
-        from salivaprot.preprocess import preprocess
-
-        kwargs = dict(preprocess_kwargs) | {
-            "normalize_method": "none",
-            "impute_method": "none",
-            "scale": "concentration",
-        }
-        before = preprocess(study.data if data is None else data, **kwargs)
     before_matrix = before.abundance.reindex(
         index=ready.abundance.index, columns=ready.abundance.columns
     )
