@@ -680,3 +680,42 @@ def test_without_pread_a_file_is_read_in_one_part(
     quant, streamed = agree(read_maxquant, write_file(tmp_path, MAXQUANT, "proteinGroups.txt"))
     assert streamed and not split_anything
     assert quant.abundance.shape == (3, 2)
+
+
+LOOSE_CELLS = [
+    ["30", "2", " 7 ", ""],
+    ["12.5", "", "n.d.", "1e400"],
+    ["", "  ", ""],
+    ["NaN", "inf", "-0", "+3"],
+]
+
+
+@pytest.mark.parametrize("cells", LOOSE_CELLS, ids=["counts", "scores", "empty", "spelled"])
+def test_a_score_column_reads_the_same_as_pandas_text_and_as_python_text(cells: list[str]) -> None:
+    # a column of pandas strings (streamed, pandas 3's careful reader) takes a shortcut; it
+    # must give what Python strings (pandas 2's careful reader) give, dtype included
+    def read(dtype: Any) -> pd.Series:
+        return pipeline._loose_numbers(
+            pd.DataFrame({"Score": pd.Series(cells, dtype=dtype)}), "Score"
+        )
+
+    objects = read(object)
+    for dtype in ("str", "string", pd.StringDtype("python")):  # (str: pandas 3's text)
+        pd.testing.assert_series_equal(read(dtype), objects, check_exact=True)
+
+
+def test_all_finite_is_finite_everywhere() -> None:
+    from salivaprot.io._tables import all_finite, finite
+
+    rng = np.random.default_rng(3)
+    values = rng.normal(0, 1e49, (50, 7))
+    cases = [values, np.asfortranarray(values), np.empty(0), np.full(4, np.nan)]
+    for bad in (np.inf, -np.inf, 2e50, -2e50):
+        spoiled = values.copy()
+        spoiled[rng.integers(50), rng.integers(7)] = bad
+        cases.append(spoiled)
+    with_nan = values.copy()
+    with_nan[::3] = np.nan
+    cases += [with_nan, np.array([np.nan, -np.inf]), np.array([1e50, -1e50])]
+    for case in cases:
+        assert all_finite(case) == bool(finite(case).all())

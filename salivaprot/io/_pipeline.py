@@ -245,6 +245,16 @@ def quantities(
     return values
 
 
+def _loose_numbers(frame: pd.DataFrame, column: str) -> pd.Series:
+    """A column's cells as numbers where they are, else missing (a score, a count)."""
+    cells = frame[column]
+    if isinstance(cells.dtype, pd.StringDtype) and cells.dtype.na_value is not pd.NA:
+        # pandas 3's text (missing as NaN, not <NA>): to float64 or int64 without Python strings
+        return pd.to_numeric(cells.str.strip(), errors="coerce")
+    text = text_column(frame, column)
+    return pd.to_numeric(text if text is not None else cells, errors="coerce")
+
+
 def _plus(frame: pd.DataFrame, names: Sequence[str]) -> pd.Series | None:
     for name in names:
         if name in frame.columns:
@@ -311,13 +321,12 @@ def quant_table(
     for extra in fmt.extras:
         if extra.column not in frame.columns or extra.column == id_column:
             continue
-        text = text_column(frame, extra.column)
         if extra.kind == "cells":
             extras[extra.name] = frame[extra.column]
-        elif extra.kind == "number" and text is not None:
-            extras[extra.name] = pd.to_numeric(text, errors="coerce")
+        elif extra.kind == "number":
+            extras[extra.name] = _loose_numbers(frame, extra.column)
         else:
-            extras[extra.name] = text
+            extras[extra.name] = text_column(frame, extra.column)
     for name, flag in flags.items():
         if name not in ("is_contaminant", "is_decoy") and flag is not None:
             extras[name] = flag

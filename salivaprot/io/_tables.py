@@ -47,6 +47,7 @@ __all__ = [
     "Header",
     "TextTable",
     "Unusual",
+    "all_finite",
     "arrow_batches",
     "column_table",
     "duplicated_ids",
@@ -525,6 +526,24 @@ def finite(values: np.ndarray | pd.Series | pd.DataFrame) -> np.ndarray:
         return np.isnan(array) | (np.abs(array) <= MAX_MAGNITUDE)
 
 
+def all_finite(values: np.ndarray) -> bool:
+    """Whether :func:`finite` holds for every value: two passes, no temporary array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> all_finite(np.array([1.0, np.nan, -3e9])), all_finite(np.array([np.nan, np.inf]))
+    (True, False)
+    """
+    array = np.asarray(values, dtype="float64")
+    if array.size == 0:
+        return True
+    highest = np.fmax.reduce(array, axis=None)  # (fmax, fmin: NaN only where all are)
+    if np.isnan(highest):
+        return True
+    return bool(highest <= MAX_MAGNITUDE and np.fmin.reduce(array, axis=None) >= -MAX_MAGNITUDE)
+
+
 _DECIMAL = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
 
 
@@ -601,7 +620,7 @@ def numbers(
     block = frame[list(columns)]
     if all(numeric_dtype(dtype) for dtype in block.dtypes):  # e.g. read by table_frame
         floats = block.astype("float64")
-        if finite(floats.to_numpy()).all():
+        if all_finite(floats.to_numpy()):
             return floats
     out: dict[str, pd.Series] = {}
     problems: list[str] = []
@@ -1207,7 +1226,7 @@ def _read_part(
         raise Unusual("rows and lines differ (line ends inside quoted cells)")
     numbers = [read[key].to_numpy(dtype="float64", copy=False) for key in number_keys]
     for key, values in zip(number_keys, numbers, strict=True):
-        if not finite(values).all():
+        if not all_finite(values):
             raise Unusual(f"an infinite or huge number in column {key}")
     text = {  # (see _text_dtype)
         key: read[key].astype("str") if isinstance(read[key].dtype, pd.ArrowDtype) else read[key]

@@ -19,9 +19,9 @@ from salivaprot.io._tables import (
     MISSING_TOKENS,
     SEPARATOR_NAMES,
     Unusual,
+    all_finite,
     arrow_batches,
     column_table,
-    finite,
     listing,
     numbers,
     peek,
@@ -601,7 +601,7 @@ def _floats(column: Any, *, nan_is_missing: bool) -> np.ndarray:
     if nan and pc.any(pc.fill_null(pc.is_nan(column), False)).as_py():
         raise Unusual("a NaN spelled other than the missing-value tokens")
     values = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
-    if not finite(values).all():
+    if not all_finite(values):
         raise Unusual("an infinite or huge number")
     return values
 
