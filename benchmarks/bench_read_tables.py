@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -135,11 +136,23 @@ def main() -> None:
         for _ in range(args.repeat):
             for label, (program, pythonpath) in readers.items():
                 results[label].append(run(program, path, pythonpath))
-        print(f"{'reader':34s} {'read':>8s} {'process':>8s} {'peak':>9s}  shape")
+        print(f"{'reader':34s} {'read':>8s} {'median':>8s} {'process':>8s} {'peak':>9s}  shape")
         for label, runs in results.items():
             best = min(runs)
+            middle = statistics.median(r[0] for r in runs)
             peak = max(r[2] for r in runs)
-            print(f"{label:34s} {best[0]:7.2f}s {best[1]:7.2f}s {peak:6.0f} MiB  {best[3]}")
+            print(
+                f"{label:34s} {best[0]:7.2f}s {middle:7.2f}s {best[1]:7.2f}s "
+                f"{peak:6.0f} MiB  {best[3]}"
+            )
+        # the rounds are interleaved: compare each round's reads, pair by pair
+        ours = [r[0] for r in results[f"salivaprot {READERS[module]}"]]
+        theirs = [r[0] for r in results["pandas.read_csv(usecols, dtype)"]]
+        ratios = sorted(a / b for a, b in zip(ours, theirs, strict=True))
+        print(
+            f"salivaprot / pandas, round by round: {', '.join(f'{x:.2f}' for x in ratios)} "
+            f"(salivaprot no slower in {sum(x <= 1 for x in ratios)} of {len(ratios)} rounds)"
+        )
 
 
 if __name__ == "__main__":
