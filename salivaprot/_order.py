@@ -121,6 +121,26 @@ def _time_in_days(name: str) -> float | None:
     return number * _UNIT_DAYS[unit]
 
 
+def written_two_ways(labels: Sequence[str], what: str) -> list[str]:
+    """Problems for labels that differ only in letter case or spaces (one group written twice?).
+
+    Examples
+    --------
+    >>> written_two_ways(["placebo", "aMSC", "AMSC"], "arms")
+    ["arms 'aMSC', 'AMSC' differ only in letter case or spaces: is one arm written two ways? Write it one way in the sample sheet"]
+    """  # noqa: E501
+    groups: dict[str, list[str]] = {}
+    for label in dict.fromkeys(labels):
+        groups.setdefault(" ".join(str(label).split()).casefold(), []).append(str(label))
+    one = what[:-1]
+    return [
+        f"{what} {', '.join(repr(x) for x in same)} differ only in letter case or spaces: "
+        f"is one {one} written two ways? Write it one way in the sample sheet"
+        for same in groups.values()
+        if len(same) > 1
+    ]
+
+
 def reference_arm_order(
     present: Sequence[str], reference_arm: str | None
 ) -> tuple[list[str] | None, str, list[str]]:
@@ -155,6 +175,9 @@ def reference_arm_order(
     arms = list(dict.fromkeys(str(a) for a in present))
     if not arms:
         return None, "", ["no arm is given for any sample"]
+    twice = written_two_ways(arms, "arms")
+    if twice:
+        return None, "", twice
     if reference_arm is not None:
         if reference_arm not in arms:
             close = [a for a in arms if a.lower() == str(reference_arm).lower()]
@@ -260,6 +283,9 @@ def visit_order(
         if problems:
             return None, "", problems
         return order, f"visit order from --visits: {', '.join(order)}", []
+    twice = written_two_ways(present, "visits")
+    if twice:
+        return None, "", twice
     baselines = [v for v in present if is_baseline_name(v)]
     if len(baselines) > 1:
         return (

@@ -323,9 +323,14 @@ def _categories(samples: pd.DataFrame, column: str) -> list[str]:
     if column not in samples.columns:
         return []
     values = samples[column]
-    if isinstance(values.dtype, pd.CategoricalDtype):
+    if isinstance(values.dtype, pd.CategoricalDtype) and values.dtype.ordered:
         return [str(c) for c in values.cat.categories]
-    return sorted(map(str, values.dropna().unique()))
+    # plain text, or a categorical whose order nobody declared (pandas' is alphabetical):
+    # the trial design's rules order it, or say why they cannot
+    from salivaprot.design import _order_of
+
+    kind: Literal["arm", "visit"] = "arm" if column == "arm" else "visit"
+    return _order_of(values, None, None, kind=kind, table=samples)
 
 
 def _select(

@@ -501,8 +501,9 @@ def trial_design(
     if saliva:
         rows[SALIVA_CONTRAST] = unit(SALIVA_COLUMN)
     standard = pd.DataFrame(rows).T
+    taken = standard.index.append(pd.Index(list(joint)))  # (joint tests share the table)
     custom = _custom_contrasts(
-        contrasts, standard.index, arm_levels, visit_levels, matrix.columns, cell_average
+        contrasts, taken, arm_levels, visit_levels, matrix.columns, cell_average
     )
     table = pd.concat([standard, custom[0]]) if custom[1] else standard
     return TrialDesign(
@@ -563,13 +564,17 @@ def _order_of(
                 f"arms={order} puts '{order[0]}' first but reference_arm='{reference_arm}'"
             )
         return order
-    if isinstance(values.dtype, pd.CategoricalDtype):
+    if isinstance(values.dtype, pd.CategoricalDtype) and values.dtype.ordered:
+        # (an unordered categorical's categories are pandas' alphabetical order, or an
+        # order nobody declared: its values are ordered by the rules, like plain text)
         order = [str(c) for c in values.cat.categories if str(c) in present]
         if kind == "arm" and reference_arm is not None:
             if reference_arm not in order:
                 raise DesignError(f"reference arm '{reference_arm}' is not an arm: {order}")
             order = [reference_arm, *[x for x in order if x != reference_arm]]
         return order
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype(object)
     if kind == "arm":
         found, _, problems = reference_arm_order(present, reference_arm)
     else:
@@ -580,8 +585,9 @@ def _order_of(
             [p.replace("--reference-arm", "reference_arm=").replace("--visits", "visits=[...]")
              for p in problems]
             + [
-                f"(the '{kind}' column is plain text: give the order with {option}=[...] or "
-                f"make it an ordered categorical, as salivaprot.read_samples does)"
+                f"(the '{kind}' column is plain text or an unordered categorical: give the "
+                f"order with {option}=[...] or make it an ordered categorical, as "
+                f"salivaprot.read_samples does)"
             ]
         )  # fmt: skip
     return found
@@ -683,6 +689,15 @@ def _covariate_columns(
             continue
         numbers = _as_numbers(values)
         if kind == "auto":
+            looks = _number_like(values) if numbers is None else ""
+            if looks:
+                problems.append(
+                    f"covariate '{name}' holds {looks}: a column of numbers is never taken as "
+                    f"categories; fix the sheet, or declare its kind, --covariate "
+                    f"{name}:categorical or --covariate {name}:numeric "
+                    f"(Python: covariates={{'{name}': 'categorical'}})"
+                )
+                continue
             if numbers is None:
                 kind = "categorical"
             elif _CATEGORICAL_NAMES.fullmatch(name):
@@ -706,8 +721,18 @@ def _covariate_columns(
             if not np.isfinite(numbers).all():
                 problems.append(f"covariate '{name}' holds non-finite values")
                 continue
-            # centred: better conditioned, and the cell means are at the mean covariate
-            columns[name] = numbers - numbers.mean()
+            # centred (the cell means are at the mean covariate) and in units of its
+            # standard deviation: the same model and contrasts in any unit (a TIC of 1e10,
+            # a fraction of 1e-8), and every method's rank and estimability checks see
+            # a column of ordinary size
+            centred = numbers - numbers.mean()
+            spread = float(np.sqrt(np.mean(centred**2)))
+            if not spread > 0:
+                problems.append(
+                    f"covariate '{name}' has a single value ({numbers[0]:g}): nothing to adjust for"
+                )
+                continue
+            columns[name] = centred / spread
             per_covariate[name] = [name]
         else:
             text = values.astype(str).str.strip()
@@ -727,6 +752,30 @@ def _covariate_columns(
     if problems:
         raise DesignError(problems)
     return kinds, per_covariate, average
+
+
+_NUMBER_LIKE = re.compile(r"^[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?$")
+
+
+def _number_like(values: pd.Series) -> str:
+    """What cells read as numbers (with a decimal comma too) say of a column; "" if none.
+
+    Examples
+    --------
+    >>> _number_like(pd.Series(["45,5", "52,5"]))
+    'numbers written with a decimal comma (45,5, 52,5)'
+    >>> _number_like(pd.Series(["45", "unknown"]))
+    "numbers (45) and other values ('unknown')"
+    """
+    text = values.astype(str).str.strip()
+    number = text.str.match(_NUMBER_LIKE).to_numpy(bool)
+    if not number.any():
+        return ""
+    shown = ", ".join(list(dict.fromkeys(text[number]))[:4])
+    if number.all():
+        return f"numbers written with a decimal comma ({shown})"
+    others = ", ".join(repr(x) for x in list(dict.fromkeys(text[~number]))[:3])
+    return f"numbers ({shown}) and other values ({others})"
 
 
 def _as_numbers(values: pd.Series) -> np.ndarray | None:
@@ -792,6 +841,12 @@ def _custom_contrasts(
                 problems.append(
                     f"custom contrast '{name}': cell '{label}' is ambiguous (arm and visit "
                     "names contain ':'); rename the arms or visits"
+                )
+                continue
+            if label in kept:
+                problems.append(
+                    f"custom contrast '{name}' gives cell '{label}' more than once (names are "
+                    "compared without surrounding spaces): give each cell one weight"
                 )
                 continue
             if label not in cells:
@@ -877,8 +932,11 @@ def cell_means(
     }
     structural = {c for c in x.columns if c == INTERCEPT or c.startswith(("arm[", "visit["))}
     for column in x.columns:
-        if column in design.covariate_kinds:  # numeric: as given, as an R script would
-            columns[column] = _as_numbers(design.samples[column])  # type: ignore[assignment]
+        if column in design.covariate_kinds:  # numeric: as given, as an R script would, but
+            # in a power-of-two unit near its size (exact: the same fit in any unit)
+            raw = np.asarray(_as_numbers(design.samples[column]), dtype=float)
+            size = float(np.sqrt(np.mean(raw**2)))
+            columns[column] = np.ldexp(raw, -math.frexp(size)[1]) if size > 0 else raw
         elif column not in structural:
             columns[column] = x[column].to_numpy()
     matrix = pd.DataFrame(columns, index=x.index)

@@ -357,7 +357,7 @@ def simulate_trial(
         ["subject_id", "arm", "visit", "run", "visit_day", "flow_ml_min",
          "total_protein_mg_ml", "saliva", "batch", "injection_order"]
     ]  # fmt: skip
-    samples["arm"] = pd.Categorical(samples["arm"], categories=arms)
+    samples["arm"] = pd.Categorical(samples["arm"], categories=arms, ordered=True)
     samples["visit"] = pd.Categorical(samples["visit"], categories=visits, ordered=True)
     abundance = pd.DataFrame(intensity, index=samples.index, columns=proteins.index)
     data = ProteinData(abundance, samples, proteins, steps=(f"simulate_trial(seed={seed})",))

@@ -7,6 +7,7 @@ test_design_reference.py; finding 7, robust eBayes, is in test_limma.py.)
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,47 @@ def test_custom_contrast_weights_are_checked(ready: ProteinData) -> None:
         differential_abundance(ready, custom_contrasts={"e": {}})
 
 
+def test_a_custom_contrast_may_not_take_a_joint_test_name_or_a_cell_twice(
+    ready: ProteinData,
+) -> None:
+    # the joint F test shares the results table: a t test of its name would share its
+    # rows and its Benjamini-Hochberg family
+    interaction = {"aMSC:month4": 1, "aMSC:baseline": -1, "placebo:month4": -1,
+                   "placebo:baseline": 1}  # fmt: skip
+    with pytest.raises(DesignError, match="'aMSC_vs_placebo_change_any' has the name of another"):
+        differential_abundance(ready, custom_contrasts={"aMSC_vs_placebo_change_any": interaction})
+    # the same cell twice (names are stripped): weights that cancel tested nothing
+    with pytest.raises(DesignError, match="gives cell 'aMSC:month4' more than once"):
+        differential_abundance(
+            ready, custom_contrasts={"s": {"aMSC:month4": 1, " aMSC:month4": -1}}
+        )
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ('m: {"aMSC:month4": 1, "aMSC:month1": -1, "aMSC:month4": 2}\n', "line 1: 'aMSC:month4'"),
+        ('a: {"aMSC:month4": 1, "aMSC:month1": -1}\na: {"aMSC:month4": 1}\n', "line 2: 'a'"),
+        (
+            'b:\n  "aMSC:month4": 1\n  "aMSC:month1": 3\n  "aMSC:month4": 3\n',
+            "line 4: 'aMSC:month4'",
+        ),
+    ],
+    ids=["cell-on-one-line", "contrast", "cell-on-its-line"],
+)
+def test_a_contrasts_file_with_a_repeated_key_is_refused(
+    tmp_path: Path, text: str, where: str
+) -> None:
+    # YAML keeps the last of repeated keys without a word
+    contrasts = tmp_path / "contrasts.yaml"
+    contrasts.write_text(text)
+    out = tmp_path / "res"
+    code, output = cli("diff", "test_data/study.mzTab", "--samples", "test_data/samples.csv",
+                       "--out", str(out), "--contrasts", str(contrasts))  # fmt: skip
+    assert code == 1 and where in output and "given twice" in output, output
+    assert "Traceback" not in output and not out.exists()
+
+
 def test_arm_names_with_a_colon_work_in_custom_contrasts(ready: ProteinData) -> None:
     samples = ready.samples.copy()
     samples["arm"] = pd.Categorical(
@@ -91,6 +133,49 @@ def test_numeric_covariate_is_one_numeric_column(ready: ProteinData) -> None:
     result = differential_abundance(with_samples(ready, samples), covariates=["age"])
     assert result.model["covariates"] == {"age": "numeric"}
     assert result.model["n_tested"] > 0
+
+
+@pytest.mark.parametrize("method", ["limma", "ancova", "mixed"])
+def test_a_numeric_covariate_gives_the_same_results_in_any_unit(
+    ready: ProteinData, method: str
+) -> None:
+    # a TIC of ~1e10 put every protein out of limma's and ANCOVA's reach ("not estimable"),
+    # and one of ~1e-8 was silently left out of the model
+    rng = np.random.default_rng(0)
+    tic = 10 ** rng.normal(0.0, 0.2, len(ready.samples))
+    results = []
+    for unit in (1.0, 1e10, 1e-8):
+        data = with_samples(ready, ready.samples.assign(tic=tic * unit))
+        table = differential_abundance(data, method=method, covariates={"tic": "numeric"}).table
+        results.append(table.set_index(["protein_id", "contrast"]).sort_index())
+    reference = results[0]
+    assert reference["pvalue"].notna().mean() > 0.9  # (tested: not all left out)
+    for other in results[1:]:
+        assert (other["pvalue"].notna() == reference["pvalue"].notna()).all()
+        for column in ("log2fc", "se", "pvalue"):
+            assert np.allclose(other[column], reference[column], rtol=1e-7, atol=1e-9,
+                               equal_nan=True), column  # fmt: skip
+    alone = differential_abundance(ready, method=method).table.set_index(["protein_id", "contrast"])
+    assert not np.allclose(alone.sort_index()["log2fc"], reference["log2fc"], equal_nan=True)
+
+
+@pytest.mark.parametrize(
+    ("ages", "said"),
+    [(["45,5", "52,5", "61,5"], "numbers written with a decimal comma (45,5"),
+     (["45", "52", "unknown"], "numbers (45, 52) and other values ('unknown')")],
+    ids=["decimal-comma", "one-word-among-numbers"],
+)  # fmt: skip
+def test_a_column_of_numbers_is_never_taken_as_categories(
+    ready: ProteinData, ages: list[str], said: str
+) -> None:
+    # both read as categorical, one indicator column per age, without a word
+    subjects = sorted(ready.samples["subject_id"].unique())
+    age = ready.samples["subject_id"].map({s: ages[i % 3] for i, s in enumerate(subjects)})
+    data = with_samples(ready, ready.samples.assign(age=age.astype(object)))
+    with pytest.raises(DesignError, match=re.escape(said) + ".*--covariate age:categorical"):
+        differential_abundance(data, covariates=["age"])
+    declared = differential_abundance(data, covariates={"age": "categorical"})
+    assert declared.design.covariate_kinds == {"age": "categorical"}
 
 
 def test_grouping_names_with_numbers_must_declare_their_kind(ready: ProteinData) -> None:
@@ -180,6 +265,58 @@ def test_plain_text_design_columns_are_never_sorted_alphabetically(ready: Protei
     with pytest.raises(DesignError, match="cannot tell which arm is the control"):
         trial_design(blinded)
     assert trial_design(blinded, reference_arm="Zeta").arms == ["Zeta", "Alpha"]
+
+
+def test_unordered_categoricals_are_ordered_by_the_rules_not_alphabetically(
+    ready: ProteinData,
+) -> None:
+    # pandas sorts an unordered categorical's categories: aMSC before placebo, and
+    # 'Week 16' before 'Week 4' before 'baseline'; that order was taken as the trial's
+    weeks = {"baseline": "baseline", "month1": "Week 4", "month4": "Week 16"}
+    samples = ready.samples.copy()
+    samples["arm"] = samples["arm"].astype(str).astype("category")
+    samples["visit"] = samples["visit"].astype(str).map(weeks).astype("category")
+    assert list(samples["arm"].cat.categories) == ["aMSC", "placebo"]
+    data = with_samples(ready, samples)
+    assert data.arms == ["placebo", "aMSC"]
+    assert data.visits == ["baseline", "Week 4", "Week 16"]
+    design = trial_design(samples)
+    assert design.reference_arm == "placebo"
+    assert design.visits == ["baseline", "Week 4", "Week 16"]
+    contrasts = set(differential_abundance(data).table["contrast"])
+    assert "aMSC_vs_placebo_change_Week 4" in contrasts
+    # an ordered categorical is an order someone declared: kept
+    declared = pd.Categorical(samples["arm"].astype(str), ["aMSC", "placebo"], ordered=True)
+    assert trial_design(samples.assign(arm=declared)).reference_arm == "aMSC"
+    # unordered, and no rule tells the control: refused, naming the option
+    codes = samples["arm"].astype(str).map({"placebo": "Zeta", "aMSC": "Alpha"})
+    blinded = samples.assign(arm=codes.astype("category"))
+    with pytest.raises(DesignError, match="reference_arm="):
+        trial_design(blinded)
+    with pytest.raises(DesignError, match="reference_arm="):
+        _ = with_samples(ready, blinded).arms
+
+
+@pytest.mark.parametrize("column", ["arm", "visit"])
+def test_a_group_written_two_ways_is_refused_not_split_in_two(
+    tmp_path: Path, ready: ProteinData, column: str
+) -> None:
+    # 'AMSC' for three subjects and 'aMSC' for the others made a silent three-arm trial
+    sheet = pd.read_csv("test_data/samples.csv")
+    first = sheet[column].astype(str) == ("aMSC" if column == "arm" else "month4")
+    subjects = sorted(sheet.loc[first, "subject_id"].unique())[:3]
+    sheet.loc[first & sheet["subject_id"].isin(subjects), column] = (
+        "AMSC" if column == "arm" else "Month4 "
+    )
+    sheet.to_csv(tmp_path / "samples.csv", index=False)
+    code, output = cli("validate", "test_data/study.mzTab", "--samples",
+                       str(tmp_path / "samples.csv"))  # fmt: skip
+    assert code == 1 and "differ only in letter case or spaces" in output, output
+    assert "Traceback" not in output
+    text = plain(ready.samples)
+    text.loc[text.index[:4], column] = text.loc[text.index[:4], column].str.upper()
+    with pytest.raises(DesignError, match="written two ways"):
+        trial_design(text)
 
 
 def test_samples_tsv_read_back_from_a_results_folder_keeps_the_design(tmp_path: Path) -> None:

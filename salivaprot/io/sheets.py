@@ -463,7 +463,8 @@ def sample_sheet(
             table[column] = (
                 table[column].astype(object).where(table[column].isna(), table[column].astype(str))
             )
-    table["arm"] = pd.Categorical(table["arm"], categories=arm_order)
+    # ordered: the order is the decided one (reference first), not pandas' alphabetical one
+    table["arm"] = pd.Categorical(table["arm"], categories=arm_order, ordered=True)
     table["visit"] = pd.Categorical(table["visit"], categories=order, ordered=True)
     table = table.set_index(table["sample_id"].astype(str).rename("sample_id"))
     table = table.drop(columns="sample_id")

@@ -150,10 +150,17 @@ def gls_fit(
     rank = np.zeros(n_proteins, dtype=int)
     estimable = np.zeros((n_proteins, contrasts.shape[0]), dtype=bool)
     coefficient_estimable = np.zeros((n_proteins, p), dtype=bool)
-    eigen = np.linalg.eigvalsh(xtvx)
-    full = (n_obs > 0) & (eigen[:, 0] > _RANK_TOL * np.maximum(eigen[:, -1], 1e-300))
+    # rank is judged on columns of unit norm, as R's pivoting QR judges each column against
+    # its own length: a covariate in other units (1e10, 1e-8) is the same model
+    norms, scaled = _unit_columns(xtvx)
+    eigen = np.linalg.eigvalsh(scaled)
+    full = (
+        (n_obs > 0)
+        & (norms > 0).all(axis=1)
+        & (eigen[:, 0] > _RANK_TOL * np.maximum(eigen[:, -1], 1e-300))
+    )
     if full.any():
-        inverse = np.linalg.inv(xtvx[full])
+        inverse = np.linalg.inv(scaled[full]) / norms[full][:, :, None] / norms[full][:, None, :]
         coefficients[full] = np.einsum("pjk,pk->pj", inverse, xtvy[full])
         shift[full] = np.einsum("pjk,pk->pj", inverse, xtv1[full])
         cov[full] = inverse
@@ -161,13 +168,18 @@ def gls_fit(
         estimable[full] = True
         coefficient_estimable[full] = True
     for g in np.flatnonzero(~full & (n_obs > 0)):
-        inverse_g, kept = _aliased_inverse(xtvx[g])
+        unit = np.where(norms[g] > 0, norms[g], 1.0)
+        inverse_s, kept = _aliased_inverse(scaled[g])
+        inverse_g = inverse_s / unit[:, None] / unit[None, :]
         coefficients[g] = inverse_g @ xtvy[g]
         shift[g] = inverse_g @ xtv1[g]
         cov[g] = inverse_g
-        projector = inverse_g @ xtvx[g]
         rank[g] = int(kept.sum())
-        estimable[g] = np.all(np.abs(contrasts @ projector - contrasts) < 1e-8, axis=1)
+        # estimable: the contrast, in unit-column coordinates, lies in the kept row space
+        along = contrasts / unit
+        projected = along @ (inverse_s @ scaled[g])
+        size = np.maximum(np.abs(along).max(axis=1, initial=0.0), 1e-300)
+        estimable[g] = np.all(np.abs(projected - along) < 1e-8 * size[:, None], axis=1)
         coefficient_estimable[g] = kept
     df_residual = np.where(n_obs > 0, n_obs - rank, 0).astype(float)
     rss = ytvy - np.einsum("pj,pj->p", np.nan_to_num(coefficients), xtvy)
@@ -456,6 +468,16 @@ def _classify_f(t: np.ndarray, covariance: np.ndarray) -> tuple[np.ndarray, int]
     rank = int(np.sum(values / values[0] > 1e-8))
     q = vectors[:, :rank] / np.sqrt(values[:rank]) / np.sqrt(rank)
     return np.sum((t @ q) ** 2, axis=1), rank
+
+
+def _unit_columns(gram: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column norms of stacked Gram matrices, and the matrices for columns of unit norm.
+
+    A column of norm 0 stays 0 (its norm is returned as 0).
+    """
+    norms = np.sqrt(np.maximum(np.einsum("...ii->...i", gram), 0.0))
+    unit = np.where(norms > 0, norms, 1.0)
+    return norms, gram / unit[..., :, None] / unit[..., None, :]
 
 
 def _aliased_inverse(gram: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
