@@ -86,6 +86,34 @@ def test_report_refuses_a_foreign_folder(report_file: Path, tmp_path: Path) -> N
     assert code == 2 and "is a directory" in err
 
 
+def test_report_never_writes_over_its_inputs_or_an_existing_file(
+    report_file: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    results = tmp_path / "diff"
+    shutil.copytree(report_file.parent / "diff", results)
+    before = {p.name: p.read_bytes() for p in results.iterdir()}
+    qc = tmp_path / "qc.tsv"
+    qc.write_bytes((results / "samples.tsv").read_bytes())  # (any file: refused before reading)
+    for out, message in (
+        (results / "results.tsv", "is inside the results folder"),
+        (results / "new.html", "is inside the results folder"),
+        (qc, "is the run QC table"),
+    ):
+        code, _, err = run("report", str(results), "--out", str(out), "--qc", str(qc), "--force")
+        assert code == 1 and message in err and "Traceback" not in err, err
+    assert {p.name: p.read_bytes() for p in results.iterdir()} == before
+    existing = tmp_path / "old.html"
+    existing.write_text("an earlier report")
+    code, _, err = run("report", str(results), "--out", str(existing))
+    assert code == 1 and "exists; add --force" in err
+    assert existing.read_text() == "an earlier report"
+    code, _, err = run("report", str(results), "--out", str(existing), "--force")
+    assert code == 0, err
+    assert existing.read_bytes() == report_file.read_bytes()
+
+
 # ----------------------------------------------------------------------------- in a browser
 
 

@@ -150,9 +150,14 @@ def write_report(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Run QC table from 'salivaprot qc' (default: RESULTS_DIR/qc.tsv when present).",
 )
-def report_command(results_dir: Path, out: Path, qc_file: Path | None) -> None:
+@click.option("--force", is_flag=True, help="Replace an existing --out file.")
+def report_command(results_dir: Path, out: Path, qc_file: Path | None, force: bool) -> None:
     """Write one self-contained HTML report of a 'salivaprot diff' RESULTS_DIR."""
+    from salivaprot.io._outputs import check_output_file
+
     if out.exists() and out.is_dir():
         raise click.BadParameter("is a folder; give an .html file", param_hint="--out")
+    inputs = [("results folder", results_dir), ("run QC table", qc_file)]
+    check_output_file(out, inputs=inputs, force=force)
     write_report(results_dir, out, qc=qc_file)
     click.echo(f"report -> {out}")

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from salivaprot.errors import OutputError, SalivaprotError
 
-__all__ = ["check_output_folder", "output_folder"]
+__all__ = ["check_output_file", "check_output_folder", "output_folder"]
 
 PathLike = str | os.PathLike[str]
 
@@ -136,6 +136,55 @@ def check_output_folder(
         raise OutputError(f"{option} {where} cannot be created: {parent} is not a folder")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputError(f"{option} {where} cannot be written: no permission to write in {parent}")
+    return target
+
+
+def check_output_file(
+    out: PathLike,
+    *,
+    inputs: Iterable[tuple[str, PathLike | None]] = (),
+    force: bool = False,
+    option: str = "--out",
+) -> Path:
+    """Check that the file ``out`` may be written; return it as a Path.
+
+    Refused: an empty name, a folder, an input file (by any name) or a file
+    inside an input folder (inputs are never modified), and an existing file
+    unless ``force``.
+
+    Raises
+    ------
+    OutputError
+        Every problem found, each saying what to do instead.
+
+    Examples
+    --------
+    >>> check_output_file("report.html").name
+    'report.html'
+    """
+    text = os.fspath(out)
+    if not text.strip():
+        raise OutputError(f"{option} is empty; name the file to write")
+    target = Path(text)
+    where = str(target)
+    if target.is_dir():
+        raise OutputError(f"{option} {where} is a folder; give a file name")
+    names = {target.resolve(), Path(os.path.abspath(target))}
+    problems: list[str] = []
+    for role, path in inputs:
+        if path is None:
+            continue
+        given = {Path(path).resolve(), Path(os.path.abspath(path))}
+        if any(n == g or n.is_relative_to(g) for n in names for g in given):
+            inside = "is" if names & given else "is inside"
+            problems.append(
+                f"{option} {where} {inside} the {role} {path}; inputs are never modified, so "
+                "write the file elsewhere"
+            )
+    if problems:
+        raise OutputError(problems)
+    if target.exists() and not force:
+        raise OutputError(f"{option} {where} exists; add --force to replace it")
     return target
 
 
