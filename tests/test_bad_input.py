@@ -24,6 +24,7 @@ from click.testing import CliRunner
 
 from salivaprot import (
     InputFormatError,
+    InputFormatWarning,
     SalivaprotError,
     SampleSheetError,
     read,
@@ -540,3 +541,51 @@ def test_diann_report_rows_with_a_null_group_are_left_out(tmp_path: Path) -> Non
     quant = read_quant(write_file(tmp_path, text, "report.tsv"))
     assert list(quant.abundance.index) == ["P04745"]
     assert any("1 precursor rows without a protein group" in note for note in quant.notes)
+
+
+# ------------------------------------------------------- cut files and shifted rows
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.mark.parametrize(
+    ("name", "reader"),
+    [("combined_protein.tsv", "read_quant"), ("report.tsv", "read_quant"),
+     ("matrix", "read_matrix")],
+)  # fmt: skip
+def test_a_file_whose_last_line_has_no_line_end_warns_of_its_last_cell(
+    tmp_path: Path, name: str, reader: str
+) -> None:
+    # cut inside its last number, a file read that number short (4.25e7 as 4.2) in silence
+    if name == "matrix":
+        text = "protein_id\tS1\tS2\nP04745\t2.1e9\t1.9e9\nP61626\t3.5e7\t425\n"
+    else:
+        text = (DATA / name).read_text(encoding="utf-8")
+    last = text.rstrip("\n").rsplit("\t", 1)[1]
+    cut = write_file(tmp_path, text.rstrip("\n")[:-1], name if name != "matrix" else "m.tsv")
+    read_it = read_quant if reader == "read_quant" else read_matrix
+    lines = text.rstrip("\n").count("\n") + 1
+    with pytest.warns(InputFormatWarning, match=rf"line {lines}, the last, has no line end.*"
+                      rf"its last cell \('{last[:-1]}'\) may be incomplete"):  # fmt: skip
+        read_it(cut)
+    _, stderr = cli("validate", cut)
+    assert "has no line end" in stderr and "Traceback" not in stderr
+
+
+def test_a_report_cut_inside_a_row_is_refused(tmp_path: Path) -> None:
+    text = (DATA / "report.tsv").read_text(encoding="utf-8")
+    cut = write_file(tmp_path, text[: len(text) - 200], "report.tsv")
+    with pytest.raises(InputFormatError, match="the file seems truncated"):
+        read_quant(cut)
+
+
+@pytest.mark.parametrize("name", ["report.tsv", "combined_protein.tsv"])
+def test_a_row_with_a_field_inserted_is_refused_not_shifted(tmp_path: Path, name: str) -> None:
+    # an extra separator mid-row shifted the report's columns (Q.Value read from the charge)
+    # (MaxQuant rows leave out their empty last fields: one more field there goes unseen)
+    lines = (DATA / name).read_text(encoding="utf-8").split("\n")
+    cells = lines[3].split("\t")
+    cells.insert(4, "stray")
+    lines[3] = "\t".join(cells)
+    shifted = write_file(tmp_path, "\n".join(lines), name)
+    with pytest.raises(InputFormatError, match=r"more fields than the \d+ columns.* on line 4"):
+        read_quant(shifted)

@@ -253,7 +253,7 @@ VARIANTS: dict[str, tuple[Callable[[str], str | bytes], bool]] = {
     "as written": (lambda text: text, True),
     "CRLF": (lambda text: text.replace("\n", "\r\n"), True),
     "byte-order mark": (lambda text: "\ufeff" + text, True),
-    "no final line end": (lambda text: text.rstrip("\n"), True),
+    "no final line end": (lambda text: text.rstrip("\n"), False),  # (warned: see below)
     "short rows": (lambda text: re.sub(r"\t\d+\n", "\n", text), True),
     "padded number": (_replace("4.8e9", " 4.8e9 "), True),
     "missing tokens": (lambda text: text.replace("4.1e9", "NA").replace("1.9e7", "#N/A"), True),

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from salivaprot.data import numeric_dtype
-from salivaprot.errors import InputFormatError
+from salivaprot.errors import InputFormatError, InputFormatWarning
 from salivaprot.io._files import (
     _BOMS,
     _SNIFF_BYTES,
@@ -232,16 +232,38 @@ class Tail:
     Keeps the last complete line and the unterminated rest, never more.
     """
 
-    def __init__(self, handle: TextIO) -> None:
+    def __init__(
+        self, handle: TextIO, *, separator: str | None = None, fields: int | None = None
+    ) -> None:
         self.handle = handle
         self.line = ""  # the last complete line with content, without its "\n"
         self.partial = ""  # what follows the last "\n" read so far
+        #: with ``separator`` and ``fields``: the first line (1 = the first line read) with
+        #: more fields than that, among lines without a quote before the extra separator
+        self.too_long: int | None = None
+        self.lines = 0
+        self._long = None
+        if separator is not None and fields is not None:
+            sep = re.escape(separator)
+            self._long = re.compile(rf'^(?:[^{sep}\n"]*{sep}){{{fields}}}', re.MULTILINE)
+
+    def _check_lines(self, text: str) -> None:
+        """Look for a line with too many fields in ``text`` (whole lines)."""
+        if self._long is None or self.too_long is not None:
+            return
+        found = self._long.search(text)
+        if found is not None:
+            self.too_long = self.lines + text.count("\n", 0, found.start()) + 1
 
     def _remember(self, data: str) -> None:
         cut = data.rfind("\n")
         if cut < 0:
             self.partial += data
             return
+        if self._long is not None:
+            whole = self.partial + data[: cut + 1]
+            self._check_lines(whole)
+            self.lines += whole.count("\n")
         end = cut
         while end >= 0:  # the last line with content (blank lines at the end are skipped)
             before = data.rfind("\n", 0, end)
@@ -349,8 +371,10 @@ def parse_table(
     positions: list[int] | None = None
     if usecols is not None:
         positions = [i for i, c in enumerate(names) if usecols(c)]
-    tail = Tail(handle)
-    # room for a separator at the end of each line, checked below (usecols skips the check)
+    # with usecols pandas drops the fields of a longer row silently (and the columns after
+    # an extra field shift): the lines are checked as they pass; without, a spare column
+    # catches them (room for a separator at the end of each line, checked below)
+    tail = Tail(handle, separator=separator, fields=n) if positions is not None else Tail(handle)
     spare = 1 if positions is None else 0
     try:
         with warnings.catch_warnings():
@@ -387,6 +411,12 @@ def parse_table(
             path=path,
         ) from err
     frame.index = pd.RangeIndex(header_line + 1, header_line + 1 + len(frame), name="line")
+    if tail.too_long is not None:
+        raise InputFormatError(
+            f"more fields than the {n} columns of the header (line {header_line}) on line "
+            f"{header_line + tail.too_long}: a stray separator shifts the columns after it",
+            path=path,
+        )
     if positions is None:
         extra = frame.iloc[:, n:]
         surplus = (extra != "").any(axis=1).to_numpy(bool)
@@ -409,17 +439,30 @@ def parse_table(
         frame.columns = pd.Index(names)
     else:
         frame.columns = pd.Index([names[i] for i in positions if i < n])
-    if not tail.ends_with_newline and len(frame) and usecols is None:
+    if not tail.ends_with_newline and len(frame):
         last = tail.last_line
         try:
-            fields = len(next(csv.reader([last], delimiter=separator), []))
+            cells = next(csv.reader([last], delimiter=separator), [])
         except csv.Error:
-            fields = n
-        if fields < n:
+            cells = [""] * n
+        if len(cells) < n:
             raise InputFormatError(
-                f"the last line has {fields} fields, the header {n}: the file seems truncated",
+                f"the last line has {len(cells)} fields, the header {n}: the file seems truncated",
                 path=path,
                 line=int(frame.index[-1]),
+            )
+        if positions is not None and len(cells) > n and cells[n:] != [""]:
+            raise InputFormatError(
+                f"more fields than the {n} columns of the header (line {header_line}) on line "
+                f"{int(frame.index[-1])}: a stray separator shifts the columns after it",
+                path=path,
+            )
+        if last.strip():
+            warnings.warn(
+                f"{path}: line {int(frame.index[-1])}, the last, has no line end: if the file "
+                f"was cut short there, its last cell ({cells[n - 1]!r}) may be incomplete",
+                InputFormatWarning,
+                stacklevel=2,
             )
     if len(frame) and frame.shape[1]:
         # only rows whose first cell is empty can be blank; check just those
@@ -857,6 +900,7 @@ class _CheckedUtf8(_ForwardReader):
         self.handle = handle
         self.start = start
         self.decoder = codecs.getincrementaldecoder("utf-8")()
+        self.final = b"\n"  # the last byte read (a file whose rows end without one was cut?)
 
     def _check(self, block: bytes) -> None:
         if block.isascii() and not self.decoder.getstate()[0]:
@@ -871,6 +915,8 @@ class _CheckedUtf8(_ForwardReader):
         else:
             block = self.handle.read(size)
         self._check(block)
+        if block:
+            self.final = block[-1:]
         return block
 
 
@@ -949,6 +995,8 @@ def arrow_batches(
     def batches() -> Iterator[Any]:
         try:
             yield from reader
+            if source.final not in (b"\n", b"\r"):  # the careful reader says what to think
+                raise Unusual("a last line without line end: a truncated file?")
         except Unusual:
             raise
         except Exception as err:  # pyarrow.ArrowInvalid, a bad byte, ...
@@ -1093,16 +1141,17 @@ class _Scanned(_CheckedUtf8):
 
         Refused: what :meth:`read` found, a lone carriage return (a line end for
         the careful reader, which also turns one inside a quoted cell into a line
-        feed), and a last line without line end that is short (the careful reader
-        calls the file truncated).
+        feed), and a last line without line end (the careful reader calls the file
+        truncated when the line is short, and warns that its last cell may be cut
+        otherwise).
         """
         if self.problem:
             raise Unusual(self.problem)
         if self.returns != self.pairs:
             raise Unusual("a lone carriage return")
         unended = self.partial.rstrip(b"\r") != b""
-        if unended and self.carried < self.limit:
-            raise Unusual("a short last line without line end: a truncated file?")
+        if unended:  # the careful reader refuses it (short) or warns (its last cell)
+            raise Unusual("a last line without line end: a truncated file?")
         return self.feeds + unended
 
 
@@ -1283,7 +1332,7 @@ def table_frame(
     :class:`Unusual`: a file that is not plain UTF-8 (checked on every byte,
     see :class:`_Scanned`), a separator at the end of the header or a repeated
     or empty column name, a line with more fields than the header, a lone
-    carriage return, a short last line without line end, a row count that is not
+    carriage return, a last line without line end, a row count that is not
     the line count of the file or of any part (line ends inside quoted cells; a
     cut inside a quoted cell leaves the part before it ending inside quotes,
     which pandas refuses), an empty first cell (a blank row, or an empty ID), a
