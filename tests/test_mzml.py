@@ -576,3 +576,84 @@ def test_unusual_cvparam_layouts_fall_back_to_the_careful_path(tmp_path: Path) -
     first = bad[: bad.index(b'value="3+"')].count(b"<spectrum ")
     with pytest.raises(InputFormatError, match=rf"spectrum {first} \(id '[^']+'\): charge state"):
         read_mzml_qc(path)
+
+
+# --- units, and values that are not what they say ---------------------------------------
+_MINUTE_UNIT = b'unitAccession="UO:0000031" unitName="minute"'
+_MS_UNIT = b'unitAccession="UO:0000028" unitName="millisecond"'
+
+
+@pytest.mark.parametrize("careful", [False, True], ids=["blocks", "one by one"])
+def test_times_in_any_unit_of_time_are_converted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, careful: bool
+) -> None:
+    # a scan start time in ms or hours was read as minutes, an injection time in
+    # microseconds as milliseconds (with a warning that the time had no unit, or none)
+    path = write_example_mzml(tmp_path / "a.mzML", n_spectra=300)
+    raw = path.read_bytes()
+    read = (lambda p: _careful(p, monkeypatch)) if careful else _read
+    base = read(path)
+    for name, old, new, factor in (
+        ("rt_ms", _MINUTE_UNIT, b'unitAccession="UO:0000028" unitName="millisecond"', 1 / 60000),
+        ("rt_h", _MINUTE_UNIT, b'unitAccession="UO:0000032" unitName="hour"', 60.0),
+        ("iit_us", _MS_UNIT, b'unitAccession="UO:0000029" unitName="microsecond"', 1e-3),
+        ("iit_s", _MS_UNIT, b'unitName="second"', 1000.0),
+    ):
+        changed = tmp_path / f"{name}.mzML"
+        changed.write_bytes(raw.replace(old, new))
+        qc = read(changed)
+        if name.startswith("rt"):
+            assert qc.rt_end_min == pytest.approx(base.rt_end_min * factor, rel=1e-12)
+            assert qc.ms2_injection_time == base.ms2_injection_time
+        else:
+            assert qc.ms2_injection_time == pytest.approx(
+                [x * factor for x in base.ms2_injection_time], rel=1e-12
+            )
+            assert qc.rt_end_min == base.rt_end_min
+    other = tmp_path / "percent.mzML"
+    other.write_bytes(raw.replace(_MINUTE_UNIT, b'unitAccession="UO:0000187" unitName="percent"'))
+    with pytest.raises(
+        InputFormatError, match="scan start time in unit 'UO:0000187', which is not"
+    ):
+        read(other)
+
+
+@pytest.mark.parametrize("careful", [False, True], ids=["blocks", "one by one"])
+@pytest.mark.parametrize(
+    ("old", "new", "said"),
+    [
+        (b'name="total ion current" value="', b'name="total ion current" value="inf', "total ion "
+         "current 'inf"),
+        (b'name="ms level" value="1"', b'name="ms level" value="1.5"', "ms level '1.5' is not "
+         "a whole number"),
+        (b'name="charge state" value="2"', b'name="charge state" value="2.7"', "charge state "
+         "'2.7' is not a whole number"),
+        (b'name="scan start time" value="', b'name="scan start time" value="NaN', "scan start "
+         "time 'NaN"),
+    ],
+    ids=["tic-inf", "level-1.5", "charge-2.7", "rt-nan"],
+)  # fmt: skip
+def test_a_value_that_is_not_what_it_counts_is_named(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    careful: bool,
+    old: bytes,
+    new: bytes,
+    said: str,
+) -> None:
+    # an infinite TIC crashed 'salivaprot qc' when it wrote the mzQC; a level of 1.5 read as 1
+    path = write_example_mzml(tmp_path / "a.mzML", n_spectra=300)
+    raw = path.read_bytes()
+    at = raw.index(old)
+    path.write_bytes(raw[:at] + raw[at:].replace(old, new, 1))
+    with pytest.raises(InputFormatError, match=re.escape(said)):
+        _careful(path, monkeypatch) if careful else _read(path)
+
+
+def test_spectra_without_an_ms_level_are_counted_and_said(tmp_path: Path) -> None:
+    path = write_example_mzml(tmp_path / "a.mzML", n_spectra=300)
+    base = _read(path)
+    raw = re.sub(rb'<cvParam[^>]*name="ms level" value="2"/>', b"", path.read_bytes())
+    path.write_bytes(raw)
+    qc = _read(path, [f"{base.n_ms2} of {base.n_spectra} spectra give no MS level"])
+    assert (qc.n_spectra, qc.n_ms1, qc.n_ms2) == (base.n_spectra, base.n_ms1, 0)

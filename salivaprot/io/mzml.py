@@ -689,6 +689,16 @@ _BINARY_END = (b">", b"/", b" ", b"\t", b"\r", b"\n")
 # a needed cvParam's attributes after its value -> its unit (accession, else name)
 _UNITS: dict[bytes, bytes] = {}
 _MINUTES = {b"UO:0000031": 1.0, b"minute": 1.0, b"UO:0000010": 60.0, b"second": 60.0}
+#: Seconds per unit of time, by Unit Ontology accession or name.
+_SECONDS = {
+    b"UO:0000010": 1.0, b"second": 1.0, b"UO:0000031": 60.0, b"minute": 60.0,
+    b"UO:0000032": 3600.0, b"hour": 3600.0, b"UO:0000028": 1e-3, b"millisecond": 1e-3,
+    b"UO:0000029": 1e-6, b"microsecond": 1e-6, b"UO:0000150": 1e-9, b"nanosecond": 1e-9,
+}  # fmt: skip
+_TIME_UNIT_NAMES = "hour, minute, second, millisecond, microsecond, nanosecond"
+#: Ion injection time units the many-spectra path converts itself (to ms).
+_IIT_UNITS = {b"": 1.0, b"UO:0000028": 1.0, b"millisecond": 1.0, b"UO:0000010": 1000.0,
+              b"second": 1000.0}  # fmt: skip
 
 
 def _unit(rest: bytes) -> bytes:
@@ -948,13 +958,29 @@ class _Reader:
 
     def _number(self, raw: bytes | str, what: str, ident: str) -> float:
         try:
-            return float(raw)
+            value = float(raw)
         except ValueError:
+            value = math.nan
+            problem = "is not a number"
+        else:
+            if math.isfinite(value):
+                return value
+            problem = "is not a finite number"
+        text = raw.decode(self.encoding, "replace") if isinstance(raw, bytes) else raw
+        raise self.fail(
+            f"spectrum {self.tally.n_spectra + 1} (id '{ident}'): {what} {text!r} {problem}"
+        ) from None
+
+    def _whole(self, raw: bytes | str, what: str, ident: str, least: int) -> int:
+        """A cvParam that counts (ms level, charge): a whole number of at least ``least``."""
+        value = self._number(raw, what, ident)
+        if not value.is_integer() or value < least:
             text = raw.decode(self.encoding, "replace") if isinstance(raw, bytes) else raw
             raise self.fail(
-                f"spectrum {self.tally.n_spectra + 1} (id '{ident}'): {what} {text!r} "
-                "is not a number"
-            ) from None
+                f"spectrum {self.tally.n_spectra + 1} (id '{ident}'): {what} {text!r} is not "
+                f"a whole number of at least {least}"
+            )
+        return int(value)
 
     def _groups_matter(self) -> bool:
         """Whether a param group defines a cvParam QC needs (then references to it count)."""
@@ -1067,7 +1093,10 @@ class _Reader:
             return _first(codes, owner, _CODE[code])
 
         def numbers(at: list[int]) -> list[float]:
-            return list(map(float, [value[i] for i in at]))
+            found = list(map(float, [value[i] for i in at]))
+            if not np.isfinite(found).all():
+                raise ValueError("inf or NaN")  # the careful path names it
+            return found
 
         def given(code: bytes) -> tuple[np.ndarray, list[int]]:
             """The first cvParam ``code`` of each spectrum, where its value is not empty."""
@@ -1080,7 +1109,10 @@ class _Reader:
         level = np.zeros(n, dtype=np.int64)
         level[first(b"0579")[0]] = 1
         who, at = first(b"0511")
-        level[who] = list(map(int, numbers(at)))
+        given_levels = numbers(at)
+        if any(not v.is_integer() or v < 1 for v in given_levels):
+            return False  # the careful path names it
+        level[who] = list(map(int, given_levels))
         ms1 = level == 1
         ms2 = level == 2
         n1 = int(ms1.sum())
@@ -1103,16 +1135,22 @@ class _Reader:
         iit = np.full(n, math.nan)
         who, at = given(b"0927")
         if at:
+            factors = [_IIT_UNITS.get(_unit(rest[i])) for i in at]
+            if None in factors:
+                return False  # another unit: the careful path converts or names it
             iit[who] = numbers(at)
-            seconds = [_unit(rest[i]) in (b"UO:0000010", b"second") for i in at]
-            if any(seconds):
-                iit[who[np.array(seconds, dtype=bool)]] *= 1000.0
+            seconds = np.array(factors) != 1.0
+            if seconds.any():
+                iit[who[seconds]] *= 1000.0
         charge = np.zeros(n, dtype=np.int64)
         known = np.zeros(n, dtype=bool)
         who, at = given(b"0041")
         if at:
             keep = ms2[who]
-            charge[who[keep]] = list(map(int, numbers(np.array(at, dtype=np.int64)[keep].tolist())))
+            charges = numbers(np.array(at, dtype=np.int64)[keep].tolist())
+            if any(not z.is_integer() or z < 0 for z in charges):
+                return False  # the careful path names it
+            charge[who[keep]] = list(map(int, charges))
             known[who[keep]] = True
         peaks = np.array(lengths).astype(np.int64)
 
@@ -1153,7 +1191,7 @@ class _Reader:
     ) -> _Found | None:
         """A spectrum's QC values from its cvParams (accession -> (value, unit))."""
         if b"MS:1000511" in values:
-            level = int(self._number(values[b"MS:1000511"][0], "ms level", ident))
+            level = self._whole(values[b"MS:1000511"][0], "ms level", ident, 1)
         else:
             level = 1 if b"MS:1000579" in values else 0
         tic = bp = None
@@ -1173,13 +1211,15 @@ class _Reader:
         iit = math.nan
         injection = values.get(b"MS:1000927")
         if injection is not None and injection[0]:
-            iit = self._number(injection[0], "ion injection time", ident)
-            if injection[1] in (b"UO:0000010", b"second"):
-                iit *= 1000.0
+            iit = self._milliseconds(
+                self._number(injection[0], "ion injection time", ident),
+                injection[1].decode(),
+                ident,
+            )
         charge = None
         z = values.get(b"MS:1000041")
         if z is not None and z[0]:
-            charge = int(self._number(z[0], "charge state", ident))
+            charge = self._whole(z[0], "charge state", ident, 0)
         return (ident, level, rt, iit, peaks, tic, bp, charge, False)
 
     def _scan_fast(self, fragment: bytes, offset: int) -> _Found | None:
@@ -1213,7 +1253,11 @@ class _Reader:
     def _minutes(self, value: float, unit: str, ident: str) -> float:
         if unit in (_SECOND, "second"):
             return value / 60.0
-        if unit not in (_MINUTE, "minute") and not self.tally.seconds_unit_warned:
+        if unit in (_MINUTE, "minute"):
+            return value
+        if unit:
+            return value * self._seconds_per(unit, "scan start time", ident) / 60.0
+        if not self.tally.seconds_unit_warned:
             warnings.warn(
                 f"{self.path}: spectrum '{ident}' gives its scan start time without a unit; "
                 "read as minutes",
@@ -1222,6 +1266,23 @@ class _Reader:
             )
             self.tally.seconds_unit_warned = True
         return value
+
+    def _milliseconds(self, value: float, unit: str, ident: str) -> float:
+        """An ion injection time in ms (its unit by PSI-MS when the file names none)."""
+        if unit in ("", _MILLISECOND, "millisecond"):
+            return value
+        if unit in (_SECOND, "second"):
+            return value * 1000.0
+        return value * self._seconds_per(unit, "ion injection time", ident) * 1000.0
+
+    def _seconds_per(self, unit: str, what: str, ident: str) -> float:
+        seconds = _SECONDS.get(unit.encode())
+        if seconds is None:
+            raise self.fail(
+                f"spectrum {self.tally.n_spectra + 1} (id '{ident}'): {what} in unit "
+                f"{unit!r}, which is not a unit of time salivaprot knows ({_TIME_UNIT_NAMES})"
+            )
+        return seconds
 
     def _add(
         self,
@@ -1274,7 +1335,7 @@ class _Reader:
         ident = spectrum.attrib.get("id", "?")
         level_param = _value(params, _MS_LEVEL)
         if level_param is not None:
-            level = int(self._number(level_param.value, "ms level", ident))
+            level = self._whole(level_param.value, "ms level", ident, 1)
         elif _value(params, _MS1_SPECTRUM) is not None:
             level = 1
         else:
@@ -1292,9 +1353,11 @@ class _Reader:
                 rt = self._minutes(value, start.unit, ident)
             injection = _value(scan_params, _INJECTION_TIME)
             if injection is not None and injection.value:
-                iit = self._number(injection.value, "ion injection time", ident)
-                if injection.unit in (_SECOND, "second"):
-                    iit *= 1000.0
+                iit = self._milliseconds(
+                    self._number(injection.value, "ion injection time", ident),
+                    injection.unit,
+                    ident,
+                )
         length = spectrum.attrib.get("defaultArrayLength")
         peaks = int(length) if length and length.isdigit() else None
         tic = bp = None
@@ -1322,7 +1385,7 @@ class _Reader:
             if ion is not None:
                 z = _value(_params(ion, groups), _CHARGE)
                 if z is not None and z.value:
-                    charge = int(self._number(z.value, "charge state", ident))
+                    charge = self._whole(z.value, "charge state", ident, 0)
         self._add(ident, level, rt, iit, peaks, tic, bp, charge, decoded)
 
     def _intensities(
@@ -1643,6 +1706,14 @@ def read_mzml_qc(path: PathLike, *, workers: int = 1) -> RunQC:
 
 def _result(reader: _Reader, path: str, sha: str) -> RunQC:
     t = reader.tally
+    unknown = t.levels.get(0, 0)
+    if unknown:
+        warnings.warn(
+            f"{path}: {unknown} of {t.n_spectra} spectra give no MS level (neither 'ms level' "
+            "nor 'MS1 spectrum'): counted in n_spectra, as neither MS1 nor MS2",
+            InputFormatWarning,
+            stacklevel=3,
+        )
     order = np.argsort(np.frombuffer(t.ms1_rt, dtype=np.float64), kind="stable")
     return RunQC(
         path=path,
