@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import pandas as pd
 from click.testing import CliRunner
 
 from salivaprot.cli import main
+from salivaprot.errors import InputFormatWarning
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = sorted((ROOT / "test_data" / "workflow" / "mzml").glob("*.mzML.gz"))
@@ -56,3 +58,41 @@ def test_merge_refuses_a_run_given_twice_and_an_output_inside_its_inputs(tmp_pat
 def test_qc_refuses_a_device_before_reading_it(tmp_path: Path) -> None:
     code, output = run("qc", "/dev/zero", "--out", str(tmp_path / "q"))
     assert code == 1 and "is a device, not a regular file; expected an mzML file" in output
+
+
+def test_an_mzqc_beside_a_part_must_be_that_parts(tmp_path: Path) -> None:
+    # two qc.tsv files in one folder shared its one qc.mzQC: the merged mzQC held the first
+    # run twice and not the second, with exit 0
+    for name, path in (("q1", RUNS[0]), ("q2", RUNS[1])):
+        assert run("qc", str(path), "--out", str(tmp_path / name))[0] == 0
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for name, part in (("A.tsv", "q1"), ("B.tsv", "q2")):
+        (flat / name).write_bytes((tmp_path / part / "qc.tsv").read_bytes())
+    (flat / "qc.mzQC").write_bytes((tmp_path / "q1" / "qc.mzQC").read_bytes())
+    code, output = run("qc-merge", str(flat / "A.tsv"), str(flat / "B.tsv"),
+                       "--out", str(tmp_path / "m1"))  # fmt: skip
+    assert code == 1 and "describes the runs" in output and "B.tsv" in output, output
+    assert not (tmp_path / "m1").exists()
+    # an mzQC that is not one: named, not an internal error
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "qc.tsv").write_bytes((tmp_path / "q1" / "qc.tsv").read_bytes())
+    for text in ('{"mzQC": []}', '{"mzQC": {"runQualities": 5}}', "[1]"):
+        (broken / "qc.mzQC").write_text(text)
+        code, output = run("qc-merge", str(broken), str(tmp_path / "q2"),
+                           "--out", str(tmp_path / "m2"))  # fmt: skip
+        assert code == 1 and "not an mzQC document" in output, output
+    # a part without one: qc.tsv holds every run, and no partial mzQC is written
+    lone = tmp_path / "lone"
+    lone.mkdir()
+    (lone / "qc.tsv").write_bytes((tmp_path / "q1" / "qc.tsv").read_bytes())
+    with warnings.catch_warnings():
+        warnings.simplefilter("default", InputFormatWarning)  # (shown by the command)
+        result = CliRunner().invoke(  # (not --quiet: it silences warnings)
+            main, ["qc-merge", str(lone), str(tmp_path / "q2"), "--out", str(tmp_path / "m3")]
+        )
+    assert result.exit_code == 0, result.output
+    assert "warning: no qc.mzQC written: 1 part(s) have none beside them" in result.output
+    assert len(pd.read_csv(tmp_path / "m3" / "qc.tsv", sep="\t")) == 2
+    assert not (tmp_path / "m3" / "qc.mzQC").exists()

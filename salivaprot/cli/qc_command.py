@@ -157,12 +157,10 @@ def qc_merge_command(ctx: click.Context, parts: tuple[Path, ...], out: str,
     qualities of every part are put together and the runs are flagged again
     among the whole study, exactly as one `salivaprot qc` over all files would.
     """
-    import json
-
     import pandas as pd
 
     from salivaprot import _runtime
-    from salivaprot.errors import InputFormatError
+    from salivaprot.errors import InputFormatError, InputFormatWarning
     from salivaprot.io._outputs import output_folder
     from salivaprot.io.mzml import read_qc_table
 
@@ -173,19 +171,19 @@ def qc_merge_command(ctx: click.Context, parts: tuple[Path, ...], out: str,
     with output_folder(out, inputs=inputs, force=options["force"]) as stage:
         sheet = _sheet(options["samples"])
         frames, qualities, document = [], [], None
+        without: list[Path] = []
         for path in tables:
             frame = read_qc_table(path)
             frames.append(
                 frame.drop(columns=["sample_id", "qc_pass", "qc_reasons"], errors="ignore")
             )
             mzqc = path.with_name("qc.mzQC")
-            if mzqc.is_file():
-                try:
-                    part = json.loads(mzqc.read_text(encoding="utf-8"))["mzQC"]
-                except (ValueError, KeyError) as err:
-                    raise InputFormatError(f"not an mzQC document: {err}", path=mzqc) from err
-                qualities.extend(part.get("runQualities", []))
-                document = document or part
+            if not mzqc.is_file():
+                without.append(path)
+                continue
+            part, runs = _part_mzqc(mzqc, frame, path)
+            qualities.extend(runs)
+            document = document or part
         table = pd.concat(frames, ignore_index=True)
         repeated = sorted(set(table.loc[table["run"].duplicated(), "run"]))
         if repeated:
@@ -193,13 +191,52 @@ def qc_merge_command(ctx: click.Context, parts: tuple[Path, ...], out: str,
         if "error" not in table.columns:
             table["error"] = None
         merged = None
-        if document is not None:
+        if document is not None and without:
+            warnings.warn(
+                f"no qc.mzQC written: {len(without)} part(s) have none beside them "
+                f"({', '.join(map(str, without[:3]))}); qc.tsv holds every run",
+                InputFormatWarning,
+                stacklevel=2,
+            )
+        elif document is not None:
             merged = {"mzQC": {**document, "runQualities": qualities}}
         flagged = _flag_and_write(
             stage, table, merged, sheet, options, {"parts": [str(p) for p in tables]}
         )
     errors = table["error"].dropna().astype(str).tolist()
     _summary(flagged, len(table) - len(errors), len(table), out, errors, ctx)
+
+
+def _part_mzqc(mzqc: Path, frame: Any, table: Path) -> tuple[dict[str, Any], list[Any]]:
+    """The mzQC beside a part's qc.tsv and its run qualities, which must be that part's runs."""
+    import json
+
+    from salivaprot.errors import InputFormatError
+
+    try:
+        document = json.loads(mzqc.read_text(encoding="utf-8"))["mzQC"]
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as err:
+        raise InputFormatError(f"not an mzQC document: {err}", path=mzqc) from err
+    runs = document.get("runQualities") if isinstance(document, dict) else None
+    names: list[str] = []
+    for run in runs if isinstance(runs, list) else [None]:
+        try:
+            names.append(str(run["metadata"]["inputFiles"][0]["name"]))  # type: ignore[index]
+        except (KeyError, IndexError, TypeError):
+            raise InputFormatError(
+                "not an mzQC document: expected 'runQualities', a list of run qualities each "
+                "naming its file in metadata.inputFiles",
+                path=mzqc,
+            ) from None
+    read = frame["error"].isna() if "error" in frame.columns else frame["file"].notna()
+    expected = sorted(Path(str(p)).name for p in frame.loc[read, "file"])
+    if sorted(names) != expected:
+        raise InputFormatError(
+            f"describes the runs {sorted(names)[:4]}, but the qc.tsv beside it ({table}) holds "
+            f"{expected[:4]}: give each part's folder (its qc.tsv and qc.mzQC together)",
+            path=mzqc,
+        )
+    return document, list(runs)  # type: ignore[arg-type]
 
 
 def _sheet(samples: Path | None) -> Any:
