@@ -19,6 +19,33 @@ from types import TracebackType
 EXIT_INTERRUPTED = 130
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (a scheduler's stop, ``timeout``, a closed terminal) in the command.
+
+    Raised in the main thread by the handlers :func:`stop_on_signals` installs,
+    so that a run cleans up as after Ctrl-C (its staging folder removed, its
+    output folder untouched); the command then exits with 128 + the signal.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def stop_on_signals() -> None:
+    """In the command's own process: SIGTERM and SIGHUP raise :class:`Terminated`."""
+    import signal
+
+    def stop(signum: int, _frame: object) -> None:
+        raise Terminated(signum)
+
+    for name in ("SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        if number is not None:
+            with contextlib.suppress(ValueError, OSError):  # (not the main thread)
+                signal.signal(number, stop)
+
+
 def _is_command_line() -> bool:
     argv0 = sys.argv[0] if sys.argv else ""
     name = os.path.basename(argv0).lower()
@@ -26,7 +53,7 @@ def _is_command_line() -> bool:
     return argv0 == "-m" or name in ("salivaprot", "salivaprot.exe", "salivaprot-script.py")
 
 
-def leave_interrupted() -> None:
+def leave_interrupted(status: int = EXIT_INTERRUPTED) -> None:
     """After Ctrl-C was handled: when this process is the command line, exit 130 at once.
 
     CPython before 3.12 may still end a process by SIGINT (status -2 instead of
@@ -38,16 +65,26 @@ def leave_interrupted() -> None:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
                 stream.flush()
-        os._exit(EXIT_INTERRUPTED)
+        os._exit(status)
+
+
+def stopped(err: KeyboardInterrupt) -> tuple[str, int]:
+    """The one line and the exit status for Ctrl-C or a :class:`Terminated` run."""
+    if isinstance(err, Terminated):
+        import signal
+
+        return f"terminated ({signal.Signals(err.signum).name})", 128 + err.signum
+    return "interrupted", EXIT_INTERRUPTED
 
 
 def _hook(kind: type[BaseException], value: BaseException, traceback: TracebackType | None) -> None:
     if issubclass(kind, KeyboardInterrupt):
+        said, status = stopped(value)  # type: ignore[arg-type]
         try:
-            sys.stderr.write("error: interrupted\n")
+            sys.stderr.write(f"error: {said}\n")
             sys.stderr.flush()
         finally:
-            os._exit(EXIT_INTERRUPTED)
+            os._exit(status)
     _previous(kind, value, traceback)
 
 

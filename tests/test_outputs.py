@@ -367,6 +367,34 @@ def test_ctrl_c_inside_exec_still_exits_130(study: Path, tmp_path: Path) -> None
     assert sorted(p.name for p in tmp_path.iterdir()) == ["probe", "study"]
 
 
+@pytest.mark.parametrize(("signal_name", "status"), [("SIGTERM", 143), ("SIGHUP", 129)])
+def test_a_terminated_run_leaves_no_half_written_folder(
+    study: Path, tmp_path: Path, signal_name: str, status: int
+) -> None:
+    # SLURM, snakemake and timeout stop a job with SIGTERM; its staging folder stayed behind
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    (probe / "term_probe.py").write_text(
+        "import os, signal, sys, time\n"
+        "sys.argv = ['salivaprot']\n"
+        "import salivaprot.preprocess\n"
+        "def stop(*args, **kwargs):\n"
+        f"    os.kill(os.getpid(), signal.{signal_name})\n"
+        "    time.sleep(60)\n"
+        "salivaprot.preprocess.preprocess = stop\n"
+        "from salivaprot.cli.commands import run\n"
+        f"run(['diff', {str(study / 'study.mzTab')!r}, '-s', {str(study / 'samples.csv')!r},"
+        f" '--out', {str(tmp_path / 'out')!r}])\n"
+    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(probe)]))
+    result = subprocess.run(
+        [sys.executable, "-m", "term_probe"], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert result.returncode == status, result.stderr
+    assert result.stderr.strip() == f"error: terminated ({signal_name})"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["probe", "study"]
+
+
 def test_importing_the_library_leaves_the_exception_hook_alone() -> None:
     script = "import sys\nhook = sys.excepthook\nimport salivaprot\nprint(sys.excepthook is hook)"
     env = dict(os.environ, PYTHONPATH=str(ROOT))

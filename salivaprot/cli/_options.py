@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
-from salivaprot._startup import leave_interrupted
+from salivaprot._startup import leave_interrupted, stopped
 from salivaprot.errors import SalivaprotError
 
 if TYPE_CHECKING:
@@ -62,10 +62,11 @@ class _Group(click.Group):
         # modules): the same one line and status as during a command, not "Aborted!"
         try:
             return super().make_context(info_name, args, parent, **extra)
-        except KeyboardInterrupt:
-            click.echo("error: interrupted", err=True)
-            leave_interrupted()
-            sys.exit(EXIT_INTERRUPTED)
+        except KeyboardInterrupt as err:
+            said, status = stopped(err)
+            click.echo(f"error: {said}", err=True)
+            leave_interrupted(status)
+            sys.exit(status)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -75,10 +76,11 @@ class _Group(click.Group):
             ctx.exit(EXIT_PROBLEMS)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
-        except KeyboardInterrupt:
-            click.echo("error: interrupted", err=True)
-            leave_interrupted()
-            ctx.exit(EXIT_INTERRUPTED)
+        except KeyboardInterrupt as err:
+            said, status = stopped(err)
+            click.echo(f"error: {said}", err=True)
+            leave_interrupted(status)
+            ctx.exit(status)
         except OSError as err:
             where = f"{err.filename}: " if err.filename else ""
             click.echo(f"error: {where}{err.strerror or err}", err=True)

@@ -61,8 +61,10 @@ def run(args: Sequence[str] | None = None) -> None:
     (:mod:`salivaprot._runtime`).
     """
     from salivaprot import _runtime
+    from salivaprot._startup import stop_on_signals
 
     _runtime.own_process()  # no thread runs yet
+    stop_on_signals()  # SIGTERM, SIGHUP: cleaned up as after Ctrl-C
     main(args)
 
 
