@@ -5,7 +5,9 @@ from __future__ import annotations
 import filecmp
 import hashlib
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -168,6 +170,31 @@ def test_demo_without_bundled_data_regenerates_it(tmp_path: Path) -> None:
     assert filecmp.cmp(
         tmp_path / "demo" / "data" / "study.mzTab", TEST_DATA / "study.mzTab", shallow=False
     )
+
+
+def test_demo_refuses_half_a_study_and_a_bad_truth_table_before_the_work(tmp_path: Path) -> None:
+    # half a study was swapped for a simulated one; a FIFO truth.csv hung after the whole
+    # run, and a truth.csv of other columns or binary bytes ended in an internal error
+    half = tmp_path / "half"
+    half.mkdir()
+    shutil.copy(TEST_DATA / "study.mzTab", half)
+    code, out, err = run("--quiet", "demo", "--data", str(half), "--out", str(tmp_path / "d1"))
+    assert code == 1 and "holds study.mzTab but no samples.csv" in err and not out
+    for name, make in (
+        ("fifo", lambda p: os.mkfifo(p)),
+        ("columns", lambda p: p.write_text("a,b\n1,2\n")),
+        ("binary", lambda p: p.write_bytes(bytes(range(256)) * 2)),
+        ("flag", lambda p: p.write_text("protein_id,visit,is_changed\nP1,month4,yes\n")),
+    ):
+        data = tmp_path / name
+        data.mkdir()
+        for file in ("study.mzTab", "samples.csv"):
+            shutil.copy(TEST_DATA / file, data)
+        make(data / "truth.csv")
+        code, out, err = run("demo", "--data", str(data), "--out", str(tmp_path / f"o_{name}"))
+        assert code == 1 and "truth.csv" in err and "internal error" not in err, (name, err)
+        assert "summary" not in out  # refused before any work
+        assert not (tmp_path / f"o_{name}").exists()
 
 
 def test_internal_errors_are_reported_as_bugs(monkeypatch: pytest.MonkeyPatch) -> None:

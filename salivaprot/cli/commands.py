@@ -407,6 +407,31 @@ def _diff_into(ctx: click.Context, stage: Path, data: Path, options: dict[str, A
     return result
 
 
+def _read_truth(path: Path) -> Any:
+    """The simulation's truth table of the demo: protein_id, visit, is_changed (True/False)."""
+    from salivaprot.errors import InputFormatError
+    from salivaprot.io._tables import read_table
+
+    frame = read_table(path, what="truth table").frame
+    missing = [c for c in ("protein_id", "visit", "is_changed") if c not in frame.columns]
+    if missing or frame.empty:
+        lacks = f"missing {', '.join(missing)}" if missing else "no rows"
+        raise InputFormatError(
+            "expected the simulation's truth table (columns protein_id, visit, is_changed, "
+            f"one row per protein and visit); {lacks}",
+            path=path,
+        )
+    flags = frame["is_changed"].str.strip().map({"True": True, "False": False})
+    if flags.isna().any():
+        line = int(frame.index[flags.isna().to_numpy()][0])
+        raise InputFormatError(
+            f"column 'is_changed': expected True or False, found {frame.at[line, 'is_changed']!r}",
+            path=path,
+            line=line,
+        )
+    return frame.assign(is_changed=flags.astype(bool))
+
+
 def _renamed(value: Any, hidden: str, shown: str) -> Any:
     """``value`` with every text naming ``hidden`` naming ``shown`` instead."""
     if isinstance(value, dict):
@@ -538,11 +563,20 @@ def demo(ctx: click.Context, data_dir: Path, out: str, force: bool) -> None:
     compares the calls with the simulation's truth, draws the figures into
     OUT/figures and writes the report OUT/report.html.
     """
+    from salivaprot.errors import InputFormatError
     from salivaprot.io._outputs import output_folder
 
     mztab, sheet = data_dir / "study.mzTab", data_dir / "samples.csv"
     bundled = mztab.exists() and sheet.exists()
-    inputs = [("data file", mztab), ("sample sheet", sheet)] if bundled else []
+    if mztab.exists() != sheet.exists():  # half a study: never swapped for a simulated one
+        have, lack = (mztab, sheet) if mztab.exists() else (sheet, mztab)
+        raise InputFormatError(
+            f"--data {data_dir} holds {have.name} but no {lack.name}: give a folder with both, "
+            "or one with neither (the demo then simulates its study)"
+        )
+    truth = data_dir / "truth.csv"
+    inputs = [("data file", mztab), ("sample sheet", sheet), ("truth table", truth)]
+    inputs = inputs if bundled else []
     with output_folder(out, inputs=inputs, force=force) as stage:
         _demo_into(ctx, stage, _shown(out), mztab, sheet, data_dir, bundled)
 
@@ -556,19 +590,20 @@ def _demo_into(
     data_dir: Path,
     bundled: bool,
 ) -> None:  # fmt: skip
-    import pandas as pd
-
     from salivaprot.io._files import atomic_write
     from salivaprot.io.study import load_study
     from salivaprot.simulate import demo_trial
     from salivaprot.summary import summarize
 
     if not bundled:
-        click.echo(
-            f"{data_dir} has no bundled study; simulating it into {shown / 'data'}", err=True
-        )
+        if not ctx.obj.get("quiet"):
+            click.echo(
+                f"{data_dir} has no bundled study; simulating it into {shown / 'data'}", err=True
+            )
         demo_trial().write(stage / "data")
         mztab, sheet = stage / "data" / "study.mzTab", stage / "data" / "samples.csv"
+    truth_file = mztab.parent / "truth.csv"
+    truth = _read_truth(truth_file) if truth_file.exists() else None  # (before the work)
     study = load_study(mztab, sheet)
     text = summarize(study.data, notes=study.notes).to_text()
     with atomic_write(stage / "summary.txt") as handle:
@@ -578,11 +613,9 @@ def _demo_into(
     ctx.meta["salivaprot.shown_out"] = shown / "diff"
     ctx.meta["salivaprot.staged"] = (stage, shown)
     ctx.invoke(diff_command, data=mztab, samples=sheet, out=str(stage / "diff"))
-    truth_file = mztab.parent / "truth.csv"
-    if truth_file.exists():
+    if truth is not None:
         from salivaprot.io.results import read_results
 
-        truth = pd.read_csv(truth_file)
         results = read_results(stage / "diff")
         visit = str(truth["visit"].iloc[-1])
         changed = set(truth.loc[(truth["visit"] == visit) & truth["is_changed"], "protein_id"])
