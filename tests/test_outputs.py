@@ -423,3 +423,25 @@ def test_negative_seed_is_a_clear_usage_error(study: Path, tmp_path: Path, comma
     code, _, err = run(*args)
     assert code == 2 and "Invalid value for '--seed'" in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_file_names_that_are_not_utf8_are_written_escaped(study: Path, tmp_path: Path) -> None:
+    # report and qc stopped with an internal error (UnicodeEncodeError) on such a name
+    data = tmp_path / os.fsdecode(b"st\xffudy.mzTab")
+    shutil.copy(study / "study.mzTab", data)
+    run_file = tmp_path / os.fsdecode(b"S\xff01.mzML.gz")
+    shutil.copy(ROOT / "test_data" / "workflow" / "mzml" / "SJ001_P01_baseline.mzML.gz", run_file)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    for args in (
+        ["diff", os.fsencode(data), "-s", str(study / "samples.csv"), "--out", "res"],
+        ["report", "res", "--out", "report.html"],
+        ["qc", os.fsencode(run_file), "--out", "qc"],
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "salivaprot", "--quiet", *args],
+            capture_output=True, timeout=300, env=env, cwd=tmp_path,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr.decode(errors="replace")
+    assert "st\\udcffudy.mzTab" in (tmp_path / "report.html").read_text(encoding="utf-8")
+    qc = (tmp_path / "qc" / "qc.tsv").read_text(encoding="utf-8")
+    assert qc.splitlines()[1].startswith("S\\xff01\t") and "S\\xff01.mzML.gz\t" in qc

@@ -108,7 +108,7 @@ def qc_command(ctx: click.Context, runs: tuple[Path, ...], out: str, jobs: int,
     import pandas as pd
 
     from salivaprot import __version__, _runtime
-    from salivaprot.io._files import file_stem
+    from salivaprot.io._files import file_stem, shown_name
     from salivaprot.io._outputs import output_folder
     from salivaprot.io.mzml import QC_COLUMNS
     from salivaprot.io.mzqc import mzqc_document
@@ -137,6 +137,9 @@ def qc_command(ctx: click.Context, runs: tuple[Path, ...], out: str, jobs: int,
             else:
                 row = qc.row() | {"error": None}
                 read_ok.append(qc)
+            for key in ("run", "file"):  # a file name that is not UTF-8: shown escaped
+                if isinstance(row.get(key), str):
+                    row[key] = shown_name(row[key])
             rows.append(row)
         table = pd.DataFrame(rows, columns=[*QC_COLUMNS, "error"])
         document = mzqc_document(read_ok, version=__version__) if read_ok else None

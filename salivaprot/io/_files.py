@@ -348,12 +348,25 @@ def sha256(path: PathLike) -> str:
     return digest.hexdigest()
 
 
+def shown_name(text: str) -> str:
+    """A name for tables and messages: the bytes of a name that is not UTF-8 escaped.
+
+    Examples
+    --------
+    >>> shown_name("S\\udcff01.mzML")
+    'S\\\\xff01.mzML'
+    """
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 @contextlib.contextmanager
 def atomic_write(path: PathLike, mode: str = "w") -> Iterator[IO[Any]]:
     """Open a temporary file beside ``path``; rename it over ``path`` on success.
 
     On any exception the temporary file is removed and ``path`` is untouched.
-    Text mode writes UTF-8 with LF line endings.
+    Text mode writes UTF-8 with LF line endings; a file name that is not UTF-8
+    (Python holds its bytes as lone surrogates) is written with backslash escapes
+    (``st\\udcffudy.mzTab``) instead of failing the whole write.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -362,7 +375,7 @@ def atomic_write(path: PathLike, mode: str = "w") -> Iterator[IO[Any]]:
         if "b" in mode:
             handle = os.fdopen(fd, mode)
         else:
-            handle = os.fdopen(fd, mode, encoding="utf-8", newline="\n")
+            handle = os.fdopen(fd, mode, encoding="utf-8", errors="backslashreplace", newline="\n")
         with handle:
             yield handle
         os.chmod(tmp, 0o666 & ~_umask())
