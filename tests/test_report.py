@@ -114,6 +114,33 @@ def test_report_never_writes_over_its_inputs_or_an_existing_file(
     assert existing.read_bytes() == report_file.read_bytes()
 
 
+@pytest.mark.parametrize("edit", ["repeated sample", "text count", "contrasts not a list"])
+def test_an_edited_results_folder_is_named_not_an_internal_error(
+    report_file: Path, tmp_path: Path, edit: str
+) -> None:
+    import shutil
+
+    folder = tmp_path / "diff"
+    shutil.copytree(report_file.parent / "diff", folder)
+    if edit == "repeated sample":
+        lines = (folder / "samples.tsv").read_text().splitlines(keepends=True)
+        (folder / "samples.tsv").write_text("".join([*lines, lines[1]]))
+        said = "samples.tsv: sample_id"
+    elif edit == "text count":
+        (folder / "sample_flow.tsv").write_text("step\tcount\nrandomised\tn/a\n")
+        said = "sample_flow.tsv, column 'count': expected whole numbers"
+    else:
+        record = json.loads((folder / "run.json").read_text())
+        record["model"]["contrasts"] = 5
+        (folder / "run.json").write_text(json.dumps(record))
+        said = "run.json: model.contrasts: expected a list"
+    for command in ("report", "figures"):
+        out = tmp_path / ("r.html" if command == "report" else "figs")
+        code, _, err = run(command, str(folder), "--out", str(out))
+        assert code == 1 and said in err and "internal error" not in err, err
+        assert not out.exists()
+
+
 # ----------------------------------------------------------------------------- in a browser
 
 

@@ -225,6 +225,12 @@ def read_results_folder(folder: PathLike, *, qc: PathLike | None = None) -> Resu
             raise InputFormatError("is not numeric", path=path / "results.tsv", column=column)
     samples = _read_tsv(path / "samples.tsv", "the sample table", dtype=str, keep_default_na=False)
     _require(samples, REQUIRED_SAMPLE_COLUMNS, path / "samples.tsv")
+    repeated = sorted(set(samples.loc[samples["sample_id"].duplicated(), "sample_id"]))
+    if repeated:
+        raise InputFormatError(
+            f"sample_id {', '.join(repeated[:5])} repeated: one row per sample",
+            path=path / "samples.tsv",
+        )
     samples = samples.set_index("sample_id")
     run_path = path / "run.json"
     if not run_path.is_file():
@@ -251,6 +257,11 @@ def read_results_folder(folder: PathLike, *, qc: PathLike | None = None) -> Resu
     if (path / FLOW_FILE).is_file():
         flow = _read_tsv(path / FLOW_FILE, "the sample flow")
         _require(flow, ("step", "count"), path / FLOW_FILE)
+        counts = pd.to_numeric(flow["count"], errors="coerce")
+        if not (counts.notna() & (counts >= 0) & (counts % 1 == 0)).all():
+            raise InputFormatError(
+                "expected whole numbers of samples", path=path / FLOW_FILE, column="count"
+            )
     qc_path = Path(qc) if qc is not None else path / QC_FILE
     qc_table = None
     if qc is not None or qc_path.is_file():
@@ -263,6 +274,10 @@ def read_results_folder(folder: PathLike, *, qc: PathLike | None = None) -> Resu
     model_contrasts = (
         run.get("model", {}).get("contrasts") if isinstance(run.get("model"), dict) else None
     )
+    if model_contrasts is not None and not (
+        isinstance(model_contrasts, list) and all(isinstance(c, str) for c in model_contrasts)
+    ):
+        raise InputFormatError("model.contrasts: expected a list of contrast names", path=run_path)
     present = list(dict.fromkeys(results["contrast"]))
     contrasts = [c for c in (model_contrasts or present) if c in present] + [
         c for c in present if c not in (model_contrasts or [])
