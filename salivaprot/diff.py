@@ -554,6 +554,16 @@ def _ancova_table(
             if covariate_columns
             else None
         )
+        if extra_covariates is not None and len(extra_covariates):
+            flat = np.ptp(extra_covariates, axis=0) == 0  # (an aliased column: no protein fits)
+            if flat.any():
+                column = covariate_columns[int(np.flatnonzero(flat)[0])]
+                name = next(n for n, cs in design.covariate_columns.items() if column in cs)
+                raise DesignError(
+                    f"covariate '{name}' ({column}) takes a single value among the subjects seen "
+                    f"at {visit}: ANCOVA models each follow-up visit on its own, so it cannot "
+                    "adjust for it there; leave it out for --method ancova, or use limma or mixed"
+                )
         fit = fit_ancova(
             y[pairs.visit_rows],
             y[pairs.baseline_rows],

@@ -383,6 +383,23 @@ def test_one_subject_per_arm_is_a_design_error(ready: ProteinData) -> None:
             differential_abundance(small, method=method)  # type: ignore[arg-type]
 
 
+def test_ancova_refuses_a_covariate_with_one_value_at_a_visit(ready: ProteinData) -> None:
+    # a batch that differs only among baseline samples: ANCOVA tested no protein, exit 0,
+    # with numpy's "Mean of empty slice" on stderr
+    samples = ready.samples
+    subjects = sorted(samples["subject_id"].unique())[::2]
+    at_baseline = (samples["visit"].astype(str) == "baseline") & samples["subject_id"].isin(
+        subjects
+    )
+    data = with_samples(ready, samples.assign(lcbatch=np.where(at_baseline, "b2", "b1")))
+    with pytest.raises(
+        DesignError, match=r"'lcbatch' \(lcbatch\[b2\]\) takes a single value .* month1"
+    ):
+        differential_abundance(data, method="ancova", covariates=["lcbatch"])
+    tested = differential_abundance(data, method="limma", covariates=["lcbatch"]).table
+    assert tested["pvalue"].notna().any()
+
+
 def test_ancova_counts_subjects_without_baseline(ready: ProteinData) -> None:
     subjects = sorted(ready.samples["subject_id"].unique())[:2]
     drop = ready.samples["subject_id"].isin(subjects) & (ready.samples["visit"] == "baseline")
