@@ -105,6 +105,20 @@ def test_pivot_mixed_decimal_marks_are_not_guessed(tmp_path: Path) -> None:
         read_spectronaut(path)
 
 
+def test_commas_that_read_both_ways_are_refused_not_guessed(tmp_path: Path) -> None:
+    # 1,234 alone was read as 1.234 (a decimal comma) though it may be 1234 (thousands)
+    header = PIVOT_HEADER.split("\t")
+    cells = ["1,234", "2,345", "12,345", "9,876"]
+    rows = ["\t".join([*row.split("\t")[:4], *cells]) for row in PIVOT_ROWS]
+    path = write_file(tmp_path, "\n".join(["\t".join(header), *rows]) + "\n", "Report.tsv")
+    with pytest.raises(InputFormatError, match=r"1,234, 2,345, 12,345 have a comma and three"):
+        read_spectronaut(path)
+    one = [rows[0].replace("9,876", "9,8765"), *rows[1:]]  # (a cell with 4 decimals tells)
+    path = write_file(tmp_path, "\n".join(["\t".join(header), *one]) + "\n", "Report.tsv")
+    quant = read_spectronaut(path)
+    assert quant.abundance.iloc[0].tolist() == [1.234, 2.345, 12.345, 9.8765]
+
+
 # --- real rows: four rows of MSstatsConvert's spectronaut_input.csv (tests/data/README.md) ---
 
 REAL_LONG = Path(__file__).parent / "data" / "spectronaut_input.rows4.csv"

@@ -35,6 +35,8 @@ _PIVOT = re.compile(r"^\[(\d+)\] (.+)\.PG\.Quantity$")
 #: Spectronaut's words for "no value" in quantity cells (besides the shared tokens).
 _MISSING = frozenset({"Filtered", "filtered"})
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d*,\d+(?:[eE][+-]?\d+)?$")
+#: A comma that could separate thousands as well as decimals.
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3},\d{3}$")
 _RELATIVE_TOLERANCE = 1e-6
 
 
@@ -127,7 +129,7 @@ def read_spectronaut(path: PathLike, *, zero_as_missing: bool = True) -> QuantTa
     notes: list[str] = []
     if pivot:
         labels = [column for column, _ in pivot]
-        quantity_cells, comma = _decimal(frame, labels, cells.separator)
+        quantity_cells, comma = _decimal(frame, labels, cells.separator, path=path)
         ids = protein_ids(cells, "PG.ProteinGroups")
         values = quantities(quantity_cells, labels, path=path, ids=ids, fmt=FORMAT)
         notes.append(
@@ -146,7 +148,7 @@ def read_spectronaut(path: PathLike, *, zero_as_missing: bool = True) -> QuantTa
                     path=path,
                     line=cells.header_line,
                 )
-        quantity_cells, comma = _decimal(frame, ["PG.Quantity"], cells.separator)
+        quantity_cells, comma = _decimal(frame, ["PG.Quantity"], cells.separator, path=path)
         quantity = numbers(quantity_cells, ["PG.Quantity"], path=path)["PG.Quantity"]
         groups = frame["PG.ProteinGroups"].str.strip()
         runs = frame["R.FileName"].str.strip()
@@ -197,13 +199,16 @@ def read_spectronaut(path: PathLike, *, zero_as_missing: bool = True) -> QuantTa
     )
 
 
-def _decimal(frame: pd.DataFrame, columns: list[str], separator: str) -> tuple[pd.DataFrame, bool]:
+def _decimal(
+    frame: pd.DataFrame, columns: list[str], separator: str, *, path: PathLike
+) -> tuple[pd.DataFrame, bool]:
     """Quantity cells with Spectronaut's missing words blanked and decimal commas as points.
 
     A decimal comma is read only when no quantity cell has a decimal point and
     the separator is not a comma: ``1,234`` alone could be a thousands
     separator, so a file mixing both is left to the number check (which then
-    names the cells).
+    names the cells), and one where every comma has three digits after it (and
+    at most three before) is refused.
     """
     if all(pd.api.types.is_float_dtype(frame[c]) for c in columns):
         return frame, False  # streamed: plain numbers already
@@ -215,6 +220,15 @@ def _decimal(frame: pd.DataFrame, columns: list[str], separator: str) -> tuple[p
     has_comma = np.fromiter((bool(_DECIMAL_COMMA.match(c)) for c in stacked), bool, len(stacked))
     has_point = np.char.find(stacked, ".") >= 0
     if has_comma.any() and not has_point.any():
+        thousands = np.fromiter((bool(_THOUSANDS.match(c)) for c in stacked[has_comma]), bool)
+        if thousands.all():  # every one reads either way: 1,234 is 1.234 or 1234
+            shown = ", ".join(dict.fromkeys(stacked[has_comma][:3].tolist()))
+            raise InputFormatError(
+                f"quantities such as {shown} have a comma and three digits after it: a "
+                "decimal comma (1,234 = 1.234) or a thousands separator (1,234 = 1234)? No cell "
+                "tells; export the report with a decimal point and no thousands separator",
+                path=path,
+            )
         return cells.apply(lambda column: column.str.replace(",", ".", regex=False)), True
     return cells, False
 
