@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from salivaprot import read_diann
 from salivaprot.cli import main
 
-from .conftest import TEST_DATA, real_file, write_sheet
+from .conftest import ROOT, TEST_DATA, real_file, write_sheet
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -195,6 +195,24 @@ def test_demo_refuses_half_a_study_and_a_bad_truth_table_before_the_work(tmp_pat
         assert code == 1 and "truth.csv" in err and "internal error" not in err, (name, err)
         assert "summary" not in out  # refused before any work
         assert not (tmp_path / f"o_{name}").exists()
+
+
+def test_a_closed_stdout_is_not_an_error(tmp_path: Path) -> None:
+    # `salivaprot diff ... | head -1` said "error: Broken pipe" after a complete run
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    command = [sys.executable, "-m", "salivaprot", "--quiet", "diff",
+               str(TEST_DATA / "study.mzTab"), "-s", str(TEST_DATA / "samples.csv"),
+               "--out", str(tmp_path / "out")]  # fmt: skip
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    ) as process:
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.close()  # the reader is gone before the first line
+        stderr = process.stderr.read().decode()
+        status = process.wait(timeout=300)
+    assert status == 141, stderr
+    assert stderr == ""
+    assert (tmp_path / "out" / "results.tsv").is_file()  # (the run was complete)
 
 
 def test_internal_errors_are_reported_as_bugs(monkeypatch: pytest.MonkeyPatch) -> None:

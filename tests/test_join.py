@@ -105,3 +105,14 @@ def test_fraction_stems_find_their_assay(tmp_path: Path) -> None:
     data = read(path, sheet, visits=["V1"])
     assert data.samples["data_column"].tolist() == ["assay[1]", "assay[2]", "assay[3]"]
     assert data.abundance.at["bsa1", "P02769|ALBU_BOVIN"] == pytest.approx(1.80142464e08)
+
+
+def test_join_names_a_wrong_argument_type() -> None:
+    # a DataFrame for the sheet raised AttributeError: 'DataFrame' object has no attribute ...
+    from salivaprot import join, read_mztab
+
+    mztab = read_mztab("test_data/study.mzTab")
+    with pytest.raises(TypeError, match=r"samples must be a SampleSheet .*read_samples"):
+        join(mztab.quant(), pd.read_csv("test_data/samples.csv"))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"quant must be a QuantTable .* not MzTab"):
+        join(mztab)  # type: ignore[arg-type]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -24,6 +26,8 @@ EXIT_PROBLEMS = 1
 EXIT_INTERNAL = 3
 #: Exit code after Ctrl-C (128 + SIGINT), as shells report it.
 EXIT_INTERRUPTED = 130
+#: Exit status when the reader of stdout went away (128 + SIGPIPE), said nowhere.
+EXIT_BROKEN_PIPE = 141
 
 
 def _version_text() -> str:
@@ -81,6 +85,10 @@ class _Group(click.Group):
             click.echo(f"error: {said}", err=True)
             leave_interrupted(status)
             ctx.exit(status)
+        except BrokenPipeError:  # stdout closed by the reader (`salivaprot ... | head`)
+            with contextlib.suppress(OSError, ValueError):  # (no more to say there)
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(EXIT_BROKEN_PIPE)
         except OSError as err:
             where = f"{err.filename}: " if err.filename else ""
             click.echo(f"error: {where}{err.strerror or err}", err=True)

@@ -299,7 +299,19 @@ def join(
     ------
     SampleSheetError
         When the sheet and the file do not fit together.
+    TypeError
+        When ``quant`` or ``samples`` is not what a reader returns (a sheet as
+        a DataFrame: read it with :func:`~salivaprot.read_samples`).
     """
+    if not isinstance(quant, QuantTable):
+        raise TypeError(
+            f"quant must be a QuantTable (a reader's result), not {type(quant).__name__}"
+        )
+    if samples is not None and not isinstance(samples, SampleSheet):
+        raise TypeError(
+            f"samples must be a SampleSheet (salivaprot.read_samples(path) reads one), not "
+            f"{type(samples).__name__}"
+        )
     columns = quant.columns
     if samples is None:
         names = columns["name"].astype(str)

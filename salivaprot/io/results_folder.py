@@ -264,6 +264,13 @@ def read_results_folder(folder: PathLike, *, qc: PathLike | None = None) -> Resu
             )
     qc_path = Path(qc) if qc is not None else path / QC_FILE
     qc_table = None
+    if qc is not None and not qc_path.is_file():  # (given: not the folder's to lack)
+        raise InputFormatError(
+            "QC table not found (a qc.tsv from 'salivaprot qc' is expected)"
+            if not qc_path.exists()
+            else "the QC table is not a regular file",
+            path=qc_path,
+        )
     if qc is not None or qc_path.is_file():
         qc_table = _read_tsv(qc_path, "the run QC table")
     elif any(c in samples.columns for c in _SAMPLE_QC_COLUMNS):
