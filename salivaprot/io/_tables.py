@@ -405,6 +405,12 @@ def parse_table(
             lambda m: f"line {int(m.group(1)) + header_line}", str(err)
         ).replace("Error tokenizing data. C error: ", "")
         message = re.sub(r"Expected \d+ fields", f"expected {n} fields", message)
+        message = re.sub(  # (pandas counts rows from 0 after the header; files count lines)
+            r"EOF inside string starting at row (\d+)",
+            lambda m: f"the quote opened on line {int(m.group(1)) + header_line + 1} is never "
+            "closed (a stray quote?)",
+            message,
+        )
         raise InputFormatError(
             f"cannot be read as a {SEPARATOR_NAMES[separator]}-separated table "
             f"with the {n} columns of its header (line {header_line}): {message}",
