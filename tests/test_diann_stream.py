@@ -216,7 +216,7 @@ def test_unusual_files_fall_back_to_the_careful_reader(generated: Path, tmp_path
 
 def test_empty_columns_fall_back(tmp_path: Path) -> None:
     frame = report_frame()
-    for change in ({"Lib.PG.Q.Value": np.nan}, {"PG.MaxLFQ": np.nan}):
+    for change in ({"Lib.PG.Q.Value": np.nan}, {"PG.MaxLFQ": np.nan}, {"PG.MaxLFQ": 0.0}):
         edited = frame.assign(PG_Quantity=frame["PG.MaxLFQ"] * 2, **change)
         edited = edited.rename(columns={"PG_Quantity": "PG.Quantity"})
         path = write_file(tmp_path, edited.to_csv(sep="\t", index=False), "report.tsv")
@@ -224,6 +224,9 @@ def test_empty_columns_fall_back(tmp_path: Path) -> None:
         fast = diann.read_diann(path)
         assert not diann.last_stream  # read the careful way
         assert_same(fast, careful(path))
+        if "PG.MaxLFQ" in change:  # (all zero was refused as holding no value)
+            assert any("using PG.Quantity" in note for note in fast.notes)
+            assert fast.abundance.notna().any().any()
 
 
 def test_a_pipe_is_read_once_and_streamed(generated: Path) -> None:

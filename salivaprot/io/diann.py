@@ -378,10 +378,13 @@ def _from_report(
 
     kept = frame[keep]
     if quantity == "PG.MaxLFQ" and "PG.Quantity" in kept.columns:
-        empty_lfq = numbers(kept, ["PG.MaxLFQ"], path=path, row=row)["PG.MaxLFQ"].isna().all()
-        if empty_lfq:
+        lfq = numbers(kept, ["PG.MaxLFQ"], path=path, row=row)["PG.MaxLFQ"]
+        if lfq.isna().all():
             quantity = "PG.Quantity"
             notes.append("'PG.MaxLFQ' is empty (a first-pass report?): using PG.Quantity")
+        elif zero_as_missing and (lfq.fillna(0) == 0).all():  # (zeros are read as missing)
+            quantity = "PG.Quantity"
+            notes.append("'PG.MaxLFQ' is zero or empty in every row kept: using PG.Quantity")
     elif quantity == "PG.Quantity":
         notes.append("no 'PG.MaxLFQ' column: using PG.Quantity (DIA-NN's protein-group quantity)")
     values = numbers(kept, [quantity], path=path, row=row)[quantity]
@@ -680,7 +683,8 @@ class _Stream:
         self.n_kept += len(rows)
         quantity = column[self.quantity].take(rows)
         values = _floats(quantity, nan_is_missing=self.nan_is_missing)
-        self.quantity_seen = self.quantity_seen or bool((~np.isnan(values)).any())
+        # (all zero: the careful reader decides, as for all empty)
+        self.quantity_seen = self.quantity_seen or bool(((values != 0) & ~np.isnan(values)).any())
         kept_groups = groups[rows]
         for code in pd.unique(kept_groups):
             self.group_order.setdefault(int(code), None)
