@@ -228,6 +228,17 @@ def reference_arm_order(
     return [reference, *[a for a in arms if a != reference]], note, []
 
 
+def _named_order(present: Sequence[str]) -> list[str] | None:
+    """The visits ordered by the time their names say, when every name says one."""
+    times = {v: _time_in_days(v) for v in present}
+    if not present or any(t is None for t in times.values()):
+        return None
+    values = np.array([times[v] for v in present], dtype=float)
+    if len(np.unique(values)) != len(values):
+        return None
+    return [present[i] for i in np.argsort(values, kind="stable")]
+
+
 def visit_order(
     visit: pd.Series, visit_day: pd.Series | None, visits: Sequence[str] | None
 ) -> tuple[list[str] | None, str, list[str]]:
@@ -328,6 +339,17 @@ def visit_order(
                     f"visit '{baselines[0]}' is not the earliest visit by median visit_day "
                     f"({baselines[0]} {days[baselines[0]]:g}, {order[0]} {days[order[0]]:g}): "
                     "fix visit_day, or give the order with --visits (Python: visits=[...])"
+                ],
+            )
+        named = _named_order(present)
+        if named is not None and named != order:
+            return (
+                None,
+                "",
+                [
+                    f"visit_day orders the visits {', '.join(order)}, but their names say "
+                    f"{', '.join(named)}: fix visit_day, or give the order with --visits "
+                    "(Python: visits=[...])"
                 ],
             )
         return order, f"visit order from median visit_day: {', '.join(order)}", []

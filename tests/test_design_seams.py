@@ -250,6 +250,17 @@ def test_baseline_that_visit_day_puts_later_is_an_error(tmp_path: Path) -> None:
     assert explicit.baseline == "month1"  # the user's explicit order wins
 
 
+def test_visit_days_that_contradict_the_visit_names_are_an_error(tmp_path: Path) -> None:
+    # month1 at day 200, after month4: the visits were ordered by day with only a note
+    path = tmp_path / "s.csv"
+    path.write_text(sheet_text(("aMSC", "placebo"), days=(0, 200, 120)))
+    with pytest.raises(SampleSheetError, match=r"visit_day orders the visits baseline, month4, "
+                       r"month1, but their names say baseline, month1, month4"):  # fmt: skip
+        sp.read_samples(path)
+    explicit = sp.read_samples(path, visits=["baseline", "month4", "month1"])
+    assert explicit.visits == ["baseline", "month4", "month1"]
+
+
 def test_plain_text_design_columns_are_never_sorted_alphabetically(ready: ProteinData) -> None:
     text = plain(ready.samples)
     design = trial_design(text)  # placebo by name; visits by visit_day
