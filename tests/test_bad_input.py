@@ -593,6 +593,6 @@ def test_a_row_with_a_field_inserted_is_refused_not_shifted(tmp_path: Path, name
 
 def test_a_stray_quote_is_named_by_its_line(tmp_path: Path) -> None:
     # pandas' "EOF inside string starting at row 2" counted rows from 0 after the header
-    text = "protein_id\tS1\tS2\nP1\t1\t2\nP2\t3\t4\n\"P3\t5\t6\nP4\t7\t8\n"
+    text = 'protein_id\tS1\tS2\nP1\t1\t2\nP2\t3\t4\n"P3\t5\t6\nP4\t7\t8\n'
     with pytest.raises(InputFormatError, match="the quote opened on line 4 is never closed"):
         read_matrix(write_file(tmp_path, text, "m.tsv"))

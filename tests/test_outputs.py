@@ -342,26 +342,33 @@ def test_ctrl_c_during_start_up_of_python_m_salivaprot(tmp_path: Path) -> None:
     assert result.stderr.strip() == "error: interrupted"
 
 
-def test_ctrl_c_inside_exec_still_exits_130(study: Path, tmp_path: Path) -> None:
-    # CPython < 3.12 run with -m ends a process by SIGINT (-2) after a caught
-    # KeyboardInterrupt that was raised inside exec() (as dataclasses run code)
+def _diff_stopped(
+    study: Path, tmp_path: Path, stop: str, entry: str
+) -> subprocess.CompletedProcess[str]:
+    """``salivaprot diff`` (by ``python -m``) whose preprocessing runs ``stop`` instead."""
     probe = tmp_path / "probe"
     probe.mkdir()
-    (probe / "ctrl_c_probe.py").write_text(
-        "import sys\n"
+    (probe / "stop_probe.py").write_text(
+        "import os, signal, sys, time\n"
         "sys.argv = ['salivaprot']\n"
         "import salivaprot.preprocess\n"
-        "def interrupt(*args, **kwargs):\n"
-        "    exec('raise KeyboardInterrupt')\n"
-        "salivaprot.preprocess.preprocess = interrupt\n"
-        "from salivaprot.cli import main\n"
-        f"main(['diff', {str(study / 'study.mzTab')!r}, '-s', {str(study / 'samples.csv')!r},"
+        "def stop(*args, **kwargs):\n"
+        f"    {stop}\n"
+        "salivaprot.preprocess.preprocess = stop\n"
+        f"from salivaprot.cli.commands import {entry}\n"
+        f"{entry}(['diff', {str(study / 'study.mzTab')!r}, '-s', {str(study / 'samples.csv')!r},"
         f" '--out', {str(tmp_path / 'out')!r}])\n"
     )
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(probe)]))
-    result = subprocess.run(
-        [sys.executable, "-m", "ctrl_c_probe"], capture_output=True, text=True, timeout=120, env=env
+    return subprocess.run(
+        [sys.executable, "-m", "stop_probe"], capture_output=True, text=True, timeout=120, env=env
     )
+
+
+def test_ctrl_c_inside_exec_still_exits_130(study: Path, tmp_path: Path) -> None:
+    # CPython < 3.12 run with -m ends a process by SIGINT (-2) after a caught
+    # KeyboardInterrupt that was raised inside exec() (as dataclasses run code)
+    result = _diff_stopped(study, tmp_path, "exec('raise KeyboardInterrupt')", "main")
     assert result.returncode == 130, result.stderr
     assert result.stderr.strip() == "error: interrupted"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["probe", "study"]
@@ -372,24 +379,8 @@ def test_a_terminated_run_leaves_no_half_written_folder(
     study: Path, tmp_path: Path, signal_name: str, status: int
 ) -> None:
     # SLURM, snakemake and timeout stop a job with SIGTERM; its staging folder stayed behind
-    probe = tmp_path / "probe"
-    probe.mkdir()
-    (probe / "term_probe.py").write_text(
-        "import os, signal, sys, time\n"
-        "sys.argv = ['salivaprot']\n"
-        "import salivaprot.preprocess\n"
-        "def stop(*args, **kwargs):\n"
-        f"    os.kill(os.getpid(), signal.{signal_name})\n"
-        "    time.sleep(60)\n"
-        "salivaprot.preprocess.preprocess = stop\n"
-        "from salivaprot.cli.commands import run\n"
-        f"run(['diff', {str(study / 'study.mzTab')!r}, '-s', {str(study / 'samples.csv')!r},"
-        f" '--out', {str(tmp_path / 'out')!r}])\n"
-    )
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(probe)]))
-    result = subprocess.run(
-        [sys.executable, "-m", "term_probe"], capture_output=True, text=True, timeout=120, env=env
-    )
+    stop = f"os.kill(os.getpid(), signal.{signal_name}); time.sleep(60)"
+    result = _diff_stopped(study, tmp_path, stop, "run")  # (run: the console script's entry)
     assert result.returncode == status, result.stderr
     assert result.stderr.strip() == f"error: terminated ({signal_name})"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["probe", "study"]

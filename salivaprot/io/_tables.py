@@ -407,8 +407,10 @@ def parse_table(
         message = re.sub(r"Expected \d+ fields", f"expected {n} fields", message)
         message = re.sub(  # (pandas counts rows from 0 after the header; files count lines)
             r"EOF inside string starting at row (\d+)",
-            lambda m: f"the quote opened on line {int(m.group(1)) + header_line + 1} is never "
-            "closed (a stray quote?)",
+            lambda m: (
+                f"the quote opened on line {int(m.group(1)) + header_line + 1} is never "
+                "closed (a stray quote?)"
+            ),
             message,
         )
         raise InputFormatError(
