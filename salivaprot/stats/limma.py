@@ -152,7 +152,7 @@ def gls_fit(
     coefficient_estimable = np.zeros((n_proteins, p), dtype=bool)
     # rank is judged on columns of unit norm, as R's pivoting QR judges each column against
     # its own length: a covariate in other units (1e10, 1e-8) is the same model
-    norms, scaled = _unit_columns(xtvx)
+    norms, scaled = _unit_columns(xtvx)  # (in place: X'V^-1X is not needed as it was)
     eigen = np.linalg.eigvalsh(scaled)
     full = (
         (n_obs > 0)
@@ -473,11 +473,14 @@ def _classify_f(t: np.ndarray, covariance: np.ndarray) -> tuple[np.ndarray, int]
 def _unit_columns(gram: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Column norms of stacked Gram matrices, and the matrices for columns of unit norm.
 
-    A column of norm 0 stays 0 (its norm is returned as 0).
+    ``gram`` is scaled in place (no second array of its size, at 10,000 proteins) and
+    returned; a column of norm 0 stays 0 (its norm is returned as 0).
     """
     norms = np.sqrt(np.maximum(np.einsum("...ii->...i", gram), 0.0))
     unit = np.where(norms > 0, norms, 1.0)
-    return norms, gram / unit[..., :, None] / unit[..., None, :]
+    gram /= unit[..., :, None]
+    gram /= unit[..., None, :]
+    return norms, gram
 
 
 def _aliased_inverse(gram: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
