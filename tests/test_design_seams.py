@@ -178,6 +178,13 @@ def test_a_column_of_numbers_is_never_taken_as_categories(
     assert declared.design.covariate_kinds == {"age": "categorical"}
 
 
+def test_a_numeric_covariate_with_one_value_is_refused(ready: ProteinData) -> None:
+    # centred to zeros, it was an aliased column; scaled, it would divide by zero
+    data = with_samples(ready, ready.samples.assign(age=42.0))
+    with pytest.raises(DesignError, match=r"covariate 'age' has a single value \(42\)"):
+        differential_abundance(data, covariates=["age"])
+
+
 def test_grouping_names_with_numbers_must_declare_their_kind(ready: ProteinData) -> None:
     samples = ready.samples.copy()
     codes = {s: i % 3 + 1 for i, s in enumerate(sorted(samples["subject_id"].unique()))}

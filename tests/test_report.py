@@ -141,6 +141,18 @@ def test_an_edited_results_folder_is_named_not_an_internal_error(
         assert not out.exists()
 
 
+def test_a_missing_qc_table_is_named_not_the_results_folder(
+    report_file: Path, tmp_path: Path
+) -> None:
+    # "--qc nonexist.tsv" was reported as "the results folder has no nonexist.tsv"
+    folder = report_file.parent / "diff"
+    for command, out in (("report", tmp_path / "r.html"), ("figures", tmp_path / "figs")):
+        code, _, err = run(command, str(folder), "--out", str(out), "--qc", str(tmp_path / "x.tsv"))
+        assert code == 1 and "x.tsv: QC table not found" in err and "results folder" not in err
+        code, _, err = run(command, str(folder), "--out", str(out), "--qc", "/dev/zero")
+        assert code == 1 and "/dev/zero: the QC table is not a regular file" in err, err
+
+
 # ----------------------------------------------------------------------------- in a browser
 
 
