@@ -596,3 +596,12 @@ def test_a_stray_quote_is_named_by_its_line(tmp_path: Path) -> None:
     text = 'protein_id\tS1\tS2\nP1\t1\t2\nP2\t3\t4\n"P3\t5\t6\nP4\t7\t8\n'
     with pytest.raises(InputFormatError, match="the quote opened on line 4 is never closed"):
         read_matrix(write_file(tmp_path, text, "m.tsv"))
+
+
+def test_a_report_with_a_separator_at_the_end_of_every_line_still_reads(tmp_path: Path) -> None:
+    # one empty field more on every line is a trailing separator, not a stray one
+    text = (DATA / "report.tsv").read_text(encoding="utf-8")
+    trailing = "\n".join(line + "\t" if line else line for line in text.split("\n"))
+    quant = read_quant(write_file(tmp_path, trailing, "report.tsv"))
+    expected = read_quant(DATA / "report.tsv")
+    pd.testing.assert_frame_equal(quant.abundance, expected.abundance, check_exact=True)

@@ -239,13 +239,14 @@ class Tail:
         self.line = ""  # the last complete line with content, without its "\n"
         self.partial = ""  # what follows the last "\n" read so far
         #: with ``separator`` and ``fields``: the first line (1 = the first line read) with
-        #: more fields than that, among lines without a quote before the extra separator
+        #: more fields than that (one empty field more, a separator at the end of the line,
+        #: is not counted), among lines without a quote before the extra separator
         self.too_long: int | None = None
         self.lines = 0
         self._long = None
         if separator is not None and fields is not None:
             sep = re.escape(separator)
-            self._long = re.compile(rf'^(?:[^{sep}\n"]*{sep}){{{fields}}}', re.MULTILINE)
+            self._long = re.compile(rf'^(?:[^{sep}\n"]*{sep}){{{fields}}}(?=[^\r\n])', re.M)
 
     def _check_lines(self, text: str) -> None:
         """Look for a line with too many fields in ``text`` (whole lines)."""
@@ -254,6 +255,11 @@ class Tail:
         found = self._long.search(text)
         if found is not None:
             self.too_long = self.lines + text.count("\n", 0, found.start()) + 1
+
+    def check_last_line(self) -> None:
+        """Check the last line read when it has no line end (as the others were checked)."""
+        if self._long is not None and self.partial:
+            self._check_lines(self.partial + "\n")
 
     def _remember(self, data: str) -> None:
         cut = data.rfind("\n")
@@ -419,25 +425,14 @@ def parse_table(
             path=path,
         ) from err
     frame.index = pd.RangeIndex(header_line + 1, header_line + 1 + len(frame), name="line")
+    tail.check_last_line()
     if tail.too_long is not None:
-        raise InputFormatError(
-            f"more fields than the {n} columns of the header (line {header_line}) on line "
-            f"{header_line + tail.too_long}: a stray separator shifts the columns after it",
-            path=path,
-        )
+        raise _more_fields(n, header_line, [header_line + tail.too_long], path, shift=True)
     if positions is None:
         extra = frame.iloc[:, n:]
         surplus = (extra != "").any(axis=1).to_numpy(bool)
         if surplus.any():
-            lines = frame.index[surplus]
-            shown = ", ".join(map(str, lines[:10])) + (
-                f" and {len(lines) - 10} more" if len(lines) > 10 else ""
-            )
-            raise InputFormatError(
-                f"more fields than the {n} columns of the header (line {header_line}) on "
-                f"line{'s' if len(lines) > 1 else ''} {shown}",
-                path=path,
-            )
+            raise _more_fields(n, header_line, list(frame.index[surplus]), path)
         frame = frame.iloc[:, :n]
         if header_fields > n or _ends_with_separator(tail, separator, n):
             notes.append(
@@ -458,12 +453,6 @@ def parse_table(
                 f"the last line has {len(cells)} fields, the header {n}: the file seems truncated",
                 path=path,
                 line=int(frame.index[-1]),
-            )
-        if positions is not None and len(cells) > n and cells[n:] != [""]:
-            raise InputFormatError(
-                f"more fields than the {n} columns of the header (line {header_line}) on line "
-                f"{int(frame.index[-1])}: a stray separator shifts the columns after it",
-                path=path,
             )
         if last.strip():
             warnings.warn(
@@ -487,6 +476,21 @@ def parse_table(
 #: (``""`` from write.csv, ``...1`` from readr); ``""`` is read as "(unnamed column 1)".
 _INDEX_NAMES = frozenset({"", "(unnamed column 1)", "Unnamed: 0", "...1"})
 _ROW_NUMBER = re.compile(r"^\d+$")
+
+
+def _more_fields(
+    n: int, header_line: int, lines: list[int], path: PathLike, *, shift: bool = False
+) -> InputFormatError:
+    """The error for lines with more fields than the header's ``n`` columns."""
+    shown = ", ".join(map(str, lines[:10])) + (
+        f" and {len(lines) - 10} more" if len(lines) > 10 else ""
+    )
+    return InputFormatError(
+        f"more fields than the {n} columns of the header (line {header_line}) on "
+        f"line{'s' if len(lines) > 1 else ''} {shown}"
+        + (": a stray separator shifts the columns after it" if shift else ""),
+        path=path,
+    )
 
 
 def index_column(columns: Sequence[str]) -> bool:
