@@ -353,12 +353,9 @@ def visit_order(
                 ],
             )
         return order, f"visit order from median visit_day: {', '.join(order)}", []
-    times = {v: _time_in_days(v) for v in present}
-    if present and all(t is not None for t in times.values()):
-        values = np.array([times[v] for v in present], dtype=float)
-        if len(np.unique(values)) == len(values):
-            order = [present[i] for i in np.argsort(values, kind="stable")]
-            return order, f"visit order from the visit names: {', '.join(order)}", []
+    named = _named_order(present)
+    if named is not None:
+        return named, f"visit order from the visit names: {', '.join(named)}", []
     if len(present) == 2 and baselines:
         order = [baselines[0], *[v for v in present if v != baselines[0]]]
         return order, f"visit order: {order[0]} (the baseline), then {order[1]}", []

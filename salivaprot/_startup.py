@@ -54,7 +54,9 @@ def _is_command_line() -> bool:
 
 
 def leave_interrupted(status: int = EXIT_INTERRUPTED) -> None:
-    """After Ctrl-C was handled: when this process is the command line, exit 130 at once.
+    """After Ctrl-C (or SIGTERM, SIGHUP) was handled: as the command line, exit at once.
+
+    The status is 130 after Ctrl-C, 128 + the signal otherwise (see :func:`stopped`).
 
     CPython before 3.12 may still end a process by SIGINT (status -2 instead of
     130) when the Ctrl-C interrupted code run by ``exec`` (dataclasses, for one),

@@ -30,6 +30,14 @@ EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
 
 
+def _say_stopped(err: KeyboardInterrupt) -> int:
+    """Ctrl-C, SIGTERM or SIGHUP: its one line on stderr; the exit status (or exit now)."""
+    said, status = stopped(err)
+    click.echo(f"error: {said}", err=True)
+    leave_interrupted(status)
+    return status
+
+
 def _version_text() -> str:
     from salivaprot._versions import versions
 
@@ -67,10 +75,7 @@ class _Group(click.Group):
         try:
             return super().make_context(info_name, args, parent, **extra)
         except KeyboardInterrupt as err:
-            said, status = stopped(err)
-            click.echo(f"error: {said}", err=True)
-            leave_interrupted(status)
-            sys.exit(status)
+            sys.exit(_say_stopped(err))
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -81,10 +86,7 @@ class _Group(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except KeyboardInterrupt as err:
-            said, status = stopped(err)
-            click.echo(f"error: {said}", err=True)
-            leave_interrupted(status)
-            ctx.exit(status)
+            ctx.exit(_say_stopped(err))
         except BrokenPipeError:  # stdout closed by the reader (`salivaprot ... | head`)
             with contextlib.suppress(OSError, ValueError):  # (no more to say there)
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

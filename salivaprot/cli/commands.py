@@ -574,9 +574,11 @@ def demo(ctx: click.Context, data_dir: Path, out: str, force: bool) -> None:
             f"--data {data_dir} holds {have.name} but no {lack.name}: give a folder with both, "
             "or one with neither (the demo then simulates its study)"
         )
-    truth = data_dir / "truth.csv"
-    inputs = [("data file", mztab), ("sample sheet", sheet), ("truth table", truth)]
-    inputs = inputs if bundled else []
+    inputs = (
+        [("data file", mztab), ("sample sheet", sheet), ("truth table", data_dir / "truth.csv")]
+        if bundled
+        else []
+    )
     with output_folder(out, inputs=inputs, force=force) as stage:
         _demo_into(ctx, stage, _shown(out), mztab, sheet, data_dir, bundled)
 

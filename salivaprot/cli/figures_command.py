@@ -155,7 +155,7 @@ def report_command(results_dir: Path, out: Path, qc_file: Path | None, force: bo
     """Write one self-contained HTML report of a 'salivaprot diff' RESULTS_DIR."""
     from salivaprot.io._outputs import check_output_file
 
-    if out.exists() and out.is_dir():
+    if out.exists() and out.is_dir():  # (`--out ''` reaches here as '.': a usage error)
         raise click.BadParameter("is a folder; give an .html file", param_hint="--out")
     inputs = [("results folder", results_dir), ("run QC table", qc_file)]
     check_output_file(out, inputs=inputs, force=force)

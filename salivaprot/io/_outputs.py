@@ -54,6 +54,11 @@ def _home() -> Path | None:
         return None
 
 
+def _both_names(path: PathLike) -> set[Path]:
+    """A path as the file it is (links followed) and as the name it was given (absolute)."""
+    return {Path(path).resolve(), Path(os.path.abspath(path))}
+
+
 def check_output_folder(
     out: PathLike,
     *,
@@ -115,7 +120,7 @@ def check_output_folder(
         if path is None:
             continue
         # the file itself and the name it was given (a symbolic link in the folder counts)
-        names = (Path(path).resolve(), Path(os.path.abspath(path)))
+        names = _both_names(path)
         if any(n.is_relative_to(folder) for n in names for folder in (resolved, plain)):
             problems.append(
                 f"{option} {where} holds the {role} {path}; inputs are never modified, so write "
@@ -169,12 +174,12 @@ def check_output_file(
     where = str(target)
     if target.is_dir():
         raise OutputError(f"{option} {where} is a folder; give a file name")
-    names = {target.resolve(), Path(os.path.abspath(target))}
+    names = _both_names(target)
     problems: list[str] = []
     for role, path in inputs:
         if path is None:
             continue
-        given = {Path(path).resolve(), Path(os.path.abspath(path))}
+        given = _both_names(path)
         if any(n == g or n.is_relative_to(g) for n in names for g in given):
             inside = "is" if names & given else "is inside"
             problems.append(

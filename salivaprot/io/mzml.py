@@ -88,7 +88,7 @@ _INJECTION_TIME = "MS:1000927"
 _CHARGE = "MS:1000041"
 _INTENSITY_ARRAY = "MS:1000515"
 _SERIAL_NUMBER = "MS:1000529"
-_MINUTE, _SECOND, _MILLISECOND = "UO:0000031", "UO:0000010", "UO:0000028"
+_MINUTE, _MILLISECOND = "UO:0000031", "UO:0000028"
 _DTYPES: dict[str, np.dtype[Any]] = {
     "MS:1000521": np.dtype("<f4"),
     "MS:1000523": np.dtype("<f8"),
@@ -701,6 +701,11 @@ _IIT_UNITS = {b"": 1.0, b"UO:0000028": 1.0, b"millisecond": 1.0, b"UO:0000010": 
               b"second": 1000.0}  # fmt: skip
 
 
+def _is_whole(value: float, least: int) -> bool:
+    """Whether a count (ms level, charge) is a whole number of at least ``least``."""
+    return value.is_integer() and value >= least
+
+
 def _unit(rest: bytes) -> bytes:
     """The unit in the attributes after a cvParam's value (remembered: they repeat)."""
     unit = _UNITS.get(rest)
@@ -974,7 +979,7 @@ class _Reader:
     def _whole(self, raw: bytes | str, what: str, ident: str, least: int) -> int:
         """A cvParam that counts (ms level, charge): a whole number of at least ``least``."""
         value = self._number(raw, what, ident)
-        if not value.is_integer() or value < least:
+        if not _is_whole(value, least):
             text = raw.decode(self.encoding, "replace") if isinstance(raw, bytes) else raw
             raise self.fail(
                 f"spectrum {self.tally.n_spectra + 1} (id '{ident}'): {what} {text!r} is not "
@@ -1110,7 +1115,7 @@ class _Reader:
         level[first(b"0579")[0]] = 1
         who, at = first(b"0511")
         given_levels = numbers(at)
-        if any(not v.is_integer() or v < 1 for v in given_levels):
+        if not all(_is_whole(v, 1) for v in given_levels):
             return False  # the careful path names it
         level[who] = list(map(int, given_levels))
         ms1 = level == 1
@@ -1138,17 +1143,14 @@ class _Reader:
             factors = [_IIT_UNITS.get(_unit(rest[i])) for i in at]
             if None in factors:
                 return False  # another unit: the careful path converts or names it
-            iit[who] = numbers(at)
-            seconds = np.array(factors) != 1.0
-            if seconds.any():
-                iit[who[seconds]] *= 1000.0
+            iit[who] = np.array(numbers(at)) * np.array(factors)
         charge = np.zeros(n, dtype=np.int64)
         known = np.zeros(n, dtype=bool)
         who, at = given(b"0041")
         if at:
             keep = ms2[who]
             charges = numbers(np.array(at, dtype=np.int64)[keep].tolist())
-            if any(not z.is_integer() or z < 0 for z in charges):
+            if not all(_is_whole(z, 0) for z in charges):
                 return False  # the careful path names it
             charge[who[keep]] = list(map(int, charges))
             known[who[keep]] = True
@@ -1251,11 +1253,9 @@ class _Reader:
         return self._from_values(values, ident, peaks)
 
     def _minutes(self, value: float, unit: str, ident: str) -> float:
-        if unit in (_SECOND, "second"):
-            return value / 60.0
         if unit in (_MINUTE, "minute"):
             return value
-        if unit:
+        if unit:  # (seconds: value * 1.0 / 60.0, which is value / 60.0)
             return value * self._seconds_per(unit, "scan start time", ident) / 60.0
         if not self.tally.seconds_unit_warned:
             warnings.warn(
@@ -1271,8 +1271,6 @@ class _Reader:
         """An ion injection time in ms (its unit by PSI-MS when the file names none)."""
         if unit in ("", _MILLISECOND, "millisecond"):
             return value
-        if unit in (_SECOND, "second"):
-            return value * 1000.0
         return value * self._seconds_per(unit, "ion injection time", ident) * 1000.0
 
     def _seconds_per(self, unit: str, what: str, ident: str) -> float:
