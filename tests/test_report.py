@@ -151,6 +151,11 @@ def test_a_missing_qc_table_is_named_not_the_results_folder(
         assert code == 1 and "x.tsv: QC table not found" in err and "results folder" not in err
         code, _, err = run(command, str(folder), "--out", str(out), "--qc", "/dev/zero")
         assert code == 1 and "/dev/zero: the QC table is not a regular file" in err, err
+        # a table that is not run QC (results.tsv given by mistake) is named, not drawn
+        results = str(folder / "results.tsv")
+        code, _, err = run(command, str(folder), "--out", str(out), "--qc", results)
+        assert code == 1 and "missing columns run, tic_total, n_ms2" in err, err
+        assert "rerun 'salivaprot qc'" in err and not out.exists()
 
 
 # ----------------------------------------------------------------------------- in a browser

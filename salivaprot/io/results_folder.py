@@ -139,13 +139,15 @@ def _read_tsv(path: Path, what: str, **kwargs: Any) -> pd.DataFrame:
         raise InputFormatError(f"cannot read {what}: {err}", path=path) from err
 
 
-def _require(frame: pd.DataFrame, columns: tuple[str, ...], path: Path) -> None:
+def _require(
+    frame: pd.DataFrame, columns: tuple[str, ...], path: Path, *, command: str = "diff"
+) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise InputFormatError(
             f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
-            f"(expected {', '.join(columns)}); the folder may come from an older salivaprot "
-            "or another tool: rerun 'salivaprot diff'",
+            f"(expected {', '.join(columns)}); the file may come from an older salivaprot "
+            f"or another tool: rerun 'salivaprot {command}'",
             path=path,
         )
 
@@ -273,6 +275,7 @@ def read_results_folder(folder: PathLike, *, qc: PathLike | None = None) -> Resu
         )
     if qc is not None or qc_path.is_file():
         qc_table = _read_tsv(qc_path, "the run QC table")
+        _require(qc_table, ("run", "tic_total", "n_ms2"), qc_path, command="qc")
     elif any(c in samples.columns for c in _SAMPLE_QC_COLUMNS):
         # diff --qc joined the run QC metrics to the samples: the folder holds them
         qc_table = samples[[c for c in _SAMPLE_QC_COLUMNS if c in samples.columns]].copy()
