@@ -275,3 +275,30 @@ def test_auto_falls_back_to_intensity_when_lfq_is_all_zero(tmp_path: Path) -> No
     assert quant.abundance.columns.tolist() == ["Intensity S01_base", "Intensity S01_m4"]
     assert "'LFQ intensity <sample>' columns hold no values" in quant.notes[0]
     assert quant.source == "MaxQuant proteinGroups.txt (Intensity)"
+
+
+@pytest.mark.parametrize("keep", [50, 103, 104])
+def test_a_row_cut_before_its_id_is_refused_with_its_line(tmp_path: Path, keep: int) -> None:
+    # real rows leave out their empty last fields (111 to 115 of 115), but every row
+    # reaches 'id' (field 105), after the LFQ columns (81-90) and the flags (102-104): a
+    # row cut before it lost its quantities or its 'Potential contaminant' flag
+    lines = (DATA / "proteinGroups.first40.txt").read_text().splitlines(keepends=True)
+    assert lines[0].split("\t").index("id") == 104
+    lines[6] = "\t".join(lines[6].split("\t")[:keep]) + "\n"
+    path = write_file(tmp_path, "".join(lines), "proteinGroups.txt")
+    with pytest.raises(InputFormatError, match=r"line 7: no 'id'.*cut or damaged file"):
+        read_maxquant(path)
+    lines[6] = lines[6].rstrip("\n") + "\t" * (105 - keep) + "\n"  # id emptied
+    lines[9] = "\t".join(lines[9].split("\t")[:60]) + "\n"
+    path = write_file(tmp_path, "".join(lines), "proteinGroups.txt")
+    with pytest.raises(InputFormatError, match=r"lines 7, 10: no 'id'"):
+        read_maxquant(path)
+
+
+def test_short_real_rows_that_reach_their_id_are_read(tmp_path: Path) -> None:
+    lines = (DATA / "proteinGroups.first40.txt").read_text().splitlines(keepends=True)
+    full = read_maxquant(DATA / "proteinGroups.first40.txt")
+    lines[1:] = ["\t".join(line.split("\t")[:105]) + "\n" for line in lines[1:]]
+    quant = read_maxquant(write_file(tmp_path, "".join(lines), "proteinGroups.txt"))
+    assert quant.abundance.equals(full.abundance)
+    assert quant.proteins["is_contaminant"].equals(full.proteins["is_contaminant"])

@@ -197,6 +197,7 @@ def read_maxquant(
             "label-free and TMT/iTRAQ reporter-ion quantities, not SILAC ratios",
             path=path,
         )
+    _refuse_cut_rows(cells.frame, path)
     ids = protein_ids(cells, id_column(cells, FORMAT, path=path, expected=EXPECTED))
     available = _samples(columns)
     chosen, notes = _choose(available, quantity, path=path)
@@ -250,6 +251,33 @@ def read_maxquant(
         zero_as_missing=zero_as_missing,
         source=f"MaxQuant proteinGroups.txt ({source_name})",
         flag_notes=_flag_notes,
+    )
+
+
+def _refuse_cut_rows(frame: pd.DataFrame, path: PathLike) -> None:
+    """Refuse rows whose ``id`` is empty: they end before it, their quantities with them.
+
+    MaxQuant leaves out a row's empty last fields, so a short row is normal and
+    is completed with empty cells; but it numbers every row in ``id``, written
+    after the quantity and flag columns. A row without one was cut short (a
+    damaged file): its quantities and flags would be read as missing.
+    """
+    if "id" not in frame.columns:
+        return
+    empty = (frame["id"].str.strip() == "").to_numpy(bool)
+    if not empty.any():
+        return
+    lines = [int(line) for line in frame.index[empty]]
+    shown = ", ".join(map(str, lines[:10])) + (
+        f" and {len(lines) - 10} more" if len(lines) > 10 else ""
+    )
+    raise InputFormatError(
+        ("" if len(lines) == 1 else f"lines {shown}: ") + "no 'id'. MaxQuant numbers every row "
+        "in 'id', after the quantity and flag columns, so the row ends before it: a cut or "
+        "damaged file (its quantities and 'Potential contaminant' would be read as missing). "
+        "Export proteinGroups.txt again from MaxQuant's txt folder",
+        path=path,
+        line=lines[0] if len(lines) == 1 else None,
     )
 
 
