@@ -250,9 +250,46 @@ def _loose_numbers(frame: pd.DataFrame, column: str) -> pd.Series:
     cells = frame[column]
     if isinstance(cells.dtype, pd.StringDtype) and cells.dtype.na_value is not pd.NA:
         # pandas 3's text (missing as NaN, not <NA>): to float64 or int64 without Python strings
-        return pd.to_numeric(cells.str.strip(), errors="coerce")
+        plain = _plain_numbers(cells)
+        return plain if plain is not None else pd.to_numeric(cells.str.strip(), errors="coerce")
     text = text_column(frame, column)
     return pd.to_numeric(text if text is not None else cells, errors="coerce")
+
+
+#: Cells ``pyarrow`` casts to numbers exactly as ``pandas.to_numeric`` reads them.
+_WHOLE = r"^-?[0-9]{1,18}$"
+_DECIMAL_CELL = (
+    r"^-?(?:[0-9]{1,18}|(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?"
+    r"|[0-9]+[eE][+-]?[0-9]{1,3})$"
+)
+
+
+def _plain_numbers(cells: pd.Series) -> pd.Series | None:
+    """pandas 3 text cells of plain numbers by pyarrow's cast, as ``to_numeric`` reads them.
+
+    int64 when every cell is a whole number (of at most 18 digits), float64 when
+    some are not or are empty (missing); both parsers round correctly, so the
+    values are the same. ``None`` when a cell needs ``to_numeric``'s own rules
+    (spaces around it, a sign ``+``, a word, ``NaN`` or ``inf`` written out, a
+    longer whole number) or the column holds no number.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if getattr(cells.dtype, "storage", None) != "pyarrow":
+        return None
+    text = pa.array(cells.array)
+    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
+    written = pc.drop_null(text)
+    if not len(written):
+        return None
+    whole = pc.all(pc.match_substring_regex(written, _WHOLE)).as_py()
+    if not whole and not pc.all(pc.match_substring_regex(written, _DECIMAL_CELL)).as_py():
+        return None
+    values = pc.cast(text, pa.int64() if whole and not text.null_count else pa.float64())
+    if not whole and not pc.all(pc.is_finite(values)).as_py():  # (1e400)
+        return None
+    return pd.Series(values.to_numpy(zero_copy_only=False), index=cells.index, name=cells.name)
 
 
 def _plus(frame: pd.DataFrame, names: Sequence[str]) -> pd.Series | None:

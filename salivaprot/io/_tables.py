@@ -785,7 +785,10 @@ def duplicated_ids(ids: pd.Series, *, row: str = "line", what: str = "protein ID
     protein ID 'P1' is repeated on lines 2, 5; IDs must be unique
     """
     problems: list[str] = []
-    text = ids.astype(object).where(ids.notna(), "").astype(str).str.strip()
+    if isinstance(ids.dtype, pd.StringDtype):  # (pandas 3's text: no Python strings made)
+        text = ids.fillna("").str.strip()
+    else:
+        text = ids.astype(object).where(ids.notna(), "").astype(str).str.strip()
     empty = ids.index[(text == "").to_numpy(bool)]
     token = ids.index[text.isin(MISSING_TOKENS - {""}).to_numpy(bool)]
 

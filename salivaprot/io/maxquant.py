@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
@@ -290,6 +291,11 @@ def _needed(columns: Sequence[str], quantity: str) -> list[str]:
 
 def _samples(columns: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
     """(column, sample) pairs of each quantity, in file order."""
+    return {quantity: list(pairs) for quantity, pairs in _samples_of(tuple(columns)).items()}
+
+
+@functools.lru_cache(maxsize=4)  # (asked of one header up to three times per read)
+def _samples_of(columns: tuple[str, ...]) -> dict[str, list[tuple[str, str]]]:
     found: dict[str, list[tuple[str, str]]] = {q: [] for q in _QUANTITIES}
     for column in columns:
         if column in _NOT_SAMPLES:

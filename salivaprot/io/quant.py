@@ -168,7 +168,7 @@ def annotate_proteins(
     fields = _header_fields(desc, genes.isna() | tax.isna() | spec.isna())
     genes = genes.where(genes.notna(), fields["GN"])
     tax = tax.where(tax.notna(), fields["OX"])
-    mnemonic = _extract(acc.astype(str), _MNEMONIC, "_", tax.isna())
+    mnemonic = _extract(acc, _MNEMONIC, "_", tax.isna())  # (non-text cells: no match)
     if entry_name is not None:
         names = given(entry_name)
         names = names.where(names.map(lambda v: isinstance(v, str)), "")
