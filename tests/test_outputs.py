@@ -19,7 +19,7 @@ import salivaprot.io.results
 import salivaprot.preprocess
 from salivaprot.cli import main
 
-from .conftest import TEST_DATA
+from .conftest import TEST_DATA, full_disk
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -228,6 +228,21 @@ def test_failed_forced_run_leaves_the_old_folder_whole(
     code, _, err = run(*base, "--out", str(out), "--force")  # the folder in the way is replaced
     assert code == 0, err
     assert (out / "run.json").is_file()
+
+
+def test_a_full_disk_names_the_file_being_written(
+    study: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the kernel's ENOSPC carries no file name: it said "error: No space left on device"
+    full_disk(monkeypatch)
+    preprocess = ["preprocess", str(study / "study.mzTab"), "-s", str(study / "samples.csv")]
+    simulate = ["simulate", "--proteins", "20", "--subjects-per-arm", "2"]  # (staged twice)
+    for args, out in ((preprocess, tmp_path / "pre"), (simulate, tmp_path / "sim")):
+        code, _, err = run(*args, "--out", str(out))
+        one_line_error(code, err, "No space left on device")
+        assert err.startswith(f"error: {out}{os.sep}"), err  # a file of the output folder
+        assert ".tmp" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["study"]
 
 
 def test_a_failed_swap_keeps_the_old_folder_and_names_the_output(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -12,7 +14,7 @@ import pytest
 from salivaprot.io.results_folder import read_results_folder
 from salivaprot.report import methods_text
 
-from .conftest import CHROMIUM
+from .conftest import CHROMIUM, full_disk
 from .figure_fixtures import make_results, run, without_column
 
 
@@ -112,6 +114,28 @@ def test_report_never_writes_over_its_inputs_or_an_existing_file(
     code, _, err = run("report", str(results), "--out", str(existing), "--force")
     assert code == 0, err
     assert existing.read_bytes() == report_file.read_bytes()
+
+
+def test_a_full_disk_names_the_report_or_the_figures_folder(
+    report_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "error: No space left on device" named neither
+    results = report_file.parent / "diff"
+    with monkeypatch.context() as patch:
+        full_disk(patch)
+        out = tmp_path / "r.html"
+        code, _, err = run("report", str(results), "--out", str(out))
+    assert code == 1 and err == f"error: {out}: No space left on device\n", err
+    with monkeypatch.context() as patch:
+
+        def no_space(_path: Path, _data: bytes) -> int:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        patch.setattr(Path, "write_bytes", no_space)
+        out = tmp_path / "figs"
+        code, _, err = run("figures", str(results), "--out", str(out), "--format", "png")
+    assert code == 1 and err == f"error: {out}: No space left on device\n", err
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("edit", ["repeated sample", "text count", "contrasts not a list"])

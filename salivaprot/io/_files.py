@@ -359,6 +359,37 @@ def shown_name(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
+#: Errors of a write that the operating system reports without a file name: a full
+#: disk, a full quota, a file larger than the process may write.
+_NAMELESS_WRITE_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def name_write_error(err: OSError, path: PathLike, *, temporary: str | None = None) -> None:
+    """Make an error met while writing ``path`` name ``path``, in place.
+
+    A full disk (or quota, or file size limit) is reported by ``write`` with no
+    file name ("No space left on device", but where?): it gets ``path``. A
+    ``temporary`` file or folder standing for ``path`` is named ``path`` instead
+    (``.matrix.tsv.x1y2.tmp`` becomes ``matrix.tsv``, ``.out.x1y2.partial/a.tsv``
+    becomes ``out/a.tsv``).
+
+    Examples
+    --------
+    >>> err = OSError(errno.ENOSPC, "No space left on device")
+    >>> name_write_error(err, "results/matrix.tsv")
+    >>> err.filename
+    'results/matrix.tsv'
+    """
+    shown = os.fspath(path)
+    if temporary is not None:
+        for attribute in ("filename", "filename2"):
+            value = getattr(err, attribute)
+            if isinstance(value, str | os.PathLike) and temporary in os.fspath(value):
+                setattr(err, attribute, os.fspath(value).replace(temporary, shown))
+    if err.filename is None and err.errno in _NAMELESS_WRITE_ERRORS:
+        err.filename = shown
+
+
 @contextlib.contextmanager
 def atomic_write(path: PathLike, mode: str = "w") -> Iterator[IO[Any]]:
     """Open a temporary file beside ``path``; rename it over ``path`` on success.
@@ -366,7 +397,8 @@ def atomic_write(path: PathLike, mode: str = "w") -> Iterator[IO[Any]]:
     On any exception the temporary file is removed and ``path`` is untouched.
     Text mode writes UTF-8 with LF line endings; a file name that is not UTF-8
     (Python holds its bytes as lone surrogates) is written with backslash escapes
-    (``st\\udcffudy.mzTab``) instead of failing the whole write.
+    (``st\\udcffudy.mzTab``) instead of failing the whole write. Errors name
+    ``path``, never the temporary file (see :func:`name_write_error`).
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -380,9 +412,11 @@ def atomic_write(path: PathLike, mode: str = "w") -> Iterator[IO[Any]]:
             yield handle
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as err:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(err, OSError):
+            name_write_error(err, target, temporary=tmp)
         raise
 
 
@@ -394,7 +428,8 @@ def staged_folder(out: PathLike) -> Iterator[Path]:
     without an exception, each file is renamed into ``out`` (created when
     needed; files of the same names are replaced, others are left alone). When
     it raises, the staging folder is deleted and ``out`` is untouched, so a
-    failed run leaves no half-written results.
+    failed run leaves no half-written results. Errors name ``out``, never the
+    staging folder (see :func:`name_write_error`).
     """
     target = Path(out)
     if target.exists() and not target.is_dir():
@@ -411,6 +446,9 @@ def staged_folder(out: PathLike) -> Iterator[Path]:
             destination = target / item.relative_to(stage)
             destination.parent.mkdir(parents=True, exist_ok=True)
             os.replace(item, destination)
+    except OSError as err:
+        name_write_error(err, target, temporary=str(stage))
+        raise
     finally:
         shutil.rmtree(stage, ignore_errors=True)
 

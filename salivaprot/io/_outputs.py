@@ -15,7 +15,8 @@ A command that writes a folder (``preprocess``, ``diff``, ``simulate``,
   place, and only then is the old content deleted. A failed or interrupted run
   deletes its staging folder and leaves the output folder as it was.
 
-Messages name the output folder, never the staging folder.
+Messages name the output folder, never the staging folder; an error that names
+no file (a full disk) is given the output folder's name.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from salivaprot.errors import OutputError, SalivaprotError
+from salivaprot.io._files import name_write_error
 
 __all__ = ["check_output_file", "check_output_folder", "output_folder"]
 
@@ -276,6 +278,8 @@ def output_folder(
             yield stage
         except BaseException as err:
             _rename_paths(err, stage, target)
+            if isinstance(err, OSError):
+                name_write_error(err, target)  # a full disk names the folder written
             raise
         try:
             _swap_in(stage, resolved, target, force=force, option=option)
