@@ -18,6 +18,8 @@ from click.testing import CliRunner
 import salivaprot.io.results
 import salivaprot.preprocess
 from salivaprot.cli import main
+from salivaprot.errors import OutputError
+from salivaprot.io._files import atomic_write
 
 from .conftest import TEST_DATA, full_disk
 
@@ -300,6 +302,21 @@ def test_output_problems_are_found_before_any_computation(
     code, _, err = run(*base, "--out", str(readonly / "sub"))
     one_line_error(code, err, "no permission to write in")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "readonly", "study", "taken"]
+
+
+def test_a_file_where_a_folder_should_be_is_named_as_a_file(study: Path, tmp_path: Path) -> None:
+    # `--out afile/...` said "error: afile: File exists" (report) or named it in full
+    afile = tmp_path / "afile"
+    afile.write_text("mine")
+    base = ["preprocess", str(study / "study.mzTab"), "-s", str(study / "samples.csv")]
+    code, _, err = run(*base, "--out", str(afile / "pre"))
+    one_line_error(code, err, f"--out {afile / 'pre'} cannot be created: {afile} is a file, not")
+    # the library's writers say the same (atomic_write)
+    said = r"afile/sub/x\.tsv: .*afile is a file, not a folder"
+    with pytest.raises(OutputError, match=said), atomic_write(afile / "sub" / "x.tsv") as handle:
+        handle.write("x")
+    assert afile.read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "study"]
 
 
 # ------------------------------------------------------------- Ctrl-C and bad seeds

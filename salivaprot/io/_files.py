@@ -22,7 +22,7 @@ from importlib.metadata import version as _version
 from pathlib import Path
 from typing import IO, Any, TextIO, TypeVar, cast
 
-from salivaprot.errors import InputFormatError, InputFormatWarning
+from salivaprot.errors import InputFormatError, InputFormatWarning, OutputError
 
 logger = logging.getLogger(__name__)
 
@@ -399,10 +399,28 @@ def atomic_write(path: PathLike, mode: str = "w") -> Iterator[IO[Any]]:
     (Python holds its bytes as lone surrogates) is written with backslash escapes
     (``st\\udcffudy.mzTab``) instead of failing the whole write. Errors name
     ``path``, never the temporary file (see :func:`name_write_error`).
+
+    Raises
+    ------
+    OutputError
+        A file stands where a folder above ``path`` should be.
+    OSError
+        Writing failed; the error names ``path``.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as err:  # (it said "afile: File exists")
+        holder = next((p for p in target.parents if p.exists()), None)
+        if holder is None or holder.is_dir():
+            raise
+        kind = "a file, not a folder" if holder.is_file() else "not a folder"
+        raise OutputError(f"cannot write {target}: {holder} is {kind}") from err
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as err:
+        err.filename = os.fspath(target)  # (it named the temporary file it could not create)
+        raise
     try:
         if "b" in mode:
             handle = os.fdopen(fd, mode)
