@@ -16,7 +16,7 @@ import stat
 import tempfile
 import warnings
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from importlib.metadata import version as _version
 from pathlib import Path
@@ -108,6 +108,53 @@ def input_path(path: PathLike, *, what: str = "file") -> Path:
     if stat.S_ISSOCK(mode):
         raise InputFormatError(f"is a socket, not a regular file; expected {_a(what)}", path=path)
     raise InputFormatError(f"is not a regular file; expected {_a(what)}", path=path)
+
+
+def repeated_streams(inputs: Iterable[tuple[str, PathLike | None]]) -> list[str]:
+    """Problems for one stream (standard input, a pipe) given as two of a run's inputs.
+
+    A stream can be read only once: ``validate /dev/stdin --samples /dev/stdin``
+    would read the data file's bytes as the sample sheet too. Names that lead to
+    the same pipe (``/dev/stdin``, ``/dev/fd/0``) count as one; regular files are
+    not streams, and paths that cannot be looked at are left to their readers.
+
+    Parameters
+    ----------
+    inputs : iterable of (role, path)
+        The run's inputs ("data file", "sample sheet"...); ``None`` paths are skipped.
+
+    Returns
+    -------
+    list of str
+        One problem per repetition; empty when every stream is given once.
+
+    Examples
+    --------
+    >>> repeated_streams([("data file", "study.mzTab"), ("sample sheet", None)])
+    []
+    """
+    seen: dict[tuple[int, int], tuple[str, PathLike]] = {}
+    problems = []
+    for role, path in inputs:
+        if path is None:
+            continue
+        try:
+            info = os.stat(path)
+        except OSError:
+            continue
+        if not (stat.S_ISFIFO(info.st_mode) or stat.S_ISSOCK(info.st_mode)):
+            continue
+        key = (info.st_dev, info.st_ino)
+        if key not in seen:
+            seen[key] = (role, path)
+            continue
+        first_role, first = seen[key]
+        problems.append(
+            f"the {first_role} {first} and the {role} {path} are one stream (standard input or "
+            "a pipe), which can be read only once: give each input its own file, or its own "
+            "<(command)"
+        )
+    return problems
 
 
 def _a(what: str) -> str:
