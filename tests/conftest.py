@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -105,6 +106,19 @@ def write_sheet(folder: Path, runs: list[str], name: str = "samples.csv") -> Pat
         visit, day = ("baseline", 0) if i % 2 == 0 else ("month4", 120)
         lines.append(f"s{i + 1},P{subject},{arm},{visit},{day},{run}")
     return write_file(folder, "\n".join(lines) + "\n", name)
+
+
+def full_disk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every file ``atomic_write`` opens writes to ``/dev/full``: the kernel's own
+    "No space left on device", raised by a write, with no file name."""
+    real_mkstemp = tempfile.mkstemp
+
+    def on_a_full_disk(*args: Any, **kwargs: Any) -> tuple[int, str]:
+        fd, name = real_mkstemp(*args, **kwargs)
+        os.close(fd)
+        return os.open("/dev/full", os.O_WRONLY), name
+
+    monkeypatch.setattr("salivaprot.io._files.tempfile.mkstemp", on_a_full_disk)
 
 
 @contextlib.contextmanager

@@ -186,6 +186,32 @@ def test_process_substitution_on_the_command_line(study: dict[str, Path]) -> Non
     assert "OK: usable study." in done.stdout
 
 
+def test_one_stream_given_as_two_inputs_is_refused(study: dict[str, Path], tmp_path: Path) -> None:
+    # `validate /dev/stdin --samples /dev/stdin` read the mzTab as the sample sheet
+    # and reported a parse error of the sheet
+    shell = (
+        f"cat '{study['mztab']}' | {sys.executable} -m salivaprot validate /dev/stdin "
+        "--samples /dev/stdin"
+    )
+    done = run_cli_subprocess(shell=shell)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == (
+        "error: the data file /dev/stdin and the sample sheet /dev/stdin are one stream "
+        "(standard input or a pipe), which can be read only once: give each input its own "
+        "file, or its own <(command)\n"
+    )
+    # one pipe under two names, as any two inputs of a run, refused before any output
+    with pipe_path(study["mztab"].read_bytes(), timeout=TIMEOUT) as path:
+        again = path.replace("/dev/fd/", "/proc/self/fd/")
+        for args in (
+            ["validate", path, "--samples", again],
+            ["diff", study["mztab"], "-s", path, "--qc", again, "--out", tmp_path / "out"],
+        ):
+            code, stderr = cli(*args)
+            assert_one_line_error(code, stderr, f"{path} and the ", f" {again} are one stream")
+    assert not (tmp_path / "out").exists()
+
+
 # -------------------------------------------------------- encodings and line ends
 
 

@@ -108,6 +108,39 @@ def test_legacy_missing_tokens(tmp_path: Path) -> None:
     assert abundance.at["A3", "assay[2]"] == 7
 
 
+def test_null_assay_abundances_are_read_by_study_variable(tmp_path: Path) -> None:
+    # every assay column null, the study-variable columns with values: read as a file
+    # without assay columns (it said "the file carries no quantities")
+    header = HEADER + "\tprotein_abundance_study_variable[1]\tprotein_abundance_study_variable[2]"
+    study_variables = (
+        "MTD\tstudy_variable[1]-assay_refs\tassay[1]\nMTD\tstudy_variable[1]-description\tday 0"
+        "\nMTD\tstudy_variable[2]-assay_refs\tassay[2]\nMTD\tstudy_variable[2]-description\tday 7"
+    )
+    rows = [
+        "PRT\tA1\tx\tnull\tnull\tnull\tnull\t5\t6",
+        "PRT\tA2\tx\tnull\tnull\tnull\tnull\t7\tnull",
+    ]
+    text = mztab_text(rows, extra_mtd=study_variables).replace(HEADER, header)
+    quant = read_mztab(write(tmp_path, text)).quant()
+    assert list(quant.abundance.columns) == ["study_variable[1]", "study_variable[2]"]
+    assert quant.abundance.at["A2", "study_variable[1]"] == 7
+    assert quant.columns.at["study_variable[2]", "keys"] == ("study_variable[2]", "day 7")
+    assert any(
+        note.startswith("every protein_abundance_assay[n] is null (2 columns): using the "
+                        "study-variable abundances (one value per study variable")
+        for note in quant.notes
+    )  # fmt: skip
+    # nothing anywhere: the error counts both kinds of column
+    rows = ["PRT\tA1\tx\tnull\tnull\tnull\tnull\tnull\tnull"]
+    text = mztab_text(rows, extra_mtd=study_variables).replace(HEADER, header)
+    with pytest.raises(InputFormatError) as info:
+        read_mztab(write(tmp_path, text)).quant()
+    assert (
+        "every protein abundance is null (2 protein_abundance_assay[n] columns and 2 "
+        "protein_abundance_study_variable[n] columns x 1 proteins)"
+    ) in str(info.value)
+
+
 def test_infinite_abundance_is_an_error_naming_line_and_column(tmp_path: Path) -> None:
     # the readers' one rule: INF (the spec's "ratio over zero") is no abundance
     rows = ["PRT\tA1\tx\tnull\tnull\t5\t6", "PRT\tA2\tx\tnull\tnull\tINF\t-"]

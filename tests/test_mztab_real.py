@@ -173,7 +173,8 @@ REFUSED = {
     ),
     TOPP + "MzTabExporter_4_output.mzTab": (
         "quant",
-        "every protein abundance is null \\(8 columns x 9",
+        "every protein abundance is null \\(8 protein_abundance_assay\\[n\\] columns and 8 "
+        "protein_abundance_study_variable\\[n\\] columns x 9",
     ),
     TOPP + "QualityControl_1_out.mzTab": ("quant", "all 75 PRT rows are OpenMS protein_details"),
     "proteobench/test/data/denovo/results/casanovo/denovo_benchmark_test.casanovo.mztab": (

@@ -18,8 +18,10 @@ from click.testing import CliRunner
 import salivaprot.io.results
 import salivaprot.preprocess
 from salivaprot.cli import main
+from salivaprot.errors import OutputError
+from salivaprot.io._files import atomic_write
 
-from .conftest import TEST_DATA
+from .conftest import TEST_DATA, full_disk
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -230,6 +232,21 @@ def test_failed_forced_run_leaves_the_old_folder_whole(
     assert (out / "run.json").is_file()
 
 
+def test_a_full_disk_names_the_file_being_written(
+    study: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the kernel's ENOSPC carries no file name: it said "error: No space left on device"
+    full_disk(monkeypatch)
+    preprocess = ["preprocess", str(study / "study.mzTab"), "-s", str(study / "samples.csv")]
+    simulate = ["simulate", "--proteins", "20", "--subjects-per-arm", "2"]  # (staged twice)
+    for args, out in ((preprocess, tmp_path / "pre"), (simulate, tmp_path / "sim")):
+        code, _, err = run(*args, "--out", str(out))
+        one_line_error(code, err, "No space left on device")
+        assert err.startswith(f"error: {out}{os.sep}"), err  # a file of the output folder
+        assert ".tmp" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["study"]
+
+
 def test_a_failed_swap_keeps_the_old_folder_and_names_the_output(
     study: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -285,6 +302,21 @@ def test_output_problems_are_found_before_any_computation(
     code, _, err = run(*base, "--out", str(readonly / "sub"))
     one_line_error(code, err, "no permission to write in")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "readonly", "study", "taken"]
+
+
+def test_a_file_where_a_folder_should_be_is_named_as_a_file(study: Path, tmp_path: Path) -> None:
+    # `--out afile/...` said "error: afile: File exists" (report) or named it in full
+    afile = tmp_path / "afile"
+    afile.write_text("mine")
+    base = ["preprocess", str(study / "study.mzTab"), "-s", str(study / "samples.csv")]
+    code, _, err = run(*base, "--out", str(afile / "pre"))
+    one_line_error(code, err, f"--out {afile / 'pre'} cannot be created: {afile} is a file, not")
+    # the library's writers say the same (atomic_write)
+    said = r"afile/sub/x\.tsv: .*afile is a file, not a folder"
+    with pytest.raises(OutputError, match=said), atomic_write(afile / "sub" / "x.tsv") as handle:
+        handle.write("x")
+    assert afile.read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "study"]
 
 
 # ------------------------------------------------------------- Ctrl-C and bad seeds

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -12,7 +14,7 @@ import pytest
 from salivaprot.io.results_folder import read_results_folder
 from salivaprot.report import methods_text
 
-from .conftest import CHROMIUM
+from .conftest import CHROMIUM, full_disk
 from .figure_fixtures import make_results, run, without_column
 
 
@@ -112,6 +114,75 @@ def test_report_never_writes_over_its_inputs_or_an_existing_file(
     code, _, err = run("report", str(results), "--out", str(existing), "--force")
     assert code == 0, err
     assert existing.read_bytes() == report_file.read_bytes()
+
+
+def test_a_full_disk_names_the_report_or_the_figures_folder(
+    report_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "error: No space left on device" named neither
+    results = report_file.parent / "diff"
+    with monkeypatch.context() as patch:
+        full_disk(patch)
+        out = tmp_path / "r.html"
+        code, _, err = run("report", str(results), "--out", str(out))
+    assert code == 1 and err == f"error: {out}: No space left on device\n", err
+    with monkeypatch.context() as patch:
+
+        def no_space(_path: Path, _data: bytes) -> int:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        patch.setattr(Path, "write_bytes", no_space)
+        out = tmp_path / "figs"
+        code, _, err = run("figures", str(results), "--out", str(out), "--format", "png")
+    assert code == 1 and err == f"error: {out}: No space left on device\n", err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_report_out_where_it_cannot_be_written_is_refused_before_the_build(
+    report_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # it said "error: afile: File exists", or named the temporary file after the build
+    results = report_file.parent / "diff"
+    with monkeypatch.context() as patch:
+
+        def no_build(*_args: object, **_kwargs: object) -> None:
+            raise AssertionError("the report was built before --out was checked")
+
+        patch.setattr("salivaprot.io.results_folder.read_results_folder", no_build)
+        afile = tmp_path / "afile"
+        afile.write_text("mine")
+        for out in (afile / "r.html", afile / "sub" / "r.html"):
+            code, _, err = run("report", str(results), "--out", str(out))
+            assert code == 1, err
+            assert err == f"error: --out {out} cannot be created: {afile} is a file, not a folder\n"
+        assert afile.read_text() == "mine"
+        # a folder that cannot be written (os.access is faked: the tests may run as root)
+        readonly = tmp_path / "ro"
+        readonly.mkdir()
+        real_access = os.access
+        patch.setattr(
+            "salivaprot.io._outputs.os.access",
+            lambda path, mode: (
+                False if Path(path) == readonly and mode & os.W_OK else real_access(path, mode)
+            ),
+        )
+        out = readonly / "r.html"
+        code, _, err = run("report", str(results), "--out", str(out))
+        assert code == 1, err
+        said = f"error: --out {out} cannot be written: no permission to write in {readonly}\n"
+        assert err == said
+    # the check passed but the file could not be made (an immutable folder, say): still
+    # named as --out, never as the temporary file beside it
+    with monkeypatch.context() as patch:
+
+        def immutable(*_args: object, dir: str, **_kwargs: object) -> None:
+            raise PermissionError(errno.EPERM, "Operation not permitted", f"{dir}/.r.html.x1.tmp")
+
+        patch.setattr("salivaprot.io._files.tempfile.mkstemp", immutable)
+        code, _, err = run("report", str(results), "--out", str(out))
+    assert code == 1 and err == f"error: {out}: Operation not permitted\n", err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "ro"]
+    assert list(readonly.iterdir()) == []
 
 
 @pytest.mark.parametrize("edit", ["repeated sample", "text count", "contrasts not a list"])

@@ -301,6 +301,16 @@ def _inputs(
     ]
 
 
+def _one_reading_each(inputs: Sequence[tuple[str, Path | None]]) -> None:
+    """Refuse one stream (stdin, a pipe) given as two inputs: it can be read only once."""
+    from salivaprot.errors import InputFormatError
+    from salivaprot.io._files import repeated_streams
+
+    problems = repeated_streams(inputs)
+    if problems:
+        raise InputFormatError(problems)
+
+
 def _shown(out: str) -> Path:
     """The output folder as the user named it, for messages."""
     return Path(out)

@@ -17,6 +17,7 @@ from salivaprot.cli._options import (
     _Group,
     _inputs,
     _load_study,
+    _one_reading_each,
     _out_folder_option,
     _parse_species,
     _preprocess_kwargs,
@@ -119,6 +120,7 @@ def validate(
     from salivaprot.summary import summarize
 
     taxid = _parse_species(species)
+    _one_reading_each([("data file", data), ("sample sheet", samples)])
     study = load_study(
         data,
         samples,
@@ -159,7 +161,9 @@ def preprocess_command(
     """
     from salivaprot.io._outputs import output_folder
 
-    with output_folder(out, inputs=_inputs(ctx, data, options), force=force) as stage:
+    inputs = _inputs(ctx, data, options)
+    _one_reading_each(inputs)
+    with output_folder(out, inputs=inputs, force=force) as stage:
         ready, removed = _preprocess_into(stage, data, options)
     click.echo(
         f"{ready.n_samples} samples x {ready.n_proteins} proteins "
@@ -308,6 +312,7 @@ def diff_command(
     if options["samples"] is None:
         raise click.UsageError("diff needs a sample sheet: --samples FILE")
     inputs = _inputs(ctx, data, options)
+    _one_reading_each(inputs)
     with output_folder(out, inputs=inputs, force=force) as stage:
         result = _diff_into(ctx, stage, data, options)
     table = result.table

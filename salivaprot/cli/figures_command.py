@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from salivaprot.cli._options import _force_option, _out_folder_option, _shown
+from salivaprot.cli._options import _force_option, _one_reading_each, _out_folder_option, _shown
 from salivaprot.cli.commands import main
 
 logger = logging.getLogger("salivaprot")
@@ -107,6 +107,7 @@ def figures_command(
     from salivaprot.io._outputs import output_folder
 
     inputs = [("results folder", results_dir), ("figures spec", spec), ("QC table", qc_file)]
+    _one_reading_each(inputs)
     with output_folder(out, inputs=inputs, force=force) as stage:
         names = draw_figures_into(results_dir, stage, spec=spec, formats=formats, qc=qc_file)
     click.echo(f"{len(names)} figures ({', '.join(formats)}) -> {_shown(out)}")
@@ -158,6 +159,7 @@ def report_command(results_dir: Path, out: Path, qc_file: Path | None, force: bo
     if out.exists() and out.is_dir():  # (`--out ''` reaches here as '.': a usage error)
         raise click.BadParameter("is a folder; give an .html file", param_hint="--out")
     inputs = [("results folder", results_dir), ("run QC table", qc_file)]
+    _one_reading_each(inputs)
     check_output_file(out, inputs=inputs, force=force)
     write_report(results_dir, out, qc=qc_file)
     click.echo(f"report -> {out}")

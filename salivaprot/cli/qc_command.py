@@ -13,6 +13,7 @@ import click
 from salivaprot.cli._options import (
     EXIT_PROBLEMS,
     _force_option,
+    _one_reading_each,
     _out_folder_option,
     _Progress,
     _report_problems,
@@ -120,6 +121,7 @@ def qc_command(ctx: click.Context, runs: tuple[Path, ...], out: str, jobs: int,
     if repeated:
         raise click.UsageError(f"several files have the same run name (file stem): {repeated}")
     inputs = [("mzML file", p) for p in runs] + [("sample sheet", options["samples"])]
+    _one_reading_each(inputs)
     with output_folder(out, inputs=inputs, force=options["force"]) as stage:
         sheet = _sheet(options["samples"])
         progress = _Progress("reading mzML", not ctx.obj.get("quiet"))
@@ -171,6 +173,7 @@ def qc_merge_command(ctx: click.Context, parts: tuple[Path, ...], out: str,
 
     tables = [p / "qc.tsv" if p.is_dir() else p for p in parts]
     inputs = [("QC table", p) for p in tables] + [("sample sheet", options["samples"])]
+    _one_reading_each(inputs)
     with output_folder(out, inputs=inputs, force=options["force"]) as stage:
         sheet = _sheet(options["samples"])
         frames, qualities, document = [], [], None

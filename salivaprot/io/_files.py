@@ -16,13 +16,13 @@ import stat
 import tempfile
 import warnings
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from importlib.metadata import version as _version
 from pathlib import Path
 from typing import IO, Any, TextIO, TypeVar, cast
 
-from salivaprot.errors import InputFormatError, InputFormatWarning
+from salivaprot.errors import InputFormatError, InputFormatWarning, OutputError
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +108,53 @@ def input_path(path: PathLike, *, what: str = "file") -> Path:
     if stat.S_ISSOCK(mode):
         raise InputFormatError(f"is a socket, not a regular file; expected {_a(what)}", path=path)
     raise InputFormatError(f"is not a regular file; expected {_a(what)}", path=path)
+
+
+def repeated_streams(inputs: Iterable[tuple[str, PathLike | None]]) -> list[str]:
+    """Problems for one stream (standard input, a pipe) given as two of a run's inputs.
+
+    A stream can be read only once: ``validate /dev/stdin --samples /dev/stdin``
+    would read the data file's bytes as the sample sheet too. Names that lead to
+    the same pipe (``/dev/stdin``, ``/dev/fd/0``) count as one; regular files are
+    not streams, and paths that cannot be looked at are left to their readers.
+
+    Parameters
+    ----------
+    inputs : iterable of (role, path)
+        The run's inputs ("data file", "sample sheet"...); ``None`` paths are skipped.
+
+    Returns
+    -------
+    list of str
+        One problem per repetition; empty when every stream is given once.
+
+    Examples
+    --------
+    >>> repeated_streams([("data file", "study.mzTab"), ("sample sheet", None)])
+    []
+    """
+    seen: dict[tuple[int, int], tuple[str, PathLike]] = {}
+    problems = []
+    for role, path in inputs:
+        if path is None:
+            continue
+        try:
+            info = os.stat(path)
+        except OSError:
+            continue
+        if not (stat.S_ISFIFO(info.st_mode) or stat.S_ISSOCK(info.st_mode)):
+            continue
+        key = (info.st_dev, info.st_ino)
+        if key not in seen:
+            seen[key] = (role, path)
+            continue
+        first_role, first = seen[key]
+        problems.append(
+            f"the {first_role} {first} and the {role} {path} are one stream (standard input or "
+            "a pipe), which can be read only once: give each input its own file, or its own "
+            "<(command)"
+        )
+    return problems
 
 
 def _a(what: str) -> str:
@@ -359,6 +406,37 @@ def shown_name(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
+#: Errors of a write that the operating system reports without a file name: a full
+#: disk, a full quota, a file larger than the process may write.
+_NAMELESS_WRITE_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def name_write_error(err: OSError, path: PathLike, *, temporary: str | None = None) -> None:
+    """Make an error met while writing ``path`` name ``path``, in place.
+
+    A full disk (or quota, or file size limit) is reported by ``write`` with no
+    file name ("No space left on device", but where?): it gets ``path``. A
+    ``temporary`` file or folder standing for ``path`` is named ``path`` instead
+    (``.matrix.tsv.x1y2.tmp`` becomes ``matrix.tsv``, ``.out.x1y2.partial/a.tsv``
+    becomes ``out/a.tsv``).
+
+    Examples
+    --------
+    >>> err = OSError(errno.ENOSPC, "No space left on device")
+    >>> name_write_error(err, "results/matrix.tsv")
+    >>> err.filename
+    'results/matrix.tsv'
+    """
+    shown = os.fspath(path)
+    if temporary is not None:
+        for attribute in ("filename", "filename2"):
+            value = getattr(err, attribute)
+            if isinstance(value, str | os.PathLike) and temporary in os.fspath(value):
+                setattr(err, attribute, os.fspath(value).replace(temporary, shown))
+    if err.filename is None and err.errno in _NAMELESS_WRITE_ERRORS:
+        err.filename = shown
+
+
 @contextlib.contextmanager
 def atomic_write(path: PathLike, mode: str = "w") -> Iterator[IO[Any]]:
     """Open a temporary file beside ``path``; rename it over ``path`` on success.
@@ -366,11 +444,30 @@ def atomic_write(path: PathLike, mode: str = "w") -> Iterator[IO[Any]]:
     On any exception the temporary file is removed and ``path`` is untouched.
     Text mode writes UTF-8 with LF line endings; a file name that is not UTF-8
     (Python holds its bytes as lone surrogates) is written with backslash escapes
-    (``st\\udcffudy.mzTab``) instead of failing the whole write.
+    (``st\\udcffudy.mzTab``) instead of failing the whole write. Errors name
+    ``path``, never the temporary file (see :func:`name_write_error`).
+
+    Raises
+    ------
+    OutputError
+        A file stands where a folder above ``path`` should be.
+    OSError
+        Writing failed; the error names ``path``.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as err:  # (it said "afile: File exists")
+        holder = next((p for p in target.parents if p.exists()), None)
+        if holder is None or holder.is_dir():
+            raise
+        kind = "a file, not a folder" if holder.is_file() else "not a folder"
+        raise OutputError(f"cannot write {target}: {holder} is {kind}") from err
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as err:
+        err.filename = os.fspath(target)  # (it named the temporary file it could not create)
+        raise
     try:
         if "b" in mode:
             handle = os.fdopen(fd, mode)
@@ -380,9 +477,11 @@ def atomic_write(path: PathLike, mode: str = "w") -> Iterator[IO[Any]]:
             yield handle
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as err:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(err, OSError):
+            name_write_error(err, target, temporary=tmp)
         raise
 
 
@@ -394,7 +493,8 @@ def staged_folder(out: PathLike) -> Iterator[Path]:
     without an exception, each file is renamed into ``out`` (created when
     needed; files of the same names are replaced, others are left alone). When
     it raises, the staging folder is deleted and ``out`` is untouched, so a
-    failed run leaves no half-written results.
+    failed run leaves no half-written results. Errors name ``out``, never the
+    staging folder (see :func:`name_write_error`).
     """
     target = Path(out)
     if target.exists() and not target.is_dir():
@@ -411,6 +511,9 @@ def staged_folder(out: PathLike) -> Iterator[Path]:
             destination = target / item.relative_to(stage)
             destination.parent.mkdir(parents=True, exist_ok=True)
             os.replace(item, destination)
+    except OSError as err:
+        name_write_error(err, target, temporary=str(stage))
+        raise
     finally:
         shutil.rmtree(stage, ignore_errors=True)
 

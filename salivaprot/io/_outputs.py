@@ -15,7 +15,8 @@ A command that writes a folder (``preprocess``, ``diff``, ``simulate``,
   place, and only then is the old content deleted. A failed or interrupted run
   deletes its staging folder and leaves the output folder as it was.
 
-Messages name the output folder, never the staging folder.
+Messages name the output folder, never the staging folder; an error that names
+no file (a full disk) is given the output folder's name.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from salivaprot.errors import OutputError, SalivaprotError
+from salivaprot.io._files import name_write_error
 
 __all__ = ["check_output_file", "check_output_folder", "output_folder"]
 
@@ -45,6 +47,22 @@ def _nearest_existing(path: Path) -> Path:
         if candidate.exists():
             return candidate
     return Path(path.anchor or ".")  # pragma: no cover - the root always exists
+
+
+def _holder_problem(target: Path, where: str, option: str) -> str | None:
+    """Why the folder that is to hold ``target`` cannot take it; None when it can.
+
+    The nearest existing folder above ``target`` (as named: ``afile`` for
+    ``afile/r.html``) must be a folder, and one this process may write in.
+    """
+    holder = _nearest_existing(target.parent)
+    if not holder.is_dir():
+        kind = "a file, not a folder" if holder.is_file() else "not a folder"
+        return f"{option} {where} cannot be created: {holder} is {kind}"
+    if not os.access(holder, os.W_OK | os.X_OK):
+        shown = holder if str(holder) != "." else Path.cwd()
+        return f"{option} {where} cannot be written: no permission to write in {shown}"
+    return None
 
 
 def _home() -> Path | None:
@@ -136,11 +154,9 @@ def check_output_folder(
                 f"{option} {where} is not empty; give a new or empty folder, or add --force to "
                 "replace its contents as a whole"
             )
-    parent = _nearest_existing(resolved.parent)
-    if not parent.is_dir():
-        raise OutputError(f"{option} {where} cannot be created: {parent} is not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(f"{option} {where} cannot be written: no permission to write in {parent}")
+    problem = _holder_problem(target, where, option)
+    if problem:
+        raise OutputError(problem)
     return target
 
 
@@ -154,8 +170,10 @@ def check_output_file(
     """Check that the file ``out`` may be written; return it as a Path.
 
     Refused: an empty name, a folder, an input file (by any name) or a file
-    inside an input folder (inputs are never modified), and an existing file
-    unless ``force``.
+    inside an input folder (inputs are never modified), an existing file
+    unless ``force``, and a file that cannot be created: below a file
+    (``afile/r.html``), or in a folder this process may not write in. All
+    before the file's content is made, which may take long.
 
     Raises
     ------
@@ -188,6 +206,9 @@ def check_output_file(
             )
     if problems:
         raise OutputError(problems)
+    problem = _holder_problem(target, where, option)
+    if problem:
+        raise OutputError(problem)
     if target.exists() and not force:
         raise OutputError(f"{option} {where} exists; add --force to replace it")
     return target
@@ -276,6 +297,8 @@ def output_folder(
             yield stage
         except BaseException as err:
             _rename_paths(err, stage, target)
+            if isinstance(err, OSError):
+                name_write_error(err, target)  # a full disk names the folder written
             raise
         try:
             _swap_in(stage, resolved, target, force=force, option=option)

@@ -219,6 +219,10 @@ class MzTab:
     def quant(self, *, zero_as_missing: bool = True) -> QuantTable:
         """Protein abundances per assay (or per study variable in Summary files).
 
+        Study-variable abundances are read when there are no assay abundances:
+        no ``protein_abundance_assay[n]`` column, or every one of them null
+        (the notes say which).
+
         OpenMS ``protein_details`` rows (per-member dummies) are dropped.
 
         Parameters
@@ -270,7 +274,7 @@ class MzTab:
                 by_level[m.group(1)].append(column)
         level = "assay" if by_level["assay"] else "study_variable"
         columns = by_level[level]
-        if not columns:
+        if not by_level["assay"] and not by_level["study_variable"]:
             kind = "an identification-only file" if self.type == "Identification" else "a file"
             raise InputFormatError(
                 f"{kind} without protein abundances ({what}): no protein_abundance_assay[n] or "
@@ -279,15 +283,28 @@ class MzTab:
                 "protein table",
                 path=self.path,
             )
-        if level == "study_variable":
-            notes.append(
-                "no assay-level abundances: using study-variable abundances "
-                "(one value per study variable, not per sample)"
-            )
+        per_sample = "(one value per study variable, not per sample)"
         abundance = table[columns].astype("float64")
+        if level == "study_variable":
+            notes.append(f"no assay-level abundances: using study-variable abundances {per_sample}")
+        elif abundance.isna().all(axis=None) and by_level["study_variable"]:
+            # a null column says nothing: read as a file without assay columns (README)
+            held = table[by_level["study_variable"]].astype("float64")
+            if held.notna().any(axis=None):
+                notes.append(
+                    f"every protein_abundance_assay[n] is null ({len(columns)} "
+                    f"column{'s' if len(columns) > 1 else ''}): using the study-variable "
+                    f"abundances {per_sample}"
+                )
+                level, columns, abundance = "study_variable", by_level["study_variable"], held
         if abundance.isna().all(axis=None):
+            counted = [
+                f"{n} protein_abundance_{kind}[n] column{'s' if n > 1 else ''}"
+                for kind in ("assay", "study_variable")
+                if (n := len(by_level[kind]))
+            ]
             raise InputFormatError(
-                f"every protein abundance is null ({len(columns)} columns x {len(table)} "
+                f"every protein abundance is null ({' and '.join(counted)} x {len(table)} "
                 "proteins): the file carries no quantities",
                 path=self.path,
             )
