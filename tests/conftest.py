@@ -121,6 +121,19 @@ def full_disk(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("salivaprot.io._files.tempfile.mkstemp", on_a_full_disk)
 
 
+def no_write_permission(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """The output checks find ``folder`` not writable (``os.access`` is faked: the tests
+    may run as root, who may write anywhere)."""
+    real_access = os.access
+
+    def access(path: Any, mode: int) -> bool:
+        if Path(path) == folder and mode & os.W_OK:
+            return False
+        return real_access(path, mode)
+
+    monkeypatch.setattr("salivaprot.io._outputs.os.access", access)
+
+
 @contextlib.contextmanager
 def pipe_path(content: bytes, *, timeout: float = 60) -> Iterator[str]:
     """A shell-style pipe path (``/dev/fd/N``) with a thread writing ``content`` into it."""

@@ -21,7 +21,7 @@ from salivaprot.cli import main
 from salivaprot.errors import OutputError
 from salivaprot.io._files import atomic_write
 
-from .conftest import TEST_DATA, full_disk
+from .conftest import TEST_DATA, full_disk, no_write_permission
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -287,16 +287,10 @@ def test_output_problems_are_found_before_any_computation(
     (taken / "x").write_text("x")
     code, _, err = run(*base, "--out", str(taken))
     one_line_error(code, err, "is not empty")
-    # read-only output folder (os.access is faked: the tests may run as root)
+    # read-only output folder
     readonly = tmp_path / "readonly"
     readonly.mkdir()
-    real_access = os.access
-    monkeypatch.setattr(
-        "salivaprot.io._outputs.os.access",
-        lambda path, mode: (
-            False if Path(path) == readonly and mode & os.W_OK else real_access(path, mode)
-        ),
-    )
+    no_write_permission(monkeypatch, readonly)
     code, _, err = run(*base, "--out", str(readonly))
     one_line_error(code, err, "cannot be written (permission denied)")
     code, _, err = run(*base, "--out", str(readonly / "sub"))

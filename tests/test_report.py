@@ -14,7 +14,7 @@ import pytest
 from salivaprot.io.results_folder import read_results_folder
 from salivaprot.report import methods_text
 
-from .conftest import CHROMIUM, full_disk
+from .conftest import CHROMIUM, full_disk, no_write_permission
 from .figure_fixtures import make_results, run, without_column
 
 
@@ -156,16 +156,10 @@ def test_report_out_where_it_cannot_be_written_is_refused_before_the_build(
             assert code == 1, err
             assert err == f"error: --out {out} cannot be created: {afile} is a file, not a folder\n"
         assert afile.read_text() == "mine"
-        # a folder that cannot be written (os.access is faked: the tests may run as root)
+        # a folder that cannot be written
         readonly = tmp_path / "ro"
         readonly.mkdir()
-        real_access = os.access
-        patch.setattr(
-            "salivaprot.io._outputs.os.access",
-            lambda path, mode: (
-                False if Path(path) == readonly and mode & os.W_OK else real_access(path, mode)
-            ),
-        )
+        no_write_permission(patch, readonly)
         out = readonly / "r.html"
         code, _, err = run("report", str(results), "--out", str(out))
         assert code == 1, err
