@@ -10,6 +10,8 @@ estimates, relative for everything else.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -166,6 +168,49 @@ def test_consensus_correlation_matches_r(
         y[:, keep], design.matrix.to_numpy(), design.subjects.to_numpy(), method="reml"
     )
     assert exact.consensus == pytest.approx(expected, rel=1e-4)  # the exact optimum is close
+
+
+@pytest.mark.parametrize("spectrum", ["whole", "pooled"])
+def test_constant_proteins_count_in_the_consensus_as_in_r(
+    spectrum: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a constant protein (reference normalization's one reference protein) leaves no
+    # residual variation: limma keeps it with an atanh correlation of ~1e-16; it was left
+    # out (NaN, numpy's divide warnings), moving the consensus and every t off R
+    monkeypatch.setattr(dupcor, "_direct_spectrum", lambda *_: spectrum == "whole")
+    matrix, design = load_reference_input("balanced")
+    constant = pd.DataFrame(
+        [[20.0] * matrix.shape[1], [20.1] * matrix.shape[1]],
+        index=["CONSTANT_20", "CONSTANT_20_1"],
+        columns=matrix.columns,
+    )
+    matrix = pd.concat([matrix, constant])
+    y = matrix.to_numpy().T
+    keep = ~np.isnan(y).all(axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = duplicate_correlation(
+            y[:, keep], design.matrix.to_numpy(), design.subjects.to_numpy()
+        )
+    model = reference_table("limma_balanced_constant_model").set_index("key")["value"]
+    expected = float(model["consensus_correlation"])
+    assert result.consensus == pytest.approx(expected, rel=1e-14)
+    per_protein = reference_table("limma_balanced_constant_dupcor").set_index("protein_id")[
+        "atanh_correlation"
+    ]
+    np.testing.assert_allclose(
+        result.atanh_correlations, per_protein.reindex(matrix.index[keep]), atol=2e-12
+    )
+    assert result.atanh_correlations[-2:].tolist() == [0.0, 0.0]
+    assert result.converged[-2:].all()
+    # a protein the model fits exactly (not constant) gets 0 too, where R's value comes
+    # from rounding noise alone (-0.26 and -0.04 for two such proteins)
+    fitted = design.matrix.to_numpy() @ np.linspace(0.1, 0.6, design.matrix.shape[1]) + 23.1
+    y = np.column_stack([y[:, keep], fitted])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = duplicate_correlation(y, design.matrix.to_numpy(), design.subjects.to_numpy())
+    assert result.atanh_correlations[-1] == 0.0
 
 
 @pytest.mark.parametrize("version", sorted(VERSIONS))

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -196,8 +196,10 @@ def _per_protein_rho(
             else:
                 varcomp[position], converged[g] = single
         total_variance = varcomp.sum(axis=1)
-        usable = np.isfinite(varcomp).all(axis=1) & (total_variance != 0)
+        finite = np.isfinite(varcomp).all(axis=1)
+        usable = finite & (total_variance != 0)
         rho[chunk[usable]] = varcomp[usable, 1] / total_variance[usable]
+        rho[chunk[finite & (varcomp == 0).all(axis=1)]] = 0.0  # (see _flat)
     if progress is not None:
         progress(total, total)
     return rho, converged
@@ -242,6 +244,7 @@ def _varcomp_batch(
     beta = np.einsum("pjk,pk->pj", np.linalg.inv(xtx), xty)
     residual = np.where(w > 0, yc - x @ beta.T, 0.0)
     rss = np.sum(residual**2, axis=0)
+    flat = _flat(rss, np.where(w > 0, np.abs(y[:, idx]), 0.0).max(axis=0), n_obs)
     b = subject_totals(subject_index, residual)  # subjects x P
     counts = subject_totals(subject_index, w)  # subjects x P
     sums = subject_sums(subject_index, w, x)  # subjects x P x p
@@ -277,7 +280,7 @@ def _varcomp_batch(
     var_d = np.where(
         m_q > 1, (wt * (d - mean_d[:, None]) ** 2).sum(1) / np.maximum(m_q - 1, 1), 0.0
     )
-    iterate = (m_q > 2) & (n_nonzero > 1) & (var_d > 1e-15) & solvable
+    iterate = (m_q > 2) & (n_nonzero > 1) & (var_d > 1e-15) & solvable & ~flat
     fitted = start[:, :1] + start[:, 1:] * d
     negative = ((fitted < 0) & (wt > 0)).any(axis=1)
     start[iterate & negative] = np.column_stack([t0 / m_q, np.zeros(len(idx))])[iterate & negative]
@@ -287,9 +290,22 @@ def _varcomp_batch(
         result[iterate], done[iterate] = _glm_gamma_batch(
             d[iterate], dy[iterate], wt[iterate], start[iterate], tol=tol, maxit=maxit
         )
+    result[flat] = 0.0
     varcomp[idx] = result
     converged[idx] = done
     return varcomp, handled, converged
+
+
+def _flat(rss: np.ndarray | float, scale: np.ndarray | float, n_obs: np.ndarray | float) -> Any:
+    """Whether residuals are nothing but rounding: a protein the model fits exactly.
+
+    A protein constant after the fixed effects (the one reference protein of
+    reference normalization, say) leaves no residual variation. R's statmod
+    then fits rounding noise of ~1e-15 and limma keeps the protein in the
+    consensus with a correlation of ~1e-16; the gamma fit here would divide by
+    zero. Such a protein's correlation is 0 (both variance components 0).
+    """
+    return rss <= n_obs * (8 * np.finfo(float).eps * scale) ** 2
 
 
 def _direct_spectrum(n_subjects: int, n_coefficients: int) -> bool:
@@ -514,6 +530,8 @@ def _random_block_varcomp(
     z_resid = np.bincount(blocks, weights=residual, minlength=n_subjects)[present]
     d, dy, weight = _eigen_pools(counts, z_basis, z_resid)
     total = float(residual @ residual)
+    if _flat(total, float(np.abs(y).max()), n):
+        return np.zeros(2), True
     n_zero = m_q - int(weight.sum())
     # the zero eigenvalue, n_zero times, holds what the other directions leave of |Py|^2
     if n_zero > 0:
