@@ -332,6 +332,27 @@ def test_sample_order_does_not_matter() -> None:
         assert np.allclose(getattr(base, field), getattr(other, field), rtol=1e-9, equal_nan=True)
 
 
+def test_a_small_spread_around_a_large_mean_fits_like_the_unscaled_protein() -> None:
+    # a protein 1e-4 times another plus 20: theta, t, df and p are the same (lmerTest
+    # agrees). The sums of squares of the raw values lost five digits of the spread, and
+    # the fit was flagged "did not converge" with t off by 1e-5
+    _, y, d = load("blinded")
+    keep = np.isfinite(y).sum(axis=0) > 20
+    y = y[:, keep][:, :40]
+    joint = {k: d.contrasts.loc[v].to_numpy() for k, v in d.joint.items()}
+    args = (d.matrix.to_numpy(), d.subjects.to_numpy(), d.contrasts.to_numpy(), joint)
+    base = fit_mixed(y, *args)
+    small = fit_mixed(y * 1e-4 + 20.0, *args)
+    assert (small.converged == base.converged).all() and base.converged.sum() > 30
+    fitted = base.fitted & small.fitted
+    assert fitted.sum() == base.fitted.sum() > 30
+    for field in ("t", "df", "p_value", "f_value"):
+        np.testing.assert_allclose(
+            getattr(small, field)[fitted], getattr(base, field)[fitted], rtol=5e-8
+        )  # measured: t 5e-9, p 2e-10, df 1e-11
+    np.testing.assert_allclose(small.estimate[fitted] * 1e4, base.estimate[fitted], rtol=5e-8)
+
+
 def test_all_missing_protein_gets_nan_rows_and_a_note() -> None:
     _, y, d = load("balanced")
     y = y[:, :5].copy()
