@@ -63,7 +63,7 @@ RESULT_COLUMN_DOCS: dict[str, str] = {
     "log2fc": "estimated contrast on the log2 scale (empty for F tests)",
     "se": "standard error of log2fc (moderated for limma and ancova)",
     "stat": "moderated t (limma, ancova), t (mixed), or F for *_change_any rows",
-    "df": "degrees of freedom of stat (denominator df for F rows)",
+    "df": "degrees of freedom of stat (denominator df for F rows); NaN where no test",
     "pvalue": "two-sided p-value (upper tail for F)",
     "padj": "Benjamini-Hochberg adjusted p-value within the contrast",
     "avg_log2": "mean of the protein's observed log2 values used by the fit",
@@ -297,6 +297,9 @@ def _results_table(table: pd.DataFrame, proteins: pd.DataFrame, method: str) -> 
     table.insert(0, "protein_id", np.tile(proteins.index.to_numpy(), repeats))
     table.insert(1, "gene", np.tile(genes.to_numpy(), repeats))
     table["method"] = method
+    # degrees of freedom belong to a test: none where nothing was tested (not estimable,
+    # not fitted), whatever the method computed for the protein
+    table.loc[table["stat"].isna(), "df"] = np.nan
     codes, contrasts = pd.factorize(table["contrast"])
     pvalues = table["pvalue"].to_numpy(dtype=float)
     padj = np.full(len(table), np.nan)
@@ -493,8 +496,8 @@ def _mixed_table(
     )
     if progress is not None:
         progress(y.shape[1], y.shape[1])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        avg = np.nanmean(np.where(np.isnan(y), np.nan, y), axis=0) if y.size else np.zeros(0)
+    n_obs = (~np.isnan(y)).sum(axis=0)  # (as limma's: no "Mean of empty slice" warning)
+    avg = np.where(n_obs > 0, np.nansum(y, axis=0) / np.maximum(n_obs, 1), np.nan)
     per_protein = {
         "avg_log2": avg,
         "n_samples": fit.n_obs,

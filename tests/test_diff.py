@@ -75,6 +75,12 @@ def test_untestable_proteins_keep_rows_with_a_note(ready: ProteinData) -> None:
     assert np.isnan(second.at["aMSC_vs_placebo_change_month4", "pvalue"])
     assert "not estimable" in second.at["aMSC_vs_placebo_change_month4", "note"]
     assert np.isfinite(second.at["aMSC_vs_placebo_change_month1", "pvalue"])
+    # degrees of freedom only where there is a test (limma filled in the protein's)
+    assert np.isnan(second.at["aMSC_vs_placebo_change_month4", "df"])
+    assert np.isfinite(second.at["aMSC_vs_placebo_change_month1", "df"])
+    for method in ("limma", "mixed", "ancova"):
+        table = differential_abundance(data, method=method).table
+        assert (table["df"].isna() == table["stat"].isna()).all(), method
 
 
 def test_imputed_cells_are_refused_unless_asked(ready: ProteinData) -> None:

@@ -477,7 +477,7 @@ def fit_mixed(
             # contrast ignores it); without each protein's mean, the sums of squares
             # below keep the digits of its spread (a spread of 1e-4 around 20 lost
             # about five of them, and the fit its convergence)
-            ys = ys - np.nanmean(ys, axis=0)
+            ys = ys - np.nansum(ys, axis=0) / (~np.isnan(ys)).sum(axis=0)  # (>= p + 2 each)
         xs = x[order]
         if chunk_size is None:
             chunk_size = max(1, int(4e6 // max(1, n_samples * (p + 1))))
