@@ -141,6 +141,23 @@ def test_simulate_is_reproducible(tmp_path: Path) -> None:
         assert filecmp.cmp(tmp_path / "a" / name, tmp_path / "b" / name, shallow=False)
 
 
+@pytest.mark.parametrize(
+    ("method", "label"),
+    [("limma", "within-subject correlations"), ("mixed", "mixed models"), ("ancova", None)],
+)
+def test_the_progress_bar_names_the_work_of_the_method(
+    tmp_path: Path, method: str, label: str | None
+) -> None:
+    assert run("--quiet", "simulate", "--proteins", "30", "--out", str(tmp_path / "s"))[0] == 0
+    code, _, err = run(
+        "diff", str(tmp_path / "s" / "study.mzTab"), "-s", str(tmp_path / "s" / "samples.csv"),
+        "--method", method, "--out", str(tmp_path / "d"),
+    )  # fmt: skip
+    assert code == 0, err
+    # (mixed said "within-subject correlations"; ANCOVA's fits are quick: no bar)
+    assert (err.splitlines()[0].strip() if err else None) == label
+
+
 def test_simulate_failure_leaves_nothing(tmp_path: Path) -> None:
     blocker = tmp_path / "taken"
     blocker.write_text("a file, not a folder")

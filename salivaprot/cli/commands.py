@@ -360,7 +360,8 @@ def _diff_into(ctx: click.Context, stage: Path, data: Path, options: dict[str, A
 
         versions()  # (looked up once, for run.json)
 
-    progress = _Progress("within-subject correlations", not ctx.obj.get("quiet"))
+    label = {"limma": "within-subject correlations", "mixed": "mixed models"}
+    progress = _Progress(label.get(options["method"], "models"), not ctx.obj.get("quiet"))
     # the tables that do not depend on the model are made and written while it is
     # fitted: the statistics use one core (one BLAS thread), the tables the other
     with ThreadPoolExecutor(max_workers=1) as pool:
