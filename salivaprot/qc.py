@@ -155,7 +155,8 @@ def flag_runs(
 ) -> pd.DataFrame:
     """Pass or fail each LC-MS run, with the reasons.
 
-    A run fails when it could not be read (an ``error`` cell), when it is under
+    A run fails when it could not be read (an ``error`` cell), when it holds no
+    spectra or no ion current (``tic_total`` 0 or below), when it is under
     a hard floor, or when it is a robust outlier among the study's runs on one
     of :data:`RUN_OUTLIER_METRICS`: ``|x - median| / (1.4826 MAD) > outlier_z``
     (on log10 for TIC and injection times), in either direction. When more than
@@ -227,6 +228,17 @@ def flag_runs(
             elif value < floor:
                 got = fmt.format(int(value) if fmt == "{:d}" else value)
                 reasons[i].append(f"{column} {got} < floor {shown}")
+    # runs that hold nothing fail whatever the study's spread (a run alone, or among
+    # few, is never an outlier; a TIC of 0 has no log10 to be one)
+    if {"n_ms1", "n_ms2"} <= set(out.columns):
+        n_ms1 = pd.to_numeric(out["n_ms1"], errors="coerce")
+        n_ms2 = pd.to_numeric(out["n_ms2"], errors="coerce")
+        for i in out.index[readable & (n_ms1 + n_ms2 == 0)]:
+            reasons[i].append("no MS1 or MS2 spectra")
+    if "tic_total" in out.columns:
+        tic = pd.to_numeric(out["tic_total"], errors="coerce")
+        for i in out.index[readable & (tic <= 0)]:
+            reasons[i].append(f"tic_total {tic[i]:.4g}: no ion current (a blank run?)")
     basis = readable & study
     if int(basis.sum()) >= min_runs:
         for column, scale in RUN_OUTLIER_METRICS.items():

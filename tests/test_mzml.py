@@ -630,8 +630,12 @@ def test_times_in_any_unit_of_time_are_converted(
          "'2.7' is not a whole number"),
         (b'name="scan start time" value="', b'name="scan start time" value="NaN', "scan start "
          "time 'NaN"),
+        (b'name="total ion current" value="', b'name="total ion current" value="-', "total ion "
+         "current '-"),
+        (b'name="base peak intensity" value="', b'name="base peak intensity" value="-', "base "
+         "peak intensity '-"),
     ],
-    ids=["tic-inf", "level-1.5", "charge-2.7", "rt-nan"],
+    ids=["tic-inf", "level-1.5", "charge-2.7", "rt-nan", "tic-negative", "base-peak-negative"],
 )  # fmt: skip
 def test_a_value_that_is_not_what_it_counts_is_named(
     tmp_path: Path,

@@ -196,6 +196,25 @@ def test_flag_runs_rules() -> None:
     assert flag_runs(table, in_study=study)["qc_pass"].iloc[1]  # 4 < min_runs: skipped
 
 
+@pytest.mark.parametrize("runs", [1, 3, 8])
+def test_runs_without_spectra_or_ion_current_fail_whatever_the_study(runs: int) -> None:
+    # a blank run (TIC 0) and an empty one passed: a TIC of 0 has no log10 to be an
+    # outlier, and a run alone or among few is never tested as one
+    table = pd.DataFrame(
+        {
+            "run": [f"r{i}" for i in range(runs)] + ["blank", "empty"],
+            "n_ms1": [100] * runs + [100, 0],
+            "n_ms2": [1000] * runs + [1000, 0],
+            "tic_total": [1e9] * runs + [0.0, np.nan],
+        }
+    )
+    flagged = flag_runs(table).set_index("run")
+    assert flagged["qc_pass"].sum() == runs
+    # (first: with 5 runs or more, the outlier tests add their own reasons)
+    assert flagged.at["blank", "qc_reasons"].startswith("tic_total 0: no ion current (a blank")
+    assert flagged.at["empty", "qc_reasons"].startswith("no MS1 or MS2 spectra")
+
+
 # --- diff --qc --------------------------------------------------------------------------------
 
 

@@ -961,16 +961,20 @@ class _Reader:
             ) from err
         self._measure(element, payloads)
 
-    def _number(self, raw: bytes | str, what: str, ident: str) -> float:
+    def _number(self, raw: bytes | str, what: str, ident: str, *, intensity: bool = False) -> float:
         try:
             value = float(raw)
         except ValueError:
             value = math.nan
             problem = "is not a number"
         else:
-            if math.isfinite(value):
+            if math.isfinite(value) and not (intensity and value < 0):
                 return value
-            problem = "is not a finite number"
+            problem = (
+                "is negative: an ion current or intensity cannot be"
+                if math.isfinite(value)
+                else "is not a finite number"
+            )
         text = raw.decode(self.encoding, "replace") if isinstance(raw, bytes) else raw
         raise self.fail(
             f"spectrum {self.tally.n_spectra + 1} (id '{ident}'): {what} {text!r} {problem}"
@@ -1130,6 +1134,8 @@ class _Reader:
                 target[who[keep]] = numbers(np.array(at, dtype=np.int64)[keep].tolist())
             if np.isnan(tic[ms1]).any() or np.isnan(bp[ms1]).any():
                 return False  # the arrays must be decoded (or a value is NaN)
+            if (tic[ms1] < 0).any() or (bp[ms1] < 0).any():
+                return False  # the careful path names it
         rt = np.full(n, math.nan)
         who, at = given(b"0016")
         if at:
@@ -1202,8 +1208,10 @@ class _Reader:
                 return None
             if not values.get(b"MS:1000505", (b"",))[0]:
                 return None
-            tic = self._number(values[b"MS:1000285"][0], "total ion current", ident)
-            bp = self._number(values[b"MS:1000505"][0], "base peak intensity", ident)
+            tic = self._number(values[b"MS:1000285"][0], "total ion current", ident, intensity=True)
+            bp = self._number(
+                values[b"MS:1000505"][0], "base peak intensity", ident, intensity=True
+            )
         rt = math.nan
         start = values.get(b"MS:1000016")
         if start is not None and start[0]:
@@ -1365,9 +1373,9 @@ class _Reader:
             tic_param = _value(params, _TIC)
             bp_param = _value(params, _BASE_PEAK_INTENSITY)
             if tic_param is not None and tic_param.value:
-                tic = self._number(tic_param.value, "total ion current", ident)
+                tic = self._number(tic_param.value, "total ion current", ident, intensity=True)
             if bp_param is not None and bp_param.value:
-                bp = self._number(bp_param.value, "base peak intensity", ident)
+                bp = self._number(bp_param.value, "base peak intensity", ident, intensity=True)
             if tic is None or bp is None:
                 intensities = self._intensities(spectrum, payloads, peaks, ident)
                 decoded = True
