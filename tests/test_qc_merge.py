@@ -96,3 +96,26 @@ def test_an_mzqc_beside_a_part_must_be_that_parts(tmp_path: Path) -> None:
     assert "warning: no qc.mzQC written: 1 part(s) have none beside them" in result.output
     assert len(pd.read_csv(tmp_path / "m3" / "qc.tsv", sep="\t")) == 2
     assert not (tmp_path / "m3" / "qc.mzQC").exists()
+
+
+def test_a_part_of_unreadable_runs_only_keeps_the_merged_mzqc(tmp_path: Path) -> None:
+    # such a part has no mzQC beside it (nothing was read), and qc-merge wrote none at all,
+    # where one `salivaprot qc` over the same files writes the readable runs' mzQC
+    broken = tmp_path / "broken.mzML"
+    broken.write_bytes(b"<?xml version='1.0'?><mzML><run>")
+    files = [*map(str, RUNS[:3]), str(broken)]
+    code, _ = run("qc", *files, "--out", str(tmp_path / "all"))
+    assert code == 1  # (an unreadable run)
+    parts = []
+    for path in files:
+        part = tmp_path / "parts" / Path(path).name.split(".")[0]
+        run("qc", path, "--out", str(part))
+        parts.append(str(part))
+    assert not (tmp_path / "parts" / "broken" / "qc.mzQC").exists()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InputFormatWarning)
+        code, output = run("qc-merge", *parts, "--out", str(tmp_path / "merged"))
+    assert code == 1, output
+    documents = [json.loads((tmp_path / f / "qc.mzQC").read_text()) for f in ("all", "merged")]
+    assert documents[0]["mzQC"]["runQualities"] == documents[1]["mzQC"]["runQualities"]
+    assert len(documents[1]["mzQC"]["runQualities"]) == 3

@@ -185,7 +185,8 @@ def qc_merge_command(ctx: click.Context, parts: tuple[Path, ...], out: str,
             )
             mzqc = path.with_name("qc.mzQC")
             if not mzqc.is_file():
-                without.append(path)
+                if _readable(frame).any():  # (a part of unreadable runs only has none)
+                    without.append(path)
                 continue
             part, runs = _part_mzqc(mzqc, frame, path)
             qualities.extend(runs)
@@ -234,8 +235,7 @@ def _part_mzqc(mzqc: Path, frame: Any, table: Path) -> tuple[dict[str, Any], lis
                 "naming its file in metadata.inputFiles",
                 path=mzqc,
             ) from None
-    read = frame["error"].isna() if "error" in frame.columns else frame["file"].notna()
-    expected = sorted(Path(str(p)).name for p in frame.loc[read, "file"])
+    expected = sorted(Path(str(p)).name for p in frame.loc[_readable(frame), "file"])
     if sorted(names) != expected:
         raise InputFormatError(
             f"describes the runs {sorted(names)[:4]}, but the qc.tsv beside it ({table}) holds "
@@ -243,6 +243,11 @@ def _part_mzqc(mzqc: Path, frame: Any, table: Path) -> tuple[dict[str, Any], lis
             path=mzqc,
         )
     return document, list(runs)  # type: ignore[arg-type]
+
+
+def _readable(frame: Any) -> Any:
+    """The rows of a part's qc.tsv whose run was read (no ``error``)."""
+    return frame["error"].isna() if "error" in frame.columns else frame["file"].notna()
 
 
 def _sheet(samples: Path | None) -> Any:
