@@ -179,7 +179,20 @@ def test_report_out_where_it_cannot_be_written_is_refused_before_the_build(
     assert list(readonly.iterdir()) == []
 
 
-@pytest.mark.parametrize("edit", ["repeated sample", "text count", "contrasts not a list"])
+@pytest.mark.parametrize(
+    "edit",
+    [
+        "repeated sample",
+        "text count",
+        "contrasts not a list",
+        "parameters",
+        "model",
+        "model.design",
+        "versions",
+        "inputs",
+        "steps",
+    ],
+)
 def test_an_edited_results_folder_is_named_not_an_internal_error(
     report_file: Path, tmp_path: Path, edit: str
 ) -> None:
@@ -194,11 +207,20 @@ def test_an_edited_results_folder_is_named_not_an_internal_error(
     elif edit == "text count":
         (folder / "sample_flow.tsv").write_text("step\tcount\nrandomised\tn/a\n")
         said = "sample_flow.tsv, column 'count': expected whole numbers"
-    else:
+    elif edit == "contrasts not a list":
         record = json.loads((folder / "run.json").read_text())
         record["model"]["contrasts"] = 5
         (folder / "run.json").write_text(json.dumps(record))
         said = "run.json: model.contrasts: expected a list"
+    else:  # a part of another shape: it was an internal error (a list has no .get)
+        record = json.loads((folder / "run.json").read_text())
+        *parents, key = edit.split(".")
+        holder = record
+        for parent in parents:
+            holder = holder[parent]
+        holder[key] = "x" if isinstance(holder[key], dict | list) and key != "steps" else {}
+        (folder / "run.json").write_text(json.dumps(record))
+        said = f"run.json: {edit}: expected"
     for command in ("report", "figures"):
         out = tmp_path / ("r.html" if command == "report" else "figs")
         code, _, err = run(command, str(folder), "--out", str(out))

@@ -169,6 +169,43 @@ def _matrix(path: Path, what: str, samples: pd.Index) -> pd.DataFrame:
         raise InputFormatError(f"{what} is not numeric: {err}", path=path) from err
 
 
+#: What each part of run.json is, where present (as ``diff`` and ``preprocess`` write it).
+_RUN_SHAPES: dict[tuple[str, ...], tuple[type, str]] = {
+    ("argv",): (list, "a list"),
+    ("command",): (str, "text"),
+    ("inputs",): (dict, "an object"),
+    ("model",): (dict, "an object"),
+    ("model", "design"): (dict, "an object"),
+    ("model", "contrasts"): (list, "a list"),
+    ("model", "joint_tests"): (dict, "an object"),
+    ("model", "notes"): (dict, "an object"),
+    ("notes",): (list, "a list"),
+    ("parameters",): (dict, "an object"),
+    ("seeds",): (dict, "an object"),
+    ("steps",): (list, "a list"),
+    ("versions",): (dict, "an object"),
+}
+
+
+def _check_run_shape(run: dict[str, Any], path: Path) -> None:
+    """Refuse a run.json whose parts are not what salivaprot writes (an edited file)."""
+    problems = []
+    for keys, (kind, said) in _RUN_SHAPES.items():
+        value: Any = run
+        for key in keys:
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is not None and not isinstance(value, kind):
+            problems.append(
+                f"{'.'.join(keys)}: expected {said}, found {type(value).__name__} "
+                f"{json.dumps(value)[:40]}"
+            )
+    if problems:
+        raise InputFormatError(
+            f"{'; '.join(problems)}: was run.json edited? Rerun the command that made the folder",
+            path=path,
+        )
+
+
 def _order(
     run: dict[str, Any], samples: pd.DataFrame, notes: list[str], path: Path
 ) -> tuple[list[str], list[str]]:
@@ -243,6 +280,7 @@ def read_results_folder(folder: PathLike, *, qc: PathLike | None = None) -> Resu
         raise InputFormatError(f"not valid JSON: {err}", path=run_path) from err
     if not isinstance(run, dict):
         raise InputFormatError("expected a JSON object", path=run_path)
+    _check_run_shape(run, run_path)
     arms, visits = _order(run, samples, notes, path)
     matrix = _matrix(path / "matrix.tsv", "the analysed matrix", samples.index)
     before = None
