@@ -90,6 +90,30 @@ def test_imputed_cells_do_not_count_as_observed(logged: ProteinData) -> None:
     ).all()
 
 
+def test_valid_value_rule_does_not_count_what_log2_makes_missing(trial: SimulatedTrial) -> None:
+    # raw zeros kept (--keep-zeros) and negatives become missing in log2: the rule judges
+    # the values the model will see, so keeping zeros changes nothing downstream
+    data = trial.data
+    zero, negative = "SIMH00100", "SIMH00101"
+    abundance = data.abundance.copy()
+    assert abundance[[zero, negative]].notna().all().all()
+    abundance[zero], abundance[negative] = 0.0, -5.0
+    abundance.loc[abundance.index[:3], [zero, negative]] = 1e7  # 3 real values each
+    zeros = replace(data, abundance=abundance)
+    blank = replace(data, abundance=abundance.where(abundance > 0))
+    reasons = filter_reasons(zeros)
+    assert reasons[zero] == reasons[negative] == "min_fraction"
+    assert reasons.equals(filter_reasons(blank))
+    ready = preprocess(zeros)
+    assert zero not in ready.proteins.index and negative not in ready.proteins.index
+    pd.testing.assert_frame_equal(ready.abundance, preprocess(blank).abundance, check_exact=True)
+    # on the log2 scale a zero or negative value is a value
+    logged = log2(trial.data)
+    values = logged.abundance.copy()
+    values[zero], values[negative] = 0.0, -1.5
+    assert filter_reasons(replace(logged, abundance=values))[[zero, negative]].eq("").all()
+
+
 def test_filter_without_design_uses_all_samples(trial: SimulatedTrial) -> None:
     data = trial.data
     bare = ProteinData(data.abundance, data.samples[["run"]], data.proteins)
