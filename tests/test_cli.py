@@ -387,6 +387,22 @@ def test_preprocess_valid_values_judge_what_the_model_sees(
     assert sorted([*kept, *removed.index]) == sorted(logged.columns)
 
 
+@pytest.mark.parametrize("command", ["preprocess", "diff"])
+def test_a_sample_left_without_values_is_refused_in_one_line(
+    tmp_path: Path, small_trial: SimulatedTrial, command: str
+) -> None:
+    # its only values are contaminants': knn imputed it as 0.0 in every protein, silently
+    abundance, proteins = small_trial.data.abundance.copy(), small_trial.data.proteins
+    sample = abundance.index[3]
+    abundance.loc[sample, ~proteins["is_contaminant"].to_numpy()] = np.nan
+    data = _matrix_study(tmp_path / "study", abundance, small_trial.data.samples)
+    out = tmp_path / "out"
+    code, _, err = run(command, *data, "--out", str(out), "--normalize", "none", "--impute", "knn")
+    assert code == 1 and not out.exists()
+    assert err.count("\n") == 1 and err.startswith("error: 1 sample(s) have no value left")
+    assert f"({sample}): every value they hold is in proteins the filters removed" in err
+
+
 # ---------------------------------------------------------------- other pipelines
 MAXQUANT = "alphapeptstats/testfiles/maxquant_go/proteinGroups.txt"
 DATA = Path(__file__).parent / "data"

@@ -391,6 +391,93 @@ def test_stages_give_the_figure_matrices_of_a_second_preprocessing(
     assert kept["matrix_before_normalization.tsv"].notna().to_numpy().sum() > 0
 
 
+def _emptied(
+    data: ProteinData, sample: str, keep: pd.Index, value: float | None = None
+) -> ProteinData:
+    """``data`` with ``sample``'s values outside ``keep`` missing (or ``value`` everywhere)."""
+    abundance = data.abundance.copy()
+    abundance.loc[sample, ~abundance.columns.isin(keep)] = np.nan
+    if value is not None:
+        abundance.loc[sample, abundance.loc[sample].notna()] = value
+    return replace(data, abundance=abundance)
+
+
+@pytest.mark.parametrize(
+    ("normalize_method", "impute_method"),
+    [
+        ("none", "knn"),
+        ("none", "min"),
+        ("none", "none"),
+        ("none", "minprob"),
+        ("median", "knn"),
+        ("quantile", "none"),
+        ("total", "min"),
+    ],
+)
+def test_a_sample_the_filters_leave_empty_is_refused_saying_why(
+    trial: SimulatedTrial, normalize_method: str, impute_method: str
+) -> None:
+    # every value of the sample is in contaminants: knn imputed it as 0.0 everywhere, min
+    # as each protein's minimum, and --normalize none passed it on; each path refuses now
+    data = trial.data
+    sample = data.samples.index[4]
+    contaminants = data.proteins.index[data.proteins["is_contaminant"]]
+    assert data.abundance.loc[sample, contaminants].notna().sum() > 0
+    only_contaminants = _emptied(data, sample, contaminants)
+    with pytest.raises(DataError) as raised:
+        preprocess(
+            only_contaminants,
+            normalize_method=normalize_method,  # type: ignore[arg-type]
+            impute_method=impute_method,  # type: ignore[arg-type]
+        )
+    assert str(raised.value) == (
+        f"1 sample(s) have no value left to analyse ({sample}): every value they hold is in "
+        "proteins the filters removed (contaminant); a failed or blank run? Leave them out of "
+        "the sample sheet and use --drop-unlisted (drop_unlisted=True in Python); if the "
+        "removed proteins belong in the analysis, relax the filter that removed them"
+    )
+
+
+def test_a_sample_of_zeros_that_log2_empties_is_refused(trial: SimulatedTrial) -> None:
+    # zeros kept (--keep-zeros) in a failed run: log2 makes every one missing
+    zeros = _emptied(trial.data, trial.data.samples.index[2], trial.data.proteins.index, 0.0)
+    with pytest.raises(DataError, match=r"\(P\d+_\w+\): every value they hold is zero, negative"):
+        preprocess(zeros, filter=False, normalize_method="none", impute_method="knn")
+
+
+def test_irs_leaving_a_sample_empty_is_refused() -> None:
+    from .test_tmt import tmt_data
+
+    data = tmt_data(n_proteins=20)
+    samples = data.samples
+    reference = samples.index[samples["reference_channel"] & samples["plex"].eq("Plex1")][0]
+    sample = samples.index[~samples["reference_channel"] & samples["plex"].eq("Plex1")][0]
+    abundance = data.abundance.copy()
+    abundance.loc[sample, abundance.columns[3:]] = np.nan  # holds P00000-P00002 only
+    abundance.loc[reference, abundance.columns[:3]] = np.nan  # which its reference misses
+    with pytest.raises(DataError, match=rf"after normalize\(method='irs'\) \({sample}\)"):
+        preprocess(replace(data, abundance=abundance), filter=False, normalize_method="irs")
+
+
+@pytest.mark.parametrize("method", ["median", "quantile", "total", "reference", "none"])
+def test_normalize_refuses_a_sample_without_values(logged: ProteinData, method: str) -> None:
+    empty = _emptied(logged, logged.samples.index[1], pd.Index([]))
+    reference = list(logged.proteins.index[:10])
+    with pytest.raises(DataError, match=rf"cannot normalize sample\(s\) \S+ \(method '{method}'\)"):
+        normalize(empty, method=method, reference_proteins=reference)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("method", ["minprob", "min", "knn"])
+def test_impute_refuses_a_sample_without_values(logged: ProteinData, method: str) -> None:
+    sample = logged.samples.index[1]
+    empty = _emptied(logged, sample, pd.Index([]))
+    with pytest.raises(
+        DataError, match=rf"cannot impute sample\(s\) {sample} \(method '{method}'\): "
+    ):
+        impute(empty, method=method)  # type: ignore[arg-type]
+    assert impute(empty).abundance.loc[sample].isna().all()  # none fills nothing
+
+
 def test_on_step_must_be_callable(trial: SimulatedTrial) -> None:
     with pytest.raises(TypeError, match="on_step must be a function"):
         preprocess(trial.data, on_step={})  # type: ignore[arg-type]

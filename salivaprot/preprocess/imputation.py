@@ -12,7 +12,7 @@ import pandas as pd
 from salivaprot._validate import check_seed
 from salivaprot.data import ProteinData
 from salivaprot.errors import DataError
-from salivaprot.preprocess.transforms import _require_scale
+from salivaprot.preprocess.transforms import _refuse_empty_samples, _require_scale
 
 __all__ = ["ImputeMethod", "impute"]
 
@@ -42,7 +42,9 @@ def impute(
     * ``knn``: scikit-learn's ``KNNImputer`` with ``neighbors`` nearest
       proteins (install ``salivaprot[knn]``).
 
-    The cells filled are recorded in :attr:`ProteinData.imputed`.
+    The cells filled are recorded in :attr:`ProteinData.imputed`. A sample
+    without any observed value is refused by every method but ``none``: there
+    is nothing to impute it from.
 
     Parameters
     ----------
@@ -77,6 +79,10 @@ def impute(
     missing = np.isnan(values)
     if method == "none":
         return replace(data, steps=(*data.steps, "impute(method='none')"))
+    if method in ("minprob", "min", "knn"):
+        # a sample without any value has nothing to impute from: min would give it every
+        # protein's minimum, knn zeros (scikit-learn keeps an empty feature as 0)
+        _refuse_empty_samples(data, "impute", method)
     if method == "minprob":
         if shift < 0 or width <= 0:
             raise DataError(f"minprob needs shift >= 0 and width > 0, got {shift} and {width}")
