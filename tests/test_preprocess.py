@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ from salivaprot.preprocess import (
     output_scale,
     preprocess,
 )
+from salivaprot.preprocess.imputation import ImputeMethod
 from salivaprot.simulate import SimulatedTrial
 
 
@@ -251,6 +253,49 @@ def test_minprob_is_seeded_low_and_remembered(logged: ProteinData) -> None:
     filled = a.abundance.where(missing).mean(axis=1)
     assert (filled < observed - 1.0).all()  # drawn well below each sample's mean
     pd.testing.assert_frame_equal(a.abundance.where(~missing), logged.abundance.where(~missing))
+
+
+@pytest.mark.parametrize("method", ["minprob", "knn", "min"])
+def test_imputed_values_do_not_depend_on_input_order(
+    trial: SimulatedTrial, tmp_path: Path, method: ImputeMethod
+) -> None:
+    # the sheet's rows, the matrix's rows (proteins) and columns (samples) shuffled: minprob
+    # drew in the input's order, so the same seed gave values up to 4 log2 apart
+    import salivaprot
+
+    matrix = trial.data.abundance.T.rename_axis("protein_id")
+    sheet = trial.data.samples.reset_index().assign(run=lambda t: t["sample_id"])
+    rng = np.random.default_rng(0)
+    shuffled = matrix.iloc[rng.permutation(len(matrix)), rng.permutation(matrix.shape[1])]
+    matrix.to_csv(tmp_path / "matrix.tsv", sep="\t")
+    sheet.to_csv(tmp_path / "samples.csv", index=False)
+    shuffled.to_csv(tmp_path / "shuffled.tsv", sep="\t")
+    sheet.iloc[rng.permutation(len(sheet))].to_csv(tmp_path / "shuffled.csv", index=False)
+    ready = {}
+    for name in ("matrix", "shuffled"):
+        sheet_name = "samples.csv" if name == "matrix" else "shuffled.csv"
+        data = salivaprot.read(tmp_path / f"{name}.tsv", tmp_path / sheet_name)
+        # (no normalization: its mean offset is a floating-point sum in sample order, equal
+        # across orders to ~1e-14, not bit for bit; filter and log2 are exact)
+        ready[name] = preprocess(data, normalize_method="none", impute_method=method, seed=5)
+    a, b = ready["matrix"], ready["shuffled"]
+    assert not a.abundance.index.equals(b.abundance.index)
+    assert not a.abundance.columns.equals(b.abundance.columns)
+    same = b.abundance.loc[a.abundance.index, a.abundance.columns]
+    pd.testing.assert_frame_equal(a.abundance, same, check_exact=True)
+    assert a.imputed is not None and b.imputed is not None
+    assert a.imputed.equals(b.imputed.loc[a.imputed.index, a.imputed.columns])
+
+
+def test_minprob_draws_of_a_sample_do_not_depend_on_the_other_samples(
+    logged: ProteinData,
+) -> None:
+    # each sample draws from a stream of its own (the seed and its ID): leaving samples out
+    # (a failed run dropped) changes no other sample's imputed values
+    full = impute(logged, method="minprob", seed=5)
+    half = logged.subset(samples=logged.abundance.index[::2])
+    fewer = impute(half, method="minprob", seed=5)
+    pd.testing.assert_frame_equal(fewer.abundance, full.abundance.loc[half.abundance.index])
 
 
 def test_min_imputation_uses_each_proteins_minimum(logged: ProteinData) -> None:
