@@ -20,6 +20,7 @@ from click.testing import CliRunner
 
 from salivaprot import read_diann
 from salivaprot.cli import main
+from salivaprot.simulate import SimulatedTrial
 
 from .conftest import ROOT, TEST_DATA, real_file, write_sheet
 
@@ -359,6 +360,64 @@ def test_preprocess_output_scale_and_bad_options_write_nothing(tmp_path: Path) -
     assert sorted(p.name for p in tmp_path.iterdir()) == ["samples.csv"]
     code, _, err = run(*base, "--normalize", "reference", "--reference-proteins", "P04745,P01876")
     assert code == 0, err
+
+
+def _matrix_study(folder: Path, abundance: pd.DataFrame, samples: pd.DataFrame) -> list[str]:
+    """A generic matrix (proteins x samples) and its sheet (run = sample_id): DATA -s SHEET."""
+    folder.mkdir()
+    matrix = abundance.T.rename_axis("protein_id")
+    matrix.to_csv(folder / "matrix.tsv", sep="\t")
+    samples.reset_index().assign(run=lambda t: t["sample_id"]).to_csv(
+        folder / "samples.csv", index=False
+    )
+    return [str(folder / "matrix.tsv"), "-s", str(folder / "samples.csv")]
+
+
+def test_preprocess_valid_values_judge_what_the_model_sees(
+    tmp_path: Path, small_trial: SimulatedTrial
+) -> None:
+    # --keep-zeros: raw zeros become missing in log2, so they do not count as observed
+    abundance, samples = small_trial.data.abundance.copy(), small_trial.data.samples
+    protein = abundance.columns[5]
+    abundance[protein] = 0.0
+    arm, visit = samples.groupby(["arm", "visit"]).size().idxmax()  # a group of 4 samples
+    one = samples.index[samples["arm"].eq(arm) & samples["visit"].eq(visit)][0]
+    abundance.loc[one, protein] = 1e7  # 1 real value among zeros
+    data = _matrix_study(tmp_path / "zeros", abundance, samples)
+    out = tmp_path / "kept"
+    code, _, err = run("preprocess", *data, "--out", str(out), "--keep-zeros")
+    assert code == 0, err
+    removed = pd.read_csv(out / "removed_proteins.tsv", sep="\t", index_col=0)["reason"]
+    assert removed[protein] == "min_fraction"
+    assert protein not in pd.read_csv(out / "matrix.tsv", sep="\t", index_col=0).index
+    # log2 input: zeros and negatives are values, and removed_proteins.tsv says what the
+    # filter did with them (it judges the data on its declared scale)
+    logged = np.log2(small_trial.data.abundance) - 40.0
+    data = _matrix_study(tmp_path / "logged", logged, small_trial.data.samples)
+    out = tmp_path / "log2"
+    code, _, err = run("preprocess", *data, "--out", str(out), "--input-scale", "log2")
+    assert code == 0, err
+    removed = pd.read_csv(out / "removed_proteins.tsv", sep="\t", index_col=0)["reason"]
+    kept = pd.read_csv(out / "matrix.tsv", sep="\t", index_col=0).index
+    assert np.nanmax(logged.to_numpy()) < 0  # every value negative
+    assert not set(kept) & set(removed.index)
+    assert sorted([*kept, *removed.index]) == sorted(logged.columns)
+
+
+@pytest.mark.parametrize("command", ["preprocess", "diff"])
+def test_a_sample_left_without_values_is_refused_in_one_line(
+    tmp_path: Path, small_trial: SimulatedTrial, command: str
+) -> None:
+    # its only values are contaminants': knn imputed it as 0.0 in every protein, silently
+    abundance, proteins = small_trial.data.abundance.copy(), small_trial.data.proteins
+    sample = abundance.index[3]
+    abundance.loc[sample, ~proteins["is_contaminant"].to_numpy()] = np.nan
+    data = _matrix_study(tmp_path / "study", abundance, small_trial.data.samples)
+    out = tmp_path / "out"
+    code, _, err = run(command, *data, "--out", str(out), "--normalize", "none", "--impute", "knn")
+    assert code == 1 and not out.exists()
+    assert err.count("\n") == 1 and err.startswith("error: 1 sample(s) have no value left")
+    assert f"({sample}): every value they hold is in proteins the filters removed" in err
 
 
 # ---------------------------------------------------------------- other pipelines

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ from salivaprot.preprocess import (
     output_scale,
     preprocess,
 )
+from salivaprot.preprocess.imputation import ImputeMethod
 from salivaprot.simulate import SimulatedTrial
 
 
@@ -88,6 +90,30 @@ def test_imputed_cells_do_not_count_as_observed(logged: ProteinData) -> None:
     assert (
         filter_reasons(filled, min_fraction=0.9) == filter_reasons(logged, min_fraction=0.9)
     ).all()
+
+
+def test_valid_value_rule_does_not_count_what_log2_makes_missing(trial: SimulatedTrial) -> None:
+    # raw zeros kept (--keep-zeros) and negatives become missing in log2: the rule judges
+    # the values the model will see, so keeping zeros changes nothing downstream
+    data = trial.data
+    zero, negative = "SIMH00100", "SIMH00101"
+    abundance = data.abundance.copy()
+    assert abundance[[zero, negative]].notna().all().all()
+    abundance[zero], abundance[negative] = 0.0, -5.0
+    abundance.loc[abundance.index[:3], [zero, negative]] = 1e7  # 3 real values each
+    zeros = replace(data, abundance=abundance)
+    blank = replace(data, abundance=abundance.where(abundance > 0))
+    reasons = filter_reasons(zeros)
+    assert reasons[zero] == reasons[negative] == "min_fraction"
+    assert reasons.equals(filter_reasons(blank))
+    ready = preprocess(zeros)
+    assert zero not in ready.proteins.index and negative not in ready.proteins.index
+    pd.testing.assert_frame_equal(ready.abundance, preprocess(blank).abundance, check_exact=True)
+    # on the log2 scale a zero or negative value is a value
+    logged = log2(trial.data)
+    values = logged.abundance.copy()
+    values[zero], values[negative] = 0.0, -1.5
+    assert filter_reasons(replace(logged, abundance=values))[[zero, negative]].eq("").all()
 
 
 def test_filter_without_design_uses_all_samples(trial: SimulatedTrial) -> None:
@@ -229,6 +255,49 @@ def test_minprob_is_seeded_low_and_remembered(logged: ProteinData) -> None:
     pd.testing.assert_frame_equal(a.abundance.where(~missing), logged.abundance.where(~missing))
 
 
+@pytest.mark.parametrize("method", ["minprob", "knn", "min"])
+def test_imputed_values_do_not_depend_on_input_order(
+    trial: SimulatedTrial, tmp_path: Path, method: ImputeMethod
+) -> None:
+    # the sheet's rows, the matrix's rows (proteins) and columns (samples) shuffled: minprob
+    # drew in the input's order, so the same seed gave values up to 4 log2 apart
+    import salivaprot
+
+    matrix = trial.data.abundance.T.rename_axis("protein_id")
+    sheet = trial.data.samples.reset_index().assign(run=lambda t: t["sample_id"])
+    rng = np.random.default_rng(0)
+    shuffled = matrix.iloc[rng.permutation(len(matrix)), rng.permutation(matrix.shape[1])]
+    matrix.to_csv(tmp_path / "matrix.tsv", sep="\t")
+    sheet.to_csv(tmp_path / "samples.csv", index=False)
+    shuffled.to_csv(tmp_path / "shuffled.tsv", sep="\t")
+    sheet.iloc[rng.permutation(len(sheet))].to_csv(tmp_path / "shuffled.csv", index=False)
+    ready = {}
+    for name in ("matrix", "shuffled"):
+        sheet_name = "samples.csv" if name == "matrix" else "shuffled.csv"
+        data = salivaprot.read(tmp_path / f"{name}.tsv", tmp_path / sheet_name)
+        # (no normalization: its mean offset is a floating-point sum in sample order, equal
+        # across orders to ~1e-14, not bit for bit; filter and log2 are exact)
+        ready[name] = preprocess(data, normalize_method="none", impute_method=method, seed=5)
+    a, b = ready["matrix"], ready["shuffled"]
+    assert not a.abundance.index.equals(b.abundance.index)
+    assert not a.abundance.columns.equals(b.abundance.columns)
+    same = b.abundance.loc[a.abundance.index, a.abundance.columns]
+    pd.testing.assert_frame_equal(a.abundance, same, check_exact=True)
+    assert a.imputed is not None and b.imputed is not None
+    assert a.imputed.equals(b.imputed.loc[a.imputed.index, a.imputed.columns])
+
+
+def test_minprob_draws_of_a_sample_do_not_depend_on_the_other_samples(
+    logged: ProteinData,
+) -> None:
+    # each sample draws from a stream of its own (the seed and its ID): leaving samples out
+    # (a failed run dropped) changes no other sample's imputed values
+    full = impute(logged, method="minprob", seed=5)
+    half = logged.subset(samples=logged.abundance.index[::2])
+    fewer = impute(half, method="minprob", seed=5)
+    pd.testing.assert_frame_equal(fewer.abundance, full.abundance.loc[half.abundance.index])
+
+
 def test_min_imputation_uses_each_proteins_minimum(logged: ProteinData) -> None:
     filled = impute(logged, method="min")
     minima = logged.abundance.min()
@@ -365,6 +434,93 @@ def test_stages_give_the_figure_matrices_of_a_second_preprocessing(
     references = 3 if "irs" in str(kwargs) else 0  # one pooled reference per plex
     assert before.abundance.shape[0] == ready.abundance.shape[0] + references
     assert kept["matrix_before_normalization.tsv"].notna().to_numpy().sum() > 0
+
+
+def _emptied(
+    data: ProteinData, sample: str, keep: pd.Index, value: float | None = None
+) -> ProteinData:
+    """``data`` with ``sample``'s values outside ``keep`` missing (or ``value`` everywhere)."""
+    abundance = data.abundance.copy()
+    abundance.loc[sample, ~abundance.columns.isin(keep)] = np.nan
+    if value is not None:
+        abundance.loc[sample, abundance.loc[sample].notna()] = value
+    return replace(data, abundance=abundance)
+
+
+@pytest.mark.parametrize(
+    ("normalize_method", "impute_method"),
+    [
+        ("none", "knn"),
+        ("none", "min"),
+        ("none", "none"),
+        ("none", "minprob"),
+        ("median", "knn"),
+        ("quantile", "none"),
+        ("total", "min"),
+    ],
+)
+def test_a_sample_the_filters_leave_empty_is_refused_saying_why(
+    trial: SimulatedTrial, normalize_method: str, impute_method: str
+) -> None:
+    # every value of the sample is in contaminants: knn imputed it as 0.0 everywhere, min
+    # as each protein's minimum, and --normalize none passed it on; each path refuses now
+    data = trial.data
+    sample = data.samples.index[4]
+    contaminants = data.proteins.index[data.proteins["is_contaminant"]]
+    assert data.abundance.loc[sample, contaminants].notna().sum() > 0
+    only_contaminants = _emptied(data, sample, contaminants)
+    with pytest.raises(DataError) as raised:
+        preprocess(
+            only_contaminants,
+            normalize_method=normalize_method,  # type: ignore[arg-type]
+            impute_method=impute_method,  # type: ignore[arg-type]
+        )
+    assert str(raised.value) == (
+        f"1 sample(s) have no value left to analyse ({sample}): every value they hold is in "
+        "proteins the filters removed (contaminant); a failed or blank run? Leave them out of "
+        "the sample sheet and use --drop-unlisted (drop_unlisted=True in Python); if the "
+        "removed proteins belong in the analysis, relax the filter that removed them"
+    )
+
+
+def test_a_sample_of_zeros_that_log2_empties_is_refused(trial: SimulatedTrial) -> None:
+    # zeros kept (--keep-zeros) in a failed run: log2 makes every one missing
+    zeros = _emptied(trial.data, trial.data.samples.index[2], trial.data.proteins.index, 0.0)
+    with pytest.raises(DataError, match=r"\(P\d+_\w+\): every value they hold is zero, negative"):
+        preprocess(zeros, filter=False, normalize_method="none", impute_method="knn")
+
+
+def test_irs_leaving_a_sample_empty_is_refused() -> None:
+    from .test_tmt import tmt_data
+
+    data = tmt_data(n_proteins=20)
+    samples = data.samples
+    reference = samples.index[samples["reference_channel"] & samples["plex"].eq("Plex1")][0]
+    sample = samples.index[~samples["reference_channel"] & samples["plex"].eq("Plex1")][0]
+    abundance = data.abundance.copy()
+    abundance.loc[sample, abundance.columns[3:]] = np.nan  # holds P00000-P00002 only
+    abundance.loc[reference, abundance.columns[:3]] = np.nan  # which its reference misses
+    with pytest.raises(DataError, match=rf"after normalize\(method='irs'\) \({sample}\)"):
+        preprocess(replace(data, abundance=abundance), filter=False, normalize_method="irs")
+
+
+@pytest.mark.parametrize("method", ["median", "quantile", "total", "reference", "none"])
+def test_normalize_refuses_a_sample_without_values(logged: ProteinData, method: str) -> None:
+    empty = _emptied(logged, logged.samples.index[1], pd.Index([]))
+    reference = list(logged.proteins.index[:10])
+    with pytest.raises(DataError, match=rf"cannot normalize sample\(s\) \S+ \(method '{method}'\)"):
+        normalize(empty, method=method, reference_proteins=reference)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("method", ["minprob", "min", "knn"])
+def test_impute_refuses_a_sample_without_values(logged: ProteinData, method: str) -> None:
+    sample = logged.samples.index[1]
+    empty = _emptied(logged, sample, pd.Index([]))
+    with pytest.raises(
+        DataError, match=rf"cannot impute sample\(s\) {sample} \(method '{method}'\): "
+    ):
+        impute(empty, method=method)  # type: ignore[arg-type]
+    assert impute(empty).abundance.loc[sample].isna().all()  # none fills nothing
 
 
 def test_on_step_must_be_callable(trial: SimulatedTrial) -> None:

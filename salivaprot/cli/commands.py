@@ -187,10 +187,16 @@ def _preprocess_into(stage: Path, data: Path, options: dict[str, Any]) -> tuple[
 
     kwargs = _preprocess_kwargs(options)
     study = _load_study(data, options)
-    ready = preprocess(study.data, **kwargs)
+    filtered: list[Any] = []  # the data the chain filtered, its scale declared
+
+    def keep(step: str, given: Any) -> None:
+        if step == "filter_proteins":
+            filtered.append(given)
+
+    ready = preprocess(study.data, **kwargs, on_step=keep)
     if kwargs["filter"]:
         reasons = filter_reasons(
-            study.data,
+            filtered.pop(),
             patterns=kwargs["patterns"],
             species=kwargs["species"],
             min_fraction=kwargs["min_fraction"],

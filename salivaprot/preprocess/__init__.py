@@ -12,7 +12,9 @@ The steps live in submodules (``filters``, ``transforms``, ``imputation``,
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Literal
+from typing import Literal, TypedDict
+
+import numpy as np
 
 from salivaprot.data import ProteinData
 from salivaprot.errors import DataError
@@ -24,6 +26,8 @@ from salivaprot.preprocess.transforms import (
     MEDIAN_BEFORE_COLUMN,
     NORMALIZATION_COLUMN,
     NormalizeMethod,
+    _empty_samples,
+    _shown,
     check_input,
     log2,
     normalize,
@@ -48,6 +52,17 @@ __all__ = [
 
 
 Scale = Literal["concentration", "output"]
+
+
+class _Filters(TypedDict):
+    """The options of :func:`filter_proteins` and :func:`filter_reasons`."""
+
+    contaminants: bool
+    decoys: bool
+    patterns: Sequence[str]
+    species: int | None
+    min_fraction: float | None
+    groups: Groups
 
 
 def preprocess(
@@ -111,6 +126,14 @@ def preprocess(
     ProteinData
         Log2 scale.
 
+    Raises
+    ------
+    DataError
+        Besides each step's own errors: a sample that the filters and log2
+        leave without any value (every value it holds in removed proteins, or
+        zero or negative on the raw scale), or that ``irs`` leaves empty,
+        naming the samples and why. With any normalization and imputation.
+
     Examples
     --------
     >>> from salivaprot.simulate import simulate_trial
@@ -133,20 +156,22 @@ def preprocess(
     if scale not in ("concentration", "output"):
         raise DataError(f"scale must be 'concentration' or 'output', not {scale!r}")
     data = check_input(data, input_scale=input_scale, check_scale=check_scale)
+    given = data
+    filters: _Filters = {
+        "contaminants": contaminants,
+        "decoys": decoys,
+        "patterns": patterns,
+        "species": species,
+        "min_fraction": min_fraction,
+        "groups": groups,
+    }
     if filter:
         step("filter_proteins", data)
-        data = filter_proteins(
-            data,
-            contaminants=contaminants,
-            decoys=decoys,
-            patterns=patterns,
-            species=species,
-            min_fraction=min_fraction,
-            groups=groups,
-        )
+        data = filter_proteins(data, **filters)
     if data.scale == "raw":
         step("log2", data)
         data = log2(data)
+    _refuse_emptied_samples(data, given, filters if filter else None)
     step("normalize", data)
     data = normalize(
         data,
@@ -156,12 +181,75 @@ def preprocess(
     )
     step("drop_reference_channels", data)
     data = drop_reference_channels(data)
+    if normalize_method == "irs" and len(emptied := _empty_samples(data)):
+        raise DataError(
+            f"{len(emptied)} sample(s) have no value left after normalize(method='irs') "
+            f"({_shown(emptied)}): the pooled reference channel of their plex observed none of "
+            "the proteins they hold, and irs makes such values missing; check the reference "
+            "channels (reference_channel in the sample sheet), or leave these samples out of "
+            "the sheet and use --drop-unlisted (drop_unlisted=True in Python)"
+        )
     step("impute", data)
     data = impute(data, method=impute_method, seed=seed)
     if scale == "output":
         step("output_scale", data)
         data = output_scale(data)
     return data
+
+
+def _refuse_emptied_samples(
+    data: ProteinData, given: ProteinData, filters: _Filters | None
+) -> None:
+    """Refuse samples that the filters and log2 left without any value, saying why.
+
+    Parameters
+    ----------
+    data : ProteinData
+        The filtered log2 data, about to be normalized.
+    given : ProteinData
+        The data the chain was given (its scale declared).
+    filters : dict, optional
+        The options of :func:`filter_reasons`, when the filters ran.
+
+    Raises
+    ------
+    DataError
+        Naming the samples, why they are empty (every value in proteins the
+        filters removed, or zero or negative on the raw scale, which log2 makes
+        missing) and what to do. Without this check, imputation would invent
+        every value of such a sample (``knn`` as 0.0, ``min`` as each protein's
+        minimum) and ``--normalize none`` would pass it to the model.
+    """
+    empty = _empty_samples(data)
+    if not len(empty):
+        return
+    values = given.abundance.loc[empty]
+    held = values.notna().to_numpy()
+    lost = np.zeros_like(held)
+    if given.scale == "raw":
+        raw = values.to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            lost = held & ~(np.isfinite(raw) & (raw > 0))
+    removed = ~values.columns.isin(data.abundance.columns)
+    in_removed = (held & ~lost)[:, removed].any(axis=0)
+    causes = []
+    if in_removed.any() and filters is not None:
+        reasons = filter_reasons(given, **filters)
+        which = reasons[values.columns[removed][np.asarray(in_removed, dtype=bool)]].unique()
+        causes.append(f"in proteins the filters removed ({', '.join(sorted(which))})")
+    if lost.any():
+        causes.append("zero, negative or infinite, which log2 makes missing")
+    why = "every value they hold is " + " or ".join(causes) if causes else "they hold no value"
+    relax = (
+        "; if the removed proteins belong in the analysis, relax the filter that removed them"
+        if in_removed.any()
+        else ""
+    )
+    raise DataError(
+        f"{len(empty)} sample(s) have no value left to analyse ({_shown(empty)}): {why}; "
+        "a failed or blank run? Leave them out of the sample sheet and use --drop-unlisted "
+        f"(drop_unlisted=True in Python){relax}"
+    )
 
 
 def _ignore(name: str, data: ProteinData) -> None:

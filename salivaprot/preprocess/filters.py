@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from salivaprot._validate import check_sequence
@@ -39,7 +40,10 @@ def filter_reasons(
     expressions), ``other_species`` (taxid known and not ``species``),
     ``min_fraction`` (observed in fewer than ``min_fraction`` of the samples of
     any / every arm x visit group; the whole study is one group without a
-    design). Imputed cells do not count as observed.
+    design). Imputed cells do not count as observed, and neither do values that
+    :func:`~salivaprot.preprocess.log2` makes missing: on the raw scale, zeros
+    (kept with ``--keep-zeros``), negatives and infinities. The rule judges the
+    values the model will see, whether it runs before or after ``log2``.
 
     Parameters
     ----------
@@ -99,11 +103,29 @@ def filter_reasons(
 
 
 def _group_fractions(data: ProteinData) -> pd.DataFrame:
-    observed = data.observed
+    """Fraction of each arm x visit group's samples in which each protein counts as observed."""
+    observed = _counted(data)
     if not data.has_design:
         return observed.mean(axis=0).to_frame().T
     keys = [data.samples["arm"], data.samples["visit"]]
     return observed.groupby(keys, observed=True).mean()
+
+
+def _counted(data: ProteinData) -> pd.DataFrame:
+    """Cells the valid-value rule counts as observed (samples x proteins, bool).
+
+    Measured and not imputed; on the raw scale also positive and finite, since
+    :func:`~salivaprot.preprocess.log2` turns zeros, negatives and infinities
+    into missing values. On the log2 scale every measured value counts (zero
+    and negative log2 values are values).
+    """
+    observed = data.observed
+    if data.scale != "raw":
+        return observed
+    values = data.abundance.to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        usable = np.isfinite(values) & (values > 0)
+    return observed & usable
 
 
 def filter_proteins(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import replace
 from typing import Literal
@@ -12,7 +13,7 @@ import pandas as pd
 from salivaprot._validate import check_seed
 from salivaprot.data import ProteinData
 from salivaprot.errors import DataError
-from salivaprot.preprocess.transforms import _require_scale
+from salivaprot.preprocess.transforms import _refuse_empty_samples, _require_scale
 
 __all__ = ["ImputeMethod", "impute"]
 
@@ -42,7 +43,18 @@ def impute(
     * ``knn``: scikit-learn's ``KNNImputer`` with ``neighbors`` nearest
       proteins (install ``salivaprot[knn]``).
 
-    The cells filled are recorded in :attr:`ProteinData.imputed`.
+    The cells filled are recorded in :attr:`ProteinData.imputed`. A sample
+    without any observed value is refused by every method but ``none``: there
+    is nothing to impute it from.
+
+    The result does not depend on the order of the samples or the proteins
+    (the sample sheet's rows, the data file's rows and columns): every method
+    works on the matrix with samples sorted by sample ID and proteins by
+    protein ID (an order for reproducibility only, not the design's) and puts
+    the values back in place. ``minprob`` draws each sample's values from a
+    stream of its own, derived from ``seed`` and the sample ID, in protein-ID
+    order: a sample's imputed values depend on the seed and its own values
+    only, not on the other samples of the study.
 
     Parameters
     ----------
@@ -51,7 +63,7 @@ def impute(
     method : {"none", "minprob", "min", "knn"}
         Imputation method (see above).
     seed : int
-        Seed of ``minprob``'s draws.
+        Seed of ``minprob``'s draws (with each sample's ID, see above).
     shift, width : float
         ``minprob`` down-shift and width, in standard deviations.
     neighbors : int
@@ -72,25 +84,34 @@ def impute(
     """
     _require_scale(data, "log2", "impute()")
     seed = check_seed(seed, DataError)
-    y = data.abundance
-    values = y.to_numpy(dtype=float)
-    missing = np.isnan(values)
     if method == "none":
         return replace(data, steps=(*data.steps, "impute(method='none')"))
+    if method in ("minprob", "min", "knn"):
+        # a sample without any value has nothing to impute from: min would give it every
+        # protein's minimum, knn zeros (scikit-learn keeps an empty feature as 0)
+        _refuse_empty_samples(data, "impute", method)
+    y = data.abundance
+    # every method works in one canonical order (sorted IDs), whatever the input's
+    rows = np.argsort(y.index.to_numpy(dtype=str), kind="stable")
+    columns = np.argsort(y.columns.to_numpy(dtype=str), kind="stable")
+    canonical = np.ix_(rows, columns)
+    sample_ids = y.index[rows]
+    values = y.to_numpy(dtype=float)[canonical]
+    missing = np.isnan(values)
     if method == "minprob":
         if shift < 0 or width <= 0:
             raise DataError(f"minprob needs shift >= 0 and width > 0, got {shift} and {width}")
-        rng = np.random.default_rng(seed)
         filled = values.copy()
         for i in range(values.shape[0]):
             row = values[i]
             observed = row[~missing[i]]
             if observed.size < 2:
                 raise DataError(
-                    f"minprob cannot impute sample {y.index[i]}: fewer than 2 observed values"
+                    f"minprob cannot impute sample {sample_ids[i]}: fewer than 2 observed values"
                 )
             centre = observed.mean() - shift * observed.std(ddof=1)
             spread = width * observed.std(ddof=1)
+            rng = _sample_stream(seed, str(sample_ids[i]))
             filled[i, missing[i]] = rng.normal(centre, spread, int(missing[i].sum()))
         step = f"impute(method='minprob', shift={shift}, width={width}, seed={seed})"
     elif method == "min":
@@ -114,10 +135,23 @@ def impute(
         step = f"impute(method='knn', neighbors={neighbors})"
     else:
         raise DataError(f"unknown imputation {method!r}; choose none, minprob, min or knn")
-    newly = missing & ~np.isnan(filled)
+    back = np.empty_like(filled)
+    back[canonical] = filled  # the input's order again
+    newly = np.isnan(y.to_numpy(dtype=float)) & ~np.isnan(back)
     previous = np.zeros_like(newly) if data.imputed is None else data.imputed.to_numpy()
     mask = pd.DataFrame(previous | newly, index=y.index, columns=y.columns)
     step += f" [{int(newly.sum())} cells imputed]"
     logger.info(step)
-    frame = pd.DataFrame(filled, index=y.index, columns=y.columns)
+    frame = pd.DataFrame(back, index=y.index, columns=y.columns)
     return replace(data, abundance=frame, imputed=mask, steps=(*data.steps, step))
+
+
+def _sample_stream(seed: int, sample_id: str) -> np.random.Generator:
+    """The random stream of one sample's draws: a function of ``seed`` and its ID only.
+
+    The ID enters through its SHA-256 (stable across runs and platforms, unlike
+    Python's ``hash``); :class:`numpy.random.SeedSequence` mixes it with the seed.
+    """
+    digest = hashlib.sha256(sample_id.encode("utf-8")).digest()
+    key = int.from_bytes(digest[:16], "big")
+    return np.random.default_rng(np.random.SeedSequence([seed, key]))

@@ -128,6 +128,32 @@ def _require_scale(data: ProteinData, scale: str, what: str) -> None:
         raise DataError(f"{what} needs {scale}-scale abundances, got {data.scale!r}{hint}")
 
 
+def _empty_samples(data: ProteinData) -> pd.Index:
+    """Samples without any observed value (every protein missing)."""
+    return data.abundance.index[data.abundance.isna().all(axis=1).to_numpy()]
+
+
+def _shown(labels: pd.Index, limit: int = 10) -> str:
+    """The first ``limit`` labels for a message, and how many more."""
+    more = f" (and {len(labels) - limit} more)" if len(labels) > limit else ""
+    return ", ".join(map(str, labels[:limit])) + more
+
+
+def _refuse_empty_samples(data: ProteinData, what: str, method: str) -> None:
+    """Refuse samples without any observed value: ``what`` (a verb) has nothing to work on.
+
+    The message reads "cannot {what} sample(s) ... (method '{method}'): ...".
+    """
+    empty = _empty_samples(data)
+    if len(empty):
+        raise DataError(
+            f"cannot {what} sample(s) {_shown(empty)} (method {method!r}): no observed value "
+            "in any protein (a failed or blank run, or every value was in proteins the "
+            "filters removed); leave them out of the sample sheet and use --drop-unlisted "
+            "(drop_unlisted=True in Python)"
+        )
+
+
 def log2(data: ProteinData) -> ProteinData:
     """Log2-transform raw abundances; zeros, negatives and infinities become missing.
 
@@ -207,8 +233,10 @@ def normalize(
     Raises
     ------
     DataError
-        Wrong scale, unknown method, a reference protein that is absent, or a
-        sample without observed values in the basis of its factor.
+        Wrong scale, unknown method, a reference protein that is absent, a
+        sample without any observed value (with every method, ``none``
+        included), or a sample without observed values in the basis of its
+        factor.
 
     Examples
     --------
@@ -228,6 +256,7 @@ def normalize(
         raise DataError(f"exclude_top must be a whole number, not {exclude_top!r}")
     if exclude_top < 0:
         raise DataError(f"exclude_top must be 0 or more, not {exclude_top}")
+    _refuse_empty_samples(data, "normalize", method)
     y = data.abundance
     values = y.to_numpy(dtype=float)
     before = _row_medians(values)
