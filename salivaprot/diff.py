@@ -167,14 +167,16 @@ def differential_abundance(
         Fix the within-subject correlation (limma) instead of estimating it;
         refused outside :meth:`TrialDesign.correlation_bounds`.
     dupcor_method : {"statmod", "reml"}
-        How limma's per-protein correlations are fitted.
+        How limma's per-protein correlations are fitted (refused with a
+        fixed ``correlation``, which leaves nothing to fit).
     contrast_se : {"exact", "limma"}
         limma method: exact per-protein contrast standard errors (default), or
         the approximation of limma's ``contrasts.fit`` on the cell-means design,
         to reproduce a standard R limma script (see :func:`salivaprot.stats.fit_limma`).
     use_imputed : bool
         Let models use imputed values; by default imputed cells count as
-        missing, since every method handles missing values itself.
+        missing, since every method handles missing values itself. Refused
+        for data without imputed values (``data.imputed`` is None).
     progress : callable, optional
         Called as ``progress(done, total)`` during long per-protein work.
     legacy_ebayes : bool
@@ -192,7 +194,8 @@ def differential_abundance(
         When the data are not on the log2 scale, or hold infinite values or
         values too large to square.
     DesignError
-        When the design cannot estimate the contrasts.
+        When the design cannot estimate the contrasts, or an option would have
+        no effect with the method or the other options.
 
     Examples
     --------
@@ -239,6 +242,16 @@ def differential_abundance(
             given.append("trend/robust/legacy_ebayes (eBayes options: limma and ancova)")
         if given:
             raise DesignError(f"{', '.join(given)} applies to method 'limma', not '{method}'")
+    elif correlation is not None and dupcor_method != "statmod":
+        raise DesignError(
+            f"dupcor_method={dupcor_method!r} has no effect with correlation={correlation!r} "
+            "(the within-subject correlation is given, not estimated): leave one of them out"
+        )
+    if use_imputed and data.imputed is None:
+        raise DesignError(
+            "use_imputed=True has no effect: the data hold no imputed value (impute them "
+            "first, e.g. preprocess(..., impute_method='minprob'), or leave use_imputed out)"
+        )
     if correlation is not None:
         correlation = check_correlation(correlation, design.subjects.to_numpy())
     if design.custom and method == "ancova":

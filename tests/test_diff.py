@@ -88,6 +88,15 @@ def test_imputed_cells_are_refused_unless_asked(ready: ProteinData) -> None:
     assert not np.allclose(used["stat"].fillna(0), refused["stat"].fillna(0))
 
 
+def test_options_without_effect_are_refused(ready: ProteinData) -> None:
+    # a fixed correlation leaves nothing for dupcor_method to fit; no imputed value,
+    # nothing for use_imputed to use
+    with pytest.raises(DesignError, match="dupcor_method='reml' has no effect with correlation"):
+        differential_abundance(ready, correlation=0.3, dupcor_method="reml")
+    with pytest.raises(DesignError, match="use_imputed=True has no effect"):
+        differential_abundance(ready, use_imputed=True)
+
+
 def test_custom_contrast_of_cell_means(ready: ProteinData) -> None:
     custom = {"aMSC_month4_vs_month1": {"aMSC:month4": 1, "aMSC:month1": -1}}
     table = differential_abundance(ready, custom_contrasts=custom).table.set_index(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -213,6 +214,52 @@ def test_none_and_wrong_scale(logged: ProteinData, trial: SimulatedTrial) -> Non
         normalize(logged, method="mean")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"method": "quantile", "exclude_top": 10},
+         "exclude_top=10 has no effect with method='quantile'"),
+        ({"method": "none", "exclude_top": 3}, "exclude_top=3 has no effect with method='none'"),
+        ({"method": "reference", "exclude_top": 3, "reference_proteins": ["P04745"]},
+         "exclude_top=3 has no effect with method='reference'"),
+        ({"method": "median", "reference_proteins": ["P04745"]},
+         "reference_proteins has no effect with method='median'"),
+    ],
+)  # fmt: skip
+def test_normalize_refuses_arguments_its_method_ignores(
+    logged: ProteinData, kwargs: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(DataError, match=re.escape(message)):
+        normalize(logged, **kwargs)
+
+
+def test_preprocess_refuses_filter_rules_without_the_filter(trial: SimulatedTrial) -> None:
+    with pytest.raises(DataError, match=r"min_fraction=0\.9, groups='all' have no effect with "
+                       "filter=False"):  # fmt: skip
+        preprocess(trial.data, filter=False, min_fraction=0.9, groups="all")
+    with pytest.raises(DataError, match=r"patterns=\['\^CON'\] has no effect with filter=False"):
+        preprocess(trial.data, filter=False, patterns=["^CON"])
+    # the defaults, given or not, are no rule
+    kept = preprocess(trial.data, filter=False, min_fraction=0.5, species=9606, patterns=[])
+    assert kept.n_proteins == trial.data.n_proteins
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"method": "none", "seed": 3}, "seed=3 has no effect with method='none'"),
+        ({"method": "min", "shift": 2.0, "width": 0.5},
+         "shift=2.0, width=0.5 have no effect with method='min'"),
+        ({"method": "minprob", "neighbors": 3}, "neighbors=3 has no effect with method='minprob'"),
+    ],
+)  # fmt: skip
+def test_impute_refuses_arguments_its_method_ignores(
+    logged: ProteinData, kwargs: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(DataError, match=re.escape(message)):
+        impute(logged, **kwargs)
+
+
 # ------------------------------------------------------------------------- impute
 def test_minprob_is_seeded_low_and_remembered(logged: ProteinData) -> None:
     a = impute(logged, method="minprob", seed=7)
@@ -357,7 +404,12 @@ def test_stages_give_the_figure_matrices_of_a_second_preprocessing(
     before = given["normalize"]
     pd.testing.assert_frame_equal(ready.abundance, preprocess(data, **kwargs).abundance)
     kept = figure_matrices(ready, before)
-    unnormalized = {"normalize_method": "none", "impute_method": "none", "scale": "concentration"}
+    unnormalized = {
+        "normalize_method": "none",
+        "impute_method": "none",
+        "seed": 0,  # (a seed without minprob is refused)
+        "scale": "concentration",
+    }
     again = figure_matrices(ready, preprocess(data, **(kwargs | unnormalized)))
     assert list(kept) == list(again)
     for name, table in kept.items():

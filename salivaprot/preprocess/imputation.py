@@ -57,9 +57,20 @@ def impute(
     neighbors : int
         ``knn`` neighbours.
 
+    An argument that the method does not use must keep its default (``seed``,
+    ``shift`` and ``width`` serve ``minprob``, ``neighbors`` serves ``knn``):
+    otherwise it is refused, as the command line refuses ``--seed`` without
+    ``--impute minprob``.
+
     Returns
     -------
     ProteinData
+
+    Raises
+    ------
+    DataError
+        Wrong scale, an unknown method, an argument the method does not use,
+        or a sample ``minprob`` cannot impute.
 
     Examples
     --------
@@ -72,6 +83,24 @@ def impute(
     """
     _require_scale(data, "log2", "impute()")
     seed = check_seed(seed, DataError)
+    if method not in ("none", "minprob", "min", "knn"):
+        raise DataError(f"unknown imputation {method!r}; choose none, minprob, min or knn")
+    unused = [
+        f"{name}={value!r}"
+        for name, value, default, used_by in (
+            ("seed", seed, 0, "minprob"),
+            ("shift", shift, 1.8, "minprob"),
+            ("width", width, 0.3, "minprob"),
+            ("neighbors", neighbors, 5, "knn"),
+        )
+        if method != used_by and value != default
+    ]
+    if unused:
+        raise DataError(
+            f"{', '.join(unused)} {'has' if len(unused) == 1 else 'have'} no effect with "
+            f"method={method!r} (seed, shift and width serve 'minprob', neighbors 'knn'): "
+            f"leave {'it at its default' if len(unused) == 1 else 'them at their defaults'}"
+        )
     y = data.abundance
     values = y.to_numpy(dtype=float)
     missing = np.isnan(values)
@@ -100,7 +129,7 @@ def impute(
             )
         filled = np.where(missing, minima[np.newaxis, :], values)
         step = "impute(method='min')"
-    elif method == "knn":
+    else:  # "knn"
         try:
             from sklearn.impute import KNNImputer
         except ImportError as err:
@@ -112,8 +141,6 @@ def impute(
         imputer = KNNImputer(n_neighbors=neighbors, keep_empty_features=True)
         filled = imputer.fit_transform(values.T).T
         step = f"impute(method='knn', neighbors={neighbors})"
-    else:
-        raise DataError(f"unknown imputation {method!r}; choose none, minprob, min or knn")
     newly = missing & ~np.isnan(filled)
     previous = np.zeros_like(newly) if data.imputed is None else data.imputed.to_numpy()
     mask = pd.DataFrame(previous | newly, index=y.index, columns=y.columns)

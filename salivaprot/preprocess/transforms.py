@@ -184,7 +184,9 @@ def normalize(
 
     ``exclude_top`` leaves the N most abundant proteins (mean log2 over the
     samples where they are observed) out of the median or total, so that a few
-    dominant salivary proteins such as alpha-amylase do not drive the factors.
+    dominant salivary proteins such as alpha-amylase do not drive the factors;
+    with another method it is refused, as ``reference_proteins`` is with any
+    method but ``reference`` (an argument that would do nothing is an error).
     The per-sample log2 offset subtracted is stored in the sample table as
     :data:`NORMALIZATION_COLUMN` (for quantile: the change of each median),
     beside each sample's median before normalization (:data:`MEDIAN_BEFORE_COLUMN`).
@@ -207,8 +209,10 @@ def normalize(
     Raises
     ------
     DataError
-        Wrong scale, unknown method, a reference protein that is absent, or a
-        sample without observed values in the basis of its factor.
+        Wrong scale, unknown method, an argument the method does not use
+        (``exclude_top`` other than 0, ``reference_proteins``), a reference
+        protein that is absent, or a sample without observed values in the
+        basis of its factor.
 
     Examples
     --------
@@ -228,6 +232,24 @@ def normalize(
         raise DataError(f"exclude_top must be a whole number, not {exclude_top!r}")
     if exclude_top < 0:
         raise DataError(f"exclude_top must be 0 or more, not {exclude_top}")
+    if method not in ("median", "quantile", "total", "reference", "irs", "none"):
+        raise DataError(
+            f"unknown normalization {method!r}; choose median, quantile, total, reference, irs "
+            "or none"
+        )
+    ignored = []
+    if exclude_top and method not in ("median", "total"):
+        ignored.append(
+            f"exclude_top={exclude_top} has no effect with method={method!r} (it leaves "
+            "dominant proteins out of the 'median' and 'total' factors only)"
+        )
+    if reference_proteins is not None and method != "reference":
+        ignored.append(
+            f"reference_proteins has no effect with method={method!r} (it names the proteins "
+            "of method='reference')"
+        )
+    if ignored:
+        raise DataError(ignored)
     y = data.abundance
     values = y.to_numpy(dtype=float)
     before = _row_medians(values)
@@ -262,13 +284,8 @@ def normalize(
         normalized = _quantile_normalize(y)
         offsets = before - _row_medians(normalized.to_numpy())
         return _with_offsets(data, normalized, before, offsets, "normalize(method='quantile')")
-    elif method == "none":
+    else:  # "none"
         return _with_offsets(data, y, before, np.zeros(len(y)), "normalize(method='none')")
-    else:
-        raise DataError(
-            f"unknown normalization {method!r}; choose median, quantile, total, reference, irs "
-            "or none"
-        )
     empty = y.index[np.isnan(factors)]
     if len(empty):
         raise DataError(
