@@ -29,7 +29,13 @@ import numpy as np
 import pandas as pd
 
 from salivaprot.data import ProteinData
-from salivaprot.design import SALIVA_CONTRAST, TrialDesign, cell_means, trial_design
+from salivaprot.design import (
+    SALIVA_CONTRAST,
+    AncovaPairs,
+    TrialDesign,
+    cell_means,
+    trial_design,
+)
 from salivaprot.errors import DataError, DesignError
 from salivaprot.stats._common import (
     bh_adjust,
@@ -558,8 +564,9 @@ def _ancova_table(
     covariate_columns = [c for cs in design.covariate_columns.values() for c in cs]
     blocks = []
     priors: dict[str, Any] = {}
-    for visit in design.visits[1:]:
-        pairs = design.ancova_pairs(visit)
+    paired = {visit: design.ancova_pairs(visit) for visit in design.visits[1:]}
+    _check_ancova_pairs(design, paired)
+    for visit, pairs in paired.items():
         arms = design.arm.to_numpy()[pairs.visit_rows]
         treated = np.column_stack([(arms == t).astype(float) for t in treated_arms])
         extra_covariates = (
@@ -620,3 +627,27 @@ def _ancova_table(
         else "legacy",
         "visits": priors,
     }
+
+
+def _check_ancova_pairs(design: TrialDesign, paired: Mapping[str, AncovaPairs]) -> None:
+    """Refuse ANCOVA when no subject has both a baseline and a follow-up sample.
+
+    Each follow-up visit's model pairs the subjects' baseline samples with
+    their samples at that visit; without a single pair there is nothing to fit
+    (every protein would be reported untested). A visit without pairs, among
+    visits with some, is fitted with every row noted, and logged.
+    """
+    if not any(len(pairs.visit_rows) for pairs in paired.values()):
+        raise DesignError(
+            f"ancova pairs each subject's baseline ('{design.baseline}') sample with its "
+            f"sample at a follow-up visit ({', '.join(paired)}), but no subject has both: "
+            "check the subject_id column (it must name the patient, the same at every visit), "
+            "or use --method limma or mixed, which use subjects without a baseline too"
+        )
+    for visit, pairs in paired.items():
+        if not len(pairs.visit_rows):
+            logger.warning(
+                "ancova: no subject has both a baseline and a '%s' sample; that visit's "
+                "contrasts are not tested",
+                visit,
+            )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import replace
 from pathlib import Path
 
@@ -151,6 +152,75 @@ def test_ancova_rows_and_notes(ready: ProteinData) -> None:
     untested = table[table["pvalue"].isna()]
     assert (untested["note"] != "").all()
     assert result.model["visits"]["month4"]["subjects_with_both_visits"] <= 16
+
+
+def test_ancova_refuses_a_study_without_baseline_pairs(ready: ProteinData) -> None:
+    # subjects seen at both follow-ups, but never with their baseline: nothing to pair
+    samples = ready.samples.copy()
+    baseline = (samples["visit"] == "baseline").to_numpy()
+    samples["subject_id"] = samples["subject_id"].astype(str)
+    samples.loc[baseline, "subject_id"] = samples.loc[baseline, "subject_id"] + "_b"
+    unpaired = replace(ready, samples=samples)
+    message = (
+        r"ancova pairs each subject's baseline \('baseline'\) sample .* but no subject has "
+        r"both: check the subject_id column"
+    )
+    with pytest.raises(DesignError, match=message):
+        differential_abundance(unpaired, method="ancova")
+    assert differential_abundance(unpaired, method="limma").model["n_tested"] > 0
+
+
+@pytest.mark.parametrize("trend", [False, True])
+def test_ancova_visit_without_baseline_pairs_is_noted_and_logged(
+    ready: ProteinData, trend: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    # month4 never paired with a baseline (month1 is): month4's rows are untested with a
+    # note; before, numpy warned (and with trend=True the moderation crashed on no variance)
+    samples = ready.samples.copy()
+    month4 = (samples["visit"] == "month4").to_numpy()
+    samples["subject_id"] = samples["subject_id"].astype(str)
+    samples.loc[month4, "subject_id"] = samples.loc[month4, "subject_id"] + "_m4"
+    logger = logging.getLogger("salivaprot")  # (the CLI's tests may stop its propagation)
+    logger.addHandler(caplog.handler)
+    try:
+        with caplog.at_level("WARNING", logger="salivaprot"):
+            result = differential_abundance(
+                replace(ready, samples=samples), method="ancova", trend=trend
+            )
+    finally:
+        logger.removeHandler(caplog.handler)
+    table = result.table.set_index("contrast")
+    late, early = (
+        table.loc["aMSC_vs_placebo_change_month4"],
+        table.loc["aMSC_vs_placebo_change_month1"],
+    )
+    assert late["pvalue"].isna().all() and early["pvalue"].notna().any()
+    assert (late["note"] == "no subject observed at both visits").all()
+    assert "no subject has both a baseline and a 'month4' sample" in caplog.text
+
+
+@pytest.mark.parametrize("method", ["limma", "mixed", "ancova", "validate"])
+def test_cli_refuses_a_study_without_repeated_measures(tmp_path: Path, method: str) -> None:
+    # subject_id = sample_id: limma fitted it as independent samples (correlation 0),
+    # mixed and ancova tested no protein (ancova with numpy warnings); every method refuses
+    trial = simulate_trial(seed=3, n_proteins=60, subjects_per_arm=4, dropout=0.0)
+    files = trial.write(tmp_path / "study")
+    sheet = read_csv(files["samples"])
+    sheet["subject_id"] = sheet["sample_id"]
+    sheet.to_csv(tmp_path / "s.csv", index=False)
+    out = tmp_path / "out"
+    command = (
+        ["validate"] if method == "validate" else ["diff", "--method", method, "--out", str(out)]
+    )
+    code, _, err = run(*command, str(files["mztab"]), "-s", str(tmp_path / "s.csv"))
+    assert code == 1, err
+    assert err.splitlines() == [
+        "error: no subject has samples at two visits (each of the 24 subjects is seen at one "
+        "visit only): the design is repeated measures per patient (changes from baseline "
+        "within each subject), so no method can fit this study; check the subject_id column, "
+        "which must name the patient, the same at every visit (here it repeats sample_id)"
+    ]
+    assert not out.exists()
 
 
 # ------------------------------------------------------------------ end to end vs R
