@@ -330,6 +330,39 @@ def test_output_scale_adds_exactly_log2_flow_and_total_protein(logged: ProteinDa
     assert both.steps[-1] == "output_scale(+ log2(flow_ml_min) + log2(total_protein_mg_ml))"
 
 
+def test_steps_in_an_order_that_destroys_results_are_refused(logged: ProteinData) -> None:
+    normed = normalize(logged)
+    scaled = output_scale(normed)
+    # output_scale twice doubled the flow term
+    with pytest.raises(DataError, match=r"on the output scale already \(output_scale\(\+ "
+                       r"log2\(flow_ml_min\).*add the flow term twice"):  # fmt: skip
+        output_scale(scaled)
+    # normalize after output_scale shifted every sample back: the flow term was erased
+    with pytest.raises(DataError, match="the order is normalize, then output_scale"):
+        normalize(output_scale(logged))
+    with pytest.raises(DataError, match="the order is normalize, then output_scale"):
+        normalize(scaled, method="quantile")
+    assert normalize(scaled, method="none").abundance.equals(scaled.abundance)
+    # normalize twice: refused when it changes values, naming the step that ran
+    with pytest.raises(DataError, match=r"normalized already \(normalize\(method='median'\) is "
+                       r"in data\.steps\); normalize\(method='quantile'\) again would change "
+                       r"values by up to"):  # fmt: skip
+        normalize(normed, method="quantile")
+    with pytest.raises(DataError, match=r"normalized already \(normalize\(method='quantile'\)"):
+        normalize(normalize(logged, method="quantile"), method="quantile")
+    # ...and a no-op otherwise (median twice), keeping the first offsets
+    again = normalize(normed)
+    assert again.abundance.equals(normed.abundance)
+    assert again.samples[NORMALIZATION_COLUMN].equals(normed.samples[NORMALIZATION_COLUMN])
+    assert again.steps[-1] == (
+        "normalize(method='median') [no change: after normalize(method='median')]"
+    )
+    # the first 'none' is no normalization
+    assert normalize(normalize(logged, method="none"), method="quantile").steps[-1] == (
+        "normalize(method='quantile')"
+    )
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
