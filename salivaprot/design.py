@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from salivaprot._order import natural_key, reference_arm_order, visit_order
+from salivaprot.data import sheet_columns
 from salivaprot.errors import DesignError
 
 __all__ = [
@@ -688,7 +689,7 @@ def _covariate_columns(
             hint = f" (after ':' a kind must be one of {list(_KINDS)})" if ":" in name else ""
             problems.append(
                 f"covariate '{name}' is not a column of the sample sheet{hint}; columns: "
-                f"{', '.join(map(str, samples.columns))}"
+                f"{sheet_columns(samples)}"
             )
             continue
         values = samples[name]

@@ -270,7 +270,8 @@ def differential_abundance(
         "method": method,
         "design": design.describe(),
         "covariates": dict(design.covariate_kinds),
-        "joint_tests": {k: list(v) for k, v in design.joint.items()},
+        # (ancova fits each follow-up visit on its own: it has no joint test)
+        "joint_tests": {} if method == "ancova" else {k: list(v) for k, v in design.joint.items()},
         "use_imputed": use_imputed,
         "n_proteins": int(y.shape[1]),
     }

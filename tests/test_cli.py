@@ -413,6 +413,26 @@ def test_options_at_their_defaults_are_never_refused(tmp_path: Path) -> None:
     assert code == 0, err
 
 
+def test_errors_list_only_the_sheets_columns(tmp_path: Path) -> None:
+    # the sample table also holds columns salivaprot adds (data_column, the normalization
+    # record): a message about the user's sheet lists the sheet's columns only
+    frame = pd.read_csv(TEST_DATA / "samples.csv")
+    sheet = tmp_path / "samples.csv"
+    frame.drop(columns="flow_ml_min").to_csv(sheet, index=False)
+    columns = ", ".join(c for c in frame.columns if c not in ("sample_id", "flow_ml_min"))
+    study = [str(TEST_DATA / "study.mzTab"), "-s", str(sheet)]
+    code, _, err = run("preprocess", *study, "--out", str(tmp_path / "o"), "--scale", "output")
+    assert code == 1
+    assert err.splitlines() == [
+        f"error: --scale output needs a 'flow_ml_min' column in the sample sheet; it has {columns}"
+    ]
+    code, _, err = run("diff", *study, "--out", str(tmp_path / "o"), "--covariate", "weight")
+    assert code == 1
+    assert err.splitlines() == [
+        f"error: covariate 'weight' is not a column of the sample sheet; columns: {columns}"
+    ]
+
+
 # ---------------------------------------------------------------- other pipelines
 MAXQUANT = "alphapeptstats/testfiles/maxquant_go/proteinGroups.txt"
 DATA = Path(__file__).parent / "data"

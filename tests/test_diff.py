@@ -154,6 +154,19 @@ def test_ancova_rows_and_notes(ready: ProteinData) -> None:
     assert result.model["visits"]["month4"]["subjects_with_both_visits"] <= 16
 
 
+def test_run_record_names_only_the_joint_tests_a_method_outputs(ready: ProteinData) -> None:
+    # ancova fits each follow-up visit on its own: no *_change_any rows, none recorded
+    ancova = differential_abundance(ready, method="ancova")
+    assert ancova.model["joint_tests"] == {}
+    assert not ancova.table["contrast"].str.endswith("_change_any").any()
+    assert differential_abundance(ready).model["joint_tests"] == {
+        "aMSC_vs_placebo_change_any": [
+            "aMSC_vs_placebo_change_month1",
+            "aMSC_vs_placebo_change_month4",
+        ]
+    }
+
+
 def test_ancova_refuses_a_study_without_baseline_pairs(ready: ProteinData) -> None:
     # subjects seen at both follow-ups, but never with their baseline: nothing to pair
     samples = ready.samples.copy()

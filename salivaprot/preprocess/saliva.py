@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from salivaprot.data import ProteinData
+from salivaprot.data import ProteinData, sheet_columns
 from salivaprot.errors import DataError, DesignError
 from salivaprot.preprocess.transforms import _last_step, _require_scale
 
@@ -88,7 +88,7 @@ def output_scale(data: ProteinData, *, total_protein: bool | None = None) -> Pro
         if column not in data.samples.columns:
             problems.append(
                 f"--scale output needs a '{column}' column in the sample sheet; it has "
-                f"{', '.join(map(str, data.samples.columns))}"
+                f"{sheet_columns(data.samples)}"
             )
             continue
         raw = data.samples[column]
