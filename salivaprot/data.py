@@ -11,7 +11,7 @@ import pandas as pd
 
 from salivaprot.errors import DataError
 
-__all__ = ["DESIGN_COLUMNS", "PROTEIN_COLUMNS", "ProteinData"]
+__all__ = ["ADDED_SAMPLE_COLUMNS", "DESIGN_COLUMNS", "PROTEIN_COLUMNS", "ProteinData"]
 
 #: Sample-table columns that describe the trial design.
 DESIGN_COLUMNS: tuple[str, ...] = ("subject_id", "arm", "visit")
@@ -26,7 +26,26 @@ PROTEIN_COLUMNS: tuple[str, ...] = (
     "is_decoy",
 )
 
+#: Sample-table columns salivaprot adds itself (the join's data column, the record of
+#: normalization; see :mod:`salivaprot.preprocess.transforms`): not the user's sheet.
+ADDED_SAMPLE_COLUMNS: tuple[str, ...] = (
+    "data_column",
+    "median_log2_before_normalization",
+    "normalization_offset_log2",
+)
+
 Scale = Literal["raw", "log2"]
+
+
+def sheet_columns(samples: pd.DataFrame) -> str:
+    """The sample table's columns that came from the user's sheet, for messages.
+
+    Examples
+    --------
+    >>> sheet_columns(pd.DataFrame(columns=["subject_id", "arm", "data_column"]))
+    'subject_id, arm'
+    """
+    return ", ".join(str(c) for c in samples.columns if c not in ADDED_SAMPLE_COLUMNS)
 
 
 def numeric_dtype(dtype: Any) -> bool:

@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from salivaprot._order import natural_key, reference_arm_order, visit_order
+from salivaprot.data import sheet_columns
 from salivaprot.errors import DesignError
 
 __all__ = [
@@ -358,7 +359,8 @@ def trial_design(
     DesignError
         When the design cannot estimate the contrasts or is ambiguous: fewer
         than two arms or visits, an arm without samples at some visit or with
-        one subject, an order that cannot be decided, a covariate that is
+        one subject, no subject seen at two visits (no repeated measures), an
+        order that cannot be decided, a covariate that is
         absent, missing, of an undecidable kind or confounded with the design,
         a custom contrast that names unknown cells or has no non-zero finite
         weight.
@@ -623,6 +625,16 @@ def _structure_problems(
                 f"arm '{x}' has {len(in_arm)} subject ({', '.join(in_arm)}); comparing arms "
                 "with repeated measures needs at least two subjects per arm"
             )
+    seen_at = visit.groupby(subjects, sort=False).nunique()
+    if len(seen_at) and int(seen_at.max()) < 2:
+        as_samples = bool((subjects.to_numpy() == samples.index.astype(str).to_numpy()).all())
+        problems.append(
+            f"no subject has samples at two visits (each of the {len(seen_at)} subjects is seen "
+            "at one visit only): the design is repeated measures per patient (changes from "
+            "baseline within each subject), so no method can fit this study; check the "
+            "subject_id column, which must name the patient, the same at every visit"
+            + (" (here it repeats sample_id)" if as_samples else "")
+        )
     keys = [subjects, visit]
     if "saliva" in samples.columns:
         keys.append(samples["saliva"].astype(str))
@@ -677,7 +689,7 @@ def _covariate_columns(
             hint = f" (after ':' a kind must be one of {list(_KINDS)})" if ":" in name else ""
             problems.append(
                 f"covariate '{name}' is not a column of the sample sheet{hint}; columns: "
-                f"{', '.join(map(str, samples.columns))}"
+                f"{sheet_columns(samples)}"
             )
             continue
         values = samples[name]

@@ -29,7 +29,13 @@ import numpy as np
 import pandas as pd
 
 from salivaprot.data import ProteinData
-from salivaprot.design import SALIVA_CONTRAST, TrialDesign, cell_means, trial_design
+from salivaprot.design import (
+    SALIVA_CONTRAST,
+    AncovaPairs,
+    TrialDesign,
+    cell_means,
+    trial_design,
+)
 from salivaprot.errors import DataError, DesignError
 from salivaprot.stats._common import (
     bh_adjust,
@@ -167,14 +173,16 @@ def differential_abundance(
         Fix the within-subject correlation (limma) instead of estimating it;
         refused outside :meth:`TrialDesign.correlation_bounds`.
     dupcor_method : {"statmod", "reml"}
-        How limma's per-protein correlations are fitted.
+        How limma's per-protein correlations are fitted (refused with a
+        fixed ``correlation``, which leaves nothing to fit).
     contrast_se : {"exact", "limma"}
         limma method: exact per-protein contrast standard errors (default), or
         the approximation of limma's ``contrasts.fit`` on the cell-means design,
         to reproduce a standard R limma script (see :func:`salivaprot.stats.fit_limma`).
     use_imputed : bool
         Let models use imputed values; by default imputed cells count as
-        missing, since every method handles missing values itself.
+        missing, since every method handles missing values itself. Refused
+        for data without imputed values (``data.imputed`` is None).
     progress : callable, optional
         Called as ``progress(done, total)`` during long per-protein work.
     legacy_ebayes : bool
@@ -192,7 +200,8 @@ def differential_abundance(
         When the data are not on the log2 scale, or hold infinite values or
         values too large to square.
     DesignError
-        When the design cannot estimate the contrasts.
+        When the design cannot estimate the contrasts, or an option would have
+        no effect with the method or the other options.
 
     Examples
     --------
@@ -239,6 +248,16 @@ def differential_abundance(
             given.append("trend/robust/legacy_ebayes (eBayes options: limma and ancova)")
         if given:
             raise DesignError(f"{', '.join(given)} applies to method 'limma', not '{method}'")
+    elif correlation is not None and dupcor_method != "statmod":
+        raise DesignError(
+            f"dupcor_method={dupcor_method!r} has no effect with correlation={correlation!r} "
+            "(the within-subject correlation is given, not estimated): leave one of them out"
+        )
+    if use_imputed and data.imputed is None:
+        raise DesignError(
+            "use_imputed=True has no effect: the data hold no imputed value (impute them "
+            "first, e.g. preprocess(..., impute_method='minprob'), or leave use_imputed out)"
+        )
     if correlation is not None:
         correlation = check_correlation(correlation, design.subjects.to_numpy())
     if design.custom and method == "ancova":
@@ -251,7 +270,8 @@ def differential_abundance(
         "method": method,
         "design": design.describe(),
         "covariates": dict(design.covariate_kinds),
-        "joint_tests": {k: list(v) for k, v in design.joint.items()},
+        # (ancova fits each follow-up visit on its own: it has no joint test)
+        "joint_tests": {} if method == "ancova" else {k: list(v) for k, v in design.joint.items()},
         "use_imputed": use_imputed,
         "n_proteins": int(y.shape[1]),
     }
@@ -548,8 +568,9 @@ def _ancova_table(
     covariate_columns = [c for cs in design.covariate_columns.values() for c in cs]
     blocks = []
     priors: dict[str, Any] = {}
-    for visit in design.visits[1:]:
-        pairs = design.ancova_pairs(visit)
+    paired = {visit: design.ancova_pairs(visit) for visit in design.visits[1:]}
+    _check_ancova_pairs(design, paired)
+    for visit, pairs in paired.items():
         arms = design.arm.to_numpy()[pairs.visit_rows]
         treated = np.column_stack([(arms == t).astype(float) for t in treated_arms])
         extra_covariates = (
@@ -610,3 +631,27 @@ def _ancova_table(
         else "legacy",
         "visits": priors,
     }
+
+
+def _check_ancova_pairs(design: TrialDesign, paired: Mapping[str, AncovaPairs]) -> None:
+    """Refuse ANCOVA when no subject has both a baseline and a follow-up sample.
+
+    Each follow-up visit's model pairs the subjects' baseline samples with
+    their samples at that visit; without a single pair there is nothing to fit
+    (every protein would be reported untested). A visit without pairs, among
+    visits with some, is fitted with every row noted, and logged.
+    """
+    if not any(len(pairs.visit_rows) for pairs in paired.values()):
+        raise DesignError(
+            f"ancova pairs each subject's baseline ('{design.baseline}') sample with its "
+            f"sample at a follow-up visit ({', '.join(paired)}), but no subject has both: "
+            "check the subject_id column (it must name the patient, the same at every visit), "
+            "or use --method limma or mixed, which use subjects without a baseline too"
+        )
+    for visit, pairs in paired.items():
+        if not len(pairs.visit_rows):
+            logger.warning(
+                "ancova: no subject has both a baseline and a '%s' sample; that visit's "
+                "contrasts are not tested",
+                visit,
+            )

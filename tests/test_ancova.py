@@ -89,3 +89,20 @@ def test_ancova_uses_the_ebayes_choice_of_current_limma(name: str, visit: str) -
     else:
         assert current.ebayes_estimator == "unequal-df"
         assert not np.allclose(current.df_prior, legacy.df_prior)
+
+
+@pytest.mark.parametrize("legacy", [None, True, False])
+@pytest.mark.parametrize("trend", [False, True])
+@pytest.mark.parametrize("robust", [False, True])
+@pytest.mark.parametrize("n_subjects", [0, 4])
+def test_nothing_to_fit_gives_empty_statistics_without_warnings(
+    n_subjects: int, robust: bool, trend: bool, legacy: bool | None
+) -> None:
+    # no subject (or no protein) observed at both visits: NaN statistics with a note,
+    # never a numpy warning (the test suite turns warnings into errors) or a crash
+    missing = np.full((n_subjects, 5), np.nan)
+    treated = np.array([0.0, 0.0, 1.0, 1.0])[:n_subjects, None]
+    fit = fit_ancova(missing, missing, treated, trend=trend, robust=robust, legacy=legacy)
+    assert np.isnan(fit.p_value).all() and np.isnan(fit.df_prior).all()
+    assert (fit.note == "no subject observed at both visits").all()
+    assert fit.ebayes_estimator == ("unequal-df" if legacy is False else "legacy")

@@ -420,6 +420,95 @@ def test_a_sample_left_without_values_is_refused_in_one_line(
     assert f"({sample}): every value they hold is in proteins the filters removed" in err
 
 
+_STUDY = [str(TEST_DATA / "study.mzTab"), "-s", str(TEST_DATA / "samples.csv")]
+
+
+@pytest.mark.parametrize(
+    ("command", "options", "problems"),
+    [
+        (
+            "diff",
+            ["--normalize", "quantile", "--exclude-top", "10", "--no-filter", "--min-fraction",
+             "0.9", "--reference-proteins", "P04745"],
+            ["--min-fraction has no effect with --no-filter",
+             "--exclude-top has no effect with --normalize quantile",
+             "--reference-proteins has no effect with --normalize quantile"],
+        ),
+        ("preprocess", ["--normalize", "none", "--exclude-top", "5"],
+         ["--exclude-top has no effect with --normalize none"]),
+        ("preprocess", ["--normalize", "irs", "--exclude-top", "0"],
+         ["--exclude-top has no effect with --normalize irs"]),
+        ("preprocess", ["--reference-proteins", "P04745"],
+         ["--reference-proteins has no effect with --normalize median"]),
+        ("preprocess", ["--no-filter", "--in", "all", "--species", "all", "--exclude-pattern",
+                        "^CON"],
+         ["--in has no effect with --no-filter", "--species has no effect with --no-filter",
+          "--exclude-pattern has no effect with --no-filter"]),
+        ("preprocess", ["--seed", "3"], ["--seed has no effect with --impute none"]),
+        ("diff", ["--impute", "knn", "--seed", "3"], ["--seed has no effect with --impute knn"]),
+        ("diff", ["--use-imputed"], ["--use-imputed has no effect with --impute none"]),
+        ("diff", ["--dupcor", "reml", "--correlation", "0.3"],
+         ["--dupcor has no effect with --correlation"]),
+        ("diff", ["--method", "mixed", "--dupcor", "statmod", "--contrast-se", "exact"],
+         ["--dupcor applies to --method limma, not mixed",
+          "--contrast-se applies to --method limma, not mixed"]),
+        ("preprocess", ["--input-scale", "log2", "--keep-zeros"],
+         ["--keep-zeros has no effect with --input-scale log2"]),
+        ("validate", ["--input-scale", "log2", "--keep-zeros"],
+         ["--keep-zeros has no effect with --input-scale log2"]),
+    ],
+    ids=["diff-probe", "exclude-top-none", "exclude-top-irs", "reference-median", "no-filter",
+         "seed-none", "seed-knn", "use-imputed", "dupcor-correlation", "limma-only",
+         "keep-zeros-log2", "validate-keep-zeros"],
+)  # fmt: skip
+def test_options_without_effect_are_refused(
+    tmp_path: Path, command: str, options: list[str], problems: list[str]
+) -> None:
+    # an option the other options make ineffective would be ignored and still be
+    # recorded in run.json: refused, one line each, before anything is read or written
+    out = [] if command == "validate" else ["--out", str(tmp_path / "out")]
+    code, stdout, err = run(command, *_STUDY, *out, *options)
+    assert code == 1 and "Traceback" not in err and stdout == ""
+    lines = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(lines) == len(problems)
+    for line, problem in zip(lines, problems, strict=True):
+        assert line.startswith(f"error: {problem}")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_options_at_their_defaults_are_never_refused(tmp_path: Path) -> None:
+    # only what the user gives counts: the defaults of --min-fraction, --exclude-top, --seed
+    # and --dupcor stand beside --no-filter, --normalize quantile, --correlation
+    code, _, err = run(
+        "preprocess", *_STUDY, "--out", str(tmp_path / "pre"), "--no-filter",
+        "--normalize", "quantile",
+    )  # fmt: skip
+    assert code == 0, err
+    code, _, err = run("--quiet", "diff", *_STUDY, "--out", str(tmp_path / "diff"),
+                       "--correlation", "0.3")  # fmt: skip
+    assert code == 0, err
+
+
+def test_errors_list_only_the_sheets_columns(tmp_path: Path) -> None:
+    # the sample table also holds columns salivaprot adds (data_column, the normalization
+    # record): a message about the user's sheet lists the sheet's columns only
+    frame = pd.read_csv(TEST_DATA / "samples.csv")
+    sheet = tmp_path / "samples.csv"
+    frame.drop(columns="flow_ml_min").to_csv(sheet, index=False)
+    columns = ", ".join(c for c in frame.columns if c not in ("sample_id", "flow_ml_min"))
+    study = [str(TEST_DATA / "study.mzTab"), "-s", str(sheet)]
+    code, _, err = run("preprocess", *study, "--out", str(tmp_path / "o"), "--scale", "output")
+    assert code == 1
+    assert err.splitlines() == [
+        f"error: --scale output needs a 'flow_ml_min' column in the sample sheet; it has {columns}"
+    ]
+    code, _, err = run("diff", *study, "--out", str(tmp_path / "o"), "--covariate", "weight")
+    assert code == 1
+    assert err.splitlines() == [
+        f"error: covariate 'weight' is not a column of the sample sheet; columns: {columns}"
+    ]
+
+
 # ---------------------------------------------------------------- other pipelines
 MAXQUANT = "alphapeptstats/testfiles/maxquant_go/proteinGroups.txt"
 DATA = Path(__file__).parent / "data"

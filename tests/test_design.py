@@ -82,3 +82,21 @@ def test_designs_that_cannot_work() -> None:
     one_visit = sheet(["A", "B"], ["V0"])
     with pytest.raises(DesignError, match="only one visit"):
         trial_design(one_visit)
+
+
+def test_a_study_without_repeated_measures_is_refused() -> None:
+    # every subject seen once (subject_id = sample_id): not the trial's design, for any method
+    table = sheet(["A", "A", "B", "B"], ["V0", "V1"])
+    alone = table.assign(subject_id=table.index.astype(str))
+    message = (
+        r"no subject has samples at two visits .*check the subject_id column.*"
+        r"\(here it repeats sample_id\)$"
+    )
+    with pytest.raises(DesignError, match=message):
+        trial_design(alone)
+    renamed = table.assign(subject_id=[f"X{i}" for i in range(len(table))])
+    with pytest.raises(DesignError, match=r"each of the 8 subjects is seen at one visit only"):
+        trial_design(renamed)
+    # one subject seen twice is a repeated-measures study (the others count as they can)
+    renamed.loc[renamed.index[1], "subject_id"] = "X0"
+    assert trial_design(renamed).subjects.nunique() == 7

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import replace
 from pathlib import Path
 
@@ -94,6 +95,15 @@ def test_imputed_cells_are_refused_unless_asked(ready: ProteinData) -> None:
     assert not np.allclose(used["stat"].fillna(0), refused["stat"].fillna(0))
 
 
+def test_options_without_effect_are_refused(ready: ProteinData) -> None:
+    # a fixed correlation leaves nothing for dupcor_method to fit; no imputed value,
+    # nothing for use_imputed to use
+    with pytest.raises(DesignError, match="dupcor_method='reml' has no effect with correlation"):
+        differential_abundance(ready, correlation=0.3, dupcor_method="reml")
+    with pytest.raises(DesignError, match="use_imputed=True has no effect"):
+        differential_abundance(ready, use_imputed=True)
+
+
 def test_custom_contrast_of_cell_means(ready: ProteinData) -> None:
     custom = {"aMSC_month4_vs_month1": {"aMSC:month4": 1, "aMSC:month1": -1}}
     table = differential_abundance(ready, custom_contrasts=custom).table.set_index(
@@ -148,6 +158,88 @@ def test_ancova_rows_and_notes(ready: ProteinData) -> None:
     untested = table[table["pvalue"].isna()]
     assert (untested["note"] != "").all()
     assert result.model["visits"]["month4"]["subjects_with_both_visits"] <= 16
+
+
+def test_run_record_names_only_the_joint_tests_a_method_outputs(ready: ProteinData) -> None:
+    # ancova fits each follow-up visit on its own: no *_change_any rows, none recorded
+    ancova = differential_abundance(ready, method="ancova")
+    assert ancova.model["joint_tests"] == {}
+    assert not ancova.table["contrast"].str.endswith("_change_any").any()
+    assert differential_abundance(ready).model["joint_tests"] == {
+        "aMSC_vs_placebo_change_any": [
+            "aMSC_vs_placebo_change_month1",
+            "aMSC_vs_placebo_change_month4",
+        ]
+    }
+
+
+def test_ancova_refuses_a_study_without_baseline_pairs(ready: ProteinData) -> None:
+    # subjects seen at both follow-ups, but never with their baseline: nothing to pair
+    samples = ready.samples.copy()
+    baseline = (samples["visit"] == "baseline").to_numpy()
+    samples["subject_id"] = samples["subject_id"].astype(str)
+    samples.loc[baseline, "subject_id"] = samples.loc[baseline, "subject_id"] + "_b"
+    unpaired = replace(ready, samples=samples)
+    message = (
+        r"ancova pairs each subject's baseline \('baseline'\) sample .* but no subject has "
+        r"both: check the subject_id column"
+    )
+    with pytest.raises(DesignError, match=message):
+        differential_abundance(unpaired, method="ancova")
+    assert differential_abundance(unpaired, method="limma").model["n_tested"] > 0
+
+
+@pytest.mark.parametrize("trend", [False, True])
+def test_ancova_visit_without_baseline_pairs_is_noted_and_logged(
+    ready: ProteinData, trend: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    # month4 never paired with a baseline (month1 is): month4's rows are untested with a
+    # note; before, numpy warned (and with trend=True the moderation crashed on no variance)
+    samples = ready.samples.copy()
+    month4 = (samples["visit"] == "month4").to_numpy()
+    samples["subject_id"] = samples["subject_id"].astype(str)
+    samples.loc[month4, "subject_id"] = samples.loc[month4, "subject_id"] + "_m4"
+    logger = logging.getLogger("salivaprot")  # (the CLI's tests may stop its propagation)
+    logger.addHandler(caplog.handler)
+    try:
+        with caplog.at_level("WARNING", logger="salivaprot"):
+            result = differential_abundance(
+                replace(ready, samples=samples), method="ancova", trend=trend
+            )
+    finally:
+        logger.removeHandler(caplog.handler)
+    table = result.table.set_index("contrast")
+    late, early = (
+        table.loc["aMSC_vs_placebo_change_month4"],
+        table.loc["aMSC_vs_placebo_change_month1"],
+    )
+    assert late["pvalue"].isna().all() and early["pvalue"].notna().any()
+    assert (late["note"] == "no subject observed at both visits").all()
+    assert "no subject has both a baseline and a 'month4' sample" in caplog.text
+
+
+@pytest.mark.parametrize("method", ["limma", "mixed", "ancova", "validate"])
+def test_cli_refuses_a_study_without_repeated_measures(tmp_path: Path, method: str) -> None:
+    # subject_id = sample_id: limma fitted it as independent samples (correlation 0),
+    # mixed and ancova tested no protein (ancova with numpy warnings); every method refuses
+    trial = simulate_trial(seed=3, n_proteins=60, subjects_per_arm=4, dropout=0.0)
+    files = trial.write(tmp_path / "study")
+    sheet = read_csv(files["samples"])
+    sheet["subject_id"] = sheet["sample_id"]
+    sheet.to_csv(tmp_path / "s.csv", index=False)
+    out = tmp_path / "out"
+    command = (
+        ["validate"] if method == "validate" else ["diff", "--method", method, "--out", str(out)]
+    )
+    code, _, err = run(*command, str(files["mztab"]), "-s", str(tmp_path / "s.csv"))
+    assert code == 1, err
+    assert err.splitlines() == [
+        "error: no subject has samples at two visits (each of the 24 subjects is seen at one "
+        "visit only): the design is repeated measures per patient (changes from baseline "
+        "within each subject), so no method can fit this study; check the subject_id column, "
+        "which must name the patient, the same at every visit (here it repeats sample_id)"
+    ]
+    assert not out.exists()
 
 
 # ------------------------------------------------------------------ end to end vs R

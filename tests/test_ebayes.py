@@ -131,6 +131,14 @@ def test_forced_unequal_df_estimator_on_equal_df_matches_limma_3_63(variant: str
         assert max_relative(values, expected[column].to_numpy()) < CURRENT_TOLERANCE[variant]
 
 
+def test_fit_f_dist_without_a_usable_variance_returns_na_as_r_does() -> None:
+    # every df 0 (or every variance missing): limma's fitFDist returns NA, NA; numpy's
+    # median of nothing warned "Mean of empty slice"
+    assert all(np.isnan(v) for v in fit_f_dist(np.zeros(4), np.zeros(4)))
+    scale, df2 = fit_f_dist(np.full(4, np.nan), np.full(4, 3.0), covariate=np.arange(4.0))
+    assert np.isnan(scale).all() and np.shape(scale) == (4,) and np.isnan(df2)
+
+
 def test_two_variances_are_returned_unmoderated_as_current_limma_does() -> None:
     var, df = np.array([0.5, 2.0]), np.array([4.0, 4.0])
     current = squeeze_var(var, df)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -239,6 +240,52 @@ def test_none_and_wrong_scale(logged: ProteinData, trial: SimulatedTrial) -> Non
         normalize(logged, method="mean")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"method": "quantile", "exclude_top": 10},
+         "exclude_top=10 has no effect with method='quantile'"),
+        ({"method": "none", "exclude_top": 3}, "exclude_top=3 has no effect with method='none'"),
+        ({"method": "reference", "exclude_top": 3, "reference_proteins": ["P04745"]},
+         "exclude_top=3 has no effect with method='reference'"),
+        ({"method": "median", "reference_proteins": ["P04745"]},
+         "reference_proteins has no effect with method='median'"),
+    ],
+)  # fmt: skip
+def test_normalize_refuses_arguments_its_method_ignores(
+    logged: ProteinData, kwargs: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(DataError, match=re.escape(message)):
+        normalize(logged, **kwargs)
+
+
+def test_preprocess_refuses_filter_rules_without_the_filter(trial: SimulatedTrial) -> None:
+    with pytest.raises(DataError, match=r"min_fraction=0\.9, groups='all' have no effect with "
+                       "filter=False"):  # fmt: skip
+        preprocess(trial.data, filter=False, min_fraction=0.9, groups="all")
+    with pytest.raises(DataError, match=r"patterns=\['\^CON'\] has no effect with filter=False"):
+        preprocess(trial.data, filter=False, patterns=["^CON"])
+    # the defaults, given or not, are no rule
+    kept = preprocess(trial.data, filter=False, min_fraction=0.5, species=9606, patterns=[])
+    assert kept.n_proteins == trial.data.n_proteins
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"method": "none", "seed": 3}, "seed=3 has no effect with method='none'"),
+        ({"method": "min", "shift": 2.0, "width": 0.5},
+         "shift=2.0, width=0.5 have no effect with method='min'"),
+        ({"method": "minprob", "neighbors": 3}, "neighbors=3 has no effect with method='minprob'"),
+    ],
+)  # fmt: skip
+def test_impute_refuses_arguments_its_method_ignores(
+    logged: ProteinData, kwargs: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(DataError, match=re.escape(message)):
+        impute(logged, **kwargs)
+
+
 # ------------------------------------------------------------------------- impute
 def test_minprob_is_seeded_low_and_remembered(logged: ProteinData) -> None:
     a = impute(logged, method="minprob", seed=7)
@@ -277,7 +324,12 @@ def test_imputed_values_do_not_depend_on_input_order(
         data = salivaprot.read(tmp_path / f"{name}.tsv", tmp_path / sheet_name)
         # (no normalization: its mean offset is a floating-point sum in sample order, equal
         # across orders to ~1e-14, not bit for bit; filter and log2 are exact)
-        ready[name] = preprocess(data, normalize_method="none", impute_method=method, seed=5)
+        ready[name] = preprocess(
+            data,
+            normalize_method="none",
+            impute_method=method,
+            seed=5 if method == "minprob" else 0,
+        )
     a, b = ready["matrix"], ready["shuffled"]
     assert not a.abundance.index.equals(b.abundance.index)
     assert not a.abundance.columns.equals(b.abundance.columns)
@@ -350,6 +402,39 @@ def test_output_scale_adds_exactly_log2_flow_and_total_protein(logged: ProteinDa
     shift = (both.abundance - normed.abundance).max(axis=1)
     np.testing.assert_allclose(shift, expected, atol=1e-12)
     assert both.steps[-1] == "output_scale(+ log2(flow_ml_min) + log2(total_protein_mg_ml))"
+
+
+def test_steps_in_an_order_that_destroys_results_are_refused(logged: ProteinData) -> None:
+    normed = normalize(logged)
+    scaled = output_scale(normed)
+    # output_scale twice doubled the flow term
+    with pytest.raises(DataError, match=r"on the output scale already \(output_scale\(\+ "
+                       r"log2\(flow_ml_min\).*add the flow term twice"):  # fmt: skip
+        output_scale(scaled)
+    # normalize after output_scale shifted every sample back: the flow term was erased
+    with pytest.raises(DataError, match="the order is normalize, then output_scale"):
+        normalize(output_scale(logged))
+    with pytest.raises(DataError, match="the order is normalize, then output_scale"):
+        normalize(scaled, method="quantile")
+    assert normalize(scaled, method="none").abundance.equals(scaled.abundance)
+    # normalize twice: refused when it changes values, naming the step that ran
+    with pytest.raises(DataError, match=r"normalized already \(normalize\(method='median'\) is "
+                       r"in data\.steps\); normalize\(method='quantile'\) again would change "
+                       r"values by up to"):  # fmt: skip
+        normalize(normed, method="quantile")
+    with pytest.raises(DataError, match=r"normalized already \(normalize\(method='quantile'\)"):
+        normalize(normalize(logged, method="quantile"), method="quantile")
+    # ...and a no-op otherwise (median twice), keeping the first offsets
+    again = normalize(normed)
+    assert again.abundance.equals(normed.abundance)
+    assert again.samples[NORMALIZATION_COLUMN].equals(normed.samples[NORMALIZATION_COLUMN])
+    assert again.steps[-1] == (
+        "normalize(method='median') [no change: after normalize(method='median')]"
+    )
+    # the first 'none' is no normalization
+    assert normalize(normalize(logged, method="none"), method="quantile").steps[-1] == (
+        "normalize(method='quantile')"
+    )
 
 
 @pytest.mark.parametrize(
@@ -426,7 +511,12 @@ def test_stages_give_the_figure_matrices_of_a_second_preprocessing(
     before = given["normalize"]
     pd.testing.assert_frame_equal(ready.abundance, preprocess(data, **kwargs).abundance)
     kept = figure_matrices(ready, before)
-    unnormalized = {"normalize_method": "none", "impute_method": "none", "scale": "concentration"}
+    unnormalized = {
+        "normalize_method": "none",
+        "impute_method": "none",
+        "seed": 0,  # (a seed without minprob is refused)
+        "scale": "concentration",
+    }
     again = figure_matrices(ready, preprocess(data, **(kwargs | unnormalized)))
     assert list(kept) == list(again)
     for name, table in kept.items():
@@ -509,7 +599,11 @@ def test_normalize_refuses_a_sample_without_values(logged: ProteinData, method: 
     empty = _emptied(logged, logged.samples.index[1], pd.Index([]))
     reference = list(logged.proteins.index[:10])
     with pytest.raises(DataError, match=rf"cannot normalize sample\(s\) \S+ \(method '{method}'\)"):
-        normalize(empty, method=method, reference_proteins=reference)  # type: ignore[arg-type]
+        normalize(
+            empty,
+            method=method,  # type: ignore[arg-type]
+            reference_proteins=reference if method == "reference" else None,
+        )
 
 
 @pytest.mark.parametrize("method", ["minprob", "min", "knn"])

@@ -316,6 +316,102 @@ def _shown(out: str) -> Path:
     return Path(out)
 
 
+def _given(ctx: click.Context, name: str) -> bool:
+    """Whether the user gave option ``name`` (on the command line or in the environment).
+
+    A default, or a value ``ctx.invoke`` fills in (the demo's ``diff``), is not given.
+    """
+    from click.core import ParameterSource
+
+    source = ctx.get_parameter_source(name)
+    defaults = (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
+    return source is not None and source not in defaults
+
+
+#: Options of the protein filter, which ``--no-filter`` turns off (parameter name, option).
+_FILTER_OPTIONS = (
+    ("min_fraction", "--min-fraction"),
+    ("groups", "--in"),
+    ("species_option", "--species"),
+    ("exclude_pattern", "--exclude-pattern"),
+)
+
+
+def _refuse_ignored_options(ctx: click.Context, options: dict[str, Any]) -> None:
+    """Refuse options the user gave that the other options make ineffective.
+
+    Such an option would be accepted, do nothing and still be recorded in
+    ``run.json`` as a parameter of the run. Only options the user gave count
+    (:func:`_given`), so defaults never trigger a refusal. Checks the options
+    the command has: ``validate``, ``preprocess`` and ``diff`` share some.
+
+    Raises
+    ------
+    DataError
+        One problem per ineffective option, each naming the option that decides.
+    """
+    from salivaprot.errors import DataError
+
+    def given(name: str) -> bool:
+        return name in options and _given(ctx, name)
+
+    problems = []
+    if given("keep_zeros") and options.get("input_scale") == "log2":
+        problems.append(
+            "--keep-zeros has no effect with --input-scale log2 (zeros are values on the log2 "
+            "scale, never read as missing): leave --keep-zeros out"
+        )
+    if options.get("no_filter"):
+        problems.extend(
+            f"{flag} has no effect with --no-filter (it is a rule of the protein filter, "
+            f"which --no-filter turns off): leave one of them out"
+            for name, flag in _FILTER_OPTIONS
+            if given(name)
+        )
+    method = options.get("normalize_method")
+    if given("exclude_top") and method not in ("median", "total"):
+        problems.append(
+            f"--exclude-top has no effect with --normalize {method} (it leaves dominant "
+            "proteins out of the median and total factors only): leave it out, or use "
+            "--normalize median or total"
+        )
+    if given("reference_proteins") and method != "reference":
+        problems.append(
+            f"--reference-proteins has no effect with --normalize {method} (it names the "
+            "proteins of --normalize reference): add --normalize reference, or leave it out"
+        )
+    impute = options.get("impute_method")
+    if given("seed") and impute != "minprob":
+        problems.append(
+            f"--seed has no effect with --impute {impute} (only --impute minprob is random): "
+            "leave it out"
+        )
+    if given("use_imputed") and impute == "none":
+        problems.append(
+            "--use-imputed has no effect with --impute none (no value is imputed): "
+            "add --impute minprob, min or knn, or leave it out"
+        )
+    model = options.get("method")
+    if model is not None and model != "limma":
+        limma_only = (
+            ("correlation", "--correlation"),
+            ("dupcor_method", "--dupcor"),
+            ("contrast_se", "--contrast-se"),
+        )
+        problems.extend(
+            f"{flag} applies to --method limma, not {model}: leave it out"
+            for name, flag in limma_only
+            if given(name)
+        )
+    elif given("dupcor_method") and options.get("correlation") is not None:
+        problems.append(
+            "--dupcor has no effect with --correlation (the within-subject correlation is "
+            "given, not estimated): leave one of them out"
+        )
+    if problems:
+        raise DataError(problems)
+
+
 def _preprocess_kwargs(options: dict[str, Any]) -> dict[str, Any]:
     """Map CLI option values to :func:`salivaprot.preprocess.preprocess` keywords."""
     return {

@@ -25,6 +25,7 @@ from salivaprot.cli._options import (
     _print_version,
     _Progress,
     _read_contrast_file,
+    _refuse_ignored_options,
     _scale_check_options,
     _setup_logging,
     _shown,
@@ -87,7 +88,9 @@ def run(args: Sequence[str] | None = None) -> None:
     help="Check this covariate as diff would (repeatable; KIND numeric or categorical).",
 )
 @_scale_check_options
+@click.pass_context
 def validate(
+    ctx: click.Context,
     data: Path,
     samples: Path | None,
     visits: list[str] | None,
@@ -120,6 +123,7 @@ def validate(
     from salivaprot.summary import summarize
 
     taxid = _parse_species(species)
+    _refuse_ignored_options(ctx, {"keep_zeros": keep_zeros, "input_scale": input_scale})
     _one_reading_each([("data file", data), ("sample sheet", samples)])
     study = load_study(
         data,
@@ -161,6 +165,7 @@ def preprocess_command(
     """
     from salivaprot.io._outputs import output_folder
 
+    _refuse_ignored_options(ctx, options)
     inputs = _inputs(ctx, data, options)
     _one_reading_each(inputs)
     with output_folder(out, inputs=inputs, force=force) as stage:
@@ -317,6 +322,7 @@ def diff_command(
 
     if options["samples"] is None:
         raise click.UsageError("diff needs a sample sheet: --samples FILE")
+    _refuse_ignored_options(ctx, options)
     inputs = _inputs(ctx, data, options)
     _one_reading_each(inputs)
     with output_folder(out, inputs=inputs, force=force) as stage:

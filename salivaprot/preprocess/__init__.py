@@ -95,7 +95,8 @@ def preprocess(
     filter : bool
         Apply :func:`filter_proteins` (with ``contaminants`` ... ``groups``).
     contaminants, decoys, patterns, species, min_fraction, groups
-        For :func:`filter_proteins`.
+        For :func:`filter_proteins`; with ``filter=False`` they must keep
+        their defaults (a filter rule that would not be applied is an error).
     input_scale : {"raw", "log2"}, optional
         Declare the scale of the input (default: ``data.scale``); log2 input is
         not transformed again.
@@ -155,6 +156,15 @@ def preprocess(
     check_saliva(data, allow_mixed=allow_mixed_saliva)
     if scale not in ("concentration", "output"):
         raise DataError(f"scale must be 'concentration' or 'output', not {scale!r}")
+    if not filter:
+        _refuse_unused_filter_rules(
+            contaminants=contaminants,
+            decoys=decoys,
+            patterns=patterns,
+            species=species,
+            min_fraction=min_fraction,
+            groups=groups,
+        )
     data = check_input(data, input_scale=input_scale, check_scale=check_scale)
     given = data
     filters: _Filters = {
@@ -250,6 +260,34 @@ def _refuse_emptied_samples(
         "a failed or blank run? Leave them out of the sample sheet and use --drop-unlisted "
         f"(drop_unlisted=True in Python){relax}"
     )
+
+
+#: The protein filter's rules as :func:`preprocess` defaults them (``patterns``: none).
+_FILTER_DEFAULTS: dict[str, object] = {
+    "contaminants": True,
+    "decoys": True,
+    "species": HUMAN_TAXID,
+    "min_fraction": 0.5,
+    "groups": "any",
+}
+
+
+def _refuse_unused_filter_rules(**rules: object) -> None:
+    """Refuse filter rules other than the defaults when ``filter=False`` skips the filter."""
+
+    def at_default(name: str, value: object) -> bool:
+        if name == "patterns":
+            return value is None or (isinstance(value, Sequence) and len(value) == 0)
+        return bool(value == _FILTER_DEFAULTS[name])
+
+    changed = [f"{name}={value!r}" for name, value in rules.items() if not at_default(name, value)]
+    if changed:
+        raise DataError(
+            f"{', '.join(changed)} {'has' if len(changed) == 1 else 'have'} no effect with "
+            "filter=False (the protein filter is skipped): leave "
+            f"{'it at its default' if len(changed) == 1 else 'them at their defaults'}, "
+            "or filter"
+        )
 
 
 def _ignore(name: str, data: ProteinData) -> None:

@@ -69,9 +69,20 @@ def impute(
     neighbors : int
         ``knn`` neighbours.
 
+    An argument that the method does not use must keep its default (``seed``,
+    ``shift`` and ``width`` serve ``minprob``, ``neighbors`` serves ``knn``):
+    otherwise it is refused, as the command line refuses ``--seed`` without
+    ``--impute minprob``.
+
     Returns
     -------
     ProteinData
+
+    Raises
+    ------
+    DataError
+        Wrong scale, an unknown method, an argument the method does not use,
+        or a sample ``minprob`` cannot impute.
 
     Examples
     --------
@@ -84,6 +95,24 @@ def impute(
     """
     _require_scale(data, "log2", "impute()")
     seed = check_seed(seed, DataError)
+    if method not in ("none", "minprob", "min", "knn"):
+        raise DataError(f"unknown imputation {method!r}; choose none, minprob, min or knn")
+    unused = [
+        f"{name}={value!r}"
+        for name, value, default, used_by in (
+            ("seed", seed, 0, "minprob"),
+            ("shift", shift, 1.8, "minprob"),
+            ("width", width, 0.3, "minprob"),
+            ("neighbors", neighbors, 5, "knn"),
+        )
+        if method != used_by and value != default
+    ]
+    if unused:
+        raise DataError(
+            f"{', '.join(unused)} {'has' if len(unused) == 1 else 'have'} no effect with "
+            f"method={method!r} (seed, shift and width serve 'minprob', neighbors 'knn'): "
+            f"leave {'it at its default' if len(unused) == 1 else 'them at their defaults'}"
+        )
     if method == "none":
         return replace(data, steps=(*data.steps, "impute(method='none')"))
     if method in ("minprob", "min", "knn"):
@@ -121,7 +150,7 @@ def impute(
             )
         filled = np.where(missing, minima[np.newaxis, :], values)
         step = "impute(method='min')"
-    elif method == "knn":
+    else:  # "knn"
         try:
             from sklearn.impute import KNNImputer
         except ImportError as err:
@@ -133,8 +162,6 @@ def impute(
         imputer = KNNImputer(n_neighbors=neighbors, keep_empty_features=True)
         filled = imputer.fit_transform(values.T).T
         step = f"impute(method='knn', neighbors={neighbors})"
-    else:
-        raise DataError(f"unknown imputation {method!r}; choose none, minprob, min or knn")
     back = np.empty_like(filled)
     back[canonical] = filled  # the input's order again
     newly = np.isnan(y.to_numpy(dtype=float)) & ~np.isnan(back)

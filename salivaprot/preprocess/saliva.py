@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from salivaprot.data import ProteinData
-from salivaprot.errors import DesignError
-from salivaprot.preprocess.transforms import _require_scale
+from salivaprot.data import ProteinData, sheet_columns
+from salivaprot.errors import DataError, DesignError
+from salivaprot.preprocess.transforms import _last_step, _require_scale
 
 __all__ = ["check_saliva", "output_scale"]
 
@@ -38,7 +38,8 @@ def output_scale(data: ProteinData, *, total_protein: bool | None = None) -> Pro
     Adds log2(``flow_ml_min``) to every abundance of a sample, and, when
     ``total_protein`` is true (or None and the column exists),
     log2(``total_protein_mg_ml``): output ~ share of total intensity x total
-    protein x flow. Apply after :func:`normalize`.
+    protein x flow. Apply once, after :func:`normalize` (which refuses data on
+    the output scale, as this function does: ``data.steps`` says so).
 
     Parameters
     ----------
@@ -53,6 +54,8 @@ def output_scale(data: ProteinData, *, total_protein: bool | None = None) -> Pro
 
     Raises
     ------
+    DataError
+        When the data are not log2, or on the output scale already.
     DesignError
         When a needed column is missing, not numeric, missing for a sample or not
         positive.
@@ -69,6 +72,12 @@ def output_scale(data: ProteinData, *, total_protein: bool | None = None) -> Pro
     True
     """
     _require_scale(data, "log2", "output_scale()")
+    scaled = _last_step(data, "output_scale")
+    if scaled is not None:
+        raise DataError(
+            f"the data are on the output scale already ({scaled} is in data.steps): "
+            "output_scale again would add the flow term twice; apply it once, after normalize"
+        )
     columns = ["flow_ml_min"]
     has_total = "total_protein_mg_ml" in data.samples.columns
     if total_protein or (total_protein is None and has_total):
@@ -79,7 +88,7 @@ def output_scale(data: ProteinData, *, total_protein: bool | None = None) -> Pro
         if column not in data.samples.columns:
             problems.append(
                 f"--scale output needs a '{column}' column in the sample sheet; it has "
-                f"{', '.join(map(str, data.samples.columns))}"
+                f"{sheet_columns(data.samples)}"
             )
             continue
         raw = data.samples[column]

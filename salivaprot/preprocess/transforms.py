@@ -18,6 +18,7 @@ __all__ = [
     "LOG2_MAX",
     "MEDIAN_BEFORE_COLUMN",
     "NORMALIZATION_COLUMN",
+    "NO_CHANGE_LOG2",
     "RAW_P99_MIN",
     "NormalizeMethod",
     "check_input",
@@ -38,6 +39,8 @@ NormalizeMethod = Literal["median", "quantile", "total", "reference", "irs", "no
 LOG2_MAX = 50.0
 #: Raw intensities whose 99th percentile is below this look log2-transformed already.
 RAW_P99_MIN = 40.0
+#: A second normalization that moves no log2 value by more than this changes nothing.
+NO_CHANGE_LOG2 = 1e-9
 
 
 def check_input(
@@ -210,10 +213,21 @@ def normalize(
 
     ``exclude_top`` leaves the N most abundant proteins (mean log2 over the
     samples where they are observed) out of the median or total, so that a few
-    dominant salivary proteins such as alpha-amylase do not drive the factors.
+    dominant salivary proteins such as alpha-amylase do not drive the factors;
+    with another method it is refused, as ``reference_proteins`` is with any
+    method but ``reference`` (an argument that would do nothing is an error).
     The per-sample log2 offset subtracted is stored in the sample table as
     :data:`NORMALIZATION_COLUMN` (for quantile: the change of each median),
     beside each sample's median before normalization (:data:`MEDIAN_BEFORE_COLUMN`).
+
+    The order is read from ``data.steps``: data on the output scale
+    (:func:`~salivaprot.preprocess.output_scale` ran) are refused, since
+    normalizing them would undo the per-sample flow term (normalize, then
+    output_scale); data normalized already are normalized again only when
+    that changes no value by more than :data:`NO_CHANGE_LOG2` (``median``
+    twice), and then keep the first normalization's offsets; otherwise the
+    error names the step that ran. ``method="none"`` changes nothing and is
+    always accepted.
 
     Parameters
     ----------
@@ -233,10 +247,12 @@ def normalize(
     Raises
     ------
     DataError
-        Wrong scale, unknown method, a reference protein that is absent, a
-        sample without any observed value (with every method, ``none``
-        included), or a sample without observed values in the basis of its
-        factor.
+        Wrong scale, unknown method, an argument the method does not use
+        (``exclude_top`` other than 0, ``reference_proteins``), data on the
+        output scale or normalized already (see above), a reference protein
+        that is absent, a sample without any observed value (with every
+        method, ``none`` included), or a sample without observed values in
+        the basis of its factor.
 
     Examples
     --------
@@ -256,7 +272,69 @@ def normalize(
         raise DataError(f"exclude_top must be a whole number, not {exclude_top!r}")
     if exclude_top < 0:
         raise DataError(f"exclude_top must be 0 or more, not {exclude_top}")
+    if method not in ("median", "quantile", "total", "reference", "irs", "none"):
+        raise DataError(
+            f"unknown normalization {method!r}; choose median, quantile, total, reference, irs "
+            "or none"
+        )
+    ignored = []
+    if exclude_top and method not in ("median", "total"):
+        ignored.append(
+            f"exclude_top={exclude_top} has no effect with method={method!r} (it leaves "
+            "dominant proteins out of the 'median' and 'total' factors only)"
+        )
+    if reference_proteins is not None and method != "reference":
+        ignored.append(
+            f"reference_proteins has no effect with method={method!r} (it names the proteins "
+            "of method='reference')"
+        )
+    if ignored:
+        raise DataError(ignored)
     _refuse_empty_samples(data, "normalize", method)
+    scaled = _last_step(data, "output_scale")
+    if scaled is not None and method != "none":
+        raise DataError(
+            f"the data are on the output scale already ({scaled} is in data.steps): "
+            f"normalize(method={method!r}) now would undo the per-sample flow term it added; "
+            "the order is normalize, then output_scale"
+        )
+    earlier = _last_step(data, "normalize", unless="normalize(method='none')")
+    result = _normalized(data, method, exclude_top, reference_proteins)
+    if earlier is None:
+        return result
+    # normalized already: again is allowed only when it changes nothing (median twice),
+    # and then keeps the first normalization's offsets in the sample table
+    before, after = data.abundance.to_numpy(dtype=float), result.abundance.to_numpy(dtype=float)
+    if not np.allclose(after, before, rtol=0.0, atol=NO_CHANGE_LOG2, equal_nan=True):
+        moved = np.abs(after - before)
+        moved = moved[np.isfinite(moved)]
+        how = (
+            f"change values by up to {float(moved.max()):.3g} (log2)"
+            if moved.size and moved.max() > NO_CHANGE_LOG2
+            else "change which values are missing"
+        )
+        raise DataError(
+            f"the data are normalized already ({earlier} is in data.steps); "
+            f"normalize(method={method!r}) again would {how}: normalize once"
+        )
+    return replace(data, steps=(*data.steps, f"{result.steps[-1]} [no change: after {earlier}]"))
+
+
+def _last_step(data: ProteinData, name: str, *, unless: str | None = None) -> str | None:
+    """The last step of ``data.steps`` made by function ``name`` (except ``unless``), or None."""
+    for step in reversed(data.steps):
+        if step.startswith(f"{name}(") and not (unless and step.startswith(unless)):
+            return step
+    return None
+
+
+def _normalized(
+    data: ProteinData,
+    method: NormalizeMethod,
+    exclude_top: int,
+    reference_proteins: Sequence[str] | None,
+) -> ProteinData:
+    """:func:`normalize`'s work, its arguments checked."""
     y = data.abundance
     values = y.to_numpy(dtype=float)
     before = _row_medians(values)
@@ -291,13 +369,8 @@ def normalize(
         normalized = _quantile_normalize(y)
         offsets = before - _row_medians(normalized.to_numpy())
         return _with_offsets(data, normalized, before, offsets, "normalize(method='quantile')")
-    elif method == "none":
+    else:  # "none"
         return _with_offsets(data, y, before, np.zeros(len(y)), "normalize(method='none')")
-    else:
-        raise DataError(
-            f"unknown normalization {method!r}; choose median, quantile, total, reference, irs "
-            "or none"
-        )
     empty = y.index[np.isnan(factors)]
     if len(empty):
         raise DataError(

@@ -151,22 +151,27 @@ def fit_ancova(
         diagonal = np.diagonal(inverse, axis1=1, axis2=2)
         unscaled[candidate] = np.sqrt(diagonal[:, 1 : 1 + n_arms])
     df_fit = np.where(candidate, df_residual, 0).astype(float)
-    # as in limma, proteins without a fit enter the moderation with df 0 (they do not
-    # count towards the prior); with a trend they need an average abundance
-    present = ~np.isnan(avg) if trend else np.ones(n_proteins, dtype=bool)
-    squeezed = squeeze_var(
-        sigma[present] ** 2,
-        df_fit[present],
-        covariate=avg[present] if trend else None,
-        robust=robust,
-        legacy=legacy,
-    )
     s2_prior = np.full(n_proteins, np.nan)
     df_prior = np.full(n_proteins, np.nan)
     s2_post = np.full(n_proteins, np.nan)
-    s2_prior[present] = squeezed.var_prior
-    df_prior[present] = squeezed.df_prior
-    s2_post[present] = squeezed.var_post
+    estimator = "legacy" if legacy is None or legacy else "unequal-df"
+    if candidate.any():
+        # as in limma, proteins without a fit enter the moderation with df 0 (they do not
+        # count towards the prior); with a trend they need an average abundance
+        present = ~np.isnan(avg) if trend else np.ones(n_proteins, dtype=bool)
+        squeezed = squeeze_var(
+            sigma[present] ** 2,
+            df_fit[present],
+            covariate=avg[present] if trend else None,
+            robust=robust,
+            legacy=legacy,
+        )
+        s2_prior[present] = squeezed.var_prior
+        df_prior[present] = squeezed.df_prior
+        s2_post[present] = squeezed.var_post
+        estimator = squeezed.estimator
+    # (else no protein has a residual variance: no prior to estimate, every statistic NaN)
+    present = ~np.isnan(df_prior)
     df_pooled = float(df_fit.sum())
     df_total = np.where(present, np.minimum(df_fit + df_prior, df_pooled), np.nan)
     estimate = coefficients[:, 1 : 1 + n_arms]
@@ -187,5 +192,5 @@ def fit_ancova(
         s2_prior=s2_prior,
         df_prior=df_prior,
         note=note,
-        ebayes_estimator=squeezed.estimator,
+        ebayes_estimator=estimator,
     )

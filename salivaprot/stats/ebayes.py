@@ -156,9 +156,11 @@ def fit_f_dist(
     Returns
     -------
     scale : numpy.ndarray or float
-        s_0^2 (per value when ``covariate`` is given).
+        s_0^2 (per value when ``covariate`` is given); NaN when no variance
+        is finite with positive df (R's ``NA``).
     df2 : float
-        d_0 (``inf`` when the variances are no more variable than chi-square).
+        d_0 (``inf`` when the variances are no more variable than chi-square;
+        NaN when no variance is finite with positive df).
     """
     x = np.asarray(x, dtype=float)
     n = len(x)
@@ -182,6 +184,8 @@ def fit_f_dist(
                 covariate = np.sign(covariate)
     ok &= np.isfinite(x) & (x > -1e-15)
     nok = int(ok.sum())
+    if nok == 0:  # (no variance with residual df: nothing to estimate from, as in R)
+        return (np.full(n, np.nan) if covariate is not None else np.nan), np.nan
     if nok == 1:
         return float(x[ok][0]), 0.0
     not_all_ok = nok < n
