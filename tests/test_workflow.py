@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW = ROOT / "workflows"
@@ -22,17 +23,31 @@ STUDY = ROOT / "test_data" / "workflow"
 N_RUNS = 24
 
 
-def snakemake(work: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def snakemake(
+    work: Path,
+    *args: str,
+    config: dict[str, object] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run Snakemake on the workflow in ``work``.
+
+    The config is the workflow's own with the test study's files, then ``config``
+    on top; it is written to a file (``--config`` would read nested values as text).
+    """
+    settings = yaml.safe_load((WORKFLOW / "config" / "config.yaml").read_text())
+    settings.update(
+        samples=str(WORKFLOW / "config" / "samples.csv"),
+        mzml_dir=str(work / "mzml"),
+        proteins=str(STUDY / "report.pg_matrix.tsv"),
+        results="results",
+    )
+    settings.update(config or {})
+    configfile = work / "test-config.yaml"
+    configfile.write_text(yaml.safe_dump(settings, sort_keys=False))
     command = [
         sys.executable, "-m", "snakemake",
         "--snakefile", str(WORKFLOW / "workflow" / "Snakefile"),
         "--directory", str(work),
-        "--configfile", str(WORKFLOW / "config" / "config.yaml"),
-        "--config",
-        f"samples={WORKFLOW / 'config' / 'samples.csv'}",
-        f"mzml_dir={work / 'mzml'}",
-        f"proteins={STUDY / 'report.pg_matrix.tsv'}",
-        "results=results",
+        "--configfile", str(configfile),
         *args,
     ]  # fmt: skip
     # the rules call `salivaprot`: the one installed beside this Python
@@ -99,6 +114,7 @@ def test_runs_to_the_report_then_reruns_only_what_changed(work: Path) -> None:
 
 
 def test_bad_config_is_refused_by_the_schema(work: Path) -> None:
-    result = snakemake(work, "-n", "figures={'formats': ['gif']}")
+    result = snakemake(work, "-n", config={"figures": {"formats": ["gif"]}})
     assert result.returncode != 0
-    assert "gif" in result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    assert "Error validating config file" in output and "'gif' is not one of" in output
