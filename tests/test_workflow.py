@@ -2,11 +2,15 @@
 
 Snakemake runs in a temporary working folder (so the checkout stays clean),
 with the workflow's own config and the test study's files given as absolute
-paths; the mzML folder is a copy, so that one run can be changed.
+paths; the mzML folder is a copy, so that one run can be changed. Tests of how
+the workflow builds its commands run it with a stand-in `salivaprot` (first on
+PATH) that records its arguments and writes the files each rule expects.
 """
 
 from __future__ import annotations
 
+import csv
+import json
 import os
 import re
 import shutil
@@ -27,6 +31,7 @@ def snakemake(
     work: Path,
     *args: str,
     config: dict[str, object] | None = None,
+    bin_dir: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run Snakemake on the workflow in ``work``.
 
@@ -50,8 +55,9 @@ def snakemake(
         "--configfile", str(configfile),
         *args,
     ]  # fmt: skip
-    # the rules call `salivaprot`: the one installed beside this Python
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    # the rules call `salivaprot`: the one installed beside this Python (or a stand-in)
+    path = [str(Path(sys.executable).parent), os.environ["PATH"]]
+    env = dict(os.environ, PATH=os.pathsep.join([str(bin_dir), *path] if bin_dir else path))
     return subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
 
 
@@ -118,3 +124,103 @@ def test_bad_config_is_refused_by_the_schema(work: Path) -> None:
     assert result.returncode != 0
     output = result.stdout + result.stderr
     assert "Error validating config file" in output and "'gif' is not one of" in output
+
+
+# --- the workflow's commands, run with a stand-in salivaprot ----------------------------------
+
+FAKE_SALIVAPROT = """\
+#!{python}
+# A stand-in for salivaprot: records its arguments, then writes what the rule expects
+# (or fails, without writing, when FAKE_SALIVAPROT_FAIL names the command).
+import json, os, sys
+from pathlib import Path
+
+args = sys.argv[1:]
+command = next(a for a in args if not a.startswith("-"))
+with open(os.environ["FAKE_SALIVAPROT_CALLS"], "a") as calls:
+    calls.write(json.dumps(args) + "\\n")
+if os.environ.get("FAKE_SALIVAPROT_FAIL") == command:
+    sys.exit(1)
+out = Path(args[args.index("--out") + 1])
+files = {{
+    "qc": ["qc.tsv", "qc.mzQC"],
+    "qc-merge": ["qc.tsv", "qc.mzQC"],
+    "diff": ["results.tsv", "run.json", "matrix.tsv"],
+    "figures": ["volcano.pdf"],
+}}
+if command == "report":
+    out.write_text("report")
+else:
+    out.mkdir(parents=True, exist_ok=True)
+    for name in files[command]:
+        (out / name).write_text(command)
+"""
+
+
+def sheet_runs() -> list[str]:
+    with open(WORKFLOW / "config" / "samples.csv", newline="") as handle:
+        return [row["run"] for row in csv.DictReader(handle)]
+
+
+@pytest.fixture
+def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working folder with an (empty) mzML per run and a stand-in salivaprot in bin/."""
+    (tmp_path / "mzml").mkdir()
+    for run in sheet_runs():
+        (tmp_path / "mzml" / f"{run}.mzML.gz").touch()
+    (tmp_path / "bin").mkdir()
+    program = tmp_path / "bin" / "salivaprot"
+    program.write_text(FAKE_SALIVAPROT.format(python=sys.executable))
+    program.chmod(0o755)
+    monkeypatch.setenv("FAKE_SALIVAPROT_CALLS", str(tmp_path / "calls.jsonl"))
+    monkeypatch.delenv("FAKE_SALIVAPROT_FAIL", raising=False)
+    return tmp_path
+
+
+def calls(work: Path, command: str) -> list[list[str]]:
+    """The arguments of every call of the stand-in salivaprot's ``command``."""
+    lines = (work / "calls.jsonl").read_text().splitlines()
+    return [args for args in map(json.loads, lines) if args[1] == command]
+
+
+def holds(args: list[str], part: list[str]) -> bool:
+    return any(args[i : i + len(part)] == part for i in range(len(args) - len(part) + 1))
+
+
+def test_config_values_reach_salivaprot_as_given_never_read_by_the_shell(fake: Path) -> None:
+    marker = fake / "INJECTED"
+    odd = [
+        "a b'c",
+        f"$(touch {marker})",
+        f"`touch {marker}`",
+        f"x; touch {marker}",
+        f"x && touch {marker}",
+        'say "hi" > out',
+        "",
+    ]
+    config = {
+        "results": "results 'a b'|c",
+        "diff": {
+            "exclude_pattern": "^CON__|^REV__",
+            "trend": True,
+            "robust": False,
+            "covariate": odd,
+        },
+        "qc": {
+            "exclude_failed_runs": True,
+            "options": {"outlier_z": 3.5, "min_ms2": f"5000; touch {marker}"},
+        },
+    }
+    result = snakemake(fake, "--cores", "1", config=config, bin_dir=fake / "bin")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert not marker.exists()
+    results = fake / "results 'a b'|c"
+    assert (results / "report.html").read_text() == "report"
+
+    (diff,) = calls(fake, "diff")
+    covariates = [item for value in odd for item in ("--covariate", value)]
+    assert holds(diff, ["--exclude-pattern", "^CON__|^REV__", "--trend", *covariates])
+    assert "--robust" not in diff
+    assert holds(diff, ["--out", "results 'a b'|c/diff"])
+    (merge,) = calls(fake, "qc-merge")
+    assert holds(merge, ["--outlier-z", "3.5", "--min-ms2", f"5000; touch {marker}"])

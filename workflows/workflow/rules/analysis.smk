@@ -23,7 +23,7 @@ rule diff:
         options=options(config["diff"]),
     shell:
         "salivaprot --quiet diff {input.proteins:q} --samples {input.samples:q} "
-        "--qc {input.qc:q} {params.exclude} {params.options} --out {params.out:q} --force "
+        "--qc {input.qc:q} {params.exclude:q} {params.options} --out {params.out:q} --force "
         "2> {log:q}"
 
 
@@ -46,7 +46,7 @@ rule figures:
         formats=",".join(config["figures"]["formats"]),
     shell:
         "salivaprot --quiet figures {params.results:q} --out {params.out:q} "
-        "--format {params.formats} --force 2> {log:q}"
+        "--format {params.formats:q} --force 2> {log:q}"
 
 
 rule report:

@@ -1,6 +1,7 @@
 # Configuration and the sample sheet, validated against JSON Schemas when the workflow starts.
 import csv
 import os
+import shlex
 from pathlib import Path
 
 from snakemake.utils import validate
@@ -40,7 +41,13 @@ def mzml_of(wildcards):
 
 
 def options(values):
-    """Command-line options from a config mapping {option: value}; True is a bare flag."""
+    """Command-line options from a config mapping {option: value}; True is a bare flag.
+
+    Every word is quoted (shlex.quote), so the shell passes each config value on as
+    it is and never reads it (`|`, `;`, `$(...)`, quotes, an empty value). Rules put
+    the result in their command as it is: `{params.options}`, not `:q` (Snakemake's
+    `:q` on a list drops empty values).
+    """
     out = []
     for key, value in (values or {}).items():
         flag = f"--{str(key).replace('_', '-')}"
@@ -53,7 +60,7 @@ def options(values):
                 out += [flag, str(item)]
         else:
             out += [flag, str(value)]
-    return " ".join(f"'{o}'" if " " in o else o for o in out)
+    return " ".join(shlex.quote(word) for word in out)
 
 
 def folder_of(wildcards, output):
