@@ -224,3 +224,28 @@ def test_config_values_reach_salivaprot_as_given_never_read_by_the_shell(fake: P
     assert holds(diff, ["--out", "results 'a b'|c/diff"])
     (merge,) = calls(fake, "qc-merge")
     assert holds(merge, ["--outlier-z", "3.5", "--min-ms2", f"5000; touch {marker}"])
+
+
+def test_a_failed_job_leaves_no_part_of_its_output_folder(
+    fake: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Snakemake removes the declared outputs of a failed job; a folder written by
+    # salivaprot is declared as a whole, so none of an older run's files stay behind
+    result = snakemake(fake, "--cores", "1", bin_dir=fake / "bin")
+    assert result.returncode == 0, result.stderr[-3000:]
+    for rule, command in [
+        ("figures", "figures"),
+        ("diff", "diff"),
+        ("qc_merge", "qc-merge"),
+        ("qc", "qc"),
+    ]:
+        monkeypatch.setenv("FAKE_SALIVAPROT_FAIL", command)
+        result = snakemake(fake, "--cores", "1", "--forcerun", rule, bin_dir=fake / "bin")
+        assert result.returncode != 0, result.stderr[-3000:]
+        failed = calls(fake, command)[-1]
+        out = fake / failed[failed.index("--out") + 1]
+        assert not out.exists(), f"{rule}: {sorted(p.name for p in out.iterdir())} left"
+    monkeypatch.delenv("FAKE_SALIVAPROT_FAIL")
+    result = snakemake(fake, "--cores", "1", bin_dir=fake / "bin")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (fake / "results" / "diff" / "matrix.tsv").exists()

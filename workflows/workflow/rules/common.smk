@@ -1,6 +1,5 @@
 # Configuration and the sample sheet, validated against JSON Schemas when the workflow starts.
 import csv
-import os
 import shlex
 from pathlib import Path
 
@@ -61,13 +60,3 @@ def options(values):
         else:
             out += [flag, str(value)]
     return " ".join(shlex.quote(word) for word in out)
-
-
-def folder_of(wildcards, output):
-    """The folder of a rule's first output (the folder a salivaprot command writes)."""
-    return os.path.dirname(output[0])
-
-
-def results_folder(wildcards, input):
-    """The diff results folder, from the rule's first input (results.tsv)."""
-    return os.path.dirname(input[0])
