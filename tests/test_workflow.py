@@ -163,18 +163,24 @@ def sheet_runs() -> list[str]:
 
 
 @pytest.fixture
-def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A working folder with an (empty) mzML per run and a stand-in salivaprot in bin/."""
+def study(tmp_path: Path) -> Path:
+    """A working folder with an (empty) mzML per run: enough for dry runs."""
     (tmp_path / "mzml").mkdir()
     for run in sheet_runs():
         (tmp_path / "mzml" / f"{run}.mzML.gz").touch()
-    (tmp_path / "bin").mkdir()
-    program = tmp_path / "bin" / "salivaprot"
+    return tmp_path
+
+
+@pytest.fixture
+def fake(study: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The study's working folder with a stand-in salivaprot in bin/."""
+    (study / "bin").mkdir()
+    program = study / "bin" / "salivaprot"
     program.write_text(FAKE_SALIVAPROT.format(python=sys.executable))
     program.chmod(0o755)
-    monkeypatch.setenv("FAKE_SALIVAPROT_CALLS", str(tmp_path / "calls.jsonl"))
+    monkeypatch.setenv("FAKE_SALIVAPROT_CALLS", str(study / "calls.jsonl"))
     monkeypatch.delenv("FAKE_SALIVAPROT_FAIL", raising=False)
-    return tmp_path
+    return study
 
 
 def calls(work: Path, command: str) -> list[list[str]]:
@@ -249,3 +255,35 @@ def test_a_failed_job_leaves_no_part_of_its_output_folder(
     result = snakemake(fake, "--cores", "1", bin_dir=fake / "bin")
     assert result.returncode == 0, result.stderr[-3000:]
     assert (fake / "results" / "diff" / "matrix.tsv").exists()
+
+
+# --- path settings --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("results", ""), ("results", " \t"), ("mzml_dir", ""), ("samples", " "), ("proteins", "")],
+)
+def test_empty_path_settings_are_refused_by_the_schema(study: Path, key: str, value: str) -> None:
+    result = snakemake(study, "-n", config={key: value})
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "Error validating config file" in output and f"instance['{key}']" in output
+
+
+@pytest.mark.parametrize(
+    ("results", "message"),
+    [
+        ("/", "is the filesystem root"),
+        ("/tmp/..", "is the filesystem root"),
+        (str(Path.home()), "is the home folder"),
+        ("mzml", "is the mzml_dir"),
+        (".", "holds the mzml_dir"),
+        (str(WORKFLOW / "config"), "is the sample sheet's folder"),
+        (str(STUDY.parent), "holds the protein table's folder"),
+    ],
+)
+def test_results_folder_must_be_one_of_its_own(study: Path, results: str, message: str) -> None:
+    result = snakemake(study, "-n", config={"results": results})
+    assert result.returncode != 0
+    assert f"results: {results!r} {message}" in result.stdout + result.stderr

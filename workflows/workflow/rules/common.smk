@@ -1,8 +1,10 @@
 # Configuration and the sample sheet, validated against JSON Schemas when the workflow starts.
 import csv
+import os
 import shlex
 from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 
@@ -10,6 +12,43 @@ validate(config, schema="../schemas/config.schema.yaml")
 
 RESULTS = config["results"]
 MZML_DIR = Path(config["mzml_dir"])
+
+
+def _names(path):
+    """A path by both its names: with symbolic links followed, and as given (absolute)."""
+    return {Path(path).resolve(), Path(os.path.abspath(path))}
+
+
+def check_results_folder(results, input_folders):
+    """Refuse a results folder that is the filesystem root or the home folder, or that is
+    or holds the folder of an input: every output goes there, and the rules' output
+    folders in it are removed and made anew by each run.
+    """
+    own = "give the outputs a folder of their own, e.g. results: results"
+    outputs = _names(results)
+    if any(folder == Path(folder.anchor) for folder in outputs):
+        raise WorkflowError(f"results: {results!r} is the filesystem root; {own}")
+    if Path.home().resolve() in outputs:
+        raise WorkflowError(f"results: {results!r} is the home folder; {own}")
+    problems = {}
+    for role, path in input_folders:
+        for folder in _names(path):
+            if folder in outputs:
+                problems[role] = f"results: {results!r} is the {role} {str(path)!r}"
+            elif any(folder.is_relative_to(output) for output in outputs):
+                problems.setdefault(role, f"results: {results!r} holds the {role} {str(path)!r}")
+    if problems:
+        raise WorkflowError("; ".join(problems.values()) + f"; {own}")
+
+
+check_results_folder(
+    RESULTS,
+    [
+        ("mzml_dir", config["mzml_dir"]),
+        ("sample sheet's folder", os.path.dirname(os.path.abspath(config["samples"]))),
+        ("protein table's folder", os.path.dirname(os.path.abspath(config["proteins"]))),
+    ],
+)
 
 
 def _read_sheet(path):
