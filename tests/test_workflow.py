@@ -287,3 +287,35 @@ def test_results_folder_must_be_one_of_its_own(study: Path, results: str, messag
     result = snakemake(study, "-n", config={"results": results})
     assert result.returncode != 0
     assert f"results: {results!r} {message}" in result.stdout + result.stderr
+
+
+# --- the mzML of each run -------------------------------------------------------------------
+
+
+def test_a_missing_mzml_stops_the_workflow_also_beside_older_results(fake: Path) -> None:
+    # the probe: with the results of an earlier run present, deleting runs' mzML
+    # went unnoticed (nothing to be done; the study's QC kept the deleted runs)
+    result = snakemake(fake, "--cores", "1", bin_dir=fake / "bin")
+    assert result.returncode == 0, result.stderr[-3000:]
+    gone = ["SJ005_P06_baseline", "SJ017_P02_month4"]
+    for run in gone:
+        (fake / "mzml" / f"{run}.mzML.gz").unlink()
+    result = snakemake(fake, "-n", bin_dir=fake / "bin")
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert f"2 of the sample sheet's {N_RUNS} runs without an mzML" in output
+    assert ", ".join(gone) in output
+
+
+def test_a_run_with_two_mzml_files_stops_the_workflow(study: Path) -> None:
+    (study / "mzml" / "SJ005_P06_baseline.mzML").write_text("another")
+    result = snakemake(study, "-n")
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "SJ005_P06_baseline (SJ005_P06_baseline.mzML, SJ005_P06_baseline.mzML.gz)" in output
+
+
+def test_an_mzml_dir_that_is_not_a_folder_is_named(study: Path) -> None:
+    result = snakemake(study, "-n", config={"mzml_dir": str(study / "nowhere")})
+    assert result.returncode != 0
+    assert f"mzml_dir: {str(study / 'nowhere')!r} is not a folder" in result.stdout + result.stderr

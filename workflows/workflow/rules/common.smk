@@ -66,16 +66,60 @@ for _row in SAMPLES:
 RUNS = sorted({row.get("run") or row["sample_id"] for row in SAMPLES})
 
 
+MZML_SUFFIXES = (".mzML", ".mzML.gz", ".mzml", ".mzml.gz")
+
+
+def find_mzml(folder, runs):
+    """The one mzML of each run in ``folder`` (RUN.mzML, RUN.mzML.gz, RUN.mzml or RUN.mzml.gz).
+
+    Checked when the workflow starts: a run without an mzML, or with two, stops it
+    before any job, also when an older QC of the run is still in the results folder
+    (Snakemake does not raise an input function's error for a job whose output exists).
+    """
+    if not folder.is_dir():
+        raise WorkflowError(f"mzml_dir: {str(folder)!r} is not a folder")
+    found, missing, several = {}, [], []
+    for run in runs:
+        files = {}
+        for suffix in MZML_SUFFIXES:
+            path = folder / f"{run}{suffix}"
+            if path.is_file():  # one file by two names (a case-blind file system) counts once
+                files.setdefault((path.stat().st_dev, path.stat().st_ino), path)
+        if not files:
+            missing.append(run)
+        elif len(files) > 1:
+            several.append(f"{run} ({', '.join(path.name for path in files.values())})")
+        else:
+            (found[run],) = files.values()
+    problems = []
+    if missing and not found and not several:
+        problems.append(
+            f"no run of the sample sheet has an mzML in mzml_dir {str(folder)!r} (is it the "
+            "right folder?)"
+        )
+    elif missing:
+        problems.append(
+            f"{len(missing)} of the sample sheet's {len(runs)} runs without an mzML in mzml_dir "
+            f"{str(folder)!r}: {', '.join(missing)}"
+        )
+    if several:
+        problems.append(f"runs with more than one mzML (keep one): {'; '.join(several)}")
+    if problems:
+        raise WorkflowError(
+            "; ".join(problems) + ". A run's mzML is RUN.mzML, RUN.mzML.gz, RUN.mzml or "
+            "RUN.mzml.gz, RUN being its 'run' in the sample sheet (else its sample_id)."
+        )
+    return found
+
+
+MZML = find_mzml(MZML_DIR, RUNS)
+
+
 def mzml_of(wildcards):
-    """RUN.mzML, else RUN.mzML.gz, in the configured folder."""
-    for suffix in (".mzML", ".mzML.gz", ".mzml", ".mzml.gz"):
-        candidate = MZML_DIR / f"{wildcards.run}{suffix}"
-        if candidate.exists():
-            return str(candidate)
-    raise ValueError(
-        f"no mzML for run '{wildcards.run}' in {MZML_DIR} (looked for {wildcards.run}.mzML "
-        "and .mzML.gz); the run names come from the sample sheet's 'run' column"
-    )
+    """The run's mzML, found when the workflow started."""
+    if wildcards.run not in MZML:
+        raise ValueError(f"run {wildcards.run!r} is not in the sample sheet")
+    return str(MZML[wildcards.run])
 
 
 def options(values):
