@@ -1,14 +1,14 @@
 # Differential abundance, figures and the report, each from the one before.
+# Output folders are declared whole (directory()): see qc.smk.
 
 
 rule diff:
     input:
         proteins=config["proteins"],
         samples=config["samples"],
-        qc=f"{RESULTS}/qc/qc.tsv",
+        qc=f"{RESULTS}/qc",
     output:
-        f"{RESULTS}/diff/results.tsv",
-        f"{RESULTS}/diff/run.json",
+        directory(f"{RESULTS}/diff"),
     log:
         f"{RESULTS}/logs/diff.log",
     conda:
@@ -18,20 +18,20 @@ rule diff:
         mem_mb=8000,
         runtime=60,
     params:
-        out=folder_of,
+        qc_table=f"{RESULTS}/qc/qc.tsv",
         exclude="--exclude-failed-runs" if config["qc"]["exclude_failed_runs"] else "",
         options=options(config["diff"]),
     shell:
         "salivaprot --quiet diff {input.proteins:q} --samples {input.samples:q} "
-        "--qc {input.qc:q} {params.exclude} {params.options} --out {params.out:q} --force "
+        "--qc {params.qc_table:q} {params.exclude:q} {params.options} --out {output:q} "
         "2> {log:q}"
 
 
 rule figures:
     input:
-        f"{RESULTS}/diff/results.tsv",
+        f"{RESULTS}/diff",
     output:
-        touch(f"{RESULTS}/figures/.done"),
+        directory(f"{RESULTS}/figures"),
     log:
         f"{RESULTS}/logs/figures.log",
     conda:
@@ -41,18 +41,16 @@ rule figures:
         mem_mb=2000,
         runtime=20,
     params:
-        results=results_folder,
-        out=folder_of,
         formats=",".join(config["figures"]["formats"]),
     shell:
-        "salivaprot --quiet figures {params.results:q} --out {params.out:q} "
-        "--format {params.formats} --force 2> {log:q}"
+        "salivaprot --quiet figures {input:q} --out {output:q} --format {params.formats:q} "
+        "2> {log:q}"
 
 
 rule report:
     input:
-        f"{RESULTS}/diff/results.tsv",
-        f"{RESULTS}/qc/qc.tsv",
+        diff=f"{RESULTS}/diff",
+        qc=f"{RESULTS}/qc",
     output:
         f"{RESULTS}/report.html",
     log:
@@ -63,7 +61,5 @@ rule report:
     resources:
         mem_mb=2000,
         runtime=20,
-    params:
-        results=results_folder,
     shell:
-        "salivaprot --quiet report {params.results:q} --out {output:q} 2> {log:q}"
+        "salivaprot --quiet report {input.diff:q} --out {output:q} 2> {log:q}"

@@ -1,11 +1,17 @@
 # Run-level QC: one job per mzML (the fan-out), then one table for the study.
+# Each output folder is declared whole (directory()), so Snakemake removes it
+# before a job and after a failed one: no older run's files stay beside new ones.
+
+
+wildcard_constraints:
+    run="[^/]+",
 
 
 rule qc:
     input:
         mzml_of,
     output:
-        f"{RESULTS}/qc_runs/{{run}}/qc.tsv",
+        directory(f"{RESULTS}/qc_runs/{{run}}"),
     log:
         f"{RESULTS}/logs/qc/{{run}}.log",
     conda:
@@ -14,18 +20,16 @@ rule qc:
     resources:
         mem_mb=512,
         runtime=30,
-    params:
-        out=folder_of,
     shell:
-        "salivaprot --quiet qc {input:q} --out {params.out:q} --force 2> {log:q}"
+        "salivaprot --quiet qc {input:q} --out {output:q} 2> {log:q}"
 
 
 rule qc_merge:
     input:
-        tables=expand(f"{RESULTS}/qc_runs/{{run}}/qc.tsv", run=RUNS),
+        runs=expand(f"{RESULTS}/qc_runs/{{run}}", run=RUNS),
         samples=config["samples"],
     output:
-        f"{RESULTS}/qc/qc.tsv",
+        directory(f"{RESULTS}/qc"),
     log:
         f"{RESULTS}/logs/qc_merge.log",
     conda:
@@ -35,8 +39,7 @@ rule qc_merge:
         mem_mb=1024,
         runtime=10,
     params:
-        out=folder_of,
         options=options(config["qc"].get("options")),
     shell:
-        "salivaprot --quiet qc-merge {input.tables:q} --samples {input.samples:q} "
-        "--out {params.out:q} --force {params.options} 2> {log:q}"
+        "salivaprot --quiet qc-merge {input.runs:q} --samples {input.samples:q} "
+        "--out {output:q} {params.options} 2> {log:q}"
