@@ -305,7 +305,8 @@ def _flat(rss: np.ndarray | float, scale: np.ndarray | float, n_obs: np.ndarray 
     consensus with a correlation of ~1e-16; the gamma fit here would divide by
     zero. Such a protein's correlation is 0 (both variance components 0).
     """
-    return rss <= n_obs * (8 * np.finfo(float).eps * scale) ** 2
+    with np.errstate(over="ignore"):  # (huge values: an infinite sum is no exact fit)
+        return np.isfinite(rss) & (rss <= n_obs * (8 * np.finfo(float).eps * scale) ** 2)
 
 
 def _direct_spectrum(n_subjects: int, n_coefficients: int) -> bool:
