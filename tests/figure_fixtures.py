@@ -108,3 +108,29 @@ def older_folder(source: Path, target: Path) -> Path:
     for name in ("matrix_before_normalization.tsv", "sample_flow.tsv", "imputed.tsv"):
         (folder / name).unlink(missing_ok=True)
     return folder
+
+
+#: Labels that matplotlib would read as math: an unknown symbol, a superscript, a lone dollar.
+MARKUP_GENES = ("$x^2$", r"$\foo$")
+MARKUP_ID = r"P$\foo$"
+
+
+def with_markup(source: Path, target: Path) -> Path:
+    """The three top proteins of the primary contrast named with matplotlib math markup:
+    two by their gene, one by its protein ID (gene unknown)."""
+    folder = copy_folder(source, target)
+    table = results_table(folder)
+    primary = table[table["contrast"] == "aMSC_vs_placebo_change_month4"]
+    top = list(primary.sort_values(["pvalue", "protein_id"])["protein_id"].head(3))
+    for protein, gene in zip(top, MARKUP_GENES, strict=False):
+        table.loc[table["protein_id"] == protein, "gene"] = gene
+    table.loc[table["protein_id"] == top[2], "gene"] = ""
+    table["protein_id"] = table["protein_id"].replace({top[2]: MARKUP_ID})
+    write_results_table(table, folder)
+    for name in ("matrix.tsv", "matrix_before_normalization.tsv", "imputed.tsv"):
+        if (folder / name).exists():
+            matrix = pd.read_csv(folder / name, sep="\t", index_col=0)
+            matrix.rename(index={top[2]: MARKUP_ID}).to_csv(
+                folder / name, sep="\t", lineterminator="\n"
+            )
+    return folder

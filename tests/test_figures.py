@@ -17,11 +17,14 @@ from salivaprot.figures import draw, read_spec, standard_specs
 from salivaprot.io.results_folder import read_results_folder
 
 from .figure_fixtures import (
+    MARKUP_GENES,
+    MARKUP_ID,
     make_results,
     no_significant,
     older_folder,
     run,
     single_visit,
+    with_markup,
     without_column,
     without_contrast,
 )
@@ -236,6 +239,28 @@ def test_older_folder_draws_and_says_what_is_missing(results_dir: Path, tmp_path
     assert code == 0, err
     assert "no matrix_before_normalization.tsv" in err
     assert "No matrix before normalization" in figure_texts(folder, "pca")
+
+
+def test_labels_with_math_markup_are_drawn_literally(results_dir: Path, tmp_path: Path) -> None:
+    """A gene or protein ID such as $x^2$ or P$\\foo$ is text, not matplotlib math: drawn as
+    written (not as x squared), and never a crash ('Unknown symbol')."""
+    from matplotlib.text import Text
+
+    folder = with_markup(results_dir, tmp_path / "markup")
+    code, _, err = run("figures", str(folder), "--out", str(tmp_path / "figs"), "--format", "svg")
+    assert code == 0, err
+    code, _, err = run("report", str(folder), "--out", str(tmp_path / "report.html"))
+    assert code == 0, err
+    loaded = read_results_folder(folder)
+    seen: set[str] = set()
+    for spec in standard_specs(loaded):
+        fig = draw(loaded, spec)
+        for text in fig.findobj(Text):
+            found = {m for m in (*MARKUP_GENES, MARKUP_ID) if m in text.get_text()}
+            if found:
+                seen |= found
+                assert not text.get_parse_math(), (spec.name, text.get_text())
+    assert seen == {*MARKUP_GENES, MARKUP_ID}
 
 
 @pytest.mark.parametrize("column", ["se", "padj", "contrast"])
