@@ -308,6 +308,24 @@ def test_figures_folder_is_written_as_a_whole(results_dir: Path, tmp_path: Path)
     assert code == 1 and "holds the results folder" in err
 
 
+def test_figures_out_inside_the_results_folder_is_refused(
+    results_dir: Path, tmp_path: Path
+) -> None:
+    """As for report: inputs are never modified, so no figures folder inside the results folder
+    (by its name or through a symbolic link), and nothing is written there."""
+    import shutil
+
+    results = Path(shutil.copytree(results_dir, tmp_path / "diff"))
+    (tmp_path / "link").symlink_to(results)
+    before = sorted(p.name for p in results.iterdir())
+    for out in (results / "figs", results / "a" / "b", tmp_path / "link" / "figs"):
+        code, _, err = run("figures", str(results), "--out", str(out), "--force")
+        assert code == 1 and "Traceback" not in err, err
+        assert f"--out {out} is inside the results folder {results}" in err
+        assert "inputs are never modified" in err
+    assert sorted(p.name for p in results.iterdir()) == before
+
+
 def test_not_a_results_folder(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     code, _, err = run("figures", str(tmp_path / "empty"), "--out", str(tmp_path / "figs"))
