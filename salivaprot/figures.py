@@ -402,6 +402,7 @@ def _heatmap(fig: Figure, folder: ResultsFolder, spec: FigureSpec) -> None:
 
 def _trajectory(fig: Figure, folder: ResultsFolder, spec: FigureSpec) -> None:
     from salivaprot import plot
+    from salivaprot.plot._common import short_label
 
     labels = folder.gene_labels()
     note = ""
@@ -429,7 +430,7 @@ def _trajectory(fig: Figure, folder: ResultsFolder, spec: FigureSpec) -> None:
     if padj and spec.proteins:
         note = "; ".join(filter(None, [note, f"padj of {padj_contrast}"]))
     for i, (ax, protein) in enumerate(zip(axes, proteins, strict=False)):
-        title = labels.get(protein, protein)
+        title = short_label(labels.get(protein, protein))
         if protein in padj:
             title += f"  (padj {padj[protein]:.2g})"
         plot.trajectory(
@@ -454,6 +455,7 @@ def _padj_lookup(folder: ResultsFolder, contrast: str | None) -> dict[str, float
 
 def _forest(fig: Figure, folder: ResultsFolder, spec: FigureSpec) -> None:
     from salivaprot import plot
+    from salivaprot.plot._common import short_label
 
     ax = fig.add_subplot()
     labels = folder.gene_labels()
@@ -465,7 +467,10 @@ def _forest(fig: Figure, folder: ResultsFolder, spec: FigureSpec) -> None:
         rows = rows.sort_values("contrast", key=lambda s: s.map(order), kind="stable")
         rows["label"] = rows["contrast"]
         plot.forest(
-            rows, ax=ax, fdr=FDR, title=f"{labels.get(proteins[0], proteins[0])}: every contrast"
+            rows,
+            ax=ax,
+            fdr=FDR,
+            title=f"{short_label(labels.get(proteins[0], proteins[0]))}: every contrast",
         )
         return
     if not spec.proteins and spec.contrast is None and not folder.contrasts:

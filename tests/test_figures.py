@@ -17,6 +17,7 @@ from salivaprot.figures import draw, read_spec, standard_specs
 from salivaprot.io.results_folder import read_results_folder
 
 from .figure_fixtures import (
+    LONG_ID,
     MARKUP_GENES,
     MARKUP_ID,
     make_results,
@@ -24,6 +25,7 @@ from .figure_fixtures import (
     older_folder,
     run,
     single_visit,
+    with_long_id,
     with_markup,
     without_column,
     without_contrast,
@@ -366,6 +368,34 @@ def test_labels_with_math_markup_are_drawn_literally(results_dir: Path, tmp_path
                 seen |= found
                 assert not text.get_parse_math(), (spec.name, text.get_text())
     assert seen == {*MARKUP_GENES, MARKUP_ID}
+
+
+def test_a_very_long_protein_id_is_shortened_in_every_figure(
+    results_dir: Path, tmp_path: Path
+) -> None:
+    """A 400-character protein ID (a protein group) is drawn as its first 26 and last 13
+    characters around an ellipsis, so no figure cuts labels or collapses its axes (a
+    warning, an error in the tests)."""
+    from matplotlib.text import Text
+
+    from salivaprot.figures import FigureSpec
+    from salivaprot.plot import to_bytes
+
+    folder = read_results_folder(with_long_id(results_dir, tmp_path / "long"))
+    short = LONG_ID[:26] + "…" + LONG_ID[-13:]
+    shown = set()
+    panels = [  # (no protein is significant in this small study: a panel shows it)
+        FigureSpec("v", "volcano", proteins=(LONG_ID,)),
+        FigureSpec("h", "heatmap", proteins=(LONG_ID, "AMY1A", "CST1")),
+    ]
+    for spec in [*standard_specs(folder), *panels]:
+        fig = draw(folder, spec)
+        to_bytes(fig, "png")
+        for text in fig.findobj(Text):
+            assert "Q" * 41 not in text.get_text(), spec.name
+            if short in text.get_text():
+                shown.add(spec.kind)
+    assert shown == {"volcano", "heatmap", "trajectory", "forest"}
 
 
 @pytest.mark.parametrize("column", ["se", "padj", "contrast"])
