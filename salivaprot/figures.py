@@ -18,6 +18,9 @@ Kinds: ``volcano``, ``pca``, ``correlation``, ``heatmap``, ``trajectory``,
 (:class:`salivaprot.io.results_folder.ResultsFolder`); nothing is refitted.
 A figure whose data are absent (no significant protein, a single visit, a
 contrast not in the folder) is still drawn, with a message saying why it is empty.
+What a spec asks for that the folder cannot give is refused before anything is
+drawn (:func:`check_specs`): a protein not in the folder, a trajectory's
+contrast not in the folder, a forest of a joint test (no ``log2fc``).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from salivaprot.errors import InputFormatError
 from salivaprot.figure_spec import DEFAULT_SIZES, KINDS, FigureSpec, read_spec
 from salivaprot.io.results_folder import ResultsFolder
 
@@ -38,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = [
     "KINDS",
     "FigureSpec",
+    "check_specs",
     "cluster_order",
     "draw",
     "draw_all",
@@ -212,9 +217,72 @@ def standard_specs(folder: ResultsFolder) -> list[FigureSpec]:
     return specs
 
 
+def _spec_problems(folder: ResultsFolder, spec: FigureSpec, label: str) -> list[str]:
+    """What ``spec`` asks for that ``folder`` cannot give (see :func:`check_specs`)."""
+    problems = []
+    if spec.proteins:
+        _found, missing = _find_proteins(folder, spec.proteins)
+        if missing:
+            problems.append(
+                f"{label}: not in this results folder (proteins are named by protein ID or "
+                f"gene): {missing}"
+            )
+    contrast = spec.contrast
+    if contrast is None:
+        return problems
+    if spec.kind == "trajectory" and contrast not in folder.contrasts:
+        problems.append(
+            f"{label}: contrast '{contrast}' is not in this results folder; contrasts: "
+            + ", ".join(folder.contrasts)
+        )
+    elif (
+        spec.kind == "forest"
+        and contrast in folder.contrasts
+        and contrast not in _estimated_contrasts(folder)
+    ):
+        joint = contrast in folder.run.get("model", {}).get("joint_tests", {})
+        what = "is a joint test of several contrasts, without" if joint else "has no"
+        problems.append(
+            f"{label}: contrast '{contrast}' {what} log2fc; forest plots need a single "
+            "contrast with estimates: " + ", ".join(_estimated_contrasts(folder))
+        )
+    return problems
+
+
+def check_specs(folder: ResultsFolder, specs: Sequence[FigureSpec], *, path: Any = None) -> None:
+    """Refuse, every problem at once, what ``specs`` ask for that ``folder`` cannot give.
+
+    Refused: a protein (by ID or gene) not in the folder, which would be left
+    out of the figure; a trajectory's contrast not in the folder, whose top
+    proteins or padj it would lack; a forest of a contrast without ``log2fc``
+    (a joint F test), which has no estimate to draw. A volcano, heatmap or
+    forest of a contrast not in the folder is drawn with a message saying so.
+
+    Raises
+    ------
+    InputFormatError
+        Each problem names the figure (number, name, kind), with ``path`` (the spec file).
+    """
+    problems = []
+    for i, spec in enumerate(specs):
+        problems += _spec_problems(folder, spec, f"figure {i + 1} ('{spec.name}', {spec.kind})")
+    if problems:
+        raise InputFormatError(problems, path=path)
+
+
 def draw(folder: ResultsFolder, spec: FigureSpec) -> Figure:
-    """Draw one figure of a results folder (journal style; not saved)."""
+    """Draw one figure of a results folder (journal style; not saved).
+
+    Raises
+    ------
+    InputFormatError
+        What the spec asks for is not in the folder (see :func:`check_specs`).
+    """
     from salivaprot import plot
+
+    problems = _spec_problems(folder, spec, f"figure '{spec.name}' ({spec.kind})")
+    if problems:
+        raise InputFormatError(problems)
 
     width, height = spec.size or DEFAULT_SIZES[spec.kind]
     if not np.isfinite(height):
@@ -299,9 +367,9 @@ def _heatmap(fig: Figure, folder: ResultsFolder, spec: FigureSpec) -> None:
 
     ax = fig.add_subplot()
     if spec.proteins:
-        proteins, missing = _find_proteins(folder, spec.proteins)
+        proteins, _missing = _find_proteins(folder, spec.proteins)  # (none: checked)
         what = "the given proteins"
-        message = f"None of the given proteins is in this results folder: {list(missing)}"
+        message = "None of the given proteins has values in the matrix"
     else:
         contrast = spec.contrast or primary_contrast(folder)
         problem = _contrast_problem(folder, contrast)
@@ -334,13 +402,12 @@ def _heatmap(fig: Figure, folder: ResultsFolder, spec: FigureSpec) -> None:
 
 def _trajectory(fig: Figure, folder: ResultsFolder, spec: FigureSpec) -> None:
     from salivaprot import plot
+    from salivaprot.plot._common import short_label
 
     labels = folder.gene_labels()
     note = ""
     if spec.proteins:
-        proteins, missing = _find_proteins(folder, spec.proteins)
-        if missing:
-            note = f"not in this results folder: {', '.join(missing)}"
+        proteins, _missing = _find_proteins(folder, spec.proteins)  # (none: checked)
     else:
         contrast = spec.contrast or primary_contrast(folder)
         proteins = _top_proteins(folder, contrast, 4)
@@ -363,7 +430,7 @@ def _trajectory(fig: Figure, folder: ResultsFolder, spec: FigureSpec) -> None:
     if padj and spec.proteins:
         note = "; ".join(filter(None, [note, f"padj of {padj_contrast}"]))
     for i, (ax, protein) in enumerate(zip(axes, proteins, strict=False)):
-        title = labels.get(protein, protein)
+        title = short_label(labels.get(protein, protein))
         if protein in padj:
             title += f"  (padj {padj[protein]:.2g})"
         plot.trajectory(
@@ -388,21 +455,22 @@ def _padj_lookup(folder: ResultsFolder, contrast: str | None) -> dict[str, float
 
 def _forest(fig: Figure, folder: ResultsFolder, spec: FigureSpec) -> None:
     from salivaprot import plot
+    from salivaprot.plot._common import short_label
 
     ax = fig.add_subplot()
     labels = folder.gene_labels()
     results = folder.results
     if len(spec.proteins) == 1 and spec.contrast is None:
-        proteins, _missing = _find_proteins(folder, spec.proteins)
-        if not proteins:
-            plot.empty_state(ax, f"Protein {spec.proteins[0]} is not in this results folder")
-            return
+        proteins, _missing = _find_proteins(folder, spec.proteins)  # (none: checked)
         rows = results[results["protein_id"] == proteins[0]].copy()
         order = {c: i for i, c in enumerate(folder.contrasts)}
         rows = rows.sort_values("contrast", key=lambda s: s.map(order), kind="stable")
         rows["label"] = rows["contrast"]
         plot.forest(
-            rows, ax=ax, fdr=FDR, title=f"{labels.get(proteins[0], proteins[0])}: every contrast"
+            rows,
+            ax=ax,
+            fdr=FDR,
+            title=f"{short_label(labels.get(proteins[0], proteins[0]))}: every contrast",
         )
         return
     if not spec.proteins and spec.contrast is None and not folder.contrasts:

@@ -108,3 +108,48 @@ def older_folder(source: Path, target: Path) -> Path:
     for name in ("matrix_before_normalization.tsv", "sample_flow.tsv", "imputed.tsv"):
         (folder / name).unlink(missing_ok=True)
     return folder
+
+
+#: Labels that matplotlib would read as math: an unknown symbol, a superscript, a lone dollar.
+MARKUP_GENES = ("$x^2$", r"$\foo$")
+MARKUP_ID = r"P$\foo$"
+
+
+def _top_proteins(table: pd.DataFrame, n: int) -> list[str]:
+    primary = table[table["contrast"] == "aMSC_vs_placebo_change_month4"]
+    return list(primary.sort_values(["pvalue", "protein_id"])["protein_id"].head(n))
+
+
+def _rename_protein(folder: Path, table: pd.DataFrame, old: str, new: str) -> None:
+    """Give protein ``old`` the ID ``new`` (gene unknown) in every table of the folder."""
+    table.loc[table["protein_id"] == old, "gene"] = ""
+    table["protein_id"] = table["protein_id"].replace({old: new})
+    write_results_table(table, folder)
+    for name in ("matrix.tsv", "matrix_before_normalization.tsv", "imputed.tsv"):
+        if (folder / name).exists():
+            matrix = pd.read_csv(folder / name, sep="\t", index_col=0)
+            matrix.rename(index={old: new}).to_csv(folder / name, sep="\t", lineterminator="\n")
+
+
+def with_markup(source: Path, target: Path) -> Path:
+    """The three top proteins of the primary contrast named with matplotlib math markup:
+    two by their gene, one by its protein ID (gene unknown)."""
+    folder = copy_folder(source, target)
+    table = results_table(folder)
+    top = _top_proteins(table, 3)
+    for protein, gene in zip(top, MARKUP_GENES, strict=False):
+        table.loc[table["protein_id"] == protein, "gene"] = gene
+    _rename_protein(folder, table, top[2], MARKUP_ID)
+    return folder
+
+
+#: A protein group of many accessions: a 400-character protein ID.
+LONG_ID = "A" * 20 + "Q" * 367 + "Z" * 13
+
+
+def with_long_id(source: Path, target: Path) -> Path:
+    """The top protein of the primary contrast has a 400-character ID (gene unknown)."""
+    folder = copy_folder(source, target)
+    table = results_table(folder)
+    _rename_protein(folder, table, _top_proteins(table, 1)[0], LONG_ID)
+    return folder

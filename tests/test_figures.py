@@ -17,11 +17,16 @@ from salivaprot.figures import draw, read_spec, standard_specs
 from salivaprot.io.results_folder import read_results_folder
 
 from .figure_fixtures import (
+    LONG_ID,
+    MARKUP_GENES,
+    MARKUP_ID,
     make_results,
     no_significant,
     older_folder,
     run,
     single_visit,
+    with_long_id,
+    with_markup,
     without_column,
     without_contrast,
 )
@@ -137,7 +142,7 @@ def test_spec_draws_the_figures_it_lists(results_dir: Path, tmp_path: Path) -> N
         "  - name: volcano_m4\n    kind: volcano\n    contrast: aMSC_vs_placebo_change_month4\n"
         "    proteins: [AMY1A]\n    size: single\n"
         "  - name: panel\n    kind: forest\n    contrast: aMSC_vs_placebo_change_month4\n"
-        "    proteins: [AMY1A, CST1, NOPE]\n    size: [120, 60]\n"
+        "    proteins: [AMY1A, CST1]\n    size: [120, 60]\n"
         "  - name: amylase\n    kind: trajectory\n    proteins: [AMY1A]\n"
         "  - name: every_contrast\n    kind: forest\n    proteins: [AMY1A]\n"
         "  - name: chosen\n    kind: heatmap\n    proteins: [AMY1A, CST1, CST4]\n"
@@ -190,6 +195,111 @@ def test_bad_specs_are_refused_clearly(
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            "figures:\n  - {name: p, kind: pca, contrast: NOPE}\n",
+            "figure 1 ('p', pca): contrast is not used by a pca figure; "
+            "a pca figure takes name, kind, size",
+        ),
+        (
+            "figures:\n  - {name: a, kind: pca}\n  - {name: c, kind: correlation, proteins: [X]}\n",
+            "figure 2 ('c', correlation): proteins is not used by a correlation figure",
+        ),
+        ("[{name: q, kind: qc, contrast: NOPE}]", "contrast is not used by a qc figure"),
+        ("[{name: r, kind: run_qc, proteins: [A]}]", "proteins is not used by a run_qc figure"),
+        (
+            "[{name: h, kind: heatmap, contrast: NOPE, proteins: [AMY1A]}]",
+            "figure 1 ('h', heatmap): give proteins or contrast, not both",
+        ),
+        (
+            "figures:\n  - {name: a, kind: pca}\nformats: [svg]\nextra_top: 1\n",
+            "unknown top-level key(s) ['extra_top', 'formats']; a spec holds only 'figures:'",
+        ),
+        ("[{name: a, name: b, kind: pca}]", "'name' is given twice in one mapping (one line)"),
+        (
+            "figures:\n  - name: a\n    kind: pca\n    kind: qc\n",
+            "line 4: 'kind' is given twice in one mapping (lines 3 and 4)",
+        ),
+        (
+            "[{name: t, kind: trajectory, proteins: [AMY1A, null, 1, {a: b}]}]",
+            "figure 1 ('t', trajectory): proteins must be protein IDs or gene names (text), "
+            "not None, 1, {'a': 'b'}",
+        ),
+        (
+            "[{name: v, kind: volcano, contrast: [x, y]}]",
+            "figure 1 ('v', volcano): contrast must be one contrast name (text), not ['x', 'y']",
+        ),
+        ("[{name: v, kind: volcano, contrast: 5}]", "contrast must be one contrast name (text)"),
+        (
+            "[{name: " + "a" * 101 + ", kind: pca}]",
+            "name is 101 characters long; at most 100",
+        ),
+    ],
+)
+def test_spec_options_that_would_be_ignored_are_refused(
+    results_dir: Path, tmp_path: Path, content: str, message: str
+) -> None:
+    """Nothing in a spec is ignored without a word: an option a kind does not use, a key
+    given twice, a top-level key beside figures:, a protein or contrast that is not text."""
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(content)
+    code, _, err = run(
+        "figures", str(results_dir), "--out", str(tmp_path / "out"), "--spec", str(spec)
+    )
+    assert code == 1 and "Traceback" not in err, err
+    assert message in err and str(spec) in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_spec_names_what_the_results_folder_lacks(results_dir: Path, tmp_path: Path) -> None:
+    """Unknown proteins, a trajectory's unknown contrast and a forest of a joint test are
+    refused (every one at once, before any figure is drawn), not dropped or drawn empty."""
+    from salivaprot.errors import InputFormatError
+    from salivaprot.figures import FigureSpec
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "figures:\n"
+        "  - {name: h, kind: heatmap, proteins: [AMY1A, BOGUS1, CST1]}\n"
+        "  - {name: f, kind: forest, contrast: aMSC_vs_placebo_change_month4,"
+        " proteins: [AMY1A, BOGUS2]}\n"
+        "  - {name: v, kind: volcano, contrast: aMSC_vs_placebo_change_month4,"
+        " proteins: [BOGUS3, AMY1A]}\n"
+        "  - {name: t, kind: trajectory, contrast: NOPE, proteins: [AMY1A]}\n"
+        "  - {name: t2, kind: trajectory, contrast: NOPE}\n"
+        "  - {name: t3, kind: trajectory, proteins: [BOGUS4]}\n"
+        "  - {name: fF, kind: forest, contrast: aMSC_vs_placebo_change_any}\n"
+        "  - {name: f1, kind: forest, proteins: [BOGUS5]}\n"
+        "  - {name: ok, kind: pca}\n"
+    )
+    code, _, err = run(
+        "figures", str(results_dir), "--out", str(tmp_path / "out"), "--spec", str(spec)
+    )
+    assert code == 1 and "Traceback" not in err, err
+    unknown = "not in this results folder (proteins are named by protein ID or gene)"
+    for expected in (
+        f"figure 1 ('h', heatmap): {unknown}: ['BOGUS1']",
+        f"figure 2 ('f', forest): {unknown}: ['BOGUS2']",
+        f"figure 3 ('v', volcano): {unknown}: ['BOGUS3']",
+        "figure 4 ('t', trajectory): contrast 'NOPE' is not in this results folder; "
+        "contrasts: aMSC_vs_placebo_change_month1, ",
+        "figure 5 ('t2', trajectory): contrast 'NOPE' is not in this results folder",
+        f"figure 6 ('t3', trajectory): {unknown}: ['BOGUS4']",
+        "figure 7 ('fF', forest): contrast 'aMSC_vs_placebo_change_any' is a joint test of "
+        "several contrasts, without log2fc; forest plots need a single contrast",
+        f"figure 8 ('f1', forest): {unknown}: ['BOGUS5']",
+    ):
+        assert expected in err, (expected, err)
+    assert "'ok'" not in err
+    assert not (tmp_path / "out").exists()
+    # the library refuses the same, figure by figure
+    folder = read_results_folder(results_dir)
+    with pytest.raises(InputFormatError, match=r"figure 'x' \(forest\): .*\['BOGUS'\]"):
+        draw(folder, FigureSpec("x", "forest", proteins=("BOGUS",)))
+
+
 def test_format_option_is_checked(results_dir: Path, tmp_path: Path) -> None:
     code, _, err = run("figures", str(results_dir), "--out", str(tmp_path), "--format", "tiff")
     assert code == 2 and "unknown: tiff" in err
@@ -238,6 +348,56 @@ def test_older_folder_draws_and_says_what_is_missing(results_dir: Path, tmp_path
     assert "No matrix before normalization" in figure_texts(folder, "pca")
 
 
+def test_labels_with_math_markup_are_drawn_literally(results_dir: Path, tmp_path: Path) -> None:
+    """A gene or protein ID such as $x^2$ or P$\\foo$ is text, not matplotlib math: drawn as
+    written (not as x squared), and never a crash ('Unknown symbol')."""
+    from matplotlib.text import Text
+
+    folder = with_markup(results_dir, tmp_path / "markup")
+    code, _, err = run("figures", str(folder), "--out", str(tmp_path / "figs"), "--format", "svg")
+    assert code == 0, err
+    code, _, err = run("report", str(folder), "--out", str(tmp_path / "report.html"))
+    assert code == 0, err
+    loaded = read_results_folder(folder)
+    seen: set[str] = set()
+    for spec in standard_specs(loaded):
+        fig = draw(loaded, spec)
+        for text in fig.findobj(Text):
+            found = {m for m in (*MARKUP_GENES, MARKUP_ID) if m in text.get_text()}
+            if found:
+                seen |= found
+                assert not text.get_parse_math(), (spec.name, text.get_text())
+    assert seen == {*MARKUP_GENES, MARKUP_ID}
+
+
+def test_a_very_long_protein_id_is_shortened_in_every_figure(
+    results_dir: Path, tmp_path: Path
+) -> None:
+    """A 400-character protein ID (a protein group) is drawn as its first 26 and last 13
+    characters around an ellipsis, so no figure cuts labels or collapses its axes (a
+    warning, an error in the tests)."""
+    from matplotlib.text import Text
+
+    from salivaprot.figures import FigureSpec
+    from salivaprot.plot import to_bytes
+
+    folder = read_results_folder(with_long_id(results_dir, tmp_path / "long"))
+    short = LONG_ID[:26] + "…" + LONG_ID[-13:]
+    shown = set()
+    panels = [  # (no protein is significant in this small study: a panel shows it)
+        FigureSpec("v", "volcano", proteins=(LONG_ID,)),
+        FigureSpec("h", "heatmap", proteins=(LONG_ID, "AMY1A", "CST1")),
+    ]
+    for spec in [*standard_specs(folder), *panels]:
+        fig = draw(folder, spec)
+        to_bytes(fig, "png")
+        for text in fig.findobj(Text):
+            assert "Q" * 41 not in text.get_text(), spec.name
+            if short in text.get_text():
+                shown.add(spec.kind)
+    assert shown == {"volcano", "heatmap", "trajectory", "forest"}
+
+
 @pytest.mark.parametrize("column", ["se", "padj", "contrast"])
 def test_missing_column_is_a_clear_error(results_dir: Path, tmp_path: Path, column: str) -> None:
     folder = without_column(results_dir, tmp_path / "foreign", column)
@@ -281,6 +441,24 @@ def test_figures_folder_is_written_as_a_whole(results_dir: Path, tmp_path: Path)
     assert sorted(p.name for p in out.iterdir()) == ["flow.svg"]  # replaced as a whole
     code, _, err = run("figures", str(results_dir), "--out", str(results_dir), "--force")
     assert code == 1 and "holds the results folder" in err
+
+
+def test_figures_out_inside_the_results_folder_is_refused(
+    results_dir: Path, tmp_path: Path
+) -> None:
+    """As for report: inputs are never modified, so no figures folder inside the results folder
+    (by its name or through a symbolic link), and nothing is written there."""
+    import shutil
+
+    results = Path(shutil.copytree(results_dir, tmp_path / "diff"))
+    (tmp_path / "link").symlink_to(results)
+    before = sorted(p.name for p in results.iterdir())
+    for out in (results / "figs", results / "a" / "b", tmp_path / "link" / "figs"):
+        code, _, err = run("figures", str(results), "--out", str(out), "--force")
+        assert code == 1 and "Traceback" not in err, err
+        assert f"--out {out} is inside the results folder {results}" in err
+        assert "inputs are never modified" in err
+    assert sorted(p.name for p in results.iterdir()) == before
 
 
 def test_not_a_results_folder(tmp_path: Path) -> None:

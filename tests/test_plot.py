@@ -229,6 +229,48 @@ def test_forest_intervals_use_t_quantile_of_df() -> None:
     assert "1 row(s) without an estimate" in ax.get_xlabel()
 
 
+def _drawn_inside_the_figure(fig: object, texts: list[object]) -> None:
+    """Render ``fig`` as the CLI does (a warning, e.g. 'axes sizes collapsed', is an error in
+    the tests) and check that each text lies inside the figure, none cut at an edge."""
+    plot.to_bytes(fig, "png")  # type: ignore[arg-type]
+    with plot.style():
+        renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+        frame = fig.bbox  # type: ignore[attr-defined]
+        for text in texts:
+            box = text.get_window_extent(renderer)  # type: ignore[attr-defined]
+            assert frame.x0 - 0.5 <= box.x0 and box.x1 <= frame.x1 + 0.5, text
+            assert frame.y0 - 0.5 <= box.y0 and box.y1 <= frame.y1 + 0.5, text
+
+
+@pytest.mark.parametrize("longest", [29, 400])
+def test_forest_labels_and_note_fit_in_the_figure(longest: int) -> None:
+    """The note on rows without an estimate is not cut at the right edge; a label longer
+    than 40 characters is shortened around an ellipsis, keeping the axes (not collapsed)."""
+    rows = fake_results(n=9)
+    rows["label"] = [f"aMSC_vs_placebo_change_month{i}" for i in range(9)]
+    rows.loc[0, "label"] = "A" * 20 + "Q" * (longest - 33) + "Z" * 13 if longest > 40 else "x"
+    rows.loc[rows.index[-1], "log2fc"] = np.nan  # a joint F test: no estimate
+    with plot.style():
+        fig, ax = plot.new_figure("single", 80)
+        plot.forest(rows, ax=ax)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    if longest > 40:
+        assert labels[0] == "A" * 20 + "Q" * 6 + "…" + "Z" * 13
+    assert max(map(len, labels)) <= 40
+    assert "1 row(s) without an estimate" in ax.get_xlabel()
+    _drawn_inside_the_figure(fig, [ax.xaxis.label, *ax.get_yticklabels()])
+
+
+def test_short_label_keeps_both_ends() -> None:
+    from salivaprot.plot._common import LABEL_MAX, short_label
+
+    assert short_label("AMY1A") == "AMY1A"
+    assert short_label("x" * LABEL_MAX) == "x" * LABEL_MAX
+    long = "sp|P04745|AMY1_HUMAN;" * 10 + "END"
+    assert short_label(long) == long[:26] + "…" + long[-13:]
+    assert len(short_label(long)) == LABEL_MAX == 40
+
+
 def test_qc_panels_and_run_qc_columns() -> None:
     samples = fake_samples()
     matrix = fake_matrix(samples)

@@ -459,42 +459,14 @@ def _read_contrast_file(path: Path | None) -> dict[str, dict[str, float]] | None
     """Custom contrasts from YAML: ``name: {"ARM:VISIT": weight}``, maybe under ``contrasts:``."""
     if path is None:
         return None
-    import yaml
-
     from salivaprot.errors import InputFormatError
     from salivaprot.io._files import read_text
-
-    class UniqueKeys(yaml.SafeLoader):
-        """YAML keeps the last of repeated keys without a word; a contrasts file may not."""
-
-        def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
-            seen: dict[Any, int] = {}
-            for key_node, _ in node.value:
-                key = self.construct_object(key_node, deep=deep)
-                line = key_node.start_mark.line + 1
-                try:
-                    repeated = key in seen
-                except TypeError:  # (an unhashable key: YAML's own error follows)
-                    continue
-                if repeated:
-                    where = f"lines {seen[key]} and {line}" if seen[key] != line else "one line"
-                    raise InputFormatError(
-                        f"{key!r} is given twice in one mapping ({where}): give each "
-                        "contrast, and each cell of a contrast, once",
-                        path=path,
-                        line=line,
-                    )
-                seen[key] = line
-            return super().construct_mapping(node, deep=deep)
+    from salivaprot.io._yaml import load_yaml
 
     text = read_text(path, what="contrasts file")
-    try:
-        content = yaml.load(text, Loader=UniqueKeys)  # (a SafeLoader: no Python objects)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise InputFormatError(f"not valid YAML: {getattr(err, 'problem', err)}", path=path,
-                               line=line) from err  # fmt: skip
+    content = load_yaml(
+        text, path=path, repeated="give each contrast, and each cell of a contrast, once"
+    )
     if isinstance(content, dict) and set(content) == {"contrasts"}:
         content = content["contrasts"]
     if not isinstance(content, dict) or not all(isinstance(v, dict) for v in content.values()):

@@ -42,7 +42,7 @@ def draw_figures_into(
         Figure name -> its SVG bytes (for a report), in drawing order.
     """
     from salivaprot import _runtime
-    from salivaprot.figures import draw, read_spec, standard_specs
+    from salivaprot.figures import check_specs, draw, read_spec, standard_specs
     from salivaprot.io.results_folder import read_results_folder
 
     _runtime.imports_done()
@@ -53,6 +53,7 @@ def draw_figures_into(
     for note in results.notes:
         logger.warning("%s: %s", results_dir, note)
     specs = read_spec(spec) if spec is not None else standard_specs(results)
+    check_specs(results, specs, path=spec)  # every problem, before any figure is drawn
     folder.mkdir(parents=True, exist_ok=True)
     svgs: dict[str, bytes] = {}
     for item in specs:

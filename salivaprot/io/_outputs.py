@@ -5,7 +5,8 @@ A command that writes a folder (``preprocess``, ``diff``, ``simulate``,
 
 * **Checked up front**, before any computation: the path is not empty, is not
   a file, is neither the current folder nor one that contains it, does not
-  hold (and is not) any of the run's inputs, and can be written; a folder that
+  hold (and is not) any of the run's inputs, is not inside an input folder
+  (the results folder ``figures`` reads), and can be written; a folder that
   already has content is refused unless ``force=True``.
 * **Staged**: the run writes into a hidden temporary folder beside the output
   folder (in the nearest existing parent), never into the output folder itself.
@@ -77,6 +78,16 @@ def _both_names(path: PathLike) -> set[Path]:
     return {Path(path).resolve(), Path(os.path.abspath(path))}
 
 
+def _inside(names: set[Path], path: PathLike) -> bool:
+    """Whether an output (by ``names``) is the input ``path`` or lies inside it, by any name.
+
+    The one rule for files and folders: inputs are never modified, so nothing is
+    written over an input or into an input folder.
+    """
+    given = _both_names(path)
+    return any(n.is_relative_to(g) for n in names for g in given)
+
+
 def check_output_folder(
     out: PathLike,
     *,
@@ -85,6 +96,12 @@ def check_output_folder(
     option: str = "--out",
 ) -> Path:
     """Check that ``out`` can receive a run's outputs as a whole; return it as a Path.
+
+    Refused, each problem named: an empty name, a file, a symbolic link, the
+    current folder or one holding it, the filesystem root or home folder, a
+    folder that holds an input or lies inside an input folder (inputs are
+    never modified), a folder with content unless ``force``, and one that
+    cannot be written.
 
     Parameters
     ----------
@@ -144,6 +161,11 @@ def check_output_folder(
                 f"{option} {where} holds the {role} {path}; inputs are never modified, so write "
                 "the outputs to another folder"
             )
+        elif _inside({resolved, plain}, path):
+            problems.append(
+                f"{option} {where} is inside the {role} {path}; inputs are never modified, so "
+                "write the outputs to a folder outside it"
+            )
     if problems:
         raise OutputError(problems)
     if target.exists():
@@ -197,9 +219,8 @@ def check_output_file(
     for role, path in inputs:
         if path is None:
             continue
-        given = _both_names(path)
-        if any(n == g or n.is_relative_to(g) for n in names for g in given):
-            inside = "is" if names & given else "is inside"
+        if _inside(names, path):
+            inside = "is" if names & _both_names(path) else "is inside"
             problems.append(
                 f"{option} {where} {inside} the {role} {path}; inputs are never modified, so "
                 "write the file elsewhere"

@@ -12,6 +12,30 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
+#: The longest label drawn (a protein ID, gene, sample, run or contrast name); see short_label.
+LABEL_MAX = 40
+_HEAD = 26  # characters kept before the ellipsis; the rest of LABEL_MAX - 1 after it
+
+
+def short_label(text: str) -> str:
+    """``text``, or when longer than :data:`LABEL_MAX` characters its first 26 and last 13
+    around an ellipsis (both ends: protein groups and isoforms differ at either end).
+
+    A label of hundreds of characters (a protein group of many accessions) would
+    otherwise be cut at the figure's edge or squeeze the axes to nothing.
+
+    Examples
+    --------
+    >>> short_label("AMY1A")
+    'AMY1A'
+    >>> short_label("P04745;P0DTE7;P0DTE8;P04746;P19961;Q9UKV5")
+    'P04745;P0DTE7;P0DTE8;P0474…P19961;Q9UKV5'
+    """
+    if len(text) <= LABEL_MAX:
+        return text
+    return text[:_HEAD] + "…" + text[-(LABEL_MAX - _HEAD - 1) :]
+
+
 def axes_or_new(
     ax: Axes | None,
     width: Literal["single", "double"] | float = "single",

@@ -86,6 +86,9 @@ _RC: dict[str, Any] = {
     "path.simplify": False,
     "image.interpolation": "nearest",
     "axes.unicode_minus": True,
+    # Every label is literal text (gene names, protein IDs, contrasts): "$x^2$" is drawn as
+    # written, never as math, and "P$\\foo$" is no crash. Our own labels use Unicode (log₂).
+    "text.parse_math": False,
 }
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from salivaprot.plot._common import axes_or_new
+from salivaprot.plot._common import axes_or_new, short_label
 from salivaprot.plot._style import OKABE_ITO, empty_state
 
 if TYPE_CHECKING:
@@ -50,7 +50,8 @@ def forest(
     Parameters
     ----------
     rows : pandas.DataFrame
-        ``log2fc``, ``se``, ``df``, ``padj`` and a ``label`` column, in display order.
+        ``log2fc``, ``se``, ``df``, ``padj`` and a ``label`` column, in display order
+        (labels longer than 40 characters are shortened around an ellipsis).
     label : str
         The column holding row labels (a contrast or a gene).
     ax : matplotlib.axes.Axes, optional
@@ -94,15 +95,16 @@ def forest(
     )
     ax.axvline(0, color="#999999", lw=0.6, ls="--", zorder=0)
     ax.legend(loc="best", fontsize=5, handletextpad=0.2, borderaxespad=0.3)
-    ax.set_yticks(y, [str(v) for v in usable[label]])
+    ax.set_yticks(y, [short_label(str(v)) for v in usable[label]])
     ax.set_ylim(len(usable) - 0.5, -0.5)
     ax.set_xlabel("log₂ fold change (95% CI)")
     ax.spines["left"].set_visible(False)
     ax.tick_params(axis="y", length=0)
     dropped = len(rows) - len(usable)
     if dropped:
-        ax.set_xlabel(
-            f"{ax.get_xlabel()}\n{dropped} row(s) without an estimate (F test or not "
-            "estimable) not shown"
+        ax.set_xlabel(  # ending at the axes' right edge: centred, it was cut at the figure's
+            f"{ax.get_xlabel()}\n{dropped} row(s) without an estimate\n(F test or not "
+            "estimable) not shown",
+            loc="right",
         )
     return ax

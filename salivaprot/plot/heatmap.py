@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.patches import Patch
 
-from salivaprot.plot._common import _figure, axes_or_new, trial_order
+from salivaprot.plot._common import _figure, axes_or_new, short_label, trial_order
 from salivaprot.plot._style import arm_colors, empty_state
 
 if TYPE_CHECKING:
@@ -121,7 +121,9 @@ def correlation_heatmap(
     ax.set_xlim(-0.5, n - 0.5)
     ax.set_ylim(n - 0.5, top)
     ax.set_xticks([])
-    ax.set_yticks(range(n), [str(s) for s in order], fontsize=max(2.0, min(5.0, 240 / n)))
+    ax.set_yticks(
+        range(n), [short_label(str(s)) for s in order], fontsize=max(2.0, min(5.0, 240 / n))
+    )
     return _finish(ax, image, handles, "Pearson r", shrink=0.6, pad=0.02)
 
 
@@ -199,7 +201,7 @@ def protein_heatmap(
     handles = _annotation_strip(ax, samples, order, arms, visits, y=top, height=strip)
     ax.set_xlim(-0.5, n_cols - 0.5)
     ax.set_ylim(n_rows - 0.5, top)
-    names = [str((labels or {}).get(r, r)) for r in rows]
+    names = [short_label(str((labels or {}).get(r, r))) for r in rows]
     ax.set_yticks(range(n_rows), names, fontsize=max(2.5, min(5.5, 300 / max(n_rows, 1))))
     ax.set_xticks([])
     return _finish(ax, image, handles, "z-score (log₂)", shrink=0.5, pad=0.01)

@@ -10,7 +10,13 @@ import numpy as np
 import pandas as pd
 from matplotlib.patches import Patch
 
-from salivaprot.plot._common import _figure, axes_or_new, legend_outside, trial_order
+from salivaprot.plot._common import (
+    _figure,
+    axes_or_new,
+    legend_outside,
+    short_label,
+    trial_order,
+)
 from salivaprot.plot._style import OKABE_ITO, arm_colors, empty_state
 
 if TYPE_CHECKING:
@@ -217,7 +223,7 @@ def run_qc(
     ax.bar(x, values, width=0.8, color=np.where(flagged, OKABE_ITO[1], OKABE_ITO[0]))
     ax.set_xticks(
         x,
-        [str(r) for r in qc[run]],
+        [short_label(str(r)) for r in qc[run]],
         rotation=90,
         fontsize=max(2.0, min(5.0, 200 / max(len(qc), 1))),
     )
@@ -235,7 +241,7 @@ def _per_sample_axis(ax: Axes, order: pd.Index, arms: Sequence[str], ylabel: str
     """One labelled x position per sample, in trial order, and the arm legend."""
     ax.set_xticks(
         range(len(order)),
-        [str(s) for s in order],
+        [short_label(str(s)) for s in order],
         rotation=90,
         fontsize=max(2.0, min(5.0, 200 / len(order))),
     )

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from salivaprot.plot._common import axes_or_new
+from salivaprot.plot._common import axes_or_new, short_label
 from salivaprot.plot._style import GREY, OKABE_ITO, empty_state
 
 if TYPE_CHECKING:
@@ -136,7 +136,7 @@ def volcano(
             label="panel",
         )
     labelled = list(dict.fromkeys(chosen + panel))
-    _repel_labels(ax, x, y, names, labelled)
+    _repel_labels(ax, x, y, [short_label(n) for n in names], labelled)
     return ax
 
 
