@@ -380,7 +380,7 @@ def test_preprocess_valid_values_judge_what_the_model_sees(
     abundance, samples = small_trial.data.abundance.copy(), small_trial.data.samples
     protein = abundance.columns[5]
     abundance[protein] = 0.0
-    arm, visit = samples.groupby(["arm", "visit"]).size().idxmax()  # a group of 4 samples
+    arm, visit = samples.groupby(["arm", "visit"], observed=True).size().idxmax()  # 4 samples
     one = samples.index[samples["arm"].eq(arm) & samples["visit"].eq(visit)][0]
     abundance.loc[one, protein] = 1e7  # 1 real value among zeros
     data = _matrix_study(tmp_path / "zeros", abundance, samples)
