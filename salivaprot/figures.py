@@ -134,19 +134,31 @@ def _zscore(values: pd.DataFrame) -> pd.DataFrame:
 
 def _find_proteins(folder: ResultsFolder, wanted: Sequence[str]) -> tuple[list[str], list[str]]:
     """Protein IDs for names given as IDs or gene names; and the names not found."""
+    found, missing, _ambiguous = _named_proteins(folder, wanted)
+    return found, missing
+
+
+def _named_proteins(
+    folder: ResultsFolder, wanted: Sequence[str]
+) -> tuple[list[str], list[str], dict[str, list[str]]]:
+    """Protein IDs for names given as IDs or gene names; the names not found; and the gene
+    names that name several protein groups (with the groups), which are not guessed."""
     labels = folder.gene_labels()
-    by_gene: dict[str, str] = {}
+    by_gene: dict[str, list[str]] = {}
     for pid, gene in labels.items():
-        by_gene.setdefault(gene.upper(), pid)
-    found, missing = [], []
+        by_gene.setdefault(gene.upper(), []).append(pid)
+    found, missing, ambiguous = [], [], {}
     for name in wanted:
+        groups = by_gene.get(name.upper(), [])
         if name in labels:
             found.append(name)
-        elif name.upper() in by_gene:
-            found.append(by_gene[name.upper()])
+        elif len(groups) == 1:
+            found.append(groups[0])
+        elif groups:
+            ambiguous[name] = groups
         else:
             missing.append(name)
-    return list(dict.fromkeys(found)), missing
+    return list(dict.fromkeys(found)), missing, ambiguous
 
 
 def _long(folder: ResultsFolder, protein: str) -> pd.DataFrame:
@@ -221,12 +233,18 @@ def _spec_problems(folder: ResultsFolder, spec: FigureSpec, label: str) -> list[
     """What ``spec`` asks for that ``folder`` cannot give (see :func:`check_specs`)."""
     problems = []
     if spec.proteins:
-        _found, missing = _find_proteins(folder, spec.proteins)
+        _found, missing, ambiguous = _named_proteins(folder, spec.proteins)
         if missing:
             problems.append(
                 f"{label}: not in this results folder (proteins are named by protein ID or "
                 f"gene): {missing}"
             )
+        problems.extend(
+            f"{label}: gene '{gene}' names {len(groups)} protein groups "
+            f"({', '.join(groups[:6])}{', ...' if len(groups) > 6 else ''}); name the one "
+            "to draw by its protein ID"
+            for gene, groups in ambiguous.items()
+        )
     contrast = spec.contrast
     if contrast is None:
         return problems
@@ -253,7 +271,8 @@ def check_specs(folder: ResultsFolder, specs: Sequence[FigureSpec], *, path: Any
     """Refuse, every problem at once, what ``specs`` ask for that ``folder`` cannot give.
 
     Refused: a protein (by ID or gene) not in the folder, which would be left
-    out of the figure; a trajectory's contrast not in the folder, whose top
+    out of the figure; a gene name that names several protein groups (which
+    one would be a guess); a trajectory's contrast not in the folder, whose top
     proteins or padj it would lack; a forest of a contrast without ``log2fc``
     (a joint F test), which has no estimate to draw. A volcano, heatmap or
     forest of a contrast not in the folder is drawn with a message saying so.

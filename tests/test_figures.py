@@ -253,6 +253,32 @@ def test_spec_options_that_would_be_ignored_are_refused(
     assert not (tmp_path / "out").exists()
 
 
+def test_a_gene_naming_several_protein_groups_is_not_guessed(
+    results_dir: Path, tmp_path: Path
+) -> None:
+    # the first group with the gene was drawn, without a word
+    import shutil
+
+    folder = tmp_path / "diff"
+    shutil.copytree(results_dir, folder)
+    results = pd.read_csv(folder / "results.tsv", sep="\t")
+    first, second = results["protein_id"].drop_duplicates().iloc[:2]
+    results.loc[results["protein_id"].isin([first, second]), "gene"] = "TWOGROUPS"
+    results.to_csv(folder / "results.tsv", sep="\t", index=False)
+    (folder / "results.parquet").unlink(missing_ok=True)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("figures:\n  - {name: h, kind: heatmap, proteins: [TWOGROUPS]}\n")
+    code, _, err = run("figures", str(folder), "--out", str(tmp_path / "out"), "--spec", str(spec))
+    assert code == 1, err
+    assert (
+        f"figure 1 ('h', heatmap): gene 'TWOGROUPS' names 2 protein groups ({first}, {second}); "
+        "name the one to draw by its protein ID"
+    ) in err
+    spec.write_text(f"figures:\n  - {{name: h, kind: heatmap, proteins: [{first}]}}\n")
+    code, _, err = run("figures", str(folder), "--out", str(tmp_path / "out"), "--spec", str(spec))
+    assert code == 0, err
+
+
 def test_spec_names_what_the_results_folder_lacks(results_dir: Path, tmp_path: Path) -> None:
     """Unknown proteins, a trajectory's unknown contrast and a forest of a joint test are
     refused (every one at once, before any figure is drawn), not dropped or drawn empty."""
