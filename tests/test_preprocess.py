@@ -620,3 +620,24 @@ def test_impute_refuses_a_sample_without_values(logged: ProteinData, method: str
 def test_on_step_must_be_callable(trial: SimulatedTrial) -> None:
     with pytest.raises(TypeError, match="on_step must be a function"):
         preprocess(trial.data, on_step={})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("method", ["minprob", "min", "knn"])
+def test_a_protein_without_any_value_stays_missing(logged: ProteinData, method: str) -> None:
+    # knn and minprob gave a protein no sample measured a value in every sample
+    abundance = logged.abundance.copy()
+    unmeasured = abundance.columns[4]
+    abundance[unmeasured] = np.nan
+    data = replace(logged, abundance=abundance)
+    filled = impute(data, method=method)  # type: ignore[arg-type]
+    assert filled.abundance[unmeasured].isna().all()
+    assert filled.imputed is not None and not filled.imputed[unmeasured].any()
+    assert filled.abundance.drop(columns=unmeasured).notna().all().all()
+    assert filled.steps[-1].endswith("[1 protein(s) without any value left missing]")
+    if method == "minprob":  # the other proteins' draws are those of the study without it
+        kept = abundance.columns != unmeasured
+        fewer = replace(data, abundance=abundance.loc[:, kept], proteins=data.proteins.loc[kept])
+        alone = impute(fewer, method=method)
+        pd.testing.assert_frame_equal(
+            filled.abundance.drop(columns=unmeasured), alone.abundance, check_exact=True
+        )

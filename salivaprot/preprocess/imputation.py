@@ -45,7 +45,8 @@ def impute(
 
     The cells filled are recorded in :attr:`ProteinData.imputed`. A sample
     without any observed value is refused by every method but ``none``: there
-    is nothing to impute it from.
+    is nothing to impute it from. A protein without any observed value (kept
+    with the filters off) stays missing with every method, for the same reason.
 
     The result does not depend on the order of the samples or the proteins
     (the sample sheet's rows, the data file's rows and columns): every method
@@ -127,6 +128,9 @@ def impute(
     sample_ids = y.index[rows]
     values = y.to_numpy(dtype=float)[canonical]
     missing = np.isnan(values)
+    # a protein no sample measured has nothing to impute from: it stays missing, and
+    # minprob draws as if it were not there
+    unmeasured = missing.all(axis=0)
     if method == "minprob":
         if shift < 0 or width <= 0:
             raise DataError(f"minprob needs shift >= 0 and width > 0, got {shift} and {width}")
@@ -141,7 +145,8 @@ def impute(
             centre = observed.mean() - shift * observed.std(ddof=1)
             spread = width * observed.std(ddof=1)
             rng = _sample_stream(seed, str(sample_ids[i]))
-            filled[i, missing[i]] = rng.normal(centre, spread, int(missing[i].sum()))
+            cells = missing[i] & ~unmeasured
+            filled[i, cells] = rng.normal(centre, spread, int(cells.sum()))
         step = f"impute(method='minprob', shift={shift}, width={width}, seed={seed})"
     elif method == "min":
         with np.errstate(all="ignore"):
@@ -162,12 +167,15 @@ def impute(
         imputer = KNNImputer(n_neighbors=neighbors, keep_empty_features=True)
         filled = imputer.fit_transform(values.T).T
         step = f"impute(method='knn', neighbors={neighbors})"
+    filled[:, unmeasured] = np.nan  # (knn filled it from the other proteins)
     back = np.empty_like(filled)
     back[canonical] = filled  # the input's order again
     newly = np.isnan(y.to_numpy(dtype=float)) & ~np.isnan(back)
     previous = np.zeros_like(newly) if data.imputed is None else data.imputed.to_numpy()
     mask = pd.DataFrame(previous | newly, index=y.index, columns=y.columns)
     step += f" [{int(newly.sum())} cells imputed]"
+    if unmeasured.any():
+        step += f" [{int(unmeasured.sum())} protein(s) without any value left missing]"
     logger.info(step)
     frame = pd.DataFrame(back, index=y.index, columns=y.columns)
     return replace(data, abundance=frame, imputed=mask, steps=(*data.steps, step))
