@@ -191,6 +191,9 @@ def test_report_out_where_it_cannot_be_written_is_refused_before_the_build(
         "versions",
         "inputs",
         "steps",
+        "p-value above 1",
+        "a result row twice",
+        "a matrix row twice",
     ],
 )
 def test_an_edited_results_folder_is_named_not_an_internal_error(
@@ -207,6 +210,25 @@ def test_an_edited_results_folder_is_named_not_an_internal_error(
     elif edit == "text count":
         (folder / "sample_flow.tsv").write_text("step\tcount\nrandomised\tn/a\n")
         said = "sample_flow.tsv, column 'count': expected whole numbers"
+    elif edit in ("p-value above 1", "a result row twice"):
+        # numbers no test gives, a protein and contrast twice: they were drawn
+        lines = (folder / "results.tsv").read_text().splitlines(keepends=True)
+        header = lines[0].rstrip("\n").split("\t")
+        if edit == "p-value above 1":
+            cells = lines[3].rstrip("\n").split("\t")
+            cells[header.index("pvalue")] = "1.5"
+            lines[3] = "\t".join(cells) + "\n"
+            said = "results.tsv: column 'pvalue': 1.5 on line(s) 4; expected a p-value"
+        else:
+            lines.append(lines[5])
+            said = "have more than one row (lines 6, "
+        (folder / "results.tsv").write_text("".join(lines))
+        (folder / "results.parquet").unlink(missing_ok=True)
+    elif edit == "a matrix row twice":
+        lines = (folder / "matrix.tsv").read_text().splitlines(keepends=True)
+        (folder / "matrix.tsv").write_text("".join([*lines, lines[1]]))
+        protein = lines[1].split("\t")[0]
+        said = f"matrix.tsv: protein(s) {protein} with more than one row"
     elif edit == "contrasts not a list":
         record = json.loads((folder / "run.json").read_text())
         record["model"]["contrasts"] = 5

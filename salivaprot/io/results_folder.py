@@ -152,10 +152,59 @@ def _require(
         )
 
 
+#: Ranges of the results' numbers ``diff`` writes (missing is always allowed).
+_RESULT_RANGES: dict[str, tuple[float, float, str]] = {
+    "pvalue": (0.0, 1.0, "a p-value, between 0 and 1"),
+    "padj": (0.0, 1.0, "an adjusted p-value, between 0 and 1"),
+    "se": (0.0, np.inf, "a standard error, 0 or more"),
+    "df": (0.0, np.inf, "degrees of freedom, 0 or more"),
+}
+
+
+def _check_results_values(results: pd.DataFrame, path: Path) -> None:
+    """Refuse numbers no test gives, and a protein and contrast given twice (an edited table).
+
+    ``line`` in the messages counts the file's lines (the header is line 1).
+    """
+    problems = []
+    for column, (low, high, what) in _RESULT_RANGES.items():
+        if column not in results.columns:
+            continue
+        values = results[column].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isnan(values) & ~((values >= low) & (values <= high))
+        if bad.any():
+            at = np.flatnonzero(bad)
+            lines = ", ".join(str(i + 2) for i in at[:5]) + (" ..." if len(at) > 5 else "")
+            problems.append(
+                f"column '{column}': {float(values[at[0]])!r} on line(s) {lines}; expected {what}"
+            )
+    repeated = results.duplicated(["protein_id", "contrast"], keep=False).to_numpy()
+    if repeated.any():
+        at = np.flatnonzero(repeated)
+        first = results.iloc[at[0]]
+        lines = ", ".join(str(i + 2) for i in at[:5]) + (" ..." if len(at) > 5 else "")
+        problems.append(
+            f"protein '{first['protein_id']}' and contrast '{first['contrast']}' (and others) "
+            f"have more than one row (lines {lines}); one row per protein and contrast"
+        )
+    if problems:
+        raise InputFormatError(
+            [f"{path}: {problem}; was it edited? Rerun 'salivaprot diff'" for problem in problems]
+        )
+
+
 def _matrix(path: Path, what: str, samples: pd.Index) -> pd.DataFrame:
     frame = _read_tsv(path, what, index_col=0)
     frame.index = frame.index.astype(str)
     frame.columns = frame.columns.astype(str)
+    repeated = sorted(set(frame.index[frame.index.duplicated()]))
+    if repeated:
+        raise InputFormatError(
+            f"protein(s) {', '.join(repeated[:5])} with more than one row; one row per protein: "
+            "was it edited? Rerun 'salivaprot diff'",
+            path=path,
+        )
     absent = [s for s in samples if s not in frame.columns]
     if absent:
         shown = ", ".join(absent[:5]) + (" ..." if len(absent) > 5 else "")
@@ -262,6 +311,7 @@ def read_results_folder(folder: PathLike, *, qc: PathLike | None = None) -> Resu
             results[column] = results[column].astype("float64")
         elif not pd.api.types.is_numeric_dtype(results[column]):
             raise InputFormatError("is not numeric", path=path / "results.tsv", column=column)
+    _check_results_values(results, path / "results.tsv")
     samples = _read_tsv(path / "samples.tsv", "the sample table", dtype=str, keep_default_na=False)
     _require(samples, REQUIRED_SAMPLE_COLUMNS, path / "samples.tsv")
     repeated = sorted(set(samples.loc[samples["sample_id"].duplicated(), "sample_id"]))
