@@ -7,13 +7,13 @@ refuses bad arguments the way the command line does.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
 from salivaprot.errors import SalivaprotError
 
-__all__ = ["check_seed", "check_sequence"]
+__all__ = ["check_seed", "check_sequence", "refuse_unused"]
 
 
 def check_sequence(
@@ -83,3 +83,45 @@ def check_seed(seed: object, error: type[SalivaprotError]) -> int:
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise error(f"seed must be a non-negative integer, not {seed!r}")
     return int(seed)
+
+
+def refuse_unused(
+    function: Callable[..., object],
+    arguments: Mapping[str, object],
+    why: str,
+    error: type[SalivaprotError],
+) -> None:
+    """Refuse ``arguments`` of ``function`` set other than their defaults: they would do nothing.
+
+    The defaults are read from ``function``'s signature; an empty sequence counts
+    as the default ``()`` or ``None``. ``why`` says what makes them useless.
+
+    Examples
+    --------
+    >>> from salivaprot.errors import DataError
+    >>> def f(*, method="a", seed=0, width=0.3): ...
+    >>> refuse_unused(f, {"seed": 0, "width": 0.3}, "with method='a'", DataError)
+    >>> refuse_unused(f, {"seed": 4}, "with method='a'", DataError)
+    Traceback (most recent call last):
+    ...
+    salivaprot.errors.DataError: seed=4 has no effect with method='a': leave it at its default
+    """
+    import inspect
+
+    defaults = inspect.signature(function).parameters
+
+    def at_default(name: str, value: object) -> bool:
+        default = defaults[name].default
+        if isinstance(value, Sequence) and not isinstance(value, str) and not len(value):
+            return default is None or default == ()
+        return bool(value == default)
+
+    changed = [
+        f"{name}={value!r}" for name, value in arguments.items() if not at_default(name, value)
+    ]
+    if changed:
+        one = len(changed) == 1
+        raise error(
+            f"{', '.join(changed)} {'has' if one else 'have'} no effect {why}: leave "
+            f"{'it at its default' if one else 'them at their defaults'}"
+        )

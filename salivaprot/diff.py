@@ -42,6 +42,7 @@ from salivaprot.stats._common import (
     check_choice,
     check_correlation,
     check_finite,
+    observed_means,
     subject_totals,
 )
 from salivaprot.stats.ancova import fit_ancova
@@ -516,10 +517,8 @@ def _mixed_table(
     )
     if progress is not None:
         progress(y.shape[1], y.shape[1])
-    n_obs = (~np.isnan(y)).sum(axis=0)  # (as limma's: no "Mean of empty slice" warning)
-    avg = np.where(n_obs > 0, np.nansum(y, axis=0) / np.maximum(n_obs, 1), np.nan)
     per_protein = {
-        "avg_log2": avg,
+        "avg_log2": observed_means(y),
         "n_samples": fit.n_obs,
         "n_subjects": fit.n_subjects,
         "converged": fit.converged,

@@ -132,13 +132,7 @@ def _zscore(values: pd.DataFrame) -> pd.DataFrame:
     return values.sub(values.mean(axis=1), axis=0).div(spread, axis=0)
 
 
-def _find_proteins(folder: ResultsFolder, wanted: Sequence[str]) -> tuple[list[str], list[str]]:
-    """Protein IDs for names given as IDs or gene names; and the names not found."""
-    found, missing, _ambiguous = _named_proteins(folder, wanted)
-    return found, missing
-
-
-def _named_proteins(
+def _find_proteins(
     folder: ResultsFolder, wanted: Sequence[str]
 ) -> tuple[list[str], list[str], dict[str, list[str]]]:
     """Protein IDs for names given as IDs or gene names; the names not found; and the gene
@@ -233,7 +227,7 @@ def _spec_problems(folder: ResultsFolder, spec: FigureSpec, label: str) -> list[
     """What ``spec`` asks for that ``folder`` cannot give (see :func:`check_specs`)."""
     problems = []
     if spec.proteins:
-        _found, missing, ambiguous = _named_proteins(folder, spec.proteins)
+        _found, missing, ambiguous = _find_proteins(folder, spec.proteins)
         if missing:
             problems.append(
                 f"{label}: not in this results folder (proteins are named by protein ID or "
@@ -386,7 +380,7 @@ def _heatmap(fig: Figure, folder: ResultsFolder, spec: FigureSpec) -> None:
 
     ax = fig.add_subplot()
     if spec.proteins:
-        proteins, _missing = _find_proteins(folder, spec.proteins)  # (none: checked)
+        proteins = _find_proteins(folder, spec.proteins)[0]  # (all there: checked)
         what = "the given proteins"
         message = "None of the given proteins has values in the matrix"
     else:
@@ -426,7 +420,7 @@ def _trajectory(fig: Figure, folder: ResultsFolder, spec: FigureSpec) -> None:
     labels = folder.gene_labels()
     note = ""
     if spec.proteins:
-        proteins, _missing = _find_proteins(folder, spec.proteins)  # (none: checked)
+        proteins = _find_proteins(folder, spec.proteins)[0]  # (all there: checked)
     else:
         contrast = spec.contrast or primary_contrast(folder)
         proteins = _top_proteins(folder, contrast, 4)
@@ -480,7 +474,7 @@ def _forest(fig: Figure, folder: ResultsFolder, spec: FigureSpec) -> None:
     labels = folder.gene_labels()
     results = folder.results
     if len(spec.proteins) == 1 and spec.contrast is None:
-        proteins, _missing = _find_proteins(folder, spec.proteins)  # (none: checked)
+        proteins = _find_proteins(folder, spec.proteins)[0]  # (all there: checked)
         rows = results[results["protein_id"] == proteins[0]].copy()
         order = {c: i for i, c in enumerate(folder.contrasts)}
         rows = rows.sort_values("contrast", key=lambda s: s.map(order), kind="stable")
@@ -502,7 +496,7 @@ def _forest(fig: Figure, folder: ResultsFolder, spec: FigureSpec) -> None:
         return
     rows = results[results["contrast"] == contrast].copy()
     if spec.proteins:
-        proteins, _missing = _find_proteins(folder, spec.proteins)
+        proteins = _find_proteins(folder, spec.proteins)[0]  # (all there: checked)
         rows = (
             rows.set_index("protein_id").reindex(proteins).reset_index().dropna(subset=["contrast"])
         )

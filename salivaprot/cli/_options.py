@@ -351,6 +351,7 @@ def _refuse_ignored_options(ctx: click.Context, options: dict[str, Any]) -> None
         One problem per ineffective option, each naming the option that decides.
     """
     from salivaprot.errors import DataError
+    from salivaprot.preprocess.transforms import EXCLUDE_TOP_METHODS
 
     def given(name: str) -> bool:
         return name in options and _given(ctx, name)
@@ -369,7 +370,7 @@ def _refuse_ignored_options(ctx: click.Context, options: dict[str, Any]) -> None
             if given(name)
         )
     method = options.get("normalize_method")
-    if given("exclude_top") and method not in ("median", "total"):
+    if given("exclude_top") and method not in EXCLUDE_TOP_METHODS:
         problems.append(
             f"--exclude-top has no effect with --normalize {method} (it leaves dominant "
             "proteins out of the median and total factors only): leave it out, or use "

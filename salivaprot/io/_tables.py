@@ -478,16 +478,27 @@ _INDEX_NAMES = frozenset({"", "(unnamed column 1)", "Unnamed: 0", "...1"})
 _ROW_NUMBER = re.compile(r"^\d+$")
 
 
+def some_lines(lines: Sequence[int], limit: int = 10, *, word: str = "line") -> str:
+    """Line (or ``word``) numbers for a message: ``line 7``, ``lines 7, 10`` or ``lines 7,
+    ... and 3 more``.
+
+    Examples
+    --------
+    >>> some_lines([7]), some_lines([7, 10]), some_lines(range(2, 15), limit=3)
+    ('line 7', 'lines 7, 10', 'lines 2, 3, 4 and 10 more')
+    """
+    shown = ", ".join(map(str, lines[:limit]))
+    more = f" and {len(lines) - limit} more" if len(lines) > limit else ""
+    return f"{word}{'s' if len(lines) > 1 else ''} {shown}{more}"
+
+
 def _more_fields(
     n: int, header_line: int, lines: list[int], path: PathLike, *, shift: bool = False
 ) -> InputFormatError:
     """The error for lines with more fields than the header's ``n`` columns."""
-    shown = ", ".join(map(str, lines[:10])) + (
-        f" and {len(lines) - 10} more" if len(lines) > 10 else ""
-    )
     return InputFormatError(
         f"more fields than the {n} columns of the header (line {header_line}) on "
-        f"line{'s' if len(lines) > 1 else ''} {shown}"
+        f"{some_lines(lines)}"
         + (": a stray separator shifts the columns after it" if shift else ""),
         path=path,
     )
@@ -793,9 +804,7 @@ def duplicated_ids(ids: pd.Series, *, row: str = "line", what: str = "protein ID
     token = ids.index[text.isin(MISSING_TOKENS - {""}).to_numpy(bool)]
 
     def lines(index: pd.Index) -> str:
-        shown = ", ".join(map(str, index[:10]))
-        more = f" and {len(index) - 10} more" if len(index) > 10 else ""
-        return f"{row}{'s' if len(index) > 1 else ''} {shown}{more}"
+        return some_lines(list(index), word=row)
 
     if len(empty):
         problems.append(f"empty {what} on {lines(empty)}")

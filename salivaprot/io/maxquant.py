@@ -19,7 +19,7 @@ from salivaprot.io._pipeline import (
     quantities,
     read_cells,
 )
-from salivaprot.io._tables import holds_values, numbers
+from salivaprot.io._tables import holds_values, numbers, some_lines
 from salivaprot.io.quant import CONTAMINANT_PREFIXES, DECOY_PREFIXES, Quantity, QuantTable
 
 __all__ = ["EXPECTED", "looks_like_maxquant", "read_maxquant", "refuse_other_tables"]
@@ -269,11 +269,9 @@ def _refuse_cut_rows(frame: pd.DataFrame, path: PathLike) -> None:
     if not empty.any():
         return
     lines = [int(line) for line in frame.index[empty]]
-    shown = ", ".join(map(str, lines[:10])) + (
-        f" and {len(lines) - 10} more" if len(lines) > 10 else ""
-    )
     raise InputFormatError(
-        ("" if len(lines) == 1 else f"lines {shown}: ") + "no 'id'. MaxQuant numbers every row "
+        ("" if len(lines) == 1 else f"{some_lines(lines)}: ")
+        + "no 'id'. MaxQuant numbers every row "
         "in 'id', after the quantity and flag columns, so the row ends before it: a cut or "
         "damaged file (its quantities and 'Potential contaminant' would be read as missing). "
         "Export proteinGroups.txt again from MaxQuant's txt folder",

@@ -27,6 +27,7 @@ import pandas as pd
 
 from salivaprot.errors import InputFormatError
 from salivaprot.io._files import EXACT_FLOATS, PathLike
+from salivaprot.io._tables import some_lines
 
 if TYPE_CHECKING:
     from salivaprot.data import ProteinData
@@ -183,10 +184,10 @@ def _check_results_values(results: pd.DataFrame, path: Path) -> None:
     if repeated.any():
         at = np.flatnonzero(repeated)
         first = results.iloc[at[0]]
-        lines = ", ".join(str(i + 2) for i in at[:5]) + (" ..." if len(at) > 5 else "")
+        lines = some_lines([int(i) + 2 for i in at], limit=5)
         problems.append(
             f"protein '{first['protein_id']}' and contrast '{first['contrast']}' (and others) "
-            f"have more than one row (lines {lines}); one row per protein and contrast"
+            f"have more than one row ({lines}); one row per protein and contrast"
         )
     if problems:
         raise InputFormatError(

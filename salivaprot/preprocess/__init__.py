@@ -16,6 +16,7 @@ from typing import Literal, TypedDict
 
 import numpy as np
 
+from salivaprot._validate import refuse_unused
 from salivaprot.data import ProteinData
 from salivaprot.errors import DataError
 from salivaprot.preprocess.filters import Groups, filter_proteins, filter_reasons
@@ -27,6 +28,7 @@ from salivaprot.preprocess.transforms import (
     NORMALIZATION_COLUMN,
     NormalizeMethod,
     _empty_samples,
+    _log2_usable,
     _shown,
     check_input,
     log2,
@@ -156,17 +158,6 @@ def preprocess(
     check_saliva(data, allow_mixed=allow_mixed_saliva)
     if scale not in ("concentration", "output"):
         raise DataError(f"scale must be 'concentration' or 'output', not {scale!r}")
-    if not filter:
-        _refuse_unused_filter_rules(
-            contaminants=contaminants,
-            decoys=decoys,
-            patterns=patterns,
-            species=species,
-            min_fraction=min_fraction,
-            groups=groups,
-        )
-    data = check_input(data, input_scale=input_scale, check_scale=check_scale)
-    given = data
     filters: _Filters = {
         "contaminants": contaminants,
         "decoys": decoys,
@@ -175,6 +166,15 @@ def preprocess(
         "min_fraction": min_fraction,
         "groups": groups,
     }
+    if not filter:
+        refuse_unused(
+            preprocess,
+            filters,
+            "with filter=False (the protein filter is skipped; filter to apply them)",
+            DataError,
+        )
+    data = check_input(data, input_scale=input_scale, check_scale=check_scale)
+    given = data
     if filter:
         step("filter_proteins", data)
         data = filter_proteins(data, **filters)
@@ -237,9 +237,7 @@ def _refuse_emptied_samples(
     held = values.notna().to_numpy()
     lost = np.zeros_like(held)
     if given.scale == "raw":
-        raw = values.to_numpy(dtype=float)
-        with np.errstate(invalid="ignore"):
-            lost = held & ~(np.isfinite(raw) & (raw > 0))
+        lost = held & ~_log2_usable(values.to_numpy(dtype=float))
     removed = ~values.columns.isin(data.abundance.columns)
     in_removed = (held & ~lost)[:, removed].any(axis=0)
     causes = []
@@ -260,34 +258,6 @@ def _refuse_emptied_samples(
         "a failed or blank run? Leave them out of the sample sheet and use --drop-unlisted "
         f"(drop_unlisted=True in Python){relax}"
     )
-
-
-#: The protein filter's rules as :func:`preprocess` defaults them (``patterns``: none).
-_FILTER_DEFAULTS: dict[str, object] = {
-    "contaminants": True,
-    "decoys": True,
-    "species": HUMAN_TAXID,
-    "min_fraction": 0.5,
-    "groups": "any",
-}
-
-
-def _refuse_unused_filter_rules(**rules: object) -> None:
-    """Refuse filter rules other than the defaults when ``filter=False`` skips the filter."""
-
-    def at_default(name: str, value: object) -> bool:
-        if name == "patterns":
-            return value is None or (isinstance(value, Sequence) and len(value) == 0)
-        return bool(value == _FILTER_DEFAULTS[name])
-
-    changed = [f"{name}={value!r}" for name, value in rules.items() if not at_default(name, value)]
-    if changed:
-        raise DataError(
-            f"{', '.join(changed)} {'has' if len(changed) == 1 else 'have'} no effect with "
-            "filter=False (the protein filter is skipped): leave "
-            f"{'it at its default' if len(changed) == 1 else 'them at their defaults'}, "
-            "or filter"
-        )
 
 
 def _ignore(name: str, data: ProteinData) -> None:

@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Literal
 
-import numpy as np
 import pandas as pd
 
 from salivaprot._validate import check_sequence
 from salivaprot.data import ProteinData
 from salivaprot.errors import DataError
+from salivaprot.preprocess.transforms import _log2_usable
 from salivaprot.summary import HUMAN_TAXID, protein_categories
 
 __all__ = ["Groups", "filter_proteins", "filter_reasons"]
@@ -122,10 +122,7 @@ def _counted(data: ProteinData) -> pd.DataFrame:
     observed = data.observed
     if data.scale != "raw":
         return observed
-    values = data.abundance.to_numpy(dtype=float)
-    with np.errstate(invalid="ignore"):
-        usable = np.isfinite(values) & (values > 0)
-    return observed & usable
+    return observed & _log2_usable(data.abundance.to_numpy(dtype=float))
 
 
 def filter_proteins(

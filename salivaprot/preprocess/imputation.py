@@ -10,7 +10,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from salivaprot._validate import check_seed
+from salivaprot._validate import check_seed, refuse_unused
 from salivaprot.data import ProteinData
 from salivaprot.errors import DataError
 from salivaprot.preprocess.transforms import _refuse_empty_samples, _require_scale
@@ -100,28 +100,19 @@ def impute(
     seed = check_seed(seed, DataError)
     if method not in ("none", "minprob", "min", "knn"):
         raise DataError(f"unknown imputation {method!r}; choose none, minprob, min or knn")
-    unused = [
-        f"{name}={value!r}"
-        for name, value, default, used_by in (
-            ("seed", seed, 0, "minprob"),
-            ("shift", shift, 1.8, "minprob"),
-            ("width", width, 0.3, "minprob"),
-            ("neighbors", neighbors, 5, "knn"),
-        )
-        if method != used_by and value != default
-    ]
-    if unused:
-        raise DataError(
-            f"{', '.join(unused)} {'has' if len(unused) == 1 else 'have'} no effect with "
-            f"method={method!r} (seed, shift and width serve 'minprob', neighbors 'knn'): "
-            f"leave {'it at its default' if len(unused) == 1 else 'them at their defaults'}"
-        )
+    serves = {"seed": "minprob", "shift": "minprob", "width": "minprob", "neighbors": "knn"}
+    given = {"seed": seed, "shift": shift, "width": width, "neighbors": neighbors}
+    refuse_unused(
+        impute,
+        {name: value for name, value in given.items() if serves[name] != method},
+        f"with method={method!r} (seed, shift and width serve 'minprob', neighbors 'knn')",
+        DataError,
+    )
     if method == "none":
         return replace(data, steps=(*data.steps, "impute(method='none')"))
-    if method in ("minprob", "min", "knn"):
-        # a sample without any value has nothing to impute from: min would give it every
-        # protein's minimum, knn zeros (scikit-learn keeps an empty feature as 0)
-        _refuse_empty_samples(data, "impute", method)
+    # a sample without any value has nothing to impute from: min would give it every
+    # protein's minimum, knn zeros (scikit-learn keeps an empty feature as 0)
+    _refuse_empty_samples(data, "impute", method)
     y = data.abundance
     # every method works in one canonical order (sorted IDs), whatever the input's
     rows = np.argsort(y.index.to_numpy(dtype=str), kind="stable")

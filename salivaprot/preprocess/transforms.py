@@ -15,6 +15,7 @@ from salivaprot.data import ProteinData
 from salivaprot.errors import DataError
 
 __all__ = [
+    "EXCLUDE_TOP_METHODS",
     "LOG2_MAX",
     "MEDIAN_BEFORE_COLUMN",
     "NORMALIZATION_COLUMN",
@@ -39,6 +40,8 @@ NormalizeMethod = Literal["median", "quantile", "total", "reference", "irs", "no
 LOG2_MAX = 50.0
 #: Raw intensities whose 99th percentile is below this look log2-transformed already.
 RAW_P99_MIN = 40.0
+#: The normalizations whose factors ``exclude_top`` leaves the dominant proteins out of.
+EXCLUDE_TOP_METHODS = ("median", "total")
 #: A second normalization that moves no log2 value by more than this changes nothing.
 NO_CHANGE_LOG2 = 1e-9
 
@@ -157,6 +160,13 @@ def _refuse_empty_samples(data: ProteinData, what: str, method: str) -> None:
         )
 
 
+def _log2_usable(values: np.ndarray) -> np.ndarray:
+    """Raw values :func:`log2` keeps: finite and positive (zeros, negatives, infinities and
+    missing values become missing)."""
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(values) & (values > 0)
+
+
 def log2(data: ProteinData) -> ProteinData:
     """Log2-transform raw abundances; zeros, negatives and infinities become missing.
 
@@ -170,7 +180,7 @@ def log2(data: ProteinData) -> ProteinData:
     """
     _require_scale(data, "raw", "log2()")
     values = data.abundance.to_numpy()
-    usable = np.isfinite(values) & (values > 0)
+    usable = _log2_usable(values)
     out = np.full(values.shape, np.nan)
     out[usable] = np.log2(values[usable])
     dropped = int((~usable & ~np.isnan(values)).sum())
@@ -278,7 +288,7 @@ def normalize(
             "or none"
         )
     ignored = []
-    if exclude_top and method not in ("median", "total"):
+    if exclude_top and method not in EXCLUDE_TOP_METHODS:
         ignored.append(
             f"exclude_top={exclude_top} has no effect with method={method!r} (it leaves "
             "dominant proteins out of the 'median' and 'total' factors only)"
@@ -339,7 +349,7 @@ def _normalized(
     values = y.to_numpy(dtype=float)
     before = _row_medians(values)
     columns = np.ones(values.shape[1], dtype=bool)
-    if exclude_top and method in ("median", "total"):
+    if exclude_top and method in EXCLUDE_TOP_METHODS:
         if exclude_top >= y.shape[1]:
             raise DataError(
                 f"exclude_top={exclude_top} leaves no protein to normalize on "

@@ -23,6 +23,7 @@ __all__ = [
     "check_correlation",
     "check_finite",
     "f_upper_p",
+    "observed_means",
     "subject_sums",
     "subject_totals",
     "t_two_sided_p",
@@ -106,6 +107,20 @@ def f_upper_p(f: np.ndarray, df1: np.ndarray | float, df2: np.ndarray | float) -
     """
     with np.errstate(invalid="ignore"):
         return special.fdtrc(df1, df2, f)
+
+
+def observed_means(y: np.ndarray) -> np.ndarray:
+    """Each column's mean over its observed (non-NaN) values; NaN for a column with none.
+
+    No "Mean of empty slice" warning, unlike :func:`numpy.nanmean`.
+
+    Examples
+    --------
+    >>> observed_means(np.array([[1.0, np.nan], [3.0, np.nan]])).tolist()
+    [2.0, nan]
+    """
+    n_obs = (~np.isnan(y)).sum(axis=0)
+    return np.where(n_obs > 0, np.nansum(y, axis=0) / np.maximum(n_obs, 1), np.nan)
 
 
 def subject_sums(subject_index: np.ndarray, weights: np.ndarray, x: np.ndarray) -> np.ndarray:

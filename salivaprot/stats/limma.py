@@ -34,6 +34,7 @@ from salivaprot.stats._common import (
     check_correlation,
     check_finite,
     f_upper_p,
+    observed_means,
     subject_sums,
     subject_totals,
     t_two_sided_p,
@@ -131,8 +132,7 @@ def gls_fit(
     observed = ~np.isnan(y)
     weights = observed.astype(float)
     n_obs = observed.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        avg = np.where(n_obs > 0, np.nansum(y, axis=0) / np.maximum(n_obs, 1), np.nan)
+    avg = observed_means(y)
     centred = np.where(observed, y - np.nan_to_num(avg), 0.0)
 
     xtvx = np.empty((n_proteins, p, p))

@@ -60,7 +60,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import pandas as pd
 
-from salivaprot.stats._common import bh_adjust, check_finite
+from salivaprot.stats._common import bh_adjust, check_finite, observed_means
 from salivaprot.stats._reml import (
     _NOT_ESTIMABLE,
     HESSIAN_TOL,
@@ -477,7 +477,7 @@ def fit_mixed(
             # contrast ignores it); without each protein's mean, the sums of squares
             # below keep the digits of its spread (a spread of 1e-4 around 20 lost
             # about five of them, and the fit its convergence)
-            ys = ys - np.nansum(ys, axis=0) / (~np.isnan(ys)).sum(axis=0)  # (>= p + 2 each)
+            ys = ys - observed_means(ys)
         xs = x[order]
         if chunk_size is None:
             chunk_size = max(1, int(4e6 // max(1, n_samples * (p + 1))))
