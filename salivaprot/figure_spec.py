@@ -134,6 +134,11 @@ def _figure(item: dict[Any, Any], index: int, problems: list[str]) -> FigureSpec
                 + next((_not_text(p) for p in bad if _not_text(p)), "")
             )
         proteins = [p.strip() for p in proteins if isinstance(p, str) and p.strip()]
+    given = item.get("proteins", ...)
+    if given is None or given == [] or (isinstance(given, str) and not proteins):
+        problems.append(
+            f"{label}: proteins is empty; list protein IDs or gene names, or leave the key out"
+        )
     contrast = item.get("contrast")
     if contrast is not None and (not isinstance(contrast, str) or not contrast.strip()):
         problems.append(

@@ -236,6 +236,10 @@ def test_bad_specs_are_refused_clearly(
             "[{name: " + "a" * 101 + ", kind: pca}]",
             "name is 101 characters long; at most 100",
         ),
+        # an empty panel was read as no panel: a heatmap drew a contrast's proteins instead
+        ("[{name: h, kind: heatmap, proteins: []}]", "figure 1 ('h', heatmap): proteins is empty"),
+        ("[{name: t, kind: trajectory, proteins: ''}]", "proteins is empty; list protein IDs"),
+        ("[{name: f, kind: forest, proteins: }]", "figure 1 ('f', forest): proteins is empty"),
     ],
 )
 def test_spec_options_that_would_be_ignored_are_refused(
